@@ -1,0 +1,320 @@
+//! Error classification: which class a failure message belongs to.
+//!
+//! Custom classes (a policy's `error_classes`) are tried first, in order; then
+//! the built-in classes below, in order; otherwise the class is `unknown`.
+//! Every pattern is a regular expression matched case-insensitively anywhere
+//! in the message.
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexBuilder};
+
+use crate::model::ErrorClassSpec;
+
+/// The class of a message no pattern matches.
+pub const UNKNOWN: &str = "unknown";
+
+/// Longest custom pattern accepted.
+pub const MAX_PATTERN_LEN: usize = 512;
+/// Compiled-size bound for one class's regex, so a policy cannot make the
+/// Lambda build a huge automaton.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A built-in error class.
+#[derive(Debug)]
+pub struct BuiltinClass {
+    pub name: &'static str,
+    pub meaning: &'static str,
+    pub patterns: &'static [&'static str],
+}
+
+/// The built-in classes, in the order they are tried. The README's table is
+/// generated from this one (`appflow-retry classes`) and a test keeps them equal.
+pub const BUILTIN_CLASSES: &[BuiltinClass] = &[
+    BuiltinClass {
+        name: "throttling",
+        meaning: "rate or request limits, HTTP 429",
+        patterns: &[
+            r"throttl",
+            r"rate.?exceeded",
+            r"rate.?limit",
+            r"too.?many.?requests",
+            r"request.?limit",
+            r"api.?limit",
+            r"quota.?exceeded",
+            r"\b429\b",
+        ],
+    },
+    BuiltinClass {
+        name: "auth",
+        meaning: "expired or invalid session, token or credentials, HTTP 401",
+        patterns: &[
+            r"invalid.?session",
+            r"session.{0,20}expired",
+            r"expired.{0,20}(session|token|credential)",
+            r"(access|refresh|auth\w*|oauth|bearer).?token",
+            r"invalid.?grant",
+            r"invalid.{0,20}credential",
+            r"authenticat\w*.?(fail|error)",
+            r"unauthori[sz]ed",
+            r"\b401\b",
+        ],
+    },
+    BuiltinClass {
+        name: "permission",
+        meaning: "access denied, HTTP 403",
+        patterns: &[
+            r"access.?denied",
+            r"permission",
+            r"forbidden",
+            r"not.?authori[sz]ed",
+            r"insufficient.?(access|privilege)",
+            r"\b403\b",
+        ],
+    },
+    BuiltinClass {
+        name: "config",
+        meaning: "deleted or missing field, object or resource; schema or validation errors",
+        patterns: &[
+            r"(field|object|entity|resource|bucket|column|table|connector|connection profile)s?\b.{0,80}\b(deleted|does ?n.?t exist|not (be )?found|missing|no longer)",
+            r"(deleted|missing|unknown|invalid|no such) (field|object|entity|resource|bucket|column|table|property|key)",
+            r"invalid.?(field|type|schema|object)",
+            r"schema",
+            r"validation",
+            r"resource.?not.?found",
+            r"malformed",
+        ],
+    },
+    BuiltinClass {
+        name: "transient",
+        meaning: "time-outs, connection resets, HTTP 500/502/503/504, internal errors, \"try again\"",
+        patterns: &[
+            r"time.?d?.?out",
+            r"connection.{0,20}(reset|refused|closed|aborted|lost)",
+            r"broken pipe",
+            r"\b50[0234]\b",
+            r"internal.{0,10}error",
+            r"service.?unavailable",
+            r"temporar",
+            r"try.?again",
+            r"retry.?later",
+            r"bad.?gateway",
+        ],
+    },
+];
+
+/// Compiles one class's patterns into one case-insensitive regex.
+fn compile(patterns: &[impl AsRef<str>]) -> Result<Regex, regex::Error> {
+    let joined = patterns
+        .iter()
+        .map(|p| format!("(?:{})", p.as_ref()))
+        .collect::<Vec<_>>()
+        .join("|");
+    RegexBuilder::new(&joined)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+/// Checks one custom pattern: length and that it compiles within bounds.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("empty pattern: it would match every message".into());
+    }
+    if pattern.len() > MAX_PATTERN_LEN {
+        return Err(format!(
+            "pattern is {} characters; at most {MAX_PATTERN_LEN}",
+            pattern.len()
+        ));
+    }
+    compile(&[pattern]).map(|_| ()).map_err(|e| match e {
+        regex::Error::CompiledTooBig(_) => "pattern compiles too large".to_owned(),
+        // The syntax error spans lines with a caret; keep it on one line.
+        other => format!(
+            "invalid regex: {}",
+            other.to_string().lines().last().unwrap_or("").trim()
+        ),
+    })
+}
+
+#[allow(clippy::expect_used)] // constant patterns; the tests compile every one
+static BUILTIN: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    BUILTIN_CLASSES
+        .iter()
+        .map(|c| {
+            (
+                c.name,
+                compile(c.patterns).expect("built-in patterns compile"),
+            )
+        })
+        .collect()
+});
+
+/// Whether `name` is a built-in class (or `unknown`).
+pub fn is_builtin(name: &str) -> bool {
+    name == UNKNOWN || BUILTIN_CLASSES.iter().any(|c| c.name == name)
+}
+
+/// Classifies messages by a policy's custom classes, then the built-in ones.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    custom: Vec<(String, Regex)>,
+}
+
+impl Classifier {
+    /// Built-in classes only.
+    pub fn empty() -> Self {
+        Classifier { custom: Vec::new() }
+    }
+
+    /// Compiles the custom classes. Patterns are expected to have passed
+    /// validation; one that still fails is an error naming the class.
+    pub fn new(custom: &[ErrorClassSpec]) -> Result<Self, String> {
+        let custom = custom
+            .iter()
+            .map(|c| {
+                for p in &c.patterns {
+                    check_pattern(p)
+                        .map_err(|e| format!("error class {}: {e}", c.name.as_str()))?;
+                }
+                let re = compile(&c.patterns)
+                    .map_err(|e| format!("error class {}: {e}", c.name.as_str()))?;
+                Ok((c.name.as_str().to_owned(), re))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Classifier { custom })
+    }
+
+    /// The class of `message`.
+    pub fn classify(&self, message: &str) -> &str {
+        self.custom
+            .iter()
+            .map(|(n, r)| (n.as_str(), r))
+            .chain(BUILTIN.iter().map(|(n, r)| (*n, r)))
+            .find(|(_, re)| re.is_match(message))
+            .map_or(UNKNOWN, |(name, _)| name)
+    }
+}
+
+/// The built-in table as Markdown, as the README shows it.
+pub fn builtin_table_markdown() -> String {
+    let mut out =
+        String::from("| class | meaning | patterns (case-insensitive regex) |\n|---|---|---|\n");
+    for c in BUILTIN_CLASSES {
+        let patterns = c
+            .patterns
+            .iter()
+            .map(|p| format!("`{}`", p.replace('|', r"\|")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.name, c.meaning, patterns
+        ));
+    }
+    out.push_str(&format!(
+        "| `{UNKNOWN}` | nothing above matched (or no message) | |\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClassName;
+
+    fn builtin(msg: &str) -> String {
+        Classifier::new(&[]).unwrap().classify(msg).to_owned()
+    }
+
+    #[test]
+    fn builtin_patterns_compile() {
+        assert_eq!(BUILTIN.len(), BUILTIN_CLASSES.len());
+    }
+
+    #[test]
+    fn classifies_realistic_appflow_messages() {
+        let cases = [
+            (
+                "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded.",
+                "throttling",
+            ),
+            ("ThrottlingException: Rate exceeded", "throttling"),
+            (
+                "Connector returned HTTP 429 Too Many Requests",
+                "throttling",
+            ),
+            ("INVALID_SESSION_ID: Session expired or invalid", "auth"),
+            (
+                "The refresh token has expired. Reconnect the connection profile.",
+                "auth",
+            ),
+            ("invalid_grant: expired access/refresh token", "auth"),
+            ("Request failed with status 401", "auth"),
+            (
+                "AccessDeniedException: User is not authorized to perform s3:PutObject",
+                "permission",
+            ),
+            (
+                "INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights",
+                "permission",
+            ),
+            ("403 Forbidden", "permission"),
+            (
+                "INVALID_FIELD: No such column 'Foo__c' on entity 'Account'",
+                "config",
+            ),
+            ("The object Opportunity has been deleted", "config"),
+            (
+                "Destination bucket example-landing does not exist",
+                "config",
+            ),
+            ("Schema validation failed for record 12", "config"),
+            ("Read timed out after 30000 ms", "transient"),
+            ("Connection reset by peer", "transient"),
+            ("503 Service Unavailable", "transient"),
+            ("An internal error occurred. Please try again.", "transient"),
+            ("Something odd happened", UNKNOWN),
+            ("", UNKNOWN),
+        ];
+        for (msg, class) in cases {
+            assert_eq!(builtin(msg), class, "{msg}");
+        }
+    }
+
+    #[test]
+    fn custom_classes_come_first_and_in_order() {
+        let spec = |name: &str, p: &str| ErrorClassSpec {
+            name: ClassName::from(name),
+            patterns: vec![p.to_owned()],
+        };
+        let c = Classifier::new(&[
+            spec("sf_api_limit", "request_limit_exceeded"),
+            spec("sf_any", "limit"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.classify("REQUEST_LIMIT_EXCEEDED: TotalRequests"),
+            "sf_api_limit"
+        );
+        assert_eq!(c.classify("API LIMIT hit"), "sf_any");
+        assert_eq!(c.classify("timed out"), "transient");
+    }
+
+    #[test]
+    fn patterns_are_checked() {
+        assert!(
+            check_pattern("(unclosed")
+                .unwrap_err()
+                .starts_with("invalid regex")
+        );
+        assert!(check_pattern("").is_err());
+        assert!(check_pattern(&"a".repeat(MAX_PATTERN_LEN + 1)).is_err());
+        assert_eq!(
+            check_pattern(r"\w{1000}\w{1000}"),
+            Err("pattern compiles too large".to_owned())
+        );
+        assert!(check_pattern("REQUEST_LIMIT_EXCEEDED").is_ok());
+    }
+}

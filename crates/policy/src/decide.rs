@@ -1,0 +1,316 @@
+//! `decide()`: what to do with one failed run (DESIGN §4).
+//!
+//! Two phases, so that the Lambda reads no history when it does not need to:
+//! [`precheck`] applies the rules that need only the event and the policy
+//! (steps 2–3); [`Pending::decide`] the rest, given the flow's run records.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::appflow::{FailureEvent, RunRecord, RunStatus};
+use crate::backoff::RandomSource;
+use crate::duration::Duration;
+use crate::model::Action;
+use crate::set::ResolvedPolicy;
+
+/// A decision: what `appflow-retry explain` prints and what the state
+/// machine receives as `decision`. The key set is a contract (DESIGN §4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub flow: String,
+    pub execution_id: String,
+    #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
+    pub failed_run_started_at: DateTime<Utc>,
+    /// The flow file's path (CLI), its SSM parameter name (Lambda), or `default`.
+    pub policy: String,
+    /// Null when the decision came before classification.
+    pub error_class: Option<String>,
+    /// Null when the decision came before the history was read.
+    pub attempt: Option<u32>,
+    pub max_retries: u32,
+    pub action: Action,
+    /// Present for `retry` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<u64>,
+    pub reason: String,
+    /// The effective `notify` list.
+    pub notify_on: Vec<Action>,
+    /// Whether `notify_on` holds this decision's action.
+    pub notify: bool,
+}
+
+fn ser_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*t))
+}
+
+fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::appflow::parse_time(&s).map_err(serde::de::Error::custom)
+}
+
+/// RFC 3339 in UTC with as many fraction digits as the time has (0, 3, 6 or 9),
+/// so a time read from AppFlow round-trips exactly.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// The outcome of the rules that need no history.
+#[derive(Debug)]
+pub enum Precheck<'a> {
+    Decided(Decision),
+    NeedsHistory(Pending<'a>),
+}
+
+/// A decision waiting for the flow's run records.
+#[derive(Debug)]
+pub struct Pending<'a> {
+    event: &'a FailureEvent,
+    policy: &'a ResolvedPolicy,
+}
+
+/// Steps 1–3: the policy is disabled, or the run cannot be re-run on demand.
+pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a ResolvedPolicy) -> Precheck<'a> {
+    let p = &policy.policy;
+    let skip = |reason: String| {
+        Precheck::Decided(conclude(
+            event,
+            policy,
+            event_time(event, None),
+            None,
+            None,
+            p.max_retries,
+            Action::Skip,
+            None,
+            reason,
+        ))
+    };
+    if !p.enabled {
+        return skip("retries are disabled for this flow (enabled: false)".into());
+    }
+    if !event.is_on_demand() {
+        let t = event.trigger_type.as_deref().unwrap_or_default();
+        return skip(format!(
+            "trigger type {t}: AppFlow cannot re-run a scheduled or event-triggered flow on demand (StartFlow only re-activates it)"
+        ));
+    }
+    Precheck::NeedsHistory(Pending { event, policy })
+}
+
+/// The whole decision for one failed run.
+pub fn decide(
+    event: &FailureEvent,
+    records: &[RunRecord],
+    policy: &ResolvedPolicy,
+    now: DateTime<Utc>,
+    rng: &mut dyn RandomSource,
+) -> Decision {
+    match precheck(event, policy) {
+        Precheck::Decided(d) => d,
+        Precheck::NeedsHistory(pending) => pending.decide(records, now, rng),
+    }
+}
+
+impl Pending<'_> {
+    /// Steps 4–11, given the run records read for the flow (any order).
+    pub fn decide(
+        self,
+        records: &[RunRecord],
+        now: DateTime<Utc>,
+        rng: &mut dyn RandomSource,
+    ) -> Decision {
+        let Pending { event, policy } = self;
+        let failed = records
+            .iter()
+            .find(|r| r.execution_id == event.execution_id);
+
+        // 4. Classify; the class's settings apply from here on.
+        let message = event
+            .error
+            .as_deref()
+            .or_else(|| failed.and_then(|r| r.message.as_deref()))
+            .unwrap_or_default();
+        let class = policy.classifier.classify(message).to_owned();
+        let settings = policy.policy.for_class(&class);
+        let window = settings.retry_window;
+        let failed_at = event_time(event, failed);
+        let done = |attempt: Option<u32>, action: Action, delay: Option<u64>, reason: String| {
+            conclude(
+                event,
+                policy,
+                failed_at,
+                Some(class.clone()),
+                attempt,
+                settings.max_retries,
+                action,
+                delay,
+                reason,
+            )
+        };
+
+        // 5. Classes never restarted.
+        if policy
+            .policy
+            .skip_errors
+            .iter()
+            .any(|c| c.as_str() == class)
+        {
+            return done(
+                None,
+                Action::Skip,
+                None,
+                format!("error class {class} is in skip_errors: a restart would fail the same way"),
+            );
+        }
+
+        // 6. Canceled or superseded runs.
+        if let Some(r) =
+            failed.filter(|r| matches!(r.status, RunStatus::Canceled | RunStatus::CancelStarted))
+        {
+            return done(
+                None,
+                Action::Skip,
+                None,
+                format!(
+                    "the failed run was stopped by a person ({})",
+                    r.status.as_str()
+                ),
+            );
+        }
+        let others = || {
+            records
+                .iter()
+                .filter(|r| r.execution_id != event.execution_id)
+        };
+        let newest = others()
+            .filter_map(|r| r.time().map(|t| (t, r)))
+            .filter(|(t, _)| *t > failed_at)
+            .max_by_key(|(t, _)| *t);
+        if let Some((t, r)) = newest {
+            return done(
+                None,
+                Action::Skip,
+                None,
+                format!(
+                    "superseded: a newer run {} ({}, started {}) exists and is handled on its own",
+                    r.execution_id,
+                    r.status.as_str(),
+                    format_time(t)
+                ),
+            );
+        }
+
+        // 7. The failure streak: Error runs just older than this one, within the window.
+        let mut older: Vec<(DateTime<Utc>, &RunRecord)> = others()
+            .filter_map(|r| r.time().map(|t| (t, r)))
+            .filter(|(t, _)| *t < failed_at)
+            .collect();
+        // Newest first; at equal times a run that did not fail comes first and ends the streak.
+        older.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| error_last(a, b)));
+        let window_start = failed_at - window.as_chrono();
+        let counted = older
+            .iter()
+            .take_while(|(t, r)| *t >= window_start && r.status == RunStatus::Error)
+            .count();
+        let streak_start = counted.checked_sub(1).map_or(failed_at, |i| older[i].0);
+        let attempt = u32::try_from(counted).unwrap_or(u32::MAX).saturating_add(1);
+
+        // 8–9. Out of restarts, or out of time.
+        if attempt > settings.max_retries {
+            return done(
+                Some(attempt),
+                Action::GiveUp,
+                None,
+                format!(
+                    "failure {attempt} in a row within {window}: max_retries {} for class {class} is used up",
+                    settings.max_retries
+                ),
+            );
+        }
+        let window_end = streak_start + window.as_chrono();
+        if now >= window_end {
+            return done(
+                Some(attempt),
+                Action::GiveUp,
+                None,
+                format!(
+                    "the failure streak began {} and retry_window {window} has passed",
+                    format_time(streak_start)
+                ),
+            );
+        }
+
+        // 10–11. The delay, and whether the restart still lands in the window.
+        let delay = settings.backoff.delay(attempt, rng);
+        let restart_at = now + Duration::from_secs(delay).as_chrono();
+        if restart_at > window_end {
+            return done(
+                Some(attempt),
+                Action::GiveUp,
+                None,
+                format!(
+                    "a restart after {} would be past the retry_window {window} of the streak that began {}",
+                    Duration::from_secs(delay),
+                    format_time(streak_start)
+                ),
+            );
+        }
+        let b = &settings.backoff;
+        done(
+            Some(attempt),
+            Action::Retry,
+            Some(delay),
+            format!(
+                "restart {attempt} of {} for class {class} after {} ({} backoff, jitter {})",
+                settings.max_retries,
+                Duration::from_secs(delay),
+                b.strategy.as_str(),
+                b.jitter.as_str(),
+            ),
+        )
+    }
+}
+
+fn error_last(a: &RunRecord, b: &RunRecord) -> Ordering {
+    (a.status == RunStatus::Error).cmp(&(b.status == RunStatus::Error))
+}
+
+/// The failed run's time: its record's, else the event's start time, else the event's time.
+fn event_time(event: &FailureEvent, record: Option<&RunRecord>) -> DateTime<Utc> {
+    record
+        .and_then(RunRecord::time)
+        .or(event.start_time)
+        .or(event.time)
+        // Unreachable for parsed events: FailureEvent requires one of the two.
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conclude(
+    event: &FailureEvent,
+    policy: &ResolvedPolicy,
+    failed_at: DateTime<Utc>,
+    error_class: Option<String>,
+    attempt: Option<u32>,
+    max_retries: u32,
+    action: Action,
+    delay_seconds: Option<u64>,
+    reason: String,
+) -> Decision {
+    let notify_on = policy.policy.notify.clone();
+    Decision {
+        flow: event.flow_name.clone(),
+        execution_id: event.execution_id.clone(),
+        failed_run_started_at: failed_at,
+        policy: policy.source.clone(),
+        error_class,
+        attempt,
+        max_retries,
+        action,
+        delay_seconds,
+        reason,
+        notify: notify_on.contains(&action),
+        notify_on,
+    }
+}

@@ -1,0 +1,26 @@
+//! The appflow-retry domain: policy model, loading with positions,
+//! validation, error classification, backoff and [`decide()`].
+//!
+//! No AWS SDK and no async runtime: the Lambdas and the CLI feed it plain
+//! values (the event JSON, run records, policy texts, the time, a random
+//! source) and act on the [`Decision`] it returns.
+
+pub mod appflow;
+pub mod backoff;
+pub mod classify;
+pub mod decide;
+pub mod duration;
+pub mod model;
+pub mod schema;
+pub mod set;
+pub mod source;
+pub mod validate;
+
+pub use appflow::{EventError, FailureEvent, HistoryError, RunRecord, RunStatus, parse_history};
+pub use backoff::{RandomSource, SplitMix64, seed_for};
+pub use decide::{Decision, Pending, Precheck, decide, format_time, precheck};
+pub use duration::Duration;
+pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Strategy};
+pub use set::{DEFAULT_SOURCE, PolicySet, ResolvedPolicy};
+pub use source::{Diagnostic, Position};
+pub use validate::{PolicySource, Role, SchemaCheck, SchemaViolation, Validated, validate_sources};

@@ -1,0 +1,476 @@
+//! Policy text with positions: every problem found in a file is reported as
+//! `file:line:column: message`.
+//!
+//! serde_yaml parses and deserializes; it keeps no positions for values, so a
+//! second pass over yaml-rust2's event stream records where each path
+//! (`backoff.max_delay`, `error_classes[1].patterns[0]`, ...) starts. Aliases
+//! are not expanded by that pass, and serde_yaml bounds their expansion, so a
+//! hostile file (an alias bomb) fails fast in both.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// Largest policy file read at all; anything bigger cannot be a policy
+/// (SSM holds 8 KB) and is not parsed.
+pub const MAX_READ_BYTES: usize = 1 << 20;
+
+/// One segment of a path into a YAML document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for PathSeg {
+    fn from(s: &str) -> Self {
+        PathSeg::Key(s.to_owned())
+    }
+}
+
+impl From<usize> for PathSeg {
+    fn from(i: usize) -> Self {
+        PathSeg::Index(i)
+    }
+}
+
+/// A path into a document, e.g. `overrides.throttling.backoff`.
+pub type FieldPath = Vec<PathSeg>;
+
+/// Builds a [`FieldPath`]: `path!["backoff", "max_delay"]`, `path!["error_classes", 0usize]`.
+#[macro_export]
+macro_rules! path {
+    ($($seg:expr),* $(,)?) => { vec![$($crate::source::PathSeg::from($seg)),*] };
+}
+
+/// Renders a path as users write it: `overrides.throttling.backoff`, `error_classes[1]`.
+pub fn display_path(path: &[PathSeg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            PathSeg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            PathSeg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// A 1-based line and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    pub const START: Position = Position { line: 1, column: 1 };
+}
+
+/// A problem in a file, located.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub file: String,
+    pub position: Position,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.position.line, self.position.column, self.message
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct NodePos {
+    /// Where the key of a mapping entry starts (None for sequence items and the root).
+    key: Option<Position>,
+    /// Where the value starts.
+    value: Position,
+    scalar: bool,
+}
+
+/// Where each path of one YAML document starts.
+#[derive(Clone, Debug, Default)]
+pub struct PositionIndex {
+    nodes: HashMap<FieldPath, NodePos>,
+}
+
+impl PositionIndex {
+    /// Indexes `text`. A document yaml-rust2 cannot read leaves the index
+    /// partial: lookups then fall back to the nearest known parent.
+    pub fn build(text: &str) -> Self {
+        let mut builder = IndexBuilder::default();
+        // Errors are serde_yaml's to report; keep whatever was indexed.
+        let _ = Parser::new_from_str(text).load(&mut builder, false);
+        PositionIndex {
+            nodes: builder.nodes,
+        }
+    }
+
+    /// Whether the document sets this path.
+    pub fn contains(&self, path: &[PathSeg]) -> bool {
+        self.nodes.contains_key(path)
+    }
+
+    /// Where to point for a problem with `path`: a scalar's value, a
+    /// mapping entry's key otherwise; a path the document lacks points at
+    /// its nearest parent that exists.
+    pub fn locate(&self, path: &[PathSeg]) -> Position {
+        for len in (0..=path.len()).rev() {
+            if let Some(node) = self.nodes.get(&path[..len]) {
+                if len == path.len() && node.scalar {
+                    return node.value;
+                }
+                return node.key.unwrap_or(node.value);
+            }
+        }
+        Position::START
+    }
+
+    /// Where the key of a mapping entry starts, e.g. for an unknown field.
+    pub fn locate_key(&self, path: &[PathSeg]) -> Position {
+        match self.nodes.get(path) {
+            Some(node) => node.key.unwrap_or(node.value),
+            None => self.locate(path),
+        }
+    }
+}
+
+enum Frame {
+    Map {
+        path: FieldPath,
+        pending_key: Option<(String, Position)>,
+    },
+    Seq {
+        path: FieldPath,
+        next: usize,
+    },
+}
+
+#[derive(Default)]
+struct IndexBuilder {
+    stack: Vec<Frame>,
+    nodes: HashMap<FieldPath, NodePos>,
+    done: bool,
+}
+
+impl IndexBuilder {
+    /// Called for each node that starts; returns its path when it is a value
+    /// (None when it is a mapping key, which is remembered instead).
+    fn node(&mut self, pos: Position, key_text: Option<&str>, scalar: bool) -> Option<FieldPath> {
+        let (path, key) = match self.stack.last_mut() {
+            None => (Vec::new(), None),
+            Some(Frame::Seq { path, next }) => {
+                let mut p = path.clone();
+                p.push(PathSeg::Index(*next));
+                *next += 1;
+                (p, None)
+            }
+            Some(Frame::Map { path, pending_key }) => match pending_key.take() {
+                None => {
+                    // A key. Complex keys (mappings as keys) get a placeholder.
+                    *pending_key = Some((key_text.unwrap_or("?").to_owned(), pos));
+                    return None;
+                }
+                Some((k, key_pos)) => {
+                    let mut p = path.clone();
+                    p.push(PathSeg::Key(k));
+                    (p, Some(key_pos))
+                }
+            },
+        };
+        self.nodes.entry(path.clone()).or_insert(NodePos {
+            key,
+            value: pos,
+            scalar,
+        });
+        Some(path)
+    }
+}
+
+fn position(mark: Marker) -> Position {
+    Position {
+        line: mark.line(),
+        column: mark.col() + 1,
+    }
+}
+
+impl MarkedEventReceiver for IndexBuilder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.done {
+            return;
+        }
+        let pos = position(mark);
+        match ev {
+            Event::Scalar(text, ..) => {
+                self.node(pos, Some(&text), true);
+            }
+            Event::Alias(_) => {
+                self.node(pos, None, true);
+            }
+            Event::MappingStart(..) => {
+                if let Some(path) = self.node(pos, None, false) {
+                    self.stack.push(Frame::Map {
+                        path,
+                        pending_key: None,
+                    });
+                } else {
+                    // A mapping used as a key: index nothing below it.
+                    self.stack.push(Frame::Map {
+                        path: vec![PathSeg::Key("?".into())],
+                        pending_key: None,
+                    });
+                }
+            }
+            Event::SequenceStart(..) => {
+                let path = self
+                    .node(pos, None, false)
+                    .unwrap_or_else(|| vec![PathSeg::Key("?".into())]);
+                self.stack.push(Frame::Seq { path, next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            Event::DocumentEnd => self.done = true,
+            _ => {}
+        }
+    }
+}
+
+/// A parsed YAML policy text with its position index.
+#[derive(Debug)]
+pub struct YamlDoc {
+    pub file: String,
+    pub value: serde_yaml::Value,
+    pub index: PositionIndex,
+}
+
+impl YamlDoc {
+    /// Parses `text`; a syntax error (or an alias bomb, or a file too large
+    /// to be a policy) is one located diagnostic.
+    pub fn parse(file: &str, text: &str) -> Result<Self, Diagnostic> {
+        if text.len() > MAX_READ_BYTES {
+            return Err(Diagnostic {
+                file: file.to_owned(),
+                position: Position::START,
+                message: format!(
+                    "file is {} bytes; a policy must fit in an SSM parameter (8 KB)",
+                    text.len()
+                ),
+            });
+        }
+        let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+            let position = e.location().map_or(Position::START, |l| Position {
+                line: l.line(),
+                column: l.column(),
+            });
+            Diagnostic {
+                file: file.to_owned(),
+                position,
+                message: format!("invalid YAML: {}", strip_location(&e.to_string())),
+            }
+        })?;
+        // An empty document is an empty policy: it overrides nothing.
+        let value = match value {
+            serde_yaml::Value::Null => serde_yaml::Value::Mapping(Default::default()),
+            v => v,
+        };
+        Ok(YamlDoc {
+            file: file.to_owned(),
+            value,
+            index: PositionIndex::build(text),
+        })
+    }
+
+    /// A diagnostic at `path` in this file.
+    pub fn diag_at(&self, path: &[PathSeg], message: impl Into<String>) -> Diagnostic {
+        self.diag_pos(self.index.locate(path), message)
+    }
+
+    pub fn diag_pos(&self, position: Position, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            position,
+            message: message.into(),
+        }
+    }
+
+    /// The document as JSON, for JSON Schema validation.
+    pub fn to_json(&self) -> Result<serde_json::Value, Diagnostic> {
+        serde_json::to_value(&self.value)
+            .map_err(|e| self.diag_pos(Position::START, format!("not representable as JSON: {e}")))
+    }
+
+    /// Deserializes the document, locating the first error by its path.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        serde_path_to_error::deserialize(self.value.clone()).map_err(|e| {
+            let path = convert_path(e.path());
+            let inner = e.into_inner().to_string();
+            let message = if path.is_empty() {
+                inner
+            } else {
+                format!("{}: {inner}", display_path(&path))
+            };
+            let position = match unknown_field(&message) {
+                Some(key) => {
+                    let mut p = path.clone();
+                    p.push(PathSeg::Key(key));
+                    self.index.locate_key(&p)
+                }
+                None => self.index.locate(&path),
+            };
+            self.diag_pos(position, message)
+        })
+    }
+}
+
+fn convert_path(path: &serde_path_to_error::Path) -> FieldPath {
+    path.iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Seq { index } => Some(PathSeg::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(PathSeg::Key(key.clone())),
+            serde_path_to_error::Segment::Enum { variant } => Some(PathSeg::Key(variant.clone())),
+            serde_path_to_error::Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// The key named by serde's "unknown field `x`" message.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// serde_yaml appends " at line L column C"; the diagnostic carries the position.
+fn strip_location(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "\
+flow: x
+max_retries: 5
+backoff:
+  strategy: fixed
+  initial_delay: 1h
+error_classes:
+  - name: a
+    patterns: [\"p1\", \"p2\"]
+overrides:
+  a: { max_retries: 2 }
+";
+
+    #[test]
+    fn positions_are_one_based_and_point_at_values_or_keys() {
+        let idx = PositionIndex::build(DOC);
+        assert_eq!(
+            idx.locate(&path!["max_retries"]),
+            Position {
+                line: 2,
+                column: 14
+            }
+        );
+        assert_eq!(
+            idx.locate(&path!["backoff"]),
+            Position { line: 3, column: 1 }
+        );
+        assert_eq!(
+            idx.locate(&path!["backoff", "initial_delay"]),
+            Position {
+                line: 5,
+                column: 18
+            }
+        );
+        assert_eq!(
+            idx.locate_key(&path!["backoff", "initial_delay"]),
+            Position { line: 5, column: 3 }
+        );
+        assert_eq!(
+            idx.locate(&path!["error_classes", 0usize, "name"]),
+            Position {
+                line: 7,
+                column: 11
+            }
+        );
+        assert_eq!(
+            idx.locate(&path!["error_classes", 0usize, "patterns", 1usize]),
+            Position {
+                line: 8,
+                column: 22
+            }
+        );
+        assert_eq!(
+            idx.locate(&path!["overrides", "a", "max_retries"]),
+            Position {
+                line: 10,
+                column: 21
+            }
+        );
+        // Missing paths fall back to the nearest parent.
+        assert_eq!(
+            idx.locate(&path!["backoff", "jitter"]),
+            Position { line: 3, column: 1 }
+        );
+        assert!(idx.contains(&path!["backoff", "strategy"]));
+        assert!(!idx.contains(&path!["backoff", "jitter"]));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let err = YamlDoc::parse("f.yaml", "max_retries: 3\nbackoff: [1, 2\n").unwrap_err();
+        assert_eq!(err.file, "f.yaml");
+        assert!(err.position.line >= 2, "{err}");
+        assert!(err.message.starts_with("invalid YAML:"), "{err}");
+        assert!(!err.message.contains(" at line "), "{err}");
+    }
+
+    #[test]
+    fn deserialize_errors_point_at_the_field() {
+        let doc = YamlDoc::parse("f.yaml", "max_retries: 3\nbackoff:\n  strategy: fast\n").unwrap();
+        let err = doc.deserialize::<crate::model::PolicyFile>().unwrap_err();
+        assert_eq!(
+            err.position,
+            Position {
+                line: 3,
+                column: 13
+            },
+            "{err}"
+        );
+        assert!(
+            err.message
+                .starts_with("backoff.strategy: unknown variant `fast`"),
+            "{err}"
+        );
+
+        let doc = YamlDoc::parse("f.yaml", "max_retries: 3\nbackoff:\n  delay: 1s\n").unwrap();
+        let err = doc.deserialize::<crate::model::PolicyFile>().unwrap_err();
+        assert_eq!(err.position, Position { line: 3, column: 3 }, "{err}");
+    }
+
+    #[test]
+    fn empty_document_is_an_empty_mapping() {
+        let doc = YamlDoc::parse("f.yaml", "# only a comment\n").unwrap();
+        assert_eq!(
+            doc.deserialize::<crate::model::PolicyFile>().unwrap(),
+            Default::default()
+        );
+    }
+}
