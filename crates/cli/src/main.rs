@@ -1,1 +1,164 @@
-fn main() {}
+//! `appflow-retry`: check policies and answer "what happens to this flow when it fails?".
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use appflow_retry_cli::explain::{ExplainOptions, explain};
+use appflow_retry_cli::{CliError, plan, validate};
+use appflow_retry_policy::Diagnostic;
+use appflow_retry_policy::appflow::parse_time;
+use appflow_retry_policy::classify::builtin_table_markdown;
+use appflow_retry_policy::schema::policy_schema_json;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "appflow-retry",
+    version,
+    about = "Retry policies for Amazon AppFlow flows: validate them, plan them, explain decisions."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check policy files: YAML, the JSON Schema, and the semantic rules.
+    /// Prints every problem as file:line:column: message; exits 1 if any.
+    Validate {
+        /// Policy directories (default.yaml + flows/*.yaml) or single files.
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of a policy file (policies/schema.json is this output).
+    Schema,
+    /// Print the restart schedule of a flow for one error class.
+    Plan {
+        /// The AppFlow flow name.
+        flow: String,
+        #[arg(long, default_value = "policies")]
+        policies: PathBuf,
+        /// The error class (custom or built-in); default: a class without an override.
+        #[arg(long)]
+        class: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the decision for a failed run as one JSON object.
+    Explain {
+        /// The EventBridge "AppFlow End Flow Run Report" event.
+        #[arg(long)]
+        event: PathBuf,
+        /// What `aws appflow describe-flow-execution-records` printed for the flow.
+        #[arg(long)]
+        history: PathBuf,
+        #[arg(long, default_value = "policies")]
+        policies: PathBuf,
+        /// The decision time (RFC 3339); default: now.
+        #[arg(long, value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// Replaces the jitter seed derived from the execution id.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Print the built-in error classes as a Markdown table.
+    Classes,
+}
+
+fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(s)
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+fn warn_fallbacks(diags: &[Diagnostic]) {
+    for d in diags {
+        eprintln!("warning: {d}");
+    }
+    if !diags.is_empty() {
+        eprintln!(
+            "warning: files with problems are left out, as the Lambda would: a flow falls back to the default policy"
+        );
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Validate { paths } => {
+            let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
+            let report = validate::validate_paths(&refs)?;
+            let diags = &report.diagnostics;
+            for d in diags {
+                eprintln!("{d}");
+            }
+            let files = plural(report.files_checked, "policy file");
+            if diags.is_empty() {
+                println!("ok: {files} valid");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} in {files}", plural(diags.len(), "problem"));
+                Ok(ExitCode::from(1))
+            }
+        }
+        Command::Schema => {
+            print!("{}", policy_schema_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan {
+            flow,
+            policies,
+            class,
+            json,
+        } => {
+            let (p, diags) = plan::plan(&flow, &policies, class.as_deref())?;
+            warn_fallbacks(&diags);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&p).map_err(|e| CliError(e.to_string()))?
+                );
+            } else {
+                print!("{}", plan::render(&p));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain {
+            event,
+            history,
+            policies,
+            now,
+            seed,
+        } => {
+            let opts = ExplainOptions {
+                now: now.unwrap_or_else(Utc::now),
+                seed,
+            };
+            let (decision, diags) = explain(&event, &history, &policies, opts)?;
+            warn_fallbacks(&diags);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&decision).map_err(|e| CliError(e.to_string()))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Classes => {
+            print!("{}", builtin_table_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("appflow-retry: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

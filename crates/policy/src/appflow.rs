@@ -63,10 +63,7 @@ impl FailureEvent {
         if detail_type != Some(EVENT_DETAIL_TYPE) {
             return Err(EventError::new(
                 "detail-type",
-                format!(
-                    "expected \"{EVENT_DETAIL_TYPE}\", got {}",
-                    shown(detail_type)
-                ),
+                format!("expected \"{EVENT_DETAIL_TYPE}\", got {}", shown(detail_type)),
             ));
         }
         let time = opt_str(event, "time")?
@@ -82,9 +79,7 @@ impl FailureEvent {
     /// Reads the event's `detail` object; `time` is the envelope's time.
     pub fn from_detail(detail: &Value, time: Option<DateTime<Utc>>) -> Result<Self, EventError> {
         let field = |name: &str| format!("detail.{name}");
-        let get = |name: &str| {
-            opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem))
-        };
+        let get = |name: &str| opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem));
         let required = |name: &str| -> Result<String, EventError> {
             match get(name)? {
                 Some(v) if !v.trim().is_empty() => Ok(v.to_owned()),
@@ -136,10 +131,7 @@ fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, EventError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(EventError::new(
-            key,
-            format!("expected a string, got {other}"),
-        )),
+        Some(other) => Err(EventError::new(key, format!("expected a string, got {other}"))),
     }
 }
 
@@ -248,8 +240,7 @@ pub fn parse_history(doc: &Value) -> Result<Vec<RunRecord>, HistoryError> {
                 Some(other) => Err(err(at(name), format!("expected a time, got {other}"))),
             };
             Ok(RunRecord {
-                execution_id: string("executionId")?
-                    .ok_or_else(|| err(at("executionId"), "missing".into()))?,
+                execution_id: string("executionId")?.ok_or_else(|| err(at("executionId"), "missing".into()))?,
                 status: RunStatus::parse(&string("executionStatus")?.unwrap_or_default()),
                 started_at: time("startedAt")?,
                 last_updated_at: time("lastUpdatedAt")?,
@@ -301,10 +292,7 @@ mod tests {
         let e = FailureEvent::from_json(&failed_event()).unwrap();
         assert_eq!(e.flow_name, "salesforce-accounts");
         assert_eq!(e.execution_id, "9aa0");
-        assert_eq!(
-            e.start_time.unwrap().to_rfc3339(),
-            "2026-11-29T09:02:47.643+00:00"
-        );
+        assert_eq!(e.start_time.unwrap().to_rfc3339(), "2026-11-29T09:02:47.643+00:00");
         assert_eq!(e.time.unwrap().to_rfc3339(), "2026-11-29T09:06:21+00:00");
         assert_eq!(e.error.as_deref(), Some("REQUEST_LIMIT_EXCEEDED"));
         assert!(e.is_on_demand());
@@ -317,34 +305,19 @@ mod tests {
             ("/detail-type", json!("Other"), "detail-type"),
             ("/detail/flow-name", Value::Null, "detail.flow-name"),
             ("/detail/execution-id", json!(""), "detail.execution-id"),
-            (
-                "/detail/start-time",
-                json!("yesterday"),
-                "detail.start-time",
-            ),
+            ("/detail/start-time", json!("yesterday"), "detail.start-time"),
             ("/detail/error", json!(42), "detail.error"),
-            (
-                "/detail/status",
-                json!("Execution Successful"),
-                "detail.status",
-            ),
+            ("/detail/status", json!("Execution Successful"), "detail.status"),
         ];
         for (pointer, value, field) in cases {
             let mut e = failed_event();
             *e.pointer_mut(pointer).unwrap() = value;
-            assert_eq!(
-                FailureEvent::from_json(&e).unwrap_err().field,
-                field,
-                "{pointer}"
-            );
+            assert_eq!(FailureEvent::from_json(&e).unwrap_err().field, field, "{pointer}");
         }
         let mut e = failed_event();
         e.as_object_mut().unwrap().remove("detail");
         assert_eq!(FailureEvent::from_json(&e).unwrap_err().field, "detail");
-        assert_eq!(
-            FailureEvent::from_json(&json!([])).unwrap_err().field,
-            "(event)"
-        );
+        assert_eq!(FailureEvent::from_json(&json!([])).unwrap_err().field, "(event)");
     }
 
     #[test]
@@ -374,13 +347,7 @@ mod tests {
         assert_eq!(recs[2].status, RunStatus::Other("Weird".into()));
         assert_eq!(recs[2].time().unwrap().timestamp(), 1_795_942_967);
         let bad = json!({"flowExecutions": [{"executionId": "a", "startedAt": "noon"}]});
-        assert_eq!(
-            parse_history(&bad).unwrap_err().field,
-            "flowExecutions[0].startedAt"
-        );
-        assert_eq!(
-            parse_history(&json!({})).unwrap_err().field,
-            "flowExecutions"
-        );
+        assert_eq!(parse_history(&bad).unwrap_err().field, "flowExecutions[0].startedAt");
+        assert_eq!(parse_history(&json!({})).unwrap_err().field, "flowExecutions");
     }
 }

@@ -145,10 +145,7 @@ mod tests {
         let b = backoff(S::Fixed, 60, 2.0, 3600, Jitter::None);
         assert_eq!([1, 2, 5].map(|n| b.base_delay(n)), [60.0, 60.0, 60.0]);
         let b = backoff(S::Linear, 60, 2.0, 200, Jitter::None);
-        assert_eq!(
-            [1, 2, 3, 4].map(|n| b.base_delay(n)),
-            [60.0, 120.0, 180.0, 200.0]
-        );
+        assert_eq!([1, 2, 3, 4].map(|n| b.base_delay(n)), [60.0, 120.0, 180.0, 200.0]);
         let b = backoff(S::Exponential, 120, 2.0, 3600, Jitter::None);
         assert_eq!(
             [1, 2, 3, 5, 6].map(|n| b.base_delay(n)),

@@ -114,16 +114,9 @@ pub fn decide(
 
 impl Pending<'_> {
     /// Steps 4–11, given the run records read for the flow (any order).
-    pub fn decide(
-        self,
-        records: &[RunRecord],
-        now: DateTime<Utc>,
-        rng: &mut dyn RandomSource,
-    ) -> Decision {
+    pub fn decide(self, records: &[RunRecord], now: DateTime<Utc>, rng: &mut dyn RandomSource) -> Decision {
         let Pending { event, policy } = self;
-        let failed = records
-            .iter()
-            .find(|r| r.execution_id == event.execution_id);
+        let failed = records.iter().find(|r| r.execution_id == event.execution_id);
 
         // 4. Classify; the class's settings apply from here on.
         let message = event
@@ -150,12 +143,7 @@ impl Pending<'_> {
         };
 
         // 5. Classes never restarted.
-        if policy
-            .policy
-            .skip_errors
-            .iter()
-            .any(|c| c.as_str() == class)
-        {
+        if policy.policy.skip_errors.iter().any(|c| c.as_str() == class) {
             return done(
                 None,
                 Action::Skip,
@@ -165,24 +153,15 @@ impl Pending<'_> {
         }
 
         // 6. Canceled or superseded runs.
-        if let Some(r) =
-            failed.filter(|r| matches!(r.status, RunStatus::Canceled | RunStatus::CancelStarted))
-        {
+        if let Some(r) = failed.filter(|r| matches!(r.status, RunStatus::Canceled | RunStatus::CancelStarted)) {
             return done(
                 None,
                 Action::Skip,
                 None,
-                format!(
-                    "the failed run was stopped by a person ({})",
-                    r.status.as_str()
-                ),
+                format!("the failed run was stopped by a person ({})", r.status.as_str()),
             );
         }
-        let others = || {
-            records
-                .iter()
-                .filter(|r| r.execution_id != event.execution_id)
-        };
+        let others = || records.iter().filter(|r| r.execution_id != event.execution_id);
         let newest = others()
             .filter_map(|r| r.time().map(|t| (t, r)))
             .filter(|(t, _)| *t > failed_at)

@@ -39,8 +39,7 @@ impl Duration {
 
     pub fn as_chrono(self) -> chrono::TimeDelta {
         // A u64 of seconds beyond i64 is far past any valid policy; saturate.
-        chrono::TimeDelta::try_seconds(i64::try_from(self.secs).unwrap_or(i64::MAX))
-            .unwrap_or(chrono::TimeDelta::MAX)
+        chrono::TimeDelta::try_seconds(i64::try_from(self.secs).unwrap_or(i64::MAX)).unwrap_or(chrono::TimeDelta::MAX)
     }
 }
 
@@ -225,41 +224,21 @@ mod tests {
         assert_eq!(d("1h30"), Err(DurationError::BareNumber("30".into())));
         assert!(matches!(d("30m1h"), Err(DurationError::Order { .. })));
         assert!(matches!(d("1m1m"), Err(DurationError::Order { .. })));
-        assert!(matches!(
-            d("1H"),
-            Err(DurationError::Uppercase { lower: 'h', .. })
-        ));
-        assert!(matches!(
-            d("3w"),
-            Err(DurationError::UnknownUnit { unit: 'w', .. })
-        ));
+        assert!(matches!(d("1H"), Err(DurationError::Uppercase { lower: 'h', .. })));
+        assert!(matches!(d("3w"), Err(DurationError::UnknownUnit { unit: 'w', .. })));
         assert!(matches!(d("h"), Err(DurationError::MissingNumber { .. })));
-        assert!(matches!(
-            d("1 h"),
-            Err(DurationError::UnknownUnit { unit: ' ', .. })
-        ));
-        assert!(matches!(
-            d("-1s"),
-            Err(DurationError::UnknownUnit { unit: '-', .. })
-        ));
+        assert!(matches!(d("1 h"), Err(DurationError::UnknownUnit { unit: ' ', .. })));
+        assert!(matches!(d("-1s"), Err(DurationError::UnknownUnit { unit: '-', .. })));
         assert!(matches!(
             d("99999999999999999999d"),
             Err(DurationError::Overflow { .. })
         ));
-        assert!(matches!(
-            d("9999999999999999d"),
-            Err(DurationError::Overflow { .. })
-        ));
+        assert!(matches!(d("9999999999999999d"), Err(DurationError::Overflow { .. })));
     }
 
     #[test]
     fn display_is_canonical_and_round_trips() {
-        for (input, shown) in [
-            ("90s", "1m30s"),
-            ("1h30m", "1h30m"),
-            ("0s", "0s"),
-            ("1d0h", "1d"),
-        ] {
+        for (input, shown) in [("90s", "1m30s"), ("1h30m", "1h30m"), ("0s", "0s"), ("1d0h", "1d")] {
             let parsed: Duration = input.parse().unwrap();
             assert_eq!(parsed.to_string(), shown);
             assert_eq!(shown.parse::<Duration>().unwrap(), parsed);
@@ -268,9 +247,7 @@ mod tests {
 
     #[test]
     fn bare_yaml_number_gets_a_hint() {
-        let err = serde_yaml::from_str::<Duration>("120")
-            .unwrap_err()
-            .to_string();
+        let err = serde_yaml::from_str::<Duration>("120").unwrap_err().to_string();
         assert!(err.contains("\"120s\""), "{err}");
     }
 

@@ -26,7 +26,7 @@ pub struct PolicyFile {
     /// The AppFlow flow this file governs. Required in files under `flows/`,
     /// not allowed in `default.yaml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 2, max = 256), regex(pattern = FLOW_NAME_PATTERN))]
+    #[schemars(length(max = 256), regex(pattern = FLOW_NAME_PATTERN))]
     pub flow: Option<String>,
 
     /// `false`: never restart this flow (outcome `skip`, notified if `notify` has `skip`).
@@ -65,9 +65,7 @@ pub struct PolicyFile {
 }
 
 /// The name of an error class.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct ClassName(#[schemars(regex(pattern = CLASS_NAME_PATTERN))] pub String);
 
@@ -127,14 +125,14 @@ pub struct ClassOverride {
     pub backoff: Option<BackoffPatch>,
 }
 
+/// How delays grow: `fixed` (every delay is `initial_delay`), `linear`
+/// (delay n is `initial_delay × n`), `exponential` (delay n is
+/// `initial_delay × multiplier^(n−1)`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
-    /// Every delay is `initial_delay`.
     Fixed,
-    /// Delay n is `initial_delay × n`.
     Linear,
-    /// Delay n is `initial_delay × multiplier^(n−1)`.
     Exponential,
 }
 
@@ -148,14 +146,14 @@ impl Strategy {
     }
 }
 
+/// Randomness added to each delay so that many flows failing together do
+/// not restart together: `none` (the computed delay), `full` (uniform in
+/// [0, delay]), `equal` (delay/2 + uniform in [0, delay/2]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
-    /// Exactly the computed delay.
     None,
-    /// Uniform in [0, delay].
     Full,
-    /// delay/2 + uniform in [0, delay/2].
     Equal,
 }
 
@@ -170,9 +168,7 @@ impl Jitter {
 }
 
 /// What the service does with a failed run; also the outcomes `notify` names.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Retry,
@@ -243,9 +239,7 @@ impl Default for Policy {
                 max_delay: Duration::from_secs(3_600),
                 jitter: Jitter::Full,
             },
-            skip_errors: ["auth", "permission", "config"]
-                .map(ClassName::from)
-                .to_vec(),
+            skip_errors: ["auth", "permission", "config"].map(ClassName::from).to_vec(),
             error_classes: Vec::new(),
             overrides: BTreeMap::new(),
             notify: vec![Action::GiveUp, Action::Skip],
@@ -368,20 +362,9 @@ mod tests {
 
         let t = p.for_class("throttling");
         assert_eq!(t.max_retries, 9, "kept from default's override");
-        assert_eq!(
-            t.backoff.initial_delay.as_secs(),
-            600,
-            "flow's override wins"
-        );
-        assert_eq!(
-            t.backoff.jitter,
-            Jitter::None,
-            "default's override key kept"
-        );
-        assert_eq!(
-            t.backoff.max_delay, p.backoff.max_delay,
-            "policy backoff under it"
-        );
+        assert_eq!(t.backoff.initial_delay.as_secs(), 600, "flow's override wins");
+        assert_eq!(t.backoff.jitter, Jitter::None, "default's override key kept");
+        assert_eq!(t.backoff.max_delay, p.backoff.max_delay, "policy backoff under it");
         assert_eq!(p.for_class("transient").max_retries, 1);
         assert_eq!(p.for_class("unknown").max_retries, 3);
     }
@@ -389,10 +372,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_errors() {
         let err = serde_yaml::from_str::<PolicyFile>("max_retry: 3").unwrap_err();
-        assert!(
-            err.to_string().contains("unknown field `max_retry`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("unknown field `max_retry`"), "{err}");
         let err = serde_yaml::from_str::<PolicyFile>("backoff: {delay: 3s}").unwrap_err();
         assert!(err.to_string().contains("unknown field `delay`"), "{err}");
     }

@@ -58,6 +58,11 @@ impl ResolvedPolicy {
         if let Some(problem) = check_policy(&policy).into_iter().next() {
             return Err(problem.message);
         }
+        Self::checked(source, policy)
+    }
+
+    /// Compiles the classifier of a policy that passed [`check_policy`].
+    fn checked(source: String, policy: Policy) -> Result<Self, String> {
         let classifier = Classifier::new(&policy.error_classes)?;
         Ok(ResolvedPolicy {
             source,
@@ -72,8 +77,7 @@ impl ResolvedPolicy {
     }
 
     fn from_default(source: &str, policy: Policy) -> Self {
-        let classifier =
-            Classifier::new(&policy.error_classes).unwrap_or_else(|_| Classifier::empty());
+        let classifier = Classifier::new(&policy.error_classes).unwrap_or_else(|_| Classifier::empty());
         ResolvedPolicy {
             source: source.to_owned(),
             policy,
@@ -86,10 +90,7 @@ impl ResolvedPolicy {
     /// either absent. A broken text never fails the resolution: it is left
     /// out (the default falls back to the built-in defaults, the flow to the
     /// default) and its problems are returned for the caller to log.
-    pub fn from_texts(
-        default: Option<(&str, &str)>,
-        flow: Option<(&str, &str)>,
-    ) -> (Self, Vec<Diagnostic>) {
+    pub fn from_texts(default: Option<(&str, &str)>, flow: Option<(&str, &str)>) -> (Self, Vec<Diagnostic>) {
         let mut problems = Vec::new();
         let mut base = Self::builtin();
         if let Some((name, text)) = default {
@@ -102,7 +103,7 @@ impl ResolvedPolicy {
             return (base, problems);
         };
         match load_checked(name, text, base.policy.clone()) {
-            Ok(policy) => match ResolvedPolicy::new(name.to_owned(), policy) {
+            Ok(policy) => match ResolvedPolicy::checked(name.to_owned(), policy) {
                 Ok(resolved) => (resolved, problems),
                 Err(e) => {
                     problems.push(Diagnostic {
@@ -133,11 +134,7 @@ fn load_checked(name: &str, text: &str, base: Policy) -> Result<Policy, Vec<Diag
         Err(problems
             .into_iter()
             .map(|p| {
-                let at = p
-                    .paths
-                    .iter()
-                    .find(|x| doc.index.contains(x))
-                    .or(p.paths.first());
+                let at = p.paths.iter().find(|x| doc.index.contains(x)).or(p.paths.first());
                 doc.diag_at(at.map_or(&[][..], Vec::as_slice), p.message)
             })
             .collect())
@@ -151,19 +148,13 @@ mod tests {
     #[test]
     fn stored_texts_resolve_and_fall_back() {
         let default = ("/p/default", "max_retries: 4\n");
-        let (r, problems) = ResolvedPolicy::from_texts(
-            Some(default),
-            Some(("/p/flows/x", "flow: x\nmax_retries: 7\n")),
-        );
+        let (r, problems) =
+            ResolvedPolicy::from_texts(Some(default), Some(("/p/flows/x", "flow: x\nmax_retries: 7\n")));
         assert!(problems.is_empty());
         assert_eq!((r.source.as_str(), r.policy.max_retries), ("/p/flows/x", 7));
 
-        let (r, problems) =
-            ResolvedPolicy::from_texts(Some(default), Some(("/p/flows/x", "max_retry: 7\n")));
-        assert_eq!(
-            (r.source.as_str(), r.policy.max_retries),
-            (DEFAULT_SOURCE, 4)
-        );
+        let (r, problems) = ResolvedPolicy::from_texts(Some(default), Some(("/p/flows/x", "max_retry: 7\n")));
+        assert_eq!((r.source.as_str(), r.policy.max_retries), (DEFAULT_SOURCE, 4));
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].file, "/p/flows/x");
         assert!(problems[0].message.contains("max_retry"));
@@ -172,13 +163,7 @@ mod tests {
         assert_eq!(r.policy, Policy::default());
         assert_eq!(problems.len(), 1);
 
-        let (r, _) = ResolvedPolicy::from_texts(
-            None,
-            Some(("/p/flows/x", "backoff: {initial_delay: 2h}\n")),
-        );
-        assert_eq!(
-            r.source, DEFAULT_SOURCE,
-            "max_delay < initial_delay falls back"
-        );
+        let (r, _) = ResolvedPolicy::from_texts(None, Some(("/p/flows/x", "backoff: {initial_delay: 2h}\n")));
+        assert_eq!(r.source, DEFAULT_SOURCE, "max_delay < initial_delay falls back");
     }
 }

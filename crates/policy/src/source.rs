@@ -43,7 +43,10 @@ pub type FieldPath = Vec<PathSeg>;
 /// Builds a [`FieldPath`]: `path!["backoff", "max_delay"]`, `path!["error_classes", 0usize]`.
 #[macro_export]
 macro_rules! path {
-    ($($seg:expr),* $(,)?) => { vec![$($crate::source::PathSeg::from($seg)),*] };
+    ($($seg:expr),* $(,)?) => {{
+        let path: $crate::source::FieldPath = vec![$($crate::source::PathSeg::from($seg)),*];
+        path
+    }};
 }
 
 /// Renders a path as users write it: `overrides.throttling.backoff`, `error_classes[1]`.
@@ -114,9 +117,7 @@ impl PositionIndex {
         let mut builder = IndexBuilder::default();
         // Errors are serde_yaml's to report; keep whatever was indexed.
         let _ = Parser::new_from_str(text).load(&mut builder, false);
-        PositionIndex {
-            nodes: builder.nodes,
-        }
+        PositionIndex { nodes: builder.nodes }
     }
 
     /// Whether the document sets this path.
@@ -353,11 +354,21 @@ fn unknown_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// serde_yaml appends " at line L column C"; the diagnostic carries the position.
-fn strip_location(message: &str) -> &str {
-    match message.find(" at line ") {
-        Some(i) => &message[..i],
-        None => message,
+/// serde_yaml puts " at line L column C" after the problem; the diagnostic
+/// carries that position, so the first such span is dropped (later ones,
+/// such as where an unclosed list began, stay).
+fn strip_location(message: &str) -> String {
+    let Some(start) = message.find(" at line ") else {
+        return message.to_owned();
+    };
+    let rest = &message[start + " at line ".len()..];
+    let after_column = rest.find(" column ").map(|i| {
+        let digits = &rest[i + " column ".len()..];
+        i + " column ".len() + digits.bytes().take_while(u8::is_ascii_digit).count()
+    });
+    match after_column {
+        Some(end) => format!("{}{}", &message[..start], &rest[end..]),
+        None => message[..start].to_owned(),
     }
 }
 
@@ -381,23 +392,11 @@ overrides:
     #[test]
     fn positions_are_one_based_and_point_at_values_or_keys() {
         let idx = PositionIndex::build(DOC);
-        assert_eq!(
-            idx.locate(&path!["max_retries"]),
-            Position {
-                line: 2,
-                column: 14
-            }
-        );
-        assert_eq!(
-            idx.locate(&path!["backoff"]),
-            Position { line: 3, column: 1 }
-        );
+        assert_eq!(idx.locate(&path!["max_retries"]), Position { line: 2, column: 14 });
+        assert_eq!(idx.locate(&path!["backoff"]), Position { line: 3, column: 1 });
         assert_eq!(
             idx.locate(&path!["backoff", "initial_delay"]),
-            Position {
-                line: 5,
-                column: 18
-            }
+            Position { line: 5, column: 18 }
         );
         assert_eq!(
             idx.locate_key(&path!["backoff", "initial_delay"]),
@@ -405,30 +404,18 @@ overrides:
         );
         assert_eq!(
             idx.locate(&path!["error_classes", 0usize, "name"]),
-            Position {
-                line: 7,
-                column: 11
-            }
+            Position { line: 7, column: 11 }
         );
         assert_eq!(
             idx.locate(&path!["error_classes", 0usize, "patterns", 1usize]),
-            Position {
-                line: 8,
-                column: 22
-            }
+            Position { line: 8, column: 22 }
         );
         assert_eq!(
             idx.locate(&path!["overrides", "a", "max_retries"]),
-            Position {
-                line: 10,
-                column: 21
-            }
+            Position { line: 10, column: 21 }
         );
         // Missing paths fall back to the nearest parent.
-        assert_eq!(
-            idx.locate(&path!["backoff", "jitter"]),
-            Position { line: 3, column: 1 }
-        );
+        assert_eq!(idx.locate(&path!["backoff", "jitter"]), Position { line: 3, column: 1 });
         assert!(idx.contains(&path!["backoff", "strategy"]));
         assert!(!idx.contains(&path!["backoff", "jitter"]));
     }
@@ -437,26 +424,21 @@ overrides:
     fn syntax_errors_are_located() {
         let err = YamlDoc::parse("f.yaml", "max_retries: 3\nbackoff: [1, 2\n").unwrap_err();
         assert_eq!(err.file, "f.yaml");
-        assert!(err.position.line >= 2, "{err}");
         assert!(err.message.starts_with("invalid YAML:"), "{err}");
-        assert!(!err.message.contains(" at line "), "{err}");
+        assert_eq!(
+            err.message,
+            "invalid YAML: did not find expected ',' or ']', while parsing a flow sequence at line 2 column 10"
+        );
+        assert_eq!(err.position, Position { line: 3, column: 1 });
     }
 
     #[test]
     fn deserialize_errors_point_at_the_field() {
         let doc = YamlDoc::parse("f.yaml", "max_retries: 3\nbackoff:\n  strategy: fast\n").unwrap();
         let err = doc.deserialize::<crate::model::PolicyFile>().unwrap_err();
-        assert_eq!(
-            err.position,
-            Position {
-                line: 3,
-                column: 13
-            },
-            "{err}"
-        );
+        assert_eq!(err.position, Position { line: 3, column: 13 }, "{err}");
         assert!(
-            err.message
-                .starts_with("backoff.strategy: unknown variant `fast`"),
+            err.message.starts_with("backoff.strategy: unknown variant `fast`"),
             "{err}"
         );
 

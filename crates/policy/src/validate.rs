@@ -80,9 +80,8 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
         }
     }
 
-    let known = |name: &ClassName| {
-        classify::is_builtin(name.as_str()) || p.error_classes.iter().any(|c| &c.name == name)
-    };
+    let known =
+        |name: &ClassName| classify::is_builtin(name.as_str()) || p.error_classes.iter().any(|c| &c.name == name);
     let unknown_class = |name: &ClassName, at: FieldPath| {
         let candidates = BUILTIN_CLASSES
             .iter()
@@ -117,16 +116,9 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
         check_window(
             &mut out,
             settings.retry_window,
-            vec![
-                path!["overrides", key, "retry_window"],
-                path!["retry_window"],
-            ],
+            vec![path!["overrides", key, "retry_window"], path!["retry_window"]],
         );
-        check_backoff(
-            &mut out,
-            &settings.backoff,
-            &[&path!["overrides", key, "backoff"], &[]],
-        );
+        check_backoff(&mut out, &settings.backoff, &[&path!["overrides", key, "backoff"], &[]]);
     }
     out
 }
@@ -174,10 +166,7 @@ fn check_backoff(out: &mut Vec<Problem>, b: &Backoff, prefixes: &[&[PathSeg]]) {
             "initial_delay must be at least 1s",
         ));
     }
-    for (name, d) in [
-        ("initial_delay", b.initial_delay),
-        ("max_delay", b.max_delay),
-    ] {
+    for (name, d) in [("initial_delay", b.initial_delay), ("max_delay", b.max_delay)] {
         if d > MAX_DURATION {
             out.push(Problem::new(
                 field(name),
@@ -199,10 +188,7 @@ fn check_backoff(out: &mut Vec<Problem>, b: &Backoff, prefixes: &[&[PathSeg]]) {
     if !(b.multiplier.is_finite() && MULTIPLIER_RANGE.contains(&b.multiplier)) {
         out.push(Problem::new(
             field("multiplier"),
-            format!(
-                "multiplier is {}; it must be between 1.0 and 10.0",
-                b.multiplier
-            ),
+            format!("multiplier is {}; it must be between 1.0 and 10.0", b.multiplier),
         ));
     }
 }
@@ -318,10 +304,7 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
                         for key in &v.unexpected {
                             let mut p = v.path.clone();
                             p.push(PathSeg::Key(key.clone()));
-                            diags.push(doc.diag_pos(
-                                doc.index.locate_key(&p),
-                                unknown_key_message(&v.path, key),
-                            ));
+                            diags.push(doc.diag_pos(doc.index.locate_key(&p), unknown_key_message(&v.path, key)));
                         }
                     }
                 }
@@ -340,19 +323,13 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
 
     // The default: checked on its own (over the built-in defaults).
     let mut base = Policy::default();
-    let defaults: Vec<_> = parsed
-        .iter()
-        .filter(|(s, ..)| s.role == Role::Default)
-        .collect();
+    let defaults: Vec<_> = parsed.iter().filter(|(s, ..)| s.role == Role::Default).collect();
     for (i, (src, doc, file)) in defaults.iter().enumerate() {
         let before = diags.len();
         if i > 0 {
             diags.push(doc.diag_pos(
                 Position::START,
-                format!(
-                    "a second default policy (the first is {})",
-                    defaults[0].0.file
-                ),
+                format!("a second default policy (the first is {})", defaults[0].0.file),
             ));
         }
         if file.flow.is_some() {
@@ -392,10 +369,7 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
             continue;
         };
         if let Some(first) = claimed.insert(flow, &src.file) {
-            diags.push(doc.diag_at(
-                &path!["flow"],
-                format!("flow \"{flow}\" is already claimed by {first}"),
-            ));
+            diags.push(doc.diag_at(&path!["flow"], format!("flow \"{flow}\" is already claimed by {first}")));
             claimed.insert(flow, first);
         }
         let policy = base.clone().merged(file);
@@ -437,14 +411,8 @@ fn unknown_key_message(parent: &[PathSeg], key: &str) -> String {
             "notify",
         ],
         [PathSeg::Key(k)] if k == "backoff" => BACKOFF_FIELDS,
-        [PathSeg::Key(k), PathSeg::Key(_), PathSeg::Key(b)]
-            if k == "overrides" && b == "backoff" =>
-        {
-            BACKOFF_FIELDS
-        }
-        [PathSeg::Key(k), PathSeg::Key(_)] if k == "overrides" => {
-            &["max_retries", "retry_window", "backoff"]
-        }
+        [PathSeg::Key(k), PathSeg::Key(_), PathSeg::Key(b)] if k == "overrides" && b == "backoff" => BACKOFF_FIELDS,
+        [PathSeg::Key(k), PathSeg::Key(_)] if k == "overrides" => &["max_retries", "retry_window", "backoff"],
         [PathSeg::Key(k), PathSeg::Index(_)] if k == "error_classes" => &["name", "patterns"],
         _ => &[],
     };
@@ -459,13 +427,7 @@ fn unknown_key_message(parent: &[PathSeg], key: &str) -> String {
     format!("unknown field `{key}`{at}{hint}")
 }
 
-const BACKOFF_FIELDS: &[&str] = &[
-    "strategy",
-    "initial_delay",
-    "multiplier",
-    "max_delay",
-    "jitter",
-];
+const BACKOFF_FIELDS: &[&str] = &["strategy", "initial_delay", "multiplier", "max_delay", "jitter"];
 
 #[cfg(test)]
 mod tests {
@@ -490,14 +452,8 @@ mod tests {
             ("max_retries: 101", "max_retries is 101"),
             ("retry_window: 0s", "retry_window must be at least 1s"),
             ("retry_window: 366d", "retry_window is 366d; at most 365d"),
-            (
-                "backoff: {initial_delay: 0s}",
-                "initial_delay must be at least 1s",
-            ),
-            (
-                "backoff: {max_delay: 400d, initial_delay: 1s}",
-                "max_delay is 400d",
-            ),
+            ("backoff: {initial_delay: 0s}", "initial_delay must be at least 1s"),
+            ("backoff: {max_delay: 400d, initial_delay: 1s}", "max_delay is 400d"),
             (
                 "backoff: {initial_delay: 2h, max_delay: 1h}",
                 "max_delay (1h) is less than initial_delay (2h)",
@@ -507,10 +463,7 @@ mod tests {
                 "skip_errors: [auht]",
                 "unknown error class \"auht\"; did you mean \"auth\"?",
             ),
-            (
-                "overrides: {nope: {max_retries: 1}}",
-                "unknown error class \"nope\"",
-            ),
+            ("overrides: {nope: {max_retries: 1}}", "unknown error class \"nope\""),
             (
                 "error_classes: [{name: throttling, patterns: [x]}]",
                 "is a built-in class",
@@ -520,22 +473,13 @@ mod tests {
                 "already defined at error_classes[0]",
             ),
             ("error_classes: [{name: Bad, patterns: [x]}]", "must match"),
-            (
-                "error_classes: [{name: a, patterns: []}]",
-                "at least one pattern",
-            ),
-            (
-                "error_classes: [{name: a, patterns: ['(']}]",
-                "invalid regex",
-            ),
+            ("error_classes: [{name: a, patterns: []}]", "at least one pattern"),
+            ("error_classes: [{name: a, patterns: ['(']}]", "invalid regex"),
             (
                 "overrides: {throttling: {backoff: {initial_delay: 2h}}}",
                 "max_delay (1h) is less than initial_delay (2h)",
             ),
-            (
-                "overrides: {transient: {max_retries: 500}}",
-                "max_retries is 500",
-            ),
+            ("overrides: {transient: {max_retries: 500}}", "max_retries is 500"),
         ];
         for (yaml, want) in cases {
             let got = problems(yaml);
@@ -545,20 +489,13 @@ mod tests {
 
     #[test]
     fn override_problems_point_at_the_override_first() {
-        let file: PolicyFile =
-            serde_yaml::from_str("overrides: {throttling: {backoff: {initial_delay: 2h}}}")
-                .unwrap();
+        let file: PolicyFile = serde_yaml::from_str("overrides: {throttling: {backoff: {initial_delay: 2h}}}").unwrap();
         let p = check_policy(&Policy::default().merged(&file));
-        assert_eq!(
-            p[0].paths[0],
-            path!["overrides", "throttling", "backoff", "max_delay"]
+        assert_eq!(p[0].paths[0], path!["overrides", "throttling", "backoff", "max_delay"]);
+        assert!(
+            p[0].paths
+                .contains(&path!["overrides", "throttling", "backoff", "initial_delay"])
         );
-        assert!(p[0].paths.contains(&path![
-            "overrides",
-            "throttling",
-            "backoff",
-            "initial_delay"
-        ]));
         assert!(p[0].paths.contains(&path!["backoff", "initial_delay"]));
     }
 

@@ -1,0 +1,63 @@
+# appflow-retry: build, test, lint, bench.
+# `make test` is what CI runs (.ci/run); it needs only a Rust toolchain.
+
+CARGO    ?= cargo
+CLI      := $(CARGO) run --locked --quiet -p appflow-retry-cli --
+POLICIES ?= policies
+
+.PHONY: all build test test-rust policies schema-check lint fmt fmt-check clippy \
+        schema bench example clean help
+
+all: build
+
+help:
+	@echo "make example   validate the policies, plan a flow, explain a sample failure"
+	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
+	@echo "make bench     criterion benchmarks (decide, resolve, validate 500 files)"
+	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
+
+build:
+	$(CARGO) build --locked --workspace
+
+test: test-rust policies schema-check lint
+
+test-rust:
+	$(CARGO) test --locked --workspace
+
+# Every policy file against the JSON Schema and the semantic rules.
+policies:
+	$(CLI) validate $(POLICIES)
+
+# The committed schema must be what the Rust types generate.
+schema-check:
+	@$(CLI) schema | diff -u $(POLICIES)/schema.json - \
+	  || { echo "$(POLICIES)/schema.json is stale: run 'make schema'"; exit 1; }
+
+schema:
+	$(CLI) schema > $(POLICIES)/schema.json
+
+lint: fmt-check clippy
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+bench:
+	$(CARGO) bench --locked --workspace
+
+# What happens to a flow when it fails, from the policies in this repo.
+example:
+	$(CLI) validate $(POLICIES)
+	$(CLI) plan salesforce-accounts --class sf_api_limit --policies $(POLICIES)
+	$(CLI) explain --policies $(POLICIES) \
+	  --event crates/cli/tests/fixtures/end-flow-run-report.failed.json \
+	  --history crates/cli/tests/fixtures/describe-flow-execution-records.json \
+	  --now 2026-11-29T09:10:00Z
+
+clean:
+	$(CARGO) clean

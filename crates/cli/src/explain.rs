@@ -1,0 +1,43 @@
+//! `appflow-retry explain`: the decision for one event and history, as the
+//! Lambda would make it.
+
+use std::path::Path;
+
+use appflow_retry_policy::{Decision, Diagnostic, FailureEvent, SplitMix64, decide, parse_history, seed_for};
+use chrono::{DateTime, Utc};
+
+use crate::CliError;
+use crate::files::{read_dir, read_json};
+use crate::schema_check::JsonSchemaCheck;
+use crate::validate::validate_set;
+
+/// What `explain` needs besides the files.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainOptions {
+    pub now: DateTime<Utc>,
+    /// Replaces the seed derived from the execution id.
+    pub seed: Option<u64>,
+}
+
+/// The decision, and the policy problems that made some files fall back
+/// (as the Lambda would: a broken flow file → the default; a broken default
+/// → the built-in defaults).
+pub fn explain(
+    event: &Path,
+    history: &Path,
+    policies: &Path,
+    opts: ExplainOptions,
+) -> Result<(Decision, Vec<Diagnostic>), CliError> {
+    let event_json = read_json(event)?;
+    let event = FailureEvent::from_json(&event_json).map_err(|e| CliError(format!("{}: {e}", event.display())))?;
+    let records = parse_history(&read_json(history)?).map_err(|e| CliError(format!("{}: {e}", history.display())))?;
+    let set = read_dir(policies)?;
+    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
+    let validated = validate_set(&set, &schema);
+    let policy = validated.set.resolve(&event.flow_name)?;
+    let mut rng = SplitMix64::new(opts.seed.unwrap_or_else(|| seed_for(&event.execution_id)));
+    Ok((
+        decide(&event, &records, &policy, opts.now, &mut rng),
+        validated.diagnostics,
+    ))
+}

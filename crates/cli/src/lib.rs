@@ -1,0 +1,29 @@
+//! The `appflow-retry` command, as a library so that its tests and benches
+//! call the same code the binary runs. `main.rs` only parses arguments.
+
+pub mod explain;
+pub mod files;
+pub mod plan;
+pub mod schema_check;
+pub mod validate;
+
+use std::fmt;
+
+/// A failure of the command itself (a file that cannot be read, bad input),
+/// as opposed to policy problems, which `validate` lists.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<String> for CliError {
+    fn from(s: String) -> Self {
+        CliError(s)
+    }
+}

@@ -1,0 +1,129 @@
+//! `appflow-retry plan`: a flow's restart schedule as a table or JSON.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN};
+use appflow_retry_policy::plan::{Schedule, schedule};
+use appflow_retry_policy::{Diagnostic, Duration};
+use serde::Serialize;
+
+use crate::CliError;
+use crate::files::read_dir;
+use crate::schema_check::JsonSchemaCheck;
+use crate::validate::validate_set;
+
+/// A flow's schedule with where its policy came from.
+#[derive(Debug, Serialize)]
+pub struct FlowPlan {
+    pub flow: String,
+    pub policy: String,
+    #[serde(flatten)]
+    pub schedule: Schedule,
+    /// Classes with their own settings, and classes never restarted.
+    pub overridden_classes: Vec<String>,
+    pub skipped_classes: Vec<String>,
+}
+
+/// The plan for `flow`, and the policy problems that made files fall back.
+pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPlan, Vec<Diagnostic>), CliError> {
+    let set = read_dir(policies)?;
+    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
+    let validated = validate_set(&set, &schema);
+    let resolved = validated.set.resolve(flow)?;
+    let p = &resolved.policy;
+    if let Some(c) = class {
+        let known = c == UNKNOWN
+            || BUILTIN_CLASSES.iter().any(|b| b.name == c)
+            || p.error_classes.iter().any(|e| e.name.as_str() == c);
+        if !known {
+            return Err(CliError(format!("unknown error class \"{c}\" for flow {flow}")));
+        }
+    }
+    Ok((
+        FlowPlan {
+            flow: flow.to_owned(),
+            policy: resolved.source.clone(),
+            schedule: schedule(p, class),
+            overridden_classes: p.overrides.keys().map(|k| k.as_str().to_owned()).collect(),
+            skipped_classes: p.skip_errors.iter().map(|k| k.as_str().to_owned()).collect(),
+        },
+        validated.diagnostics,
+    ))
+}
+
+fn dur(secs: u64) -> String {
+    Duration::from_secs(secs).to_string()
+}
+
+/// The plan as a table for people.
+pub fn render(plan: &FlowPlan) -> String {
+    let s = &plan.schedule;
+    let b = &s.backoff;
+    let mut out = String::new();
+    let class = s
+        .class
+        .as_deref()
+        .map_or_else(|| "any class without an override".to_owned(), |c| format!("class {c}"));
+    let _ = writeln!(out, "flow {} ({class}), policy {}", plan.flow, plan.policy);
+    let _ = writeln!(
+        out,
+        "max_retries {} within retry_window {}; backoff {} from {}{}, cap {}, jitter {}",
+        s.max_retries,
+        dur(s.retry_window_seconds),
+        b.strategy.as_str(),
+        b.initial_delay,
+        if b.strategy == appflow_retry_policy::Strategy::Exponential {
+            format!(" ×{}", b.multiplier)
+        } else {
+            String::new()
+        },
+        b.max_delay,
+        b.jitter.as_str(),
+    );
+    if !s.restarts.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:>7}  {:>10}  {:>15}  {:>9}  {:>9}  outcome",
+            "restart", "base delay", "delay range", "earliest", "latest"
+        );
+        for r in &s.restarts {
+            let range = format!("{} - {}", dur(r.min_delay_seconds), dur(r.max_delay_seconds));
+            let outcome = match r.outcome {
+                "retry" => "restart",
+                _ => "restart, or give up if jitter lands it past the window",
+            };
+            let _ = writeln!(
+                out,
+                "{:>7}  {:>10}  {:>15}  {:>9}  {:>9}  {outcome}",
+                r.attempt,
+                dur(r.base_delay_seconds),
+                range,
+                format!("+{}", dur(r.earliest_offset_seconds)),
+                format!("+{}", dur(r.latest_offset_seconds)),
+            );
+        }
+    }
+    let verb = if s.end.outcome == "skip" { "skip" } else { "give up" };
+    let _ = writeln!(out, "\nfailure {}: {verb} ({})", s.end.failure, s.end.reason);
+    if !s.restarts.is_empty() {
+        let _ = writeln!(
+            out,
+            "Times count from the first failure and assume each restarted run fails at once."
+        );
+    }
+    if s.class.is_none() {
+        if !plan.overridden_classes.is_empty() {
+            let _ = writeln!(
+                out,
+                "Classes with their own settings (see --class): {}",
+                plan.overridden_classes.join(", ")
+            );
+        }
+        if !plan.skipped_classes.is_empty() {
+            let _ = writeln!(out, "Never restarted: {}", plan.skipped_classes.join(", "));
+        }
+    }
+    out
+}

@@ -1,0 +1,73 @@
+//! JSON Schema validation of policy documents with the `jsonschema` crate.
+
+use appflow_retry_policy::duration::{DURATION_PATTERN, Duration};
+use appflow_retry_policy::source::{PathSeg, display_path};
+use appflow_retry_policy::{SchemaCheck, SchemaViolation};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
+use serde_json::Value;
+
+use crate::CliError;
+
+/// A compiled policy schema.
+#[derive(Debug)]
+pub struct JsonSchemaCheck {
+    validator: jsonschema::Validator,
+}
+
+impl JsonSchemaCheck {
+    pub fn new(schema: &Value) -> Result<Self, CliError> {
+        jsonschema::validator_for(schema)
+            .map(|validator| JsonSchemaCheck { validator })
+            .map_err(|e| CliError(format!("the policy schema does not compile: {e}")))
+    }
+}
+
+impl SchemaCheck for JsonSchemaCheck {
+    fn check(&self, doc: &Value) -> Vec<SchemaViolation> {
+        self.validator
+            .iter_errors(doc)
+            .map(|error| {
+                let path: Vec<PathSeg> = error
+                    .instance_path()
+                    .iter()
+                    .map(|seg| match seg {
+                        LocationSegment::Property(p) => PathSeg::Key(p.into_owned()),
+                        LocationSegment::Index(i) => PathSeg::Index(i),
+                    })
+                    .collect();
+                let unexpected = match error.kind() {
+                    ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.clone(),
+                    _ => Vec::new(),
+                };
+                let detail = match (error.kind(), error.instance().as_ref()) {
+                    // The duration parser explains better than a regex does.
+                    (ValidationErrorKind::Pattern { pattern }, Value::String(s)) if pattern == DURATION_PATTERN => s
+                        .parse::<Duration>()
+                        .err()
+                        .map_or_else(|| error.to_string(), |e| e.to_string()),
+                    (ValidationErrorKind::Type { .. }, v @ Value::Number(_)) if is_duration_field(&path) => {
+                        serde_json::from_value::<Duration>(v.clone())
+                            .err()
+                            .map_or_else(|| error.to_string(), |e| e.to_string())
+                    }
+                    _ => error.to_string(),
+                };
+                let message = if path.is_empty() {
+                    detail
+                } else {
+                    format!("{}: {detail}", display_path(&path))
+                };
+                SchemaViolation {
+                    path,
+                    unexpected,
+                    message,
+                }
+            })
+            .collect()
+    }
+}
+
+fn is_duration_field(path: &[PathSeg]) -> bool {
+    matches!(path.last(), Some(PathSeg::Key(k)) if matches!(k.as_str(), "retry_window" | "initial_delay" | "max_delay"))
+}

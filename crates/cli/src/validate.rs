@@ -1,0 +1,50 @@
+//! `appflow-retry validate`: every problem in every file, located.
+
+use std::path::Path;
+
+use appflow_retry_policy::schema::policy_schema_json;
+use appflow_retry_policy::{Diagnostic, Position, Validated, validate_sources};
+
+use crate::CliError;
+use crate::files::{SetOnDisk, read_path};
+use crate::schema_check::JsonSchemaCheck;
+
+/// What `validate` found.
+#[derive(Debug)]
+pub struct Report {
+    /// Every problem, sorted by file and position; empty when all passed.
+    pub diagnostics: Vec<Diagnostic>,
+    pub files_checked: usize,
+}
+
+/// Validates each path (a policy directory or one file).
+pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
+    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
+    let mut report = Report {
+        diagnostics: Vec::new(),
+        files_checked: 0,
+    };
+    for path in paths {
+        let set = read_path(path)?;
+        report.files_checked += set.sources.len();
+        report.diagnostics.extend(stale_schema(&set));
+        report.diagnostics.extend(validate_set(&set, &schema).diagnostics);
+    }
+    Ok(report)
+}
+
+/// Validates one set read from disk.
+pub fn validate_set(set: &SetOnDisk, schema: &JsonSchemaCheck) -> Validated {
+    validate_sources(&set.sources, Some(schema))
+}
+
+/// A `schema.json` beside the policies that differs from the schema this
+/// build generates: editors would check against the wrong rules.
+fn stale_schema(set: &SetOnDisk) -> Option<Diagnostic> {
+    let (path, text) = set.schema_file.as_ref()?;
+    (text != &policy_schema_json()).then(|| Diagnostic {
+        file: path.display().to_string(),
+        position: Position::START,
+        message: "stale: regenerate it with `appflow-retry schema > policies/schema.json`".into(),
+    })
+}

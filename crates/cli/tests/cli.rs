@@ -1,0 +1,580 @@
+//! The `appflow-retry` binary on fixture files: valid sets, broken ones
+//! (each problem asserted at its exact file:line:column), hostile input,
+//! `explain`, `plan`, and the committed files it generates.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failure report
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_appflow-retry");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Runs the binary in `dir`. A hang guard, not a speed test: hostile input
+/// must not make validation run away; the limit is far above any real run.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid = child.id();
+    let waiter = std::thread::spawn(move || child.wait_with_output().unwrap());
+    while !waiter.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "appflow-retry {args:?} still running after 30s (pid {pid})"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    waiter.join().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A policy set in a temporary directory: `default.yaml` and `flows/<name>`.
+struct Set {
+    dir: tempfile::TempDir,
+}
+
+impl Set {
+    fn new(default: Option<&str>, flows: &[(&str, &str)]) -> Set {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("flows")).unwrap();
+        if let Some(text) = default {
+            fs::write(dir.path().join("default.yaml"), text).unwrap();
+        }
+        for (name, text) in flows {
+            fs::write(dir.path().join("flows").join(name), text).unwrap();
+        }
+        Set { dir }
+    }
+
+    /// `appflow-retry validate .` in the set's directory.
+    fn validate(&self) -> Output {
+        run_in(self.dir.path(), &["validate", "."])
+    }
+}
+
+/// Asserts that validation fails and prints exactly these problem lines.
+fn assert_problems(set: &Set, expected: &[&str]) {
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("./")).collect();
+    assert_eq!(lines, expected, "full stderr:\n{err}");
+}
+
+#[test]
+fn the_repos_policies_are_valid() {
+    let out = run_in(&repo(), &["validate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
+}
+
+#[test]
+fn committed_schema_is_fresh() {
+    let out = run_in(&repo(), &["schema"]);
+    let committed = fs::read_to_string(repo().join("policies/schema.json")).unwrap();
+    assert!(
+        stdout(&out) == committed,
+        "policies/schema.json is stale: run `appflow-retry schema > policies/schema.json`"
+    );
+}
+
+#[test]
+fn a_stale_schema_beside_the_policies_is_reported() {
+    let set = Set::new(Some("max_retries: 2\n"), &[]);
+    fs::write(set.dir.path().join("schema.json"), "{}\n").unwrap();
+    assert_problems(
+        &set,
+        &["./schema.json:1:1: stale: regenerate it with `appflow-retry schema > policies/schema.json`"],
+    );
+}
+
+#[test]
+fn readme_shows_the_built_in_class_table() {
+    let out = run_in(&repo(), &["classes"]);
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&stdout(&out)),
+        "README.md must contain the output of `appflow-retry classes`:\n{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn every_policy_file_names_its_schema() {
+    for entry in fs::read_dir(repo().join("policies/flows")).unwrap() {
+        let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(text.starts_with("# yaml-language-server: $schema=../schema.json\n"));
+    }
+    let text = fs::read_to_string(repo().join("policies/default.yaml")).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema=./schema.json\n"));
+}
+
+#[test]
+fn bad_yaml() {
+    let set = Set::new(
+        None,
+        &[("a.yaml", "flow: a-flow\nbackoff: {initial_delay: 1m\nmax_retries: 2\n")],
+    );
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.starts_with("./flows/a.yaml:3:12: invalid YAML: "), "{err}");
+}
+
+#[test]
+fn wrong_types() {
+    let set = Set::new(
+        None,
+        &[(
+            "a.yaml",
+            "flow: a-flow\nmax_retries: three\nenabled: maybe\nbackoff:\n  initial_delay: 120\n",
+        )],
+    );
+    assert_problems(
+        &set,
+        &[
+            "./flows/a.yaml:2:14: max_retries: \"three\" is not of type \"integer\"",
+            "./flows/a.yaml:3:10: enabled: \"maybe\" is not of type \"boolean\"",
+            "./flows/a.yaml:5:18: backoff.initial_delay: \"120\" has no unit: write \"120s\" for seconds (units: d, h, m, s)",
+        ],
+    );
+}
+
+#[test]
+fn unknown_fields_anywhere() {
+    let set = Set::new(
+        Some("max_retry: 3\nbackoff:\n  max_dealy: 1h\n"),
+        &[("a.yaml", "flow: a-flow\noverrides:\n  throttling: {max_retrys: 1}\n")],
+    );
+    assert_problems(
+        &set,
+        &[
+            "./default.yaml:1:1: unknown field `max_retry`; did you mean `max_retries`?",
+            "./default.yaml:3:3: unknown field `max_dealy` in backoff; did you mean `max_delay`?",
+            "./flows/a.yaml:3:16: unknown field `max_retrys` in overrides.throttling; did you mean `max_retries`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_classes_in_skip_errors_and_overrides() {
+    let set = Set::new(
+        Some("skip_errors: [auth]\n"),
+        &[(
+            "a.yaml",
+            "flow: a-flow\nskip_errors: [auth, throtling]\noverrides:\n  sf_limit:\n    max_retries: 1\n",
+        )],
+    );
+    assert_problems(
+        &set,
+        &[
+            "./flows/a.yaml:2:21: unknown error class \"throtling\"; did you mean \"throttling\"?",
+            "./flows/a.yaml:4:3: unknown error class \"sf_limit\"",
+        ],
+    );
+}
+
+#[test]
+fn classes_defined_in_the_default_are_known_to_flows_until_a_flow_replaces_the_list() {
+    let default = "error_classes: [{name: sf_limit, patterns: [LIMIT]}]\noverrides: {sf_limit: {max_retries: 1}}\n";
+    let ok = Set::new(Some(default), &[("a.yaml", "flow: a-flow\nskip_errors: [sf_limit]\n")]);
+    assert!(ok.validate().status.success(), "{}", stderr(&ok.validate()));
+    // Lists replace: this flow's error_classes drop sf_limit, which the default's override names.
+    let broken = Set::new(
+        Some(default),
+        &[(
+            "a.yaml",
+            "flow: a-flow\nerror_classes: [{name: other, patterns: [x]}]\n",
+        )],
+    );
+    assert_problems(&broken, &["./flows/a.yaml:2:1: unknown error class \"sf_limit\""]);
+}
+
+#[test]
+fn bad_regex() {
+    let set = Set::new(
+        None,
+        &[(
+            "a.yaml",
+            "flow: a-flow\nerror_classes:\n  - name: broken\n    patterns: [ok, \"(unclosed\"]\n",
+        )],
+    );
+    assert_problems(&set, &["./flows/a.yaml:4:20: invalid regex: error: unclosed group"]);
+}
+
+#[test]
+fn duplicate_flow() {
+    let set = Set::new(
+        None,
+        &[
+            ("a.yaml", "flow: same-flow\n"),
+            ("b.yaml", "max_retries: 1\nflow: same-flow\n"),
+        ],
+    );
+    assert_problems(
+        &set,
+        &["./flows/b.yaml:2:7: flow \"same-flow\" is already claimed by ./flows/a.yaml"],
+    );
+}
+
+#[test]
+fn missing_flow_and_flow_in_default() {
+    let set = Set::new(Some("flow: oops\n"), &[("a.yaml", "max_retries: 1\n")]);
+    assert_problems(
+        &set,
+        &[
+            "./default.yaml:1:7: the default policy applies to every flow: remove `flow`",
+            "./flows/a.yaml:1:1: missing `flow`: name the AppFlow flow this file governs",
+        ],
+    );
+}
+
+#[test]
+fn max_delay_below_initial_delay() {
+    // In the flow's own backoff, and through the merge: the default's cap under the flow's initial_delay.
+    let set = Set::new(
+        Some("backoff: {max_delay: 10m}\n"),
+        &[
+            (
+                "a.yaml",
+                "flow: a-flow\nbackoff:\n  initial_delay: 2h\n  max_delay: 1h\n",
+            ),
+            ("b.yaml", "flow: b-flow\nbackoff:\n  initial_delay: 20m\n"),
+            (
+                "c.yaml",
+                "flow: c-flow\noverrides:\n  transient:\n    backoff: {initial_delay: 1h}\n",
+            ),
+        ],
+    );
+    assert_problems(
+        &set,
+        &[
+            "./flows/a.yaml:4:14: max_delay (1h) is less than initial_delay (2h)",
+            "./flows/b.yaml:3:18: max_delay (10m) is less than initial_delay (20m)",
+            "./flows/c.yaml:4:30: max_delay (10m) is less than initial_delay (1h)",
+        ],
+    );
+}
+
+#[test]
+fn bounds_and_the_365_day_limit() {
+    let set = Set::new(
+        None,
+        &[(
+            "a.yaml",
+            "flow: a-flow\nmax_retries: 101\nretry_window: 366d\nbackoff: {initial_delay: 0s, multiplier: 0.5}\n",
+        )],
+    );
+    let out = set.validate();
+    let err = stderr(&out);
+    for want in [
+        "./flows/a.yaml:2:14: max_retries: 101 is greater than the maximum of 100",
+        "./flows/a.yaml:4:42: backoff.multiplier: 0.5 is less than the minimum of 1.0",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+    // Past the schema, the rules the schema cannot express.
+    let set = Set::new(
+        None,
+        &[(
+            "a.yaml",
+            "flow: a-flow\nretry_window: 366d\nbackoff: {initial_delay: 0s}\n",
+        )],
+    );
+    assert_problems(
+        &set,
+        &[
+            "./flows/a.yaml:2:15: retry_window is 366d; at most 365d",
+            "./flows/a.yaml:3:26: initial_delay must be at least 1s",
+        ],
+    );
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported() {
+    let set = Set::new(
+        Some("max_retries: 1000\n"),
+        &[
+            ("a.yaml", "flow: a-flow\nmax_retry: 1\n"),
+            ("b.yaml", "flow: b-flow\nskip_errors: [nope]\n"),
+            ("c.yaml", ": :\n"),
+        ],
+    );
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err.lines().filter(|l| l.starts_with("./")).count(), 4, "{err}");
+    assert!(err.ends_with("4 problems in 4 policy files\n"), "{err}");
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_rejected_quickly() {
+    let mut text = String::from(
+        "flow: bomb\nx0: &x0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..12 {
+        let p = i - 1;
+        text.push_str(&format!("x{i}: &x{i} [{}]\n", vec![format!("*x{p}"); 10].join(",")));
+    }
+    let set = Set::new(None, &[("bomb.yaml", &text)]);
+    let out = set.validate();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("./flows/bomb.yaml:1:1: invalid YAML: repetition limit exceeded"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn deep_nesting_and_huge_files_are_rejected() {
+    let deep = format!("flow: deep\nx: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let huge = format!("flow: huge\n# {}\n", "x".repeat(2 << 20));
+    let set = Set::new(None, &[("deep.yaml", &deep), ("huge.yaml", &huge)]);
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("./flows/deep.yaml:2:"), "{err}");
+    assert!(err.contains("recursion limit exceeded"), "{err}");
+    assert!(err.contains("./flows/huge.yaml:1:1: file is 1048577 bytes"), "{err}");
+}
+
+#[test]
+fn a_file_over_the_ssm_limit_is_reported() {
+    let text = format!("flow: big\n# {}\n", "x".repeat(9000));
+    let set = Set::new(None, &[("big.yaml", &text)]);
+    assert_problems(
+        &set,
+        &["./flows/big.yaml:1:1: file is 9013 bytes; an SSM parameter holds at most 8192 (Advanced tier)"],
+    );
+}
+
+#[test]
+fn a_single_flow_file_is_checked_over_its_sets_default() {
+    let set = Set::new(
+        Some("backoff: {max_delay: 10m}\n"),
+        &[("a.yaml", "flow: a-flow\nbackoff: {initial_delay: 20m}\n")],
+    );
+    let out = run_in(set.dir.path(), &["validate", "flows/a.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("flows/a.yaml:2:26: max_delay (10m) is less than initial_delay (20m)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_path_is_a_usage_error() {
+    let out = run_in(&repo(), &["validate", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/dir: no such file or directory"));
+}
+
+fn explain(args: &[&str]) -> Output {
+    let fx = fixtures();
+    let event = fx.join("end-flow-run-report.failed.json");
+    let history = fx.join("describe-flow-execution-records.json");
+    let mut all = vec![
+        "explain",
+        "--event",
+        event.to_str().unwrap(),
+        "--history",
+        history.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    run_in(&repo(), &all)
+}
+
+#[test]
+fn explain_prints_the_decision_with_exactly_the_contract_keys() {
+    let out = explain(&["--now", "2026-11-29T09:10:00Z"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "flow": "salesforce-accounts",
+            "execution_id": "9aa00099-9943-449a-9c7a-488dbc801242",
+            "failed_run_started_at": "2026-11-29T09:02:47.643Z",
+            "policy": "policies/flows/salesforce-accounts.yaml",
+            "error_class": "sf_api_limit",
+            "attempt": 1,
+            "max_retries": 2,
+            "action": "retry",
+            "delay_seconds": 3600,
+            "reason": "restart 1 of 2 for class sf_api_limit after 1h (fixed backoff, jitter none)",
+            "notify_on": ["give_up", "skip"],
+            "notify": false
+        })
+    );
+}
+
+#[test]
+fn explain_gives_up_once_the_window_has_passed() {
+    let out = explain(&["--now", "2026-11-29T21:02:47.643Z"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["action"], "give_up");
+    assert_eq!(v["notify"], true);
+    assert!(v.get("delay_seconds").is_none());
+}
+
+#[test]
+fn explain_jitter_is_stable_and_seedable() {
+    // The default policy's throttling override has equal jitter: 10m/2 + up to 5m.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("flows")).unwrap();
+    fs::copy(repo().join("policies/default.yaml"), dir.path().join("default.yaml")).unwrap();
+    let policies = dir.path().to_str().unwrap();
+    let delay = |extra: &[&str]| {
+        let mut args = vec!["--now", "2026-11-29T09:10:00Z", "--policies", policies];
+        args.extend_from_slice(extra);
+        let out = explain(&args);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (v["error_class"].as_str(), v["policy"].as_str()),
+            (Some("throttling"), Some("default"))
+        );
+        v["delay_seconds"].as_u64().unwrap()
+    };
+    let first = delay(&[]);
+    assert!((300..=600).contains(&first), "{first}");
+    assert_eq!(delay(&[]), first);
+    // Pinned forever: FNV-1a and SplitMix64 are fixed algorithms.
+    assert_eq!(first, 575);
+    let seeded: Vec<u64> = ["1", "2", "3"].iter().map(|s| delay(&["--seed", s])).collect();
+    assert_eq!(
+        seeded,
+        [
+            delay(&["--seed", "1"]),
+            delay(&["--seed", "2"]),
+            delay(&["--seed", "3"])
+        ]
+    );
+    assert!(seeded.iter().any(|d| *d != first));
+}
+
+#[test]
+fn explain_names_the_event_field_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(fixtures().join("end-flow-run-report.failed.json")).unwrap()).unwrap();
+    event["detail"].as_object_mut().unwrap().remove("execution-id");
+    let path = dir.path().join("e.json");
+    fs::write(&path, event.to_string()).unwrap();
+    let history = fixtures().join("describe-flow-execution-records.json");
+    let out = run_in(
+        &repo(),
+        &[
+            "explain",
+            "--event",
+            path.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("event field `detail.execution-id`: missing"),
+        "{}",
+        stderr(&out)
+    );
+
+    let ok = fixtures().join("end-flow-run-report.succeeded.json");
+    let out = run_in(
+        &repo(),
+        &[
+            "explain",
+            "--event",
+            ok.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("event field `detail.status`"), "{}", stderr(&out));
+}
+
+#[test]
+fn explain_falls_back_to_the_default_for_a_broken_flow_file_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("flows")).unwrap();
+    fs::write(dir.path().join("default.yaml"), "backoff: {jitter: none}\n").unwrap();
+    fs::write(
+        dir.path().join("flows/sf.yaml"),
+        "flow: salesforce-accounts\nmax_retry: 9\n",
+    )
+    .unwrap();
+    let out = explain(&[
+        "--now",
+        "2026-11-29T09:10:00Z",
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["policy"].as_str(), v["error_class"].as_str()),
+        (Some("default"), Some("throttling"))
+    );
+    assert_eq!(v["delay_seconds"], 120);
+    assert!(stderr(&out).contains("warning: "), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("flows/sf.yaml:2:1: unknown field `max_retry`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn plan_table_and_json() {
+    let out = run_in(&repo(), &["plan", "salesforce-accounts", "--class", "sf_api_limit"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("max_retries 2 within retry_window 12h"), "{text}");
+    assert!(text.contains("failure 3: give up (max_retries 2 is used up)"), "{text}");
+
+    let out = run_in(
+        &repo(),
+        &["plan", "salesforce-accounts", "--class", "sf_api_limit", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offsets: Vec<u64> = v["restarts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["earliest_offset_seconds"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets, [3600, 7200]);
+    assert_eq!(v["end"]["failure"], 3);
+    assert_eq!(v["policy"], "policies/flows/salesforce-accounts.yaml");
+
+    let out = run_in(&repo(), &["plan", "zendesk-tickets-backfill", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["end"]["outcome"], "skip");
+
+    let out = run_in(&repo(), &["plan", "salesforce-accounts", "--class", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown error class \"nope\""));
+}

@@ -1,0 +1,179 @@
+//! The restart schedule of a policy for one error class: what `appflow-retry
+//! plan` shows. It follows the same rules as [`crate::decide()`], assuming
+//! each restarted run fails at once (real runs add their own duration).
+
+use serde::Serialize;
+
+use crate::model::{Backoff, Policy};
+
+/// One restart of the schedule. Offsets count from the streak's first failure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedRestart {
+    pub attempt: u32,
+    pub base_delay_seconds: u64,
+    pub min_delay_seconds: u64,
+    pub max_delay_seconds: u64,
+    /// When the restart happens at the earliest (every delay at its minimum).
+    pub earliest_offset_seconds: u64,
+    /// When the restart happens at the latest (every delay at its maximum).
+    pub latest_offset_seconds: u64,
+    /// `retry`, or `retry_or_give_up` when jitter decides whether the restart
+    /// still lands inside the retry window.
+    pub outcome: &'static str,
+}
+
+/// How the schedule ends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanEnd {
+    /// The failure that is not restarted (1 = the first failure).
+    pub failure: u32,
+    /// `give_up` or `skip`.
+    pub outcome: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    pub class: Option<String>,
+    pub max_retries: u32,
+    pub retry_window_seconds: u64,
+    pub backoff: Backoff,
+    pub restarts: Vec<PlannedRestart>,
+    pub end: PlanEnd,
+}
+
+/// The schedule for failures of `class` (None: a class without an override).
+pub fn schedule(policy: &Policy, class: Option<&str>) -> Schedule {
+    let settings = policy.for_class(class.unwrap_or(""));
+    let window = settings.retry_window.as_secs();
+    let mut out = Schedule {
+        class: class.map(str::to_owned),
+        max_retries: settings.max_retries,
+        retry_window_seconds: window,
+        backoff: settings.backoff.clone(),
+        restarts: Vec::new(),
+        end: PlanEnd {
+            failure: 1,
+            outcome: "skip",
+            reason: String::new(),
+        },
+    };
+    if !policy.enabled {
+        out.end.reason = "retries are disabled for this flow (enabled: false)".into();
+        return out;
+    }
+    if let Some(c) = class.filter(|c| policy.skip_errors.iter().any(|s| s.as_str() == *c)) {
+        out.end.reason = format!("error class {c} is in skip_errors: never restarted");
+        return out;
+    }
+    let (mut earliest, mut latest) = (0u64, 0u64);
+    for attempt in 1..=settings.max_retries.saturating_add(1) {
+        let give_up = |reason: String| PlanEnd {
+            failure: attempt,
+            outcome: "give_up",
+            reason,
+        };
+        if attempt > settings.max_retries {
+            out.end = give_up(format!("max_retries {} is used up", settings.max_retries));
+            break;
+        }
+        if earliest >= window {
+            out.end = give_up("the retry window has passed".into());
+            break;
+        }
+        let (lo, hi) = settings.backoff.delay_range(attempt);
+        let (lo, hi) = (lo.floor() as u64, hi.floor() as u64);
+        if earliest + lo > window {
+            out.end = give_up(format!(
+                "a restart after at least {} would be past the retry window",
+                crate::Duration::from_secs(lo)
+            ));
+            break;
+        }
+        let certain = latest < window && latest + hi <= window;
+        earliest += lo;
+        latest += hi;
+        out.restarts.push(PlannedRestart {
+            attempt,
+            base_delay_seconds: settings.backoff.base_delay(attempt).floor() as u64,
+            min_delay_seconds: lo,
+            max_delay_seconds: hi,
+            earliest_offset_seconds: earliest,
+            latest_offset_seconds: latest,
+            outcome: if certain { "retry" } else { "retry_or_give_up" },
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PolicyFile;
+
+    fn policy(yaml: &str) -> Policy {
+        Policy::default().merged(&serde_yaml::from_str::<PolicyFile>(yaml).unwrap())
+    }
+
+    #[test]
+    fn exponential_schedule_until_max_retries() {
+        let s = schedule(&policy("backoff: {jitter: none}"), None);
+        let offsets: Vec<_> = s
+            .restarts
+            .iter()
+            .map(|r| (r.base_delay_seconds, r.earliest_offset_seconds))
+            .collect();
+        assert_eq!(offsets, [(120, 120), (240, 360), (480, 840)]);
+        assert_eq!((s.end.failure, s.end.outcome), (4, "give_up"));
+        assert!(s.end.reason.contains("max_retries 3"));
+    }
+
+    #[test]
+    fn the_window_cuts_the_schedule_and_jitter_makes_it_uncertain() {
+        let s = schedule(
+            &policy("max_retries: 10\nretry_window: 10m\nbackoff: {strategy: fixed, initial_delay: 4m, jitter: equal}"),
+            None,
+        );
+        let outcomes: Vec<_> = s.restarts.iter().map(|r| r.outcome).collect();
+        // Restart 1 at 2-4m, 2 at 4-8m, 3 at 6-12m (may pass 10m), 4 at 8-16m,
+        // 5 at 10-20m (at the earliest exactly on the window's end: allowed).
+        assert_eq!(
+            outcomes,
+            [
+                "retry",
+                "retry",
+                "retry_or_give_up",
+                "retry_or_give_up",
+                "retry_or_give_up"
+            ]
+        );
+        assert_eq!(s.restarts[4].earliest_offset_seconds, 600);
+        assert_eq!(s.end.failure, 6);
+        assert!(s.end.reason.contains("retry window has passed"), "{}", s.end.reason);
+        // A longer delay is cut before it lands past the window.
+        let s = schedule(
+            &policy("retry_window: 10m\nbackoff: {strategy: fixed, initial_delay: 11m, max_delay: 11m, jitter: none}"),
+            None,
+        );
+        assert!(s.restarts.is_empty());
+        assert_eq!(s.end.failure, 1);
+        assert!(s.end.reason.contains("after at least 11m"), "{}", s.end.reason);
+    }
+
+    #[test]
+    fn skipped_and_disabled() {
+        assert_eq!(schedule(&policy(""), Some("auth")).end.outcome, "skip");
+        assert!(schedule(&policy(""), Some("auth")).restarts.is_empty());
+        assert_eq!(schedule(&policy("enabled: false"), None).end.outcome, "skip");
+    }
+
+    #[test]
+    fn class_overrides_apply() {
+        let s = schedule(
+            &policy("overrides: {throttling: {max_retries: 1, backoff: {strategy: fixed, initial_delay: 1h}}}"),
+            Some("throttling"),
+        );
+        assert_eq!(s.restarts.len(), 1);
+        assert_eq!(s.restarts[0].base_delay_seconds, 3600);
+    }
+}
