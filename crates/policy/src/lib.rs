@@ -11,6 +11,7 @@ pub mod classify;
 pub mod decide;
 pub mod duration;
 pub mod model;
+pub mod naming;
 pub mod plan;
 pub mod schema;
 pub mod set;
