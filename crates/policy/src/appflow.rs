@@ -52,27 +52,37 @@ impl FailureEvent {
         if !event.is_object() {
             return Err(EventError::new("(event)", "not a JSON object"));
         }
-        let source = opt_str(event, "source")?;
+        let time = opt_str(event, "time")?
+            .map(|t| parse_time(t).map_err(|e| EventError::new("time", e)))
+            .transpose()?;
+        let detail = event.get("detail").unwrap_or(&Value::Null);
+        Self::from_parts(opt_str(event, "source")?, opt_str(event, "detail-type")?, time, detail)
+    }
+
+    /// Reads an event whose envelope was already parsed (as the Lambda's
+    /// `aws_lambda_events` type does): checks the source and detail type,
+    /// then reads `detail`.
+    pub fn from_parts(
+        source: Option<&str>,
+        detail_type: Option<&str>,
+        time: Option<DateTime<Utc>>,
+        detail: &Value,
+    ) -> Result<Self, EventError> {
         if source != Some(EVENT_SOURCE) {
             return Err(EventError::new(
                 "source",
                 format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
             ));
         }
-        let detail_type = opt_str(event, "detail-type")?;
         if detail_type != Some(EVENT_DETAIL_TYPE) {
             return Err(EventError::new(
                 "detail-type",
                 format!("expected \"{EVENT_DETAIL_TYPE}\", got {}", shown(detail_type)),
             ));
         }
-        let time = opt_str(event, "time")?
-            .map(|t| parse_time(t).map_err(|e| EventError::new("time", e)))
-            .transpose()?;
-        let detail = event
-            .get("detail")
-            .filter(|d| d.is_object())
-            .ok_or_else(|| EventError::new("detail", "missing or not an object"))?;
+        if !detail.is_object() {
+            return Err(EventError::new("detail", "missing or not an object"));
+        }
         Self::from_detail(detail, time)
     }
 

@@ -89,7 +89,11 @@ fn is_name_char(c: char) -> bool {
 /// other characters. The hashes keep names distinct where the readable parts
 /// are cut or replaced.
 pub fn execution_name(flow: &str, execution_id: &str) -> String {
-    let readable: String = flow.chars().map(|c| if is_name_char(c) { c } else { '-' }).take(26).collect();
+    let readable: String = flow
+        .chars()
+        .map(|c| if is_name_char(c) { c } else { '-' })
+        .take(26)
+        .collect();
     let run = if execution_id.len() <= 36 && !execution_id.is_empty() && execution_id.chars().all(is_name_char) {
         execution_id.to_owned()
     } else {
@@ -102,7 +106,10 @@ pub fn execution_name(flow: &str, execution_id: &str) -> String {
 /// every attempt to restart it, so AppFlow starts it at most once (AWS keeps
 /// a token 8 hours). Printable ASCII, at most 256 characters.
 pub fn client_token(failed_execution_id: &str) -> String {
-    let id: String = failed_execution_id.chars().filter(|c| (' '..='~').contains(c)).collect();
+    let id: String = failed_execution_id
+        .chars()
+        .filter(|c| (' '..='~').contains(c))
+        .collect();
     let token = format!("appflow-retry-{id}");
     if token.len() <= 256 && !id.is_empty() {
         token
@@ -167,7 +174,10 @@ mod tests {
         }
         assert_eq!(
             execution_name("salesforce-accounts", "9aa00099-9943-449a-9c7a-488dbc801242"),
-            format!("salesforce-accounts-{:016x}-9aa00099-9943-449a-9c7a-488dbc801242", seed_for("salesforce-accounts"))
+            format!(
+                "salesforce-accounts-{:016x}-9aa00099-9943-449a-9c7a-488dbc801242",
+                seed_for("salesforce-accounts")
+            )
         );
         // Flows equal in their first 26 characters differ by the hash.
         let a = format!("{}a", "x".repeat(30));

@@ -38,14 +38,15 @@ fn not_nullable(schema: &mut Schema) {
         }
     }
     let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
-    if let Some(Value::Array(any)) = obj.get("anyOf") {
-        if any.len() == 2 && any.iter().any(is_null) {
-            let keep = any.iter().find(|v| !is_null(v)).cloned();
-            obj.remove("anyOf");
-            if let Some(Value::Object(inner)) = keep {
-                for (k, v) in inner {
-                    obj.entry(k).or_insert(v);
-                }
+    if let Some(Value::Array(any)) = obj.get("anyOf")
+        && any.len() == 2
+        && any.iter().any(is_null)
+    {
+        let keep = any.iter().find(|v| !is_null(v)).cloned();
+        obj.remove("anyOf");
+        if let Some(Value::Object(inner)) = keep {
+            for (k, v) in inner {
+                obj.entry(k).or_insert(v);
             }
         }
     }

@@ -1,0 +1,19 @@
+//! The appflow-retry runtime: the two Lambda handlers and the policy cache,
+//! written against small ports so that their logic is tested with in-memory
+//! fakes and their AWS adapters against emulators. No AWS SDK here.
+
+pub mod history;
+pub mod on_failure;
+pub mod policy_cache;
+pub mod ports;
+pub mod restart;
+pub mod telemetry;
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod tests;
+
+pub use on_failure::{OnFailure, OnFailureError, OnFailureOutput, state_machine_input};
+pub use policy_cache::{DEFAULT_TTL_SECONDS, Loaded, PolicyCache};
+pub use restart::{Restart, RestartError, RestartInput, RestartOutput};

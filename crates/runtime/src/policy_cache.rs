@@ -1,0 +1,124 @@
+//! Policies from SSM, cached in memory with a TTL.
+//!
+//! `<prefix>/default` and `<prefix>/flows/<encoded flow>` are each fetched at
+//! most once per TTL, missing ones included (a missing parameter is cached as
+//! missing), so one flow costs at most 2 GetParameter calls per TTL and the
+//! default is shared by all flows. A parameter that does not parse or breaks
+//! a rule is left out — the flow falls back to the default policy, a broken
+//! default to the built-in defaults — and reported in [`Loaded::problems`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use appflow_retry_policy::naming::{default_parameter, flow_parameter};
+use appflow_retry_policy::{Diagnostic, ResolvedPolicy};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::ports::{ParameterStore, PortError};
+
+/// The default TTL (`APPFLOW_RETRY_POLICY_TTL_SECONDS`).
+pub const DEFAULT_TTL_SECONDS: u64 = 60;
+
+/// A flow's policy as loaded.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub policy: Arc<ResolvedPolicy>,
+    /// Problems in the parameters read; non-empty means a fallback happened.
+    pub problems: Arc<Vec<Diagnostic>>,
+    /// No `<prefix>/default` parameter exists: the built-in defaults apply.
+    pub default_missing: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Param {
+    value: Option<String>,
+    fetched: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Resolved {
+    default: Option<String>,
+    flow: Option<String>,
+    loaded: Loaded,
+}
+
+/// The cache. Cheap to share: the handlers hold one for the life of the process.
+#[derive(Debug)]
+pub struct PolicyCache<S> {
+    store: S,
+    prefix: String,
+    ttl: TimeDelta,
+    params: Mutex<HashMap<String, Param>>,
+    resolved: Mutex<HashMap<String, Resolved>>,
+}
+
+impl<S: ParameterStore> PolicyCache<S> {
+    pub fn new(store: S, prefix: &str, ttl_seconds: u64) -> Self {
+        PolicyCache {
+            store,
+            prefix: prefix.to_owned(),
+            ttl: TimeDelta::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 1000)),
+            params: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn params(&self) -> MutexGuard<'_, HashMap<String, Param>> {
+        self.params.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A parameter's value, from the cache while it is fresh.
+    async fn param(&self, name: &str, now: DateTime<Utc>) -> Result<Option<String>, PortError> {
+        if let Some(p) = self.params().get(name).filter(|p| now - p.fetched < self.ttl) {
+            return Ok(p.value.clone());
+        }
+        let value = self.store.get(name).await?;
+        self.params().insert(
+            name.to_owned(),
+            Param {
+                value: value.clone(),
+                fetched: now,
+            },
+        );
+        Ok(value)
+    }
+
+    /// The policy for `flow` at `now`. Fails only when SSM cannot be read:
+    /// deciding on a guessed policy could restart a flow whose policy says not to.
+    pub async fn load(&self, flow: &str, now: DateTime<Utc>) -> Result<Loaded, PortError> {
+        let default_name = default_parameter(&self.prefix);
+        let flow_name = flow_parameter(&self.prefix, flow);
+        let default = self.param(&default_name, now).await?;
+        let flow_text = self.param(&flow_name, now).await?;
+
+        let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = resolved
+            .get(flow)
+            .filter(|r| r.default == default && r.flow == flow_text)
+        {
+            return Ok(r.loaded.clone());
+        }
+        let (policy, problems) = ResolvedPolicy::from_texts(
+            default.as_deref().map(|t| (default_name.as_str(), t)),
+            flow_text.as_deref().map(|t| (flow_name.as_str(), t)),
+        );
+        let loaded = Loaded {
+            policy: Arc::new(policy),
+            problems: Arc::new(problems),
+            default_missing: default.is_none(),
+        };
+        resolved.insert(
+            flow.to_owned(),
+            Resolved {
+                default,
+                flow: flow_text,
+                loaded: loaded.clone(),
+            },
+        );
+        Ok(loaded)
+    }
+}

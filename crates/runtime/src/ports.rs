@@ -1,0 +1,135 @@
+//! The ports: what the handlers need from AWS, as small traits. The AWS SDK
+//! adapters (crate `appflow-retry-aws`) implement them for Lambda; in-memory
+//! fakes implement them for the handlers' unit tests.
+
+use std::future::Future;
+
+use appflow_retry_policy::RunRecord;
+use chrono::{DateTime, Utc};
+
+/// A failed call to AWS, in the terms the handlers act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Throttled, still after the SDK's own retries.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// A 5xx, a time-out or a connection failure, still after retries.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: access denied, validation, an unexpected reply.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// SSM Parameter Store, read-only.
+pub trait ParameterStore: Send + Sync {
+    /// The parameter's value; None when it does not exist.
+    fn get(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+}
+
+/// One page of DescribeFlowExecutionRecords.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordsPage {
+    pub records: Vec<RunRecord>,
+    pub next_token: Option<String>,
+}
+
+/// What DescribeFlow says about a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowInfo {
+    /// `Active`, `Suspended`, `Draft`, ...
+    pub status: String,
+    /// `OnDemand`, `Scheduled`, `Event`.
+    pub trigger_type: String,
+}
+
+/// Amazon AppFlow.
+pub trait AppFlow: Send + Sync {
+    /// One page of the flow's run records (at most 100).
+    fn execution_records(
+        &self,
+        flow: &str,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<RecordsPage, PortError>> + Send;
+
+    /// The flow; None when it does not exist.
+    fn describe_flow(&self, flow: &str) -> impl Future<Output = Result<Option<FlowInfo>, PortError>> + Send;
+
+    /// Starts a run; the new execution id (None when AWS returns none).
+    fn start_flow(
+        &self,
+        flow: &str,
+        client_token: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+}
+
+/// What StartExecution did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started {
+        execution_arn: String,
+    },
+    /// An execution of this name exists: the event was handled already.
+    AlreadyExists,
+}
+
+/// The retry state machine (Step Functions).
+pub trait StateMachine: Send + Sync {
+    fn start_execution(&self, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, PortError>> + Send;
+}
+
+/// The time decisions are made at.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+// Shared references serve as ports too, so tests keep the fakes they hand out.
+impl<T: ParameterStore> ParameterStore for &T {
+    fn get(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send {
+        (**self).get(name)
+    }
+}
+
+impl<T: AppFlow> AppFlow for &T {
+    fn execution_records(
+        &self,
+        flow: &str,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<RecordsPage, PortError>> + Send {
+        (**self).execution_records(flow, next_token)
+    }
+
+    fn describe_flow(&self, flow: &str) -> impl Future<Output = Result<Option<FlowInfo>, PortError>> + Send {
+        (**self).describe_flow(flow)
+    }
+
+    fn start_flow(
+        &self,
+        flow: &str,
+        client_token: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send {
+        (**self).start_flow(flow, client_token)
+    }
+}
+
+impl<T: StateMachine> StateMachine for &T {
+    fn start_execution(&self, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, PortError>> + Send {
+        (**self).start_execution(name, input)
+    }
+}
+
+impl<T: Clock> Clock for &T {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+}

@@ -1,0 +1,98 @@
+//! What the handlers log: one structured line per decision (through
+//! `tracing`, JSON in Lambda) and CloudWatch embedded-metric-format lines.
+//! Messages from AppFlow are data: JSON encoding escapes their control
+//! characters, so they can never forge a log line.
+
+use appflow_retry_policy::Decision;
+use serde_json::{Value, json};
+
+use crate::policy_cache::Loaded;
+
+/// The CloudWatch namespace of the service's metrics.
+pub const NAMESPACE: &str = "AppFlowRetry";
+
+/// Logs one decision.
+pub fn decision(d: &Decision, message: &str, policy_fallback: bool) {
+    tracing::info!(
+        flow = %d.flow,
+        execution_id = %d.execution_id,
+        action = %d.action,
+        error_class = d.error_class.as_deref(),
+        attempt = d.attempt,
+        max_retries = d.max_retries,
+        delay_seconds = d.delay_seconds,
+        policy = %d.policy,
+        policy_fallback,
+        notify = d.notify,
+        reason = %d.reason,
+        error_message = %message,
+        "decision"
+    );
+}
+
+/// Logs what was wrong with a flow's policy parameters, naming each.
+pub fn policy_problems(flow: &str, loaded: &Loaded) {
+    if loaded.default_missing {
+        tracing::warn!(flow, "no default policy parameter: using the built-in defaults");
+    }
+    for problem in loaded.problems.iter() {
+        tracing::error!(
+            flow,
+            parameter = %problem.file,
+            line = problem.position.line,
+            column = problem.position.column,
+            problem = %problem.message,
+            "broken policy parameter: falling back to the default policy"
+        );
+    }
+}
+
+/// One embedded-metric-format line: `metric` counted once, with `dimensions`.
+pub fn emf_line(metric: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) -> String {
+    let mut doc = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
+                "Metrics": [{ "Name": metric, "Unit": "Count" }],
+            }],
+        },
+        metric: 1,
+    });
+    if let Value::Object(map) = &mut doc {
+        for (k, v) in dimensions {
+            map.insert((*k).to_owned(), json!(v));
+        }
+    }
+    doc.to_string()
+}
+
+/// The metric lines for one handled failure: the decision's action, and a
+/// policy fallback when there was one.
+pub fn decision_metrics(d: &Decision, policy_fallback: bool, timestamp_ms: i64) -> Vec<String> {
+    let mut lines = vec![emf_line("Decisions", &[("Action", d.action.as_str())], timestamp_ms)];
+    if policy_fallback {
+        lines.push(emf_line("PolicyFallbacks", &[("Flow", &d.flow)], timestamp_ms));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_lines_are_valid_embedded_metric_format() {
+        let line = emf_line("Decisions", &[("Action", "retry")], 1_700_000_000_000);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Action"]]));
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "Decisions");
+        assert_eq!(
+            (v["Decisions"].as_i64(), v["Action"].as_str()),
+            (Some(1), Some("retry"))
+        );
+        assert!(!line.contains('\n'));
+    }
+}
