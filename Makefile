@@ -4,8 +4,10 @@
 CARGO    ?= cargo
 CLI      := $(CARGO) run --locked --quiet -p appflow-retry-cli --
 POLICIES ?= policies
+PYTHON   ?= python3
+VENV     := .venv
 
-.PHONY: all build test test-rust policies schema-check lint fmt fmt-check clippy \
+.PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
         schema bench example clean help
 
 all: build
@@ -21,8 +23,16 @@ build:
 
 test: test-rust policies schema-check lint
 
-test-rust:
-	$(CARGO) test --locked --workspace
+# The integration tests start moto (pinned, from PyPI) on free loopback ports.
+test-rust: venv
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) test --locked --workspace
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: tools/requirements-moto.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-moto.txt
+	touch $@
 
 # Every policy file against the JSON Schema and the semantic rules.
 policies:

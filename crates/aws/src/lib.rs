@@ -1,0 +1,260 @@
+//! AWS SDK adapters for the appflow-retry ports: SSM Parameter Store,
+//! Amazon AppFlow and AWS Step Functions.
+//!
+//! Endpoints come from the SDK configuration, so the standard
+//! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables point the
+//! Lambdas at local emulators. AppFlow throttles often: its client retries
+//! more (with jittered exponential backoff) than the SDK's default.
+
+use std::time::Duration;
+
+use appflow_retry_policy::appflow::epoch_seconds;
+use appflow_retry_policy::{RunRecord, RunStatus};
+use appflow_retry_runtime::ports::{
+    AppFlow, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
+};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_appflow::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// DescribeFlowExecutionRecords page size (the API's maximum).
+pub const RECORDS_PAGE_SIZE: i32 = 100;
+
+/// Error codes AWS services use for throttling.
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+];
+
+/// Maps an SDK error to what the handlers act on.
+fn port_error<E>(err: SdkError<E>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let text = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            PortError::Unavailable(text)
+        }
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or_default();
+            if status == 429 || THROTTLING_CODES.contains(&code) {
+                PortError::Throttled(text)
+            } else if status >= 500 {
+                PortError::Unavailable(text)
+            } else {
+                PortError::Failed(text)
+            }
+        }
+        _ => PortError::Failed(text),
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<chrono::DateTime<chrono::Utc>> {
+    t.and_then(|t| epoch_seconds(t.as_secs_f64()))
+}
+
+/// How hard the AppFlow client tries before the handler sees an error.
+#[derive(Debug, Clone)]
+pub struct AppFlowRetry {
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Per attempt; a slow reply past this is retried.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for AppFlowRetry {
+    /// 8 attempts with full-jitter backoff from 1 s, capped at 20 s: about
+    /// a minute of throttling is ridden out inside one invocation.
+    fn default() -> Self {
+        AppFlowRetry {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// SSM Parameter Store.
+#[derive(Debug, Clone)]
+pub struct Ssm {
+    client: aws_sdk_ssm::Client,
+}
+
+impl Ssm {
+    pub fn new(config: &SdkConfig) -> Self {
+        Ssm {
+            client: aws_sdk_ssm::Client::new(config),
+        }
+    }
+}
+
+impl ParameterStore for Ssm {
+    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
+        match self.client.get_parameter().name(name).send().await {
+            Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+}
+
+/// Amazon AppFlow.
+#[derive(Debug, Clone)]
+pub struct AppFlowClient {
+    client: aws_sdk_appflow::Client,
+}
+
+impl AppFlowClient {
+    pub fn new(config: &SdkConfig, retry: &AppFlowRetry) -> Self {
+        let conf = aws_sdk_appflow::config::Builder::from(config)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(retry.max_attempts)
+                    .with_initial_backoff(retry.initial_backoff)
+                    .with_max_backoff(retry.max_backoff),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(retry.attempt_timeout)
+                    .build(),
+            )
+            .build();
+        AppFlowClient {
+            client: aws_sdk_appflow::Client::from_conf(conf),
+        }
+    }
+}
+
+impl AppFlow for AppFlowClient {
+    async fn execution_records(&self, flow: &str, next_token: Option<String>) -> Result<RecordsPage, PortError> {
+        let out = self
+            .client
+            .describe_flow_execution_records()
+            .flow_name(flow)
+            .max_results(RECORDS_PAGE_SIZE)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(port_error)?;
+        let records = out
+            .flow_executions()
+            .iter()
+            .filter_map(|r| {
+                Some(RunRecord {
+                    // A record without an id cannot be told apart from others; AWS always sends one.
+                    execution_id: r.execution_id()?.to_owned(),
+                    status: RunStatus::parse(r.execution_status().map_or("", |s| s.as_str())),
+                    started_at: time(r.started_at()),
+                    last_updated_at: time(r.last_updated_at()),
+                    message: r
+                        .execution_result()
+                        .and_then(|x| x.error_info())
+                        .and_then(|e| e.execution_message())
+                        .map(str::to_owned),
+                })
+            })
+            .collect();
+        Ok(RecordsPage {
+            records,
+            next_token: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned),
+        })
+    }
+
+    async fn describe_flow(&self, flow: &str) -> Result<Option<FlowInfo>, PortError> {
+        match self.client.describe_flow().flow_name(flow).send().await {
+            Ok(out) => Ok(Some(FlowInfo {
+                status: out.flow_status().map_or("", |s| s.as_str()).to_owned(),
+                trigger_type: out
+                    .trigger_config()
+                    .map_or("", |t| t.trigger_type().as_str())
+                    .to_owned(),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    async fn start_flow(&self, flow: &str, client_token: &str) -> Result<Option<String>, PortError> {
+        let out = self
+            .client
+            .start_flow()
+            .flow_name(flow)
+            .client_token(client_token)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(out.execution_id().map(str::to_owned))
+    }
+}
+
+/// The retry state machine.
+#[derive(Debug, Clone)]
+pub struct StepFunctions {
+    client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl StepFunctions {
+    pub fn new(config: &SdkConfig, state_machine_arn: &str) -> Self {
+        StepFunctions {
+            client: aws_sdk_sfn::Client::new(config),
+            state_machine_arn: state_machine_arn.to_owned(),
+        }
+    }
+}
+
+impl StateMachine for StepFunctions {
+    async fn start_execution(&self, name: &str, input: &str) -> Result<StartOutcome, PortError> {
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(StartOutcome::Started {
+                execution_arn: out.execution_arn,
+            }),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_already_exists()) => {
+                Ok(StartOutcome::AlreadyExists)
+            }
+            Err(e) => Err(port_error(e)),
+        }
+    }
+}
+
+/// The SDK configuration the Lambdas run with: region, credentials and
+/// endpoints from the environment (`AWS_ENDPOINT_URL*` included).
+pub async fn sdk_config_from_env() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// An SDK configuration for local emulators: one endpoint for every
+/// service, fixed test credentials, us-east-1.
+pub async fn sdk_config_for_endpoint(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "local",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}

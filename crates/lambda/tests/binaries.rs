@@ -1,0 +1,119 @@
+//! The built Lambda binaries under a local Lambda Runtime API: configured
+//! only by environment variables, as in AWS, talking to moto and the
+//! AppFlow emulator through the standard AWS_ENDPOINT_URL* variables.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use appflow_emulator::Flow;
+use appflow_retry_policy::naming::default_parameter;
+use appflow_retry_testkit::lambda_api::RuntimeApi;
+use chrono::{TimeDelta, Utc};
+use common::{PREFIX, World};
+use serde_json::json;
+
+fn spawn(api: &RuntimeApi, w: &World, binary: &str) -> tokio::process::Child {
+    let appflow = w.emulator.endpoint();
+    let env = [
+        ("AWS_ENDPOINT_URL", w.moto.endpoint()),
+        ("AWS_ENDPOINT_URL_APPFLOW", appflow.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("APPFLOW_RETRY_STATE_MACHINE_ARN", w.state_machine_arn.as_str()),
+        ("APPFLOW_RETRY_POLICY_PREFIX", PREFIX),
+    ];
+    api.function_command(Path::new(binary), &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn on_failure_binary_decides_and_names_bad_event_fields() {
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), "backoff: {jitter: none}\n")
+        .await;
+    w.emulator.add_flow(Flow::on_demand("sf-accounts"));
+    let event = w.emulator.fail_run(
+        "sf-accounts",
+        "run-1",
+        Utc::now() - TimeDelta::minutes(3),
+        "Read timed out",
+    );
+    let api = RuntimeApi::start().await.unwrap();
+    let _child = spawn(&api, &w, env!("CARGO_BIN_EXE_on-failure"));
+
+    let out = api.invoke(event.clone()).await.unwrap();
+    assert_eq!(out["decision"]["action"], "retry");
+    assert_eq!(out["execution"], "started");
+    assert_eq!(w.executions().await.len(), 1);
+
+    let mut not_appflow = event.clone();
+    not_appflow["source"] = json!("aws.s3");
+    let err = api.invoke(not_appflow).await.unwrap_err();
+    assert_eq!(err.error_type, "InvalidEvent");
+    assert!(err.error_message.contains("event field `source`"), "{err}");
+
+    let mut no_id = event.clone();
+    no_id["detail"].as_object_mut().unwrap().remove("execution-id");
+    let err = api.invoke(no_id).await.unwrap_err();
+    assert_eq!(err.error_type, "InvalidEvent");
+    assert!(err.error_message.contains("`detail.execution-id`: missing"), "{err}");
+
+    let mut no_type = event.clone();
+    no_type.as_object_mut().unwrap().remove("detail-type");
+    let err = api.invoke(no_type).await.unwrap_err();
+    assert!(err.error_message.contains("detail-type"), "{err}");
+
+    // Still serving after errors; the duplicate starts nothing new (Step
+    // Functions answers an identical StartExecution with the running execution).
+    api.invoke(event).await.unwrap();
+    assert_eq!(w.executions().await.len(), 1);
+}
+
+#[tokio::test]
+async fn restart_binary_restarts_and_names_bad_input() {
+    let w = World::new().await;
+    w.emulator.add_flow(Flow::on_demand("sf-accounts"));
+    let event = w.emulator.fail_run(
+        "sf-accounts",
+        "run-1",
+        Utc::now() - TimeDelta::minutes(3),
+        "Read timed out",
+    );
+    let decided = w.on_failure().handle(&event).await.unwrap();
+    let input = appflow_retry_runtime::state_machine_input(&decided.decision, "Read timed out");
+    let api = RuntimeApi::start().await.unwrap();
+    let _child = spawn(&api, &w, env!("CARGO_BIN_EXE_restart"));
+
+    let out = api.invoke(input).await.unwrap();
+    assert_eq!(out["outcome"], "restarted");
+    assert!(out["new_execution_id"].is_string());
+
+    let err = api.invoke(json!({"flow_name": "sf-accounts"})).await.unwrap_err();
+    assert_eq!(err.error_type, "InvalidInput");
+    assert!(err.error_message.contains("execution_id"), "{err}");
+}
+
+#[tokio::test]
+async fn a_missing_state_machine_arn_fails_at_start() {
+    let api = RuntimeApi::start().await.unwrap();
+    let mut child = api
+        .function_command(
+            Path::new(env!("CARGO_BIN_EXE_on-failure")),
+            &[("APPFLOW_RETRY_STATE_MACHINE_ARN", "")],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!status.success());
+}

@@ -1,0 +1,263 @@
+//! A world for integration tests: moto (SSM, Step Functions, SNS, SQS) and
+//! the AppFlow emulator on free loopback ports, SDK clients for both, and the
+//! handlers wired to the real AWS adapters.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use appflow_emulator::Emulator;
+use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_runtime::ports::SystemClock;
+use appflow_retry_runtime::{OnFailure, PolicyCache, Restart};
+use appflow_retry_testkit::moto::Moto;
+use aws_config::SdkConfig;
+use aws_sdk_sfn::types::ExecutionStatus;
+use serde_json::{Value, json};
+
+pub const PREFIX: &str = "/appflow-retry";
+pub const RESTART_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:appflow-retry-restart";
+pub const ASL: &str = include_str!("../../../../statemachines/retry.asl.json");
+
+pub struct World {
+    pub moto: Moto,
+    pub emulator: Emulator,
+    pub moto_config: SdkConfig,
+    pub appflow_config: SdkConfig,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    pub queue_url: String,
+    pub state_machine_arn: String,
+}
+
+/// AppFlow retries fast in tests: no real seconds of backoff.
+pub fn fast_retry() -> AppFlowRetry {
+    AppFlowRetry {
+        max_attempts: 5,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+        attempt_timeout: Duration::from_millis(800),
+    }
+}
+
+/// The state machine definition as Terraform renders it.
+pub fn render_asl(topic_arn: &str) -> String {
+    ASL.replace("${topic_arn}", topic_arn)
+        .replace("${restart_function_arn}", RESTART_ARN)
+}
+
+impl World {
+    pub async fn new() -> World {
+        let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto starts (run `make venv`)"))
+            .await
+            .unwrap();
+        let emulator = Emulator::start().await.unwrap();
+        let moto_config = sdk_config_for_endpoint(moto.endpoint()).await;
+        let appflow_config = sdk_config_for_endpoint(&emulator.endpoint()).await;
+        let ssm = aws_sdk_ssm::Client::new(&moto_config);
+        let sfn = aws_sdk_sfn::Client::new(&moto_config);
+        let sns = aws_sdk_sns::Client::new(&moto_config);
+        let sqs = aws_sdk_sqs::Client::new(&moto_config);
+
+        let topic_arn = sns
+            .create_topic()
+            .name("appflow-retry")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("notifications")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        let state_machine_arn = sfn
+            .create_state_machine()
+            .name("appflow-retry")
+            .definition(render_asl(&topic_arn))
+            .role_arn("arn:aws:iam::123456789012:role/appflow-retry")
+            .r#type(aws_sdk_sfn::types::StateMachineType::Standard)
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn;
+        World {
+            moto,
+            emulator,
+            moto_config,
+            appflow_config,
+            ssm,
+            sfn,
+            sqs,
+            topic_arn,
+            queue_url,
+            state_machine_arn,
+        }
+    }
+
+    pub async fn put_parameter(&self, name: &str, value: &str) {
+        self.ssm
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub fn on_failure(&self) -> OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock> {
+        OnFailure {
+            policies: PolicyCache::new(Ssm::new(&self.moto_config), PREFIX, 60),
+            appflow: AppFlowClient::new(&self.appflow_config, &fast_retry()),
+            state_machine: StepFunctions::new(&self.moto_config, &self.state_machine_arn),
+            clock: SystemClock,
+            max_history_pages: 3,
+        }
+    }
+
+    pub fn restart(&self) -> Restart<Ssm, AppFlowClient, SystemClock> {
+        Restart {
+            policies: PolicyCache::new(Ssm::new(&self.moto_config), PREFIX, 60),
+            appflow: AppFlowClient::new(&self.appflow_config, &fast_retry()),
+            clock: SystemClock,
+            max_history_pages: 3,
+        }
+    }
+
+    /// Names of the state machine's executions.
+    pub async fn executions(&self) -> Vec<String> {
+        self.sfn
+            .list_executions()
+            .state_machine_arn(&self.state_machine_arn)
+            .send()
+            .await
+            .unwrap()
+            .executions
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    }
+
+    /// Starts an execution with `input` and waits (bounded) until it ends.
+    pub async fn run_execution(
+        &self,
+        name: &str,
+        input: &Value,
+    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+        let arn = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        for _ in 0..600 {
+            let d = self.sfn.describe_execution().execution_arn(&arn).send().await.unwrap();
+            if d.status != ExecutionStatus::Running {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("execution {name} still running after 30s");
+    }
+
+    /// The state names an execution entered, in order.
+    pub async fn states_entered(&self, execution_arn: &str) -> Vec<String> {
+        let history = self
+            .sfn
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap();
+        history
+            .events
+            .iter()
+            .filter_map(|e| e.state_entered_event_details().map(|d| d.name.clone()))
+            .collect()
+    }
+
+    /// Notifications published to the topic (drains the queue).
+    pub async fn notifications(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                out.push(m.body.unwrap_or_default());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// A decision as the on-failure Lambda puts it in the state machine input.
+pub fn machine_input(action: &str, delay: Option<u64>, notify: bool, notify_on: &[&str]) -> Value {
+    let mut decision = json!({
+        "flow": "sf-accounts",
+        "execution_id": "9aa00099-9943-449a-9c7a-488dbc801242",
+        "failed_run_started_at": "2026-11-29T09:02:47.643Z",
+        "policy": "/appflow-retry/flows/sf-accounts",
+        "error_class": "transient",
+        "attempt": 2,
+        "max_retries": 3,
+        "action": action,
+        "reason": "test reason",
+        "notify_on": notify_on,
+        "notify": notify,
+    });
+    if let Some(d) = delay {
+        decision["delay_seconds"] = json!(d);
+    }
+    json!({
+        "flow_name": "sf-accounts",
+        "execution_id": "9aa00099-9943-449a-9c7a-488dbc801242",
+        "error_message": "Read timed out",
+        "decision": decision,
+    })
+}
