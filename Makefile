@@ -1,5 +1,6 @@
 # appflow-retry: build, test, lint, bench.
-# `make test` is what CI runs (.ci/run); it needs only a Rust toolchain.
+# `make test` is what CI runs (.ci/run); it needs a Rust toolchain and
+# python3 (it creates .venv with a pinned moto for the integration tests).
 
 CARGO    ?= cargo
 CLI      := $(CARGO) run --locked --quiet -p appflow-retry-cli --
@@ -15,7 +16,7 @@ all: build
 help:
 	@echo "make example   validate the policies, plan a flow, explain a sample failure"
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
-	@echo "make bench     criterion benchmarks (decide, resolve, validate 500 files)"
+	@echo "make bench     benchmarks: decide, validate 500 files, Lambda cold start and call counts"
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
 
 build:
@@ -57,8 +58,10 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-bench:
-	$(CARGO) bench --locked --workspace
+# Criterion benches for the domain and the CLI; a printing bench for the
+# Lambda runtime (cold start, memory, AWS call counts) against moto.
+bench: venv
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) bench --locked --workspace
 
 # What happens to a flow when it fails, from the policies in this repo.
 example:

@@ -63,6 +63,11 @@ impl<S: ParameterStore> PolicyCache<S> {
         }
     }
 
+    /// The parameter store behind the cache.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }

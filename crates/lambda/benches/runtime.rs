@@ -1,0 +1,233 @@
+//! Runtime numbers for `make bench` (a script that prints, not criterion):
+//!
+//! 1. cold start of the release `on-failure` binary under a local Lambda
+//!    Runtime API: process start to its first response, and its peak memory
+//!    (VmHWM) after serving it;
+//! 2. AWS calls for 1,000 failure events over 200 flows in one warm
+//!    process: GetParameter, DescribeFlowExecutionRecords, StartExecution.
+//!
+//! Needs moto (`make venv`); AWS is replaced by moto and the AppFlow emulator
+//! on loopback, so the times include their replies, not AWS's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use appflow_emulator::{Emulator, Flow};
+use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_policy::naming::{default_parameter, flow_parameter};
+use appflow_retry_runtime::ports::{
+    AppFlow, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
+};
+use appflow_retry_runtime::{OnFailure, PolicyCache};
+use appflow_retry_testkit::lambda_api::RuntimeApi;
+use appflow_retry_testkit::moto::Moto;
+use chrono::{TimeDelta, Utc};
+
+const PREFIX: &str = "/appflow-retry";
+const ASL: &str = include_str!("../../../statemachines/retry.asl.json");
+
+/// Counts the calls that pass through a port.
+struct Counting<P> {
+    inner: P,
+    calls: AtomicUsize,
+}
+
+impl<P> Counting<P> {
+    fn new(inner: P) -> Self {
+        Counting {
+            inner,
+            calls: AtomicUsize::new(0),
+        }
+    }
+    fn count(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+impl<P: ParameterStore> ParameterStore for Counting<P> {
+    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.get(name).await
+    }
+}
+
+impl<P: AppFlow> AppFlow for Counting<P> {
+    async fn execution_records(&self, flow: &str, token: Option<String>) -> Result<RecordsPage, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.execution_records(flow, token).await
+    }
+    async fn describe_flow(&self, flow: &str) -> Result<Option<FlowInfo>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.describe_flow(flow).await
+    }
+    async fn start_flow(&self, flow: &str, token: &str) -> Result<Option<String>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.start_flow(flow, token).await
+    }
+}
+
+impl<P: StateMachine> StateMachine for Counting<P> {
+    async fn start_execution(&self, name: &str, input: &str) -> Result<StartOutcome, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.start_execution(name, input).await
+    }
+}
+
+async fn setup() -> (Moto, Emulator, String) {
+    let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto (run `make venv`)"))
+        .await
+        .unwrap();
+    let emulator = Emulator::start().await.unwrap();
+    let config = sdk_config_for_endpoint(moto.endpoint()).await;
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    ssm.put_parameter()
+        .name(default_parameter(PREFIX))
+        .value(include_str!("../../../policies/default.yaml"))
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let asl = ASL
+        .replace("${topic_arn}", "arn:aws:sns:us-east-1:123456789012:none")
+        .replace(
+            "${restart_function_arn}",
+            "arn:aws:lambda:us-east-1:123456789012:function:none",
+        );
+    let arn = sfn
+        .create_state_machine()
+        .name("bench")
+        .definition(asl)
+        .role_arn("arn:aws:iam::123456789012:role/x")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    (moto, emulator, arn)
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn cold_starts(moto: &Moto, emulator: &Emulator, arn: &str, runs: usize) {
+    let mut times = Vec::new();
+    let mut peaks = Vec::new();
+    for i in 0..runs {
+        let flow = format!("cold-{i}");
+        emulator.add_flow(Flow::on_demand(&flow));
+        let event = emulator.fail_run(
+            &flow,
+            &format!("cold-run-{i}"),
+            Utc::now() - TimeDelta::minutes(3),
+            "Read timed out",
+        );
+        let api = RuntimeApi::start().await.unwrap();
+        let appflow = emulator.endpoint();
+        let env = [
+            ("AWS_ENDPOINT_URL", moto.endpoint()),
+            ("AWS_ENDPOINT_URL_APPFLOW", appflow.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("APPFLOW_RETRY_STATE_MACHINE_ARN", arn),
+        ];
+        let started = Instant::now();
+        let child = api
+            .function_command(Path::new(env!("CARGO_BIN_EXE_on-failure")), &env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = api.invoke(event).await.unwrap();
+        times.push(started.elapsed());
+        assert_eq!(out["decision"]["action"], "retry");
+        if let Some(kib) = child.id().and_then(vm_hwm_kib) {
+            peaks.push(kib);
+        }
+        drop(child);
+    }
+    times.sort();
+    peaks.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "on-failure cold start (process start to first response, {runs} runs): median {:.1} ms, min {:.1} ms, max {:.1} ms",
+        ms(times[runs / 2]),
+        ms(times[0]),
+        ms(times[runs - 1])
+    );
+    if !peaks.is_empty() {
+        println!(
+            "on-failure peak memory after the first response (VmHWM): median {:.1} MiB, max {:.1} MiB",
+            peaks[peaks.len() / 2] as f64 / 1024.0,
+            peaks[peaks.len() - 1] as f64 / 1024.0
+        );
+    }
+}
+
+async fn warm_counts(moto: &Moto, emulator: &Emulator, arn: &str) {
+    const FLOWS: usize = 200;
+    const EVENTS: usize = 1000;
+    let config = sdk_config_for_endpoint(moto.endpoint()).await;
+    let appflow_config = sdk_config_for_endpoint(&emulator.endpoint()).await;
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    for f in (0..FLOWS).step_by(4) {
+        // A quarter of the flows have their own policy parameter.
+        ssm.put_parameter()
+            .name(flow_parameter(PREFIX, &format!("warm-{f}")))
+            .value(format!("flow: warm-{f}\nmax_retries: 5\n"))
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut events = Vec::new();
+    for f in 0..FLOWS {
+        emulator.add_flow(Flow::on_demand(&format!("warm-{f}")));
+    }
+    for e in 0..EVENTS {
+        let flow = format!("warm-{}", e % FLOWS);
+        let id = format!("warm-run-{e}");
+        events.push(emulator.fail_run(&flow, &id, Utc::now() - TimeDelta::minutes(3), "Read timed out"));
+    }
+    let handler = OnFailure {
+        policies: PolicyCache::new(Counting::new(Ssm::new(&config)), PREFIX, 60),
+        appflow: Counting::new(AppFlowClient::new(&appflow_config, &AppFlowRetry::default())),
+        state_machine: Counting::new(StepFunctions::new(&config, arn)),
+        clock: SystemClock,
+        max_history_pages: 3,
+    };
+    let started = Instant::now();
+    for e in &events {
+        handler.handle(e).await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "warm process, {EVENTS} failure events over {FLOWS} flows in {:.2} s ({:.2} ms/event incl. emulator replies):",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0 / EVENTS as f64
+    );
+    println!(
+        "  SSM GetParameter:                  {}",
+        handler.policies.store().count()
+    );
+    println!("  AppFlow DescribeFlowExecutionRecords: {}", handler.appflow.count());
+    println!("  Step Functions StartExecution:     {}", handler.state_machine.count());
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing: run only for benches.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (moto, emulator, arn) = setup().await;
+        cold_starts(&moto, &emulator, &arn, 10).await;
+        warm_counts(&moto, &emulator, &arn).await;
+    });
+}
