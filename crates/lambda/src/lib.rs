@@ -90,23 +90,26 @@ impl From<NamedError> for Diagnostic {
     }
 }
 
+impl NamedError {
+    /// Logs the error and names it for Lambda.
+    fn new(error_type: &'static str, error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error_type, error = %error, "invocation failed");
+        NamedError {
+            error_type,
+            message: error.to_string(),
+        }
+    }
+}
+
 impl From<OnFailureError> for NamedError {
     fn from(e: OnFailureError) -> Self {
-        tracing::error!(error_type = e.error_type(), error = %e, "on-failure failed");
-        NamedError {
-            error_type: e.error_type(),
-            message: e.to_string(),
-        }
+        NamedError::new(e.error_type(), &e)
     }
 }
 
 impl From<RestartError> for NamedError {
     fn from(e: RestartError) -> Self {
-        tracing::error!(error_type = e.error_type(), error = %e, "restart failed");
-        NamedError {
-            error_type: e.error_type(),
-            message: e.to_string(),
-        }
+        NamedError::new(e.error_type(), &e)
     }
 }
 
