@@ -1,0 +1,78 @@
+################################################################################
+# Outputs
+#
+# The policy set is validated by the preconditions of `parameters`: a broken
+# set fails `terraform plan` with messages naming the files at fault. Every
+# output of a module is evaluated on each plan, so the checks run whichever
+# outputs the caller uses.
+################################################################################
+
+output "parameters" {
+  description = "The SSM parameters to publish, keyed by parameter name: { value = the file's exact text, tier = \"Standard\" | \"Advanced\" (over 4096 bytes), file = path relative to policies_dir, flow = the flow name, null for the default }."
+  value       = tomap(local.parameters)
+
+  precondition {
+    condition     = alltrue(values(local.yaml_ok))
+    error_message = "Not valid YAML (run `appflow-retry validate` for the position): ${join(", ", [for p, ok in local.yaml_ok : p if !ok])}."
+  }
+
+  precondition {
+    condition     = alltrue(values(local.is_mapping))
+    error_message = "A policy file must be a YAML mapping of keys to values: ${join(", ", [for p, ok in local.is_mapping : p if !ok])}."
+  }
+
+  precondition {
+    condition     = length(local.oversized) == 0
+    error_message = "Too large for an SSM parameter (at most ${local.advanced_tier_max_bytes} bytes, Advanced tier): ${join("; ", [for p, n in local.oversized : "${p} is ${n} bytes"])}."
+  }
+
+  precondition {
+    condition     = length(local.unknown_keys) == 0
+    error_message = "Unknown top-level keys (allowed: ${join(", ", local.allowed_keys)}): ${join("; ", [for p, ks in local.unknown_keys : "${p}: ${join(", ", ks)}"])}."
+  }
+
+  precondition {
+    condition     = length(local.repeated_keys) == 0
+    error_message = "A top-level key appears twice (YAML forbids it; yamldecode would silently keep the last): ${join("; ", [for p, ks in local.repeated_keys : "${p}: ${join(", ", ks)}"])}."
+  }
+
+  precondition {
+    condition     = length(local.default_with_flow) == 0
+    error_message = "The default policy applies to every flow: remove `flow` from ${join(", ", local.default_with_flow)}."
+  }
+
+  precondition {
+    condition     = length(local.flow_missing) == 0
+    error_message = "Missing `flow`: a file under flows/ must name the AppFlow flow it governs: ${join(", ", local.flow_missing)}."
+  }
+
+  precondition {
+    condition     = length(local.flow_not_string) == 0 && length(local.flow_empty) == 0
+    error_message = "`flow` must be a non-empty string (quote names YAML reads as numbers or booleans, e.g. flow: \"123\", flow: \"yes\"): ${join("; ", concat([for p, v in local.flow_not_string : "${p}: flow is ${v}"], [for p in local.flow_empty : "${p}: flow is empty"]))}."
+  }
+
+  precondition {
+    condition     = length(local.flow_invalid) == 0
+    error_message = "Not an AppFlow flow name (^[a-zA-Z0-9][\\w!@#.-]+$, at most ${local.flow_name_max_length} characters): ${join("; ", [for p, f in local.flow_invalid : "${p}: ${jsonencode(f)}"])}."
+  }
+
+  precondition {
+    condition     = length(local.duplicate_flows) == 0
+    error_message = "One flow, one file: ${join("; ", [for f, ps in local.duplicate_flows : "flow ${jsonencode(f)} is claimed by ${join(" and ", ps)}"])}."
+  }
+}
+
+output "flows" {
+  description = "The flows that have a policy file, sorted."
+  value       = sort(keys(local.flow_file))
+}
+
+output "default_parameter_name" {
+  description = "`<prefix>/default`: the default policy's parameter name, returned even when there is no default.yaml (the service reads that name and falls back to the built-in defaults when it is absent)."
+  value       = local.default_parameter_name
+}
+
+output "flow_parameter_names" {
+  description = "Map of flow name to its parameter name, `<prefix>/flows/<encoded flow>`."
+  value       = tomap(local.flow_parameter_names)
+}
