@@ -47,14 +47,15 @@ pub fn policy_problems(flow: &str, loaded: &Loaded) {
     }
 }
 
-/// One embedded-metric-format line: `metric` counted once, with `dimensions`.
+/// One embedded-metric-format line: `metric` counted once, by `dimensions`
+/// and in total (an empty dimension set), so alarms can watch the total.
 pub fn emf_line(metric: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) -> String {
     let mut doc = json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
+                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>(), Vec::<&str>::new()],
                 "Metrics": [{ "Name": metric, "Unit": "Count" }],
             }],
         },
@@ -87,7 +88,7 @@ mod tests {
         let line = emf_line("Decisions", &[("Action", "retry")], 1_700_000_000_000);
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Action"]]));
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Action"], []]));
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "Decisions");
         assert_eq!(
             (v["Decisions"].as_i64(), v["Action"].as_str()),

@@ -1,0 +1,49 @@
+# appflow-retry: the root module users apply. It publishes the policies in
+# policies/ to SSM (one parameter per file) and deploys the service.
+#
+#   make package && terraform init && terraform apply
+#
+# The AWS provider takes its region and credentials from the environment
+# (AWS_REGION, AWS_PROFILE, ...).
+
+locals {
+  policies_dir = coalesce(var.policies_dir, "${path.module}/../policies")
+  package_dir  = coalesce(var.lambda_package_dir, "${path.module}/../target/lambda")
+}
+
+module "policies" {
+  source = "./modules/policies"
+
+  policies_dir = local.policies_dir
+  prefix       = var.ssm_prefix
+}
+
+resource "aws_ssm_parameter" "policy" {
+  #checkov:skip=CKV2_AWS_34:Retry policies are configuration, not secrets; a String parameter stays readable in the console and needs no kms:Decrypt.
+  for_each = module.policies.parameters
+
+  name        = each.key
+  description = "appflow-retry policy from ${each.value.file}"
+  type        = "String"
+  tier        = each.value.tier
+  value       = each.value.value
+  tags        = var.tags
+}
+
+module "service" {
+  source = "./modules/service"
+
+  name               = var.name
+  policy_prefix      = var.ssm_prefix
+  policy_ttl_seconds = var.policy_ttl_seconds
+  lambda = {
+    on_failure_zip = "${local.package_dir}/on-failure/bootstrap.zip"
+    restart_zip    = "${local.package_dir}/restart/bootstrap.zip"
+    architecture   = var.lambda_architecture
+  }
+  covered_flows       = var.covered_flows
+  notification_emails = var.notification_emails
+  log_retention_days  = var.log_retention_days
+  kms_key_arn         = var.kms_key_arn
+  tags                = var.tags
+}

@@ -1,0 +1,44 @@
+output "state_machine_arn" {
+  description = "The retry state machine; its executions are the audit log of every decision."
+  value       = aws_sfn_state_machine.this.arn
+}
+
+output "topic_arn" {
+  description = "The notification topic."
+  value       = aws_sns_topic.this.arn
+}
+
+output "on_failure_function_name" {
+  description = "The on-failure Lambda."
+  value       = aws_lambda_function.on_failure.function_name
+}
+
+output "restart_function_name" {
+  description = "The restart Lambda."
+  value       = aws_lambda_function.restart.function_name
+}
+
+output "rule_name" {
+  description = "The EventBridge rule for failed AppFlow runs."
+  value       = aws_cloudwatch_event_rule.this.name
+}
+
+output "event_pattern" {
+  description = "The rule's event pattern (JSON)."
+  value       = aws_cloudwatch_event_rule.this.event_pattern
+}
+
+output "dead_letter_queue_url" {
+  description = "Events EventBridge could not deliver."
+  value       = aws_sqs_queue.events_dlq.url
+}
+
+output "on_failure_errors_queue_url" {
+  description = "Events the on-failure function could not handle after its retries."
+  value       = aws_sqs_queue.failures.url
+}
+
+output "kms_key_arn" {
+  description = "The KMS key encrypting the topic, queues, logs and Lambda environment."
+  value       = local.kms_key_arn
+}

@@ -1,0 +1,117 @@
+variable "name" {
+  description = "Name prefix of every resource (functions, roles, queues, topic, state machine, rule)."
+  type        = string
+  default     = "appflow-retry"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,40}$", var.name))
+    error_message = "name must be 1-40 characters of letters, digits and hyphens (it prefixes Lambda, IAM and SQS names)."
+  }
+}
+
+variable "policy_prefix" {
+  description = "SSM prefix of the retry policies: <prefix>/default and <prefix>/flows/<encoded flow>."
+  type        = string
+  default     = "/appflow-retry"
+
+  validation {
+    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.policy_prefix))
+    error_message = "policy_prefix must start with '/', have no trailing '/', and use only letters, digits, '_', '.', '-' and '/'."
+  }
+}
+
+variable "policy_ttl_seconds" {
+  description = "How long the Lambdas cache a policy in memory before reading SSM again."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.policy_ttl_seconds >= 0 && var.policy_ttl_seconds <= 3600 && floor(var.policy_ttl_seconds) == var.policy_ttl_seconds
+    error_message = "policy_ttl_seconds must be a whole number from 0 to 3600."
+  }
+}
+
+variable "lambda" {
+  description = "The Lambda packages (from `make package`) and their settings."
+  type = object({
+    on_failure_zip         = string
+    restart_zip            = string
+    architecture           = optional(string, "x86_64")
+    memory_size            = optional(number, 256)
+    timeout                = optional(number, 120)
+    log_level              = optional(string, "info")
+    on_failure_concurrency = optional(number, 20)
+    restart_concurrency    = optional(number, 10)
+  })
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda.architecture)
+    error_message = "lambda.architecture must be x86_64 or arm64."
+  }
+
+  validation {
+    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= 900
+    error_message = "lambda.timeout must be 10-900 seconds: AppFlow throttling is retried inside one invocation."
+  }
+
+  validation {
+    condition     = var.lambda.memory_size >= 128 && var.lambda.memory_size <= 10240
+    error_message = "lambda.memory_size must be 128-10240 MB."
+  }
+
+  validation {
+    condition     = contains(["error", "warn", "info", "debug", "trace"], var.lambda.log_level)
+    error_message = "lambda.log_level must be one of error, warn, info, debug, trace."
+  }
+}
+
+variable "covered_flows" {
+  description = "Flows whose failures are handled: exact names, or prefixes ending in '*' (\"salesforce-*\"). Empty: every flow in the account and region."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for f in var.covered_flows : can(regex("^[a-zA-Z0-9][\\w!@#.-]*\\*?$", f))])
+    error_message = "Each covered_flows entry is a flow name, or a flow name prefix followed by '*'."
+  }
+}
+
+variable "notification_emails" {
+  description = "E-mail addresses subscribed to the notification topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notification_emails must be e-mail addresses."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and state machine log groups."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "A customer-managed KMS key for the topic, queues, logs and Lambda environment. Null: the module creates one."
+  type        = string
+  default     = null
+}
+
+variable "state_machine_template" {
+  description = "Path of the state machine's ASL template (placeholders restart_function_arn and topic_arn)."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

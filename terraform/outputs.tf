@@ -1,0 +1,39 @@
+output "state_machine_arn" {
+  description = "The retry state machine: its executions list every decision."
+  value       = module.service.state_machine_arn
+}
+
+output "topic_arn" {
+  description = "The notification topic."
+  value       = module.service.topic_arn
+}
+
+output "on_failure_function_name" {
+  description = "The on-failure Lambda (its log group holds one JSON line per decision)."
+  value       = module.service.on_failure_function_name
+}
+
+output "restart_function_name" {
+  description = "The restart Lambda."
+  value       = module.service.restart_function_name
+}
+
+output "rule_name" {
+  description = "The EventBridge rule for failed AppFlow runs."
+  value       = module.service.rule_name
+}
+
+output "dead_letter_queue_url" {
+  description = "Events EventBridge could not deliver."
+  value       = module.service.dead_letter_queue_url
+}
+
+output "on_failure_errors_queue_url" {
+  description = "Events the on-failure function could not handle."
+  value       = module.service.on_failure_errors_queue_url
+}
+
+output "policy_parameter_names" {
+  description = "SSM parameter of each policy: \"default\" and each flow name."
+  value       = merge({ default = module.policies.default_parameter_name }, module.policies.flow_parameter_names)
+}

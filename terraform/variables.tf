@@ -1,0 +1,65 @@
+variable "name" {
+  description = "Name prefix of every resource."
+  type        = string
+  default     = "appflow-retry"
+}
+
+variable "policies_dir" {
+  description = "Directory of the retry policies (default.yaml and flows/*.yaml). Null: this repository's policies/."
+  type        = string
+  default     = null
+}
+
+variable "ssm_prefix" {
+  description = "SSM prefix the policies are published under."
+  type        = string
+  default     = "/appflow-retry"
+}
+
+variable "lambda_package_dir" {
+  description = "Where `make package` put the Lambda zips (<dir>/on-failure/bootstrap.zip, <dir>/restart/bootstrap.zip). Null: this repository's target/lambda."
+  type        = string
+  default     = null
+}
+
+variable "lambda_architecture" {
+  description = "x86_64, or arm64 for zips built with `make package ARCH=arm64`."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "notification_emails" {
+  description = "E-mail addresses notified of give-ups, skips, failed restarts and alarms (per each flow's `notify`)."
+  type        = list(string)
+  default     = []
+}
+
+variable "covered_flows" {
+  description = "Flows to retry: names, or prefixes ending in '*'. Empty: every flow in the account and region."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and state machine logs."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "A customer-managed KMS key to use; null creates one."
+  type        = string
+  default     = null
+}
+
+variable "policy_ttl_seconds" {
+  description = "How long the Lambdas cache a policy before reading SSM again: an edited policy applies at most this long after `terraform apply`."
+  type        = number
+  default     = 60
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
