@@ -26,7 +26,7 @@ endif
 endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
-        schema bench example clean help
+        schema bench example package deploy clean help
 
 all: build
 
@@ -35,6 +35,8 @@ help:
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
 	@echo "make bench     benchmarks: decide, validate 500 files, Lambda cold start and call counts"
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
+	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
+	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
 
 build:
 	$(CARGO) build --locked --workspace
@@ -117,6 +119,17 @@ example:
 	  --event crates/cli/tests/fixtures/end-flow-run-report.failed.json \
 	  --history crates/cli/tests/fixtures/describe-flow-execution-records.json \
 	  --now 2026-11-29T09:10:00Z
+
+# Lambda zips for provided.al2023 (cargo-lambda from PyPI, in .venv-lambda):
+# target/lambda/{on-failure,restart}/bootstrap.zip; ARCH=arm64 builds
+# target/lambda-arm64/... Fails if a binary needs glibc newer than 2.34.
+package:
+	ARCH=$(ARCH) tools/package.sh
+
+# Validate the policies, build the zips, then `terraform apply` in terraform/
+# with your arguments: make deploy TF_ARGS='-var-file=prod.tfvars'.
+deploy: policies package
+	cd terraform && $(TERRAFORM) init -input=false && $(TERRAFORM) apply $(TF_ARGS)
 
 clean:
 	$(CARGO) clean

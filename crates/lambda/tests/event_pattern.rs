@@ -12,19 +12,35 @@ use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use serde_json::{Value, json};
 
 const PATTERN: &str = include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern.json");
-const PATTERN_COVERED: &str = include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern-covered.json");
+const PATTERN_COVERED: &str =
+    include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern-covered.json");
 const FAILED: &str = include_str!("../../cli/tests/fixtures/end-flow-run-report.failed.json");
 const SUCCEEDED: &str = include_str!("../../cli/tests/fixtures/end-flow-run-report.succeeded.json");
 
 /// Sends each event through a rule with `pattern`; returns the execution ids that matched.
 async fn routed(pattern: &str, events: &[Value]) -> Vec<String> {
-    let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto (run `make venv`)")).await.unwrap();
+    let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto (run `make venv`)"))
+        .await
+        .unwrap();
     let config = sdk_config_for_endpoint(moto.endpoint()).await;
     let events_client = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue_url = sqs.create_queue().queue_name("matched").send().await.unwrap().queue_url.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("matched")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
     let queue_arn = "arn:aws:sqs:us-east-1:123456789012:matched";
-    events_client.put_rule().name("failed-runs").event_pattern(pattern).send().await.unwrap();
+    events_client
+        .put_rule()
+        .name("failed-runs")
+        .event_pattern(pattern)
+        .send()
+        .await
+        .unwrap();
     events_client
         .put_targets()
         .rule("failed-runs")
@@ -53,7 +69,12 @@ async fn routed(pattern: &str, events: &[Value]) -> Vec<String> {
         for m in got.messages.unwrap_or_default() {
             let body: Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
             matched.push(body["detail"]["execution-id"].as_str().unwrap().to_owned());
-            sqs.delete_message().queue_url(&queue_url).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
