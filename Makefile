@@ -26,11 +26,12 @@ endif
 endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
-        schema bench example package deploy clean help
+        schema bench example demo demo-check package deploy clean help
 
 all: build
 
 help:
+	@echo "make demo      the service on this machine: emulators, real code, a failure scenario"
 	@echo "make example   validate the policies, plan a flow, explain a sample failure"
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
 	@echo "make bench     benchmarks: decide, validate 500 files, Lambda cold start and call counts"
@@ -41,7 +42,7 @@ help:
 build:
 	$(CARGO) build --locked --workspace
 
-test: test-rust policies schema-check lint terraform-test checkov
+test: test-rust policies schema-check lint terraform-test checkov demo-check
 
 # The integration tests start moto (pinned, from PyPI) on free loopback ports.
 test-rust: venv
@@ -110,6 +111,18 @@ clippy:
 # Lambda runtime (cold start, memory, AWS call counts) against moto.
 bench: venv
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) bench --locked --workspace
+
+# The whole service on this machine: moto, the AppFlow emulator, the real
+# handler code, a scenario of failures (SCENARIO=path for your own).
+SCENARIO ?= crates/demo/scenarios/default.yaml
+demo: venv
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) run --locked --quiet -p appflow-retry-demo -- \
+	  --scenario $(SCENARIO) --policies $(POLICIES)
+
+# The demo without waiting, as a test: exits non-zero when an outcome differs.
+demo-check: venv
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) run --locked --quiet -p appflow-retry-demo -- \
+	  --scenario $(SCENARIO) --policies $(POLICIES) --time-scale 0 --color never
 
 # What happens to a flow when it fails, from the policies in this repo.
 example:

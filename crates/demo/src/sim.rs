@@ -1,0 +1,559 @@
+//! The demo's world and its event loop.
+//!
+//! Real: the on-failure and restart handler code with the real AWS SDK
+//! adapters; SSM, Step Functions and SNS in moto; AppFlow in the project's
+//! emulator. Emulated: time, and the state machine's Wait → Restart →
+//! notify part. moto cannot run Lambda code without Docker, so a local
+//! scheduler plays those states with the ASL's semantics: it reads each new
+//! execution's input from Step Functions, waits out `delay_seconds` on a
+//! simulated clock (`time_scale` wall seconds per simulated second) and calls
+//! the real restart code. The handlers run in-process rather than as the
+//! built binaries so that they share that simulated clock: retry windows and
+//! the policy cache TTL then pass in simulated time too.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use appflow_emulator::{Clock as EmulatorClock, Emulator, Flow, RunOutcome};
+use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_policy::naming::{default_parameter, flow_parameter};
+use appflow_retry_policy::{Action, Decision, format_time};
+use appflow_retry_runtime::ports::Clock;
+use appflow_retry_runtime::{OnFailure, PolicyCache, Restart};
+use appflow_retry_testkit::moto::Moto;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::scenario::{FlowScenario, Scenario};
+
+pub const PREFIX: &str = "/appflow-retry";
+const ASL: &str = include_str!("../../../statemachines/retry.asl.json");
+const RESTART_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:appflow-retry-restart";
+
+/// The simulated clock the handlers and the emulator share.
+#[derive(Debug, Clone)]
+pub struct SimClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl SimClock {
+    fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How the demo prints.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn action(&self, a: Action) -> String {
+        let code = match a {
+            Action::Retry => "33",
+            Action::GiveUp => "31",
+            Action::Skip => "36",
+        };
+        self.paint(code, &format!("{:<7}", a.as_str()))
+    }
+}
+
+/// What happened to one flow.
+#[derive(Debug, Clone, Default)]
+pub struct FlowReport {
+    pub decisions: Vec<Action>,
+    pub restarts: Vec<String>,
+    pub notifications: usize,
+    pub duplicates_ignored: usize,
+    pub last_run: String,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// The flow's first failure happens.
+    Fail(usize),
+    /// An "AppFlow End Flow Run Report" reaches on-failure.
+    Deliver {
+        flow: usize,
+        event: String,
+        duplicate: bool,
+    },
+    /// The state machine's Wait ended: invoke restart with the execution's input.
+    Restart { flow: usize, input: String },
+    /// Someone edits the flow's policy in SSM.
+    Edit { flow: usize, edit: usize },
+}
+
+struct World {
+    _moto: Moto,
+    emulator: Emulator,
+    ssm: aws_sdk_ssm::Client,
+    sfn: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+    clock: SimClock,
+    on_failure: OnFailure<Ssm, AppFlowClient, StepFunctions, SimClock>,
+    restart: Restart<Ssm, AppFlowClient, SimClock>,
+}
+
+async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) -> Result<(), String> {
+    ssm.put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "SSM PutParameter {name}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            )
+        })
+}
+
+/// The policy files of `dir`, as (SSM name, text): the names Terraform writes.
+fn policy_parameters(dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let default = dir.join("default.yaml");
+    if default.is_file() {
+        let text = std::fs::read_to_string(&default).map_err(|e| format!("{}: {e}", default.display()))?;
+        out.push((default_parameter(PREFIX), text));
+    }
+    let flows = dir.join("flows");
+    let mut files: Vec<_> = std::fs::read_dir(&flows)
+        .map_err(|e| format!("{}: {e}", flows.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let flow = doc
+            .get("flow")
+            .and_then(serde_yaml::Value::as_str)
+            .ok_or_else(|| format!("{}: no `flow`", path.display()))?;
+        out.push((flow_parameter(PREFIX, flow), text));
+    }
+    Ok(out)
+}
+
+impl World {
+    async fn new(scenario: &Scenario, policies: &Path) -> Result<World, String> {
+        let moto = tokio::task::spawn_blocking(Moto::start)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let emulator = Emulator::start().await.map_err(|e| format!("AppFlow emulator: {e}"))?;
+        emulator.set_clock(EmulatorClock::Fixed(scenario.start));
+        emulator.set_run_duration(TimeDelta::minutes(3));
+        for f in &scenario.flows {
+            let outcomes = (0..f.restarts.len()).map(|n| match f.restart_outcome(n) {
+                None => RunOutcome::Succeed,
+                Some(m) => RunOutcome::Fail(m),
+            });
+            emulator.add_flow(Flow::on_demand(&f.name).trigger(f.trigger.into()).then(outcomes));
+        }
+        let config = sdk_config_for_endpoint(moto.endpoint()).await;
+        let appflow_config = sdk_config_for_endpoint(&emulator.endpoint()).await;
+        let ssm = aws_sdk_ssm::Client::new(&config);
+        for (name, text) in policy_parameters(policies)? {
+            put(&ssm, &name, &text).await?;
+        }
+        let sfn = aws_sdk_sfn::Client::new(&config);
+        let definition = ASL
+            .replace(
+                "${topic_arn}",
+                "arn:aws:sns:us-east-1:123456789012:appflow-retry-notifications",
+            )
+            .replace("${restart_function_arn}", RESTART_ARN);
+        let state_machine_arn = sfn
+            .create_state_machine()
+            .name("appflow-retry-retry")
+            .definition(definition)
+            .role_arn("arn:aws:iam::123456789012:role/appflow-retry-retry")
+            .send()
+            .await
+            .map_err(|e| format!("CreateStateMachine: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))?
+            .state_machine_arn;
+        let clock = SimClock(Arc::new(Mutex::new(scenario.start)));
+        let retry = AppFlowRetry {
+            initial_backoff: StdDuration::from_millis(5),
+            max_backoff: StdDuration::from_millis(50),
+            ..AppFlowRetry::default()
+        };
+        let on_failure = OnFailure {
+            policies: PolicyCache::new(Ssm::new(&config), PREFIX, 60),
+            appflow: AppFlowClient::new(&appflow_config, &retry),
+            state_machine: StepFunctions::new(&config, &state_machine_arn),
+            clock: clock.clone(),
+            max_history_pages: 3,
+        };
+        let restart = Restart {
+            policies: PolicyCache::new(Ssm::new(&config), PREFIX, 60),
+            appflow: AppFlowClient::new(&appflow_config, &retry),
+            clock: clock.clone(),
+            max_history_pages: 3,
+        };
+        Ok(World {
+            _moto: moto,
+            emulator,
+            ssm,
+            sfn,
+            state_machine_arn,
+            clock,
+            on_failure,
+            restart,
+        })
+    }
+
+    async fn execution_names(&self) -> Result<BTreeSet<String>, String> {
+        let out = self
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.state_machine_arn)
+            .max_results(1000)
+            .send()
+            .await
+            .map_err(|e| format!("ListExecutions: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))?;
+        Ok(out.executions.into_iter().map(|e| e.name).collect())
+    }
+
+    async fn execution_input(&self, name: &str) -> Result<Value, String> {
+        let arn = format!(
+            "{}:{name}",
+            self.state_machine_arn.replace(":stateMachine:", ":execution:")
+        );
+        let d = self
+            .sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeExecution: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))?;
+        serde_json::from_str(d.input.as_deref().unwrap_or("null")).map_err(|e| e.to_string())
+    }
+}
+
+fn clock_time(t: DateTime<Utc>) -> String {
+    t.format("%H:%M:%S").to_string()
+}
+
+/// Plays `scenario` and writes the timeline and summary to `out`. Returns
+/// each flow's report and whether every flow matched its expectations.
+pub async fn play(
+    scenario: &Scenario,
+    policies: &Path,
+    time_scale: f64,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(Vec<FlowReport>, bool), String> {
+    let w = World::new(scenario, policies).await?;
+    let mut reports = vec![FlowReport::default(); scenario.flows.len()];
+    let mut queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Step)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |queue: &mut BinaryHeap<_>, t: DateTime<Utc>, step: Step| {
+        seq += 1;
+        queue.push(Reverse((t, seq, step)));
+    };
+    for (i, f) in scenario.flows.iter().enumerate() {
+        push(&mut queue, scenario.start + f.at.as_chrono(), Step::Fail(i));
+        for (e, edit) in f.policy_edits.iter().enumerate() {
+            push(
+                &mut queue,
+                scenario.start + edit.at.as_chrono(),
+                Step::Edit { flow: i, edit: e },
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint("1", "time      flow                      what happened")
+    );
+    let mut now = scenario.start;
+    let name_width = 24;
+    while let Some(Reverse((t, _, step))) = queue.pop() {
+        if t > now {
+            let wait = (t - now).as_seconds_f64() * time_scale;
+            if wait > 0.0 {
+                tokio::time::sleep(StdDuration::from_secs_f64(wait.min(5.0))).await;
+            }
+            now = t;
+        }
+        w.clock.set(now);
+        w.emulator.set_clock(EmulatorClock::Fixed(now));
+        let line = |flow: &FlowScenario, what: String| {
+            format!(
+                "{}  {:<name_width$}  {what}",
+                clock_time(now),
+                truncate(&flow.name, name_width)
+            )
+        };
+        match step {
+            Step::Fail(i) => {
+                let f = &scenario.flows[i];
+                let id = format!("{}-run-0001", f.name);
+                let event = w.emulator.fail_run(&f.name, &id, now, &f.failure);
+                let at = event["time"]
+                    .as_str()
+                    .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                    .unwrap_or(now);
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    line(f, format!("run {id} fails: {}", style.paint("2", &f.failure)))
+                );
+                let text = event.to_string();
+                push(
+                    &mut queue,
+                    at,
+                    Step::Deliver {
+                        flow: i,
+                        event: text.clone(),
+                        duplicate: false,
+                    },
+                );
+                for d in 0..f.duplicates {
+                    let again = at + TimeDelta::seconds(1 + d as i64);
+                    push(
+                        &mut queue,
+                        again,
+                        Step::Deliver {
+                            flow: i,
+                            event: text.clone(),
+                            duplicate: true,
+                        },
+                    );
+                }
+            }
+            Step::Deliver {
+                flow: i,
+                event,
+                duplicate,
+            } => {
+                let f = &scenario.flows[i];
+                let before = w.execution_names().await?;
+                let event: Value = serde_json::from_str(&event).map_err(|e| e.to_string())?;
+                if let Err(e) = w.on_failure.handle(&event).await {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        line(
+                            f,
+                            style.paint("31", &format!("on-failure error {}: {e}", e.error_type()))
+                        )
+                    );
+                    reports[i].errors.push(e.to_string());
+                    continue;
+                }
+                let after = w.execution_names().await?;
+                let new: Vec<&String> = after.difference(&before).collect();
+                let Some(name) = new.first() else {
+                    let what = if duplicate { "duplicate event" } else { "event" };
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        line(f, format!("{what}: its execution exists, nothing new starts"))
+                    );
+                    reports[i].duplicates_ignored += 1;
+                    continue;
+                };
+                let input = w.execution_input(name).await?;
+                let d: Decision = serde_json::from_value(input["decision"].clone()).map_err(|e| e.to_string())?;
+                reports[i].decisions.push(d.action);
+                let attempt = d
+                    .attempt
+                    .map_or_else(|| "-".to_owned(), |a| format!("{a}/{}", d.max_retries));
+                let class = d.error_class.clone().unwrap_or_else(|| "-".into());
+                let mut what = format!("attempt {attempt:<5} class {class:<12} {}", style.action(d.action));
+                // Route: retry → [NotifyRetry] → WaitBackoff → Restart; otherwise [NotifyNoRestart] → Done.
+                if d.notify {
+                    reports[i].notifications += 1;
+                }
+                match (d.action, d.delay_seconds) {
+                    (Action::Retry, Some(delay)) => {
+                        let at = now + TimeDelta::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 1000));
+                        what.push_str(&format!(
+                            " in {} (restart at {})",
+                            appflow_retry_policy::Duration::from_secs(delay),
+                            clock_time(at)
+                        ));
+                        push(
+                            &mut queue,
+                            at,
+                            Step::Restart {
+                                flow: i,
+                                input: input.to_string(),
+                            },
+                        );
+                    }
+                    _ => what.push_str(&format!(" {}", style.paint("2", &d.reason))),
+                }
+                if d.notify {
+                    what.push_str(&style.paint("35", " [notified]"));
+                }
+                let _ = writeln!(out, "{}", line(f, what));
+            }
+            Step::Restart { flow: i, input } => {
+                let f = &scenario.flows[i];
+                let input: Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+                match w.restart.handle(&input).await {
+                    Ok(r) => {
+                        // AfterRestart: NotifyRestartOutcome when the restart says so.
+                        if r.notify {
+                            reports[i].notifications += 1;
+                        }
+                        let id = r.new_execution_id.clone().unwrap_or_else(|| "-".into());
+                        reports[i].restarts.push(r.outcome.to_owned());
+                        let what = if r.outcome == "restarted" {
+                            format!("{} new run {id}", style.paint("32", "restarted"))
+                        } else {
+                            format!("restart skipped: {}", r.reason)
+                        };
+                        let _ = writeln!(out, "{}", line(f, what));
+                    }
+                    Err(e) => {
+                        // Catch → NotifyRestartFailed → RestartFailed.
+                        reports[i].notifications += 1;
+                        reports[i].errors.push(e.to_string());
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            line(f, style.paint("31", &format!("restart failed {}: {e}", e.error_type())))
+                        );
+                    }
+                }
+                for event in w.emulator.take_events() {
+                    let name = event["detail"]["flow-name"].as_str().unwrap_or_default().to_owned();
+                    let Some(j) = scenario.flows.iter().position(|f| f.name == name) else {
+                        continue;
+                    };
+                    let ended = event["time"]
+                        .as_str()
+                        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                        .unwrap_or(now);
+                    let status = event["detail"]["status"].as_str().unwrap_or_default().to_owned();
+                    let id = event["detail"]["execution-id"].as_str().unwrap_or_default().to_owned();
+                    if status == "Execution Successful" {
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            line(
+                                &scenario.flows[j],
+                                format!("run {id} will succeed at {}", clock_time(ended))
+                            )
+                        );
+                    } else {
+                        push(
+                            &mut queue,
+                            ended,
+                            Step::Deliver {
+                                flow: j,
+                                event: event.to_string(),
+                                duplicate: false,
+                            },
+                        );
+                    }
+                }
+            }
+            Step::Edit { flow: i, edit } => {
+                let f = &scenario.flows[i];
+                let text = &f.policy_edits[edit].policy;
+                put(&w.ssm, &flow_parameter(PREFIX, &f.name), text).await?;
+                let summary = text
+                    .lines()
+                    .filter(|l| !l.starts_with("flow:"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    line(
+                        f,
+                        format!("policy edited in SSM ({summary}): applies once the 60s cache expires")
+                    )
+                );
+            }
+        }
+    }
+
+    // The last run of each flow, as AppFlow's history says.
+    for (i, f) in scenario.flows.iter().enumerate() {
+        let last = w
+            .emulator
+            .flow(&f.name)
+            .and_then(|fl| fl.history.into_iter().max_by_key(|r| r.started_at))
+            .map_or_else(|| "-".to_owned(), |r| r.status);
+        reports[i].last_run = last;
+    }
+    let ok = summary(scenario, &reports, style, out);
+    let _ = writeln!(out, "simulated {} to {}", format_time(scenario.start), format_time(now));
+    Ok((reports, ok))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// Prints the summary table; true when every flow did what the scenario expects.
+fn summary(scenario: &Scenario, reports: &[FlowReport], style: Style, out: &mut impl Write) -> bool {
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            "1",
+            &format!(
+                "{:<24}  {:<40}  {:>8}  {:>10}  {:>8}  {:<10}  result",
+                "flow", "decisions", "restarts", "duplicates", "notified", "last run"
+            )
+        )
+    );
+    let mut all = true;
+    for (f, r) in scenario.flows.iter().zip(reports) {
+        let ok = r.decisions == f.expect && r.errors.is_empty();
+        all &= ok;
+        let decisions = r.decisions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+        let result = if ok {
+            style.paint("32", "ok")
+        } else {
+            let want = f.expect.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+            style.paint("31", &format!("MISMATCH: expected {want}"))
+        };
+        let _ = writeln!(
+            out,
+            "{:<24}  {:<40}  {:>8}  {:>10}  {:>8}  {:<10}  {result}",
+            truncate(&f.name, 24),
+            decisions,
+            r.restarts.iter().filter(|o| *o == "restarted").count(),
+            r.duplicates_ignored,
+            r.notifications,
+            r.last_run
+        );
+    }
+    all
+}

@@ -1,0 +1,39 @@
+//! The demo's checks can fail: a scenario whose expectations are wrong is reported.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use appflow_retry_demo::scenario::Scenario;
+use appflow_retry_demo::sim::{Style, play};
+
+fn scenario(expect_first: &str) -> Scenario {
+    serde_yaml::from_str(&format!(
+        "start: 2026-11-29T09:00:00Z\n\
+         flows:\n\
+         - {{name: salesforce-accounts, failure: 'REQUEST_LIMIT_EXCEEDED', restarts: [succeed], expect: [{expect_first}]}}\n\
+         - {{name: marketo-leads, failure: 'Session expired', expect: [skip]}}\n"
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn matching_and_mismatching_expectations() {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let mut out = Vec::new();
+    let (reports, ok) = play(&scenario("retry"), &policies, 0.0, Style { color: false }, &mut out)
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(ok, "{text}");
+    assert_eq!(reports[0].last_run, "Successful");
+    assert_eq!(reports[0].restarts, ["restarted"]);
+    assert!(!text.contains('\x1b'), "no colour when asked for none");
+
+    let mut out = Vec::new();
+    let (_, ok) = play(&scenario("give_up"), &policies, 0.0, Style { color: false }, &mut out)
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!ok);
+    assert!(text.contains("MISMATCH: expected give_up"), "{text}");
+}
