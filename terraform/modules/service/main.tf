@@ -509,74 +509,62 @@ resource "aws_cloudwatch_event_target" "this" {
 # ---------------------------------------------------------------- alarms
 
 locals {
-  queue_alarms = {
-    events-dlq        = { queue = aws_sqs_queue.events_dlq.name, what = "failed AppFlow events EventBridge could not deliver to on-failure" }
-    on-failure-errors = { queue = aws_sqs_queue.failures.name, what = "failed AppFlow events on-failure could not handle after its retries" }
+  # Every alarm fires on any occurrence in 5 minutes and notifies the topic.
+  alarms = {
+    events-dlq-not-empty = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = aws_sqs_queue.events_dlq.name }
+      description = "The events-dlq queue holds failed AppFlow events EventBridge could not deliver to on-failure. Inspect and redrive them."
+    }
+    on-failure-errors-not-empty = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = aws_sqs_queue.failures.name }
+      description = "The on-failure-errors queue holds failed AppFlow events on-failure could not handle after its retries. Inspect and redrive them."
+    }
+    on-failure-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
+      description = "The on-failure function returned errors (see its log group)."
+    }
+    restart-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.restart.function_name }
+      description = "The restart function returned errors (see its log group)."
+    }
+    retry-executions-failed = {
+      namespace   = "AWS/States"
+      metric      = "ExecutionsFailed"
+      statistic   = "Sum"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
+      description = "A retry state machine execution failed: a restart could not be done (a notification says which)."
+    }
+    policy-fallbacks = {
+      namespace   = "AppFlowRetry"
+      metric      = "PolicyFallbacks"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "A flow's policy parameter in SSM is broken: that flow runs on the default policy. The on-failure log names the parameter."
+    }
   }
-  function_alarms = {
-    on-failure = aws_lambda_function.on_failure.function_name
-    restart    = aws_lambda_function.restart.function_name
-  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "queue" {
-  for_each = local.queue_alarms
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
 
-  alarm_name          = "${var.name}-${each.key}-not-empty"
-  alarm_description   = "The ${each.key} queue holds ${each.value.what}. Inspect and redrive them."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value.queue }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  for_each = local.function_alarms
-
-  alarm_name          = "${var.name}-${each.key}-errors"
-  alarm_description   = "The ${each.key} function returned errors (see its log group)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "executions_failed" {
-  alarm_name          = "${var.name}-retry-executions-failed"
-  alarm_description   = "A retry state machine execution failed: a restart could not be done (a notification says which)."
-  namespace           = "AWS/States"
-  metric_name         = "ExecutionsFailed"
-  dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "policy_fallbacks" {
-  alarm_name          = "${var.name}-policy-fallbacks"
-  alarm_description   = "A flow's policy parameter in SSM is broken: that flow runs on the default policy. The on-failure log names the parameter."
-  namespace           = "AppFlowRetry"
-  metric_name         = "PolicyFallbacks"
-  statistic           = "Sum"
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   threshold           = 0

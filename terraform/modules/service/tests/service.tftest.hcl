@@ -232,6 +232,23 @@ run "a_given_kms_key_is_used_and_none_created" {
   }
 }
 
+run "every_alarm_notifies_the_topic" {
+  command = plan
+
+  assert {
+    condition = keys(aws_cloudwatch_metric_alarm.this) == [
+      "events-dlq-not-empty", "on-failure-errors", "on-failure-errors-not-empty", "policy-fallbacks",
+      "restart-errors", "retry-executions-failed",
+    ]
+    error_message = "both queues, both functions, failed executions and policy fallbacks are watched"
+  }
+
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == 0])
+    error_message = "every alarm fires on the first occurrence and notifies the topic"
+  }
+}
+
 run "invalid_settings_are_rejected" {
   command = plan
 
