@@ -4,7 +4,9 @@
 #
 #   tools/package.sh                  build, zip and check (x86_64; arm64 too
 #                                     when its Rust target is installed)
-#   tools/package.sh --no-arm64       x86_64 only
+#   ARCH=x86_64 tools/package.sh      x86_64 only (so does --no-arm64)
+#   ARCH=arm64 tools/package.sh       arm64 only; fails if the
+#                                     aarch64-unknown-linux-gnu target is missing
 #   tools/package.sh --check-glibc F...
 #                                     only run the glibc check on ELF files or
 #                                     bootstrap zips (exit 1 if one fails)
@@ -24,14 +26,21 @@
 # from the `ziglang` package) into .venv-lambda/ at the repo root, which is
 # reused while it holds the pinned versions. cargo-lambda cross-links with
 # `zig cc` (its cargo-zigbuild backend), so the binaries are linked against
-# zig's glibc stubs rather than this machine's newer glibc.
+# zig's glibc stubs rather than this machine's newer glibc (zig 0.17.1 links
+# x86_64 and aarch64 against glibc 2.31 unless told otherwise; a
+# `--target x86_64-unknown-linux-gnu.2.34` would raise that floor).
+#
+# With --release cargo-lambda also adds, unless Cargo.toml's release profile
+# sets them: strip = "symbols" and panic = "abort" (the workspace sets lto and
+# codegen-units itself, which cargo-lambda keeps), and -C target-cpu=haswell
+# (x86_64) or neoverse-n1 (arm64). Cargo.toml is not touched.
 #
 # Cross build notes (aws-lc-sys): the AWS SDK's default HTTPS client pulls in
 # rustls with aws-lc-rs, whose aws-lc-sys compiles AWS-LC's C code with the cc
 # crate. Under cargo-zigbuild the cc crate is pointed at zig through
 # CC_<target>/CXX_<target> wrapper scripts, and aws-lc-sys 0.47 (Cargo.lock)
-# builds with its cc builder (no cmake, no bindgen: it ships pregenerated
-# bindings for both Linux targets). With the pins below that builds as is:
+# builds with its cc builder (no cmake, no bindgen: it ships pregenerated Rust
+# bindings). With the pins below that builds as is:
 # no AWS_LC_SYS_* or CFLAGS override is needed. If a future pin breaks it, the
 # knobs are AWS_LC_SYS_CC_<target>/AWS_LC_SYS_CFLAGS_<target> (aws-lc-sys's
 # own compiler and flags), AWS_LC_SYS_NO_ASM=1 (debug builds only) and
@@ -45,6 +54,11 @@ GLIBC_MAX=2.34               # glibc of Amazon Linux 2023 (provided.al2023)
 PACKAGE=appflow-retry-lambda
 BINS=(on-failure restart)
 ARM64_TARGET=aarch64-unknown-linux-gnu
+# After changing a pin, run `cargo clean --release --target <triple>` for both
+# triples: cargo-zigbuild's compiler wrappers keep their paths when zig
+# changes, so Cargo would reuse C objects built by the old zig. (The reverse
+# holds too: the wrappers name the venv's path, so a moved repo or venv
+# rebuilds everything.)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
@@ -64,8 +78,8 @@ die() { printf 'package.sh: error: %s\n' "$*" >&2; exit 1; }
 # GLIBC_x.y[.z] there must be <= MAX_GLIBC. Non-numeric glibc tags are
 # failures too: GLIBC_ABI_DT_RELR means glibc >= 2.36 (packed relocations),
 # GLIBC_PRIVATE is no stable ABI at all.
-# Prints the highest GLIBC version needed ("none" if no glibc version is
-# needed) on stdout; reasons for a failure go to stderr; exit 1 on failure.
+# Prints one line on stdout: the highest GLIBC version needed ("none" if no
+# glibc version is needed), or, with exit status 1, why FILE fails.
 check_artifact() {
     "$PYTHON" - "$@" <<'PY'
 import re, stat, struct, sys, zipfile
@@ -76,7 +90,7 @@ MACHINES = {"x86_64": 62, "arm64": 183}  # EM_X86_64, EM_AARCH64
 
 
 def fail(msg):
-    print(f"{path}: {msg}", file=sys.stderr)
+    print(msg)
     sys.exit(1)
 
 
@@ -156,44 +170,54 @@ limit = version("GLIBC_" + max_glibc)
 numeric = sorted((t for t in tags if version(t)), key=version)
 too_new = [t for t in numeric if version(t) > limit]
 odd = sorted(t for t in tags if not version(t))
-highest = numeric[-1] if numeric else "none"
-print(highest)
 if too_new or odd:
-    why = []
-    if too_new:
-        why.append("needs " + ", ".join(too_new))
-    if odd:
-        why.append("needs " + ", ".join(odd)
-                   + (" (GLIBC_ABI_DT_RELR: glibc >= 2.36)" if "GLIBC_ABI_DT_RELR" in odd else ""))
-    fail(f"requires a glibc newer than {max_glibc}: {'; '.join(why)}")
+    why = ", ".join(too_new + odd)
+    if "GLIBC_ABI_DT_RELR" in odd:
+        why += " (GLIBC_ABI_DT_RELR: glibc >= 2.36)"
+    fail(f"needs a glibc newer than {max_glibc}: {why}")
+print(numeric[-1] if numeric else "none")
 PY
 }
 
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+usage() { sed -n '2,/^# The build runs/{/^# The build runs/d;s/^# \{0,1\}//;p}' "$0"; }
 
 # --- arguments ----------------------------------------------------------------
-ARM64=auto
 case "${1:-}" in
     --check-glibc)
         shift
         [[ $# -gt 0 ]] || die "--check-glibc needs at least one file"
         status=0
         for f in "$@"; do
-            if max=$(check_artifact "$GLIBC_MAX" any "$f"); then
-                echo "ok    $f: highest glibc needed $max (<= $GLIBC_MAX)"
+            [[ -f "$f" ]] || die "no such file: $f"
+            if res=$(check_artifact "$GLIBC_MAX" any "$f"); then
+                echo "ok    $f: highest glibc needed $res (<= $GLIBC_MAX)"
             else
-                echo "FAIL  $f: highest glibc needed ${max:-?} (limit $GLIBC_MAX)"
+                echo "FAIL  $f: ${res:-check failed}"
                 status=1
             fi
         done
         exit "$status"
         ;;
-    --no-arm64) ARM64=no; shift ;;
+    --no-arm64) ARCH=x86_64; shift ;;
     -h|--help) usage; exit 0 ;;
     "") ;;
     *) usage >&2; die "unknown argument: $1" ;;
 esac
 [[ $# -eq 0 ]] || die "unexpected argument: $1"
+# ARCH (from the environment, `make package ARCH=...`): empty or auto, x86_64, arm64.
+case "${ARCH:-auto}" in
+    auto) X86=yes ARM64=auto ;;
+    x86_64|x86-64|x86|amd64) X86=yes ARM64=no ;;
+    arm64|aarch64) X86=no ARM64=yes ;;
+    *) die "ARCH must be x86_64, arm64 or auto (empty), not '$ARCH'" ;;
+esac
+
+arm64_installed() {
+    command -v rustup >/dev/null && rustup target list --installed | grep -qx "$ARM64_TARGET"
+}
+if [[ $ARM64 == yes ]] && ! arm64_installed; then
+    die "ARCH=arm64 needs the $ARM64_TARGET Rust target: rustup target add $ARM64_TARGET"
+fi
 
 # --- cargo-lambda in .venv-lambda ---------------------------------------------
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (needed for cargo-lambda's venv)"
@@ -239,11 +263,11 @@ FAILED=0
 
 # build ARCH_FLAG ARCH LAMBDA_DIR
 build() {
-    local flag=$1 arch=$2 dir=$3 bin zip max size t0
+    local flag=$1 arch=$2 dir=$3 bin zip res size t0
     for bin in "${BINS[@]}"; do rm -f "$dir/$bin/bootstrap.zip"; done
-    local cmd=("${CARGO_LAMBDA[@]}" build --release --locked
-        -p "$PACKAGE" "${BINS[@]/#/--bin=}"
-        --compiler cargo-zigbuild "$flag" --output-format zip --lambda-dir "$dir")
+    local cmd=("${CARGO_LAMBDA[@]}" build --release --locked -p "$PACKAGE")
+    for bin in "${BINS[@]}"; do cmd+=(--bin "$bin"); done
+    cmd+=(--output-format zip --compiler cargo-zigbuild "$flag" --lambda-dir "$dir")
     say "building $arch: cargo lambda ${cmd[*]:2}"
     t0=$SECONDS
     "${cmd[@]}" || die "cargo lambda build failed for $arch"
@@ -251,21 +275,23 @@ build() {
     for bin in "${BINS[@]}"; do
         zip="$dir/$bin/bootstrap.zip"
         [[ -f "$zip" ]] || die "cargo lambda did not produce $zip"
-        size=$(stat -c %s "$zip")
-        if max=$(check_artifact "$GLIBC_MAX" "$arch" "$zip"); then
-            SUMMARY+=("ok    $arch  ${zip#"$ROOT"/}  $size bytes  highest glibc $max")
+        size=$(($(wc -c <"$zip")))
+        size="$size bytes ($(awk -v b="$size" 'BEGIN { printf "%.1f MiB", b / 1048576 }'))"
+        if res=$(check_artifact "$GLIBC_MAX" "$arch" "$zip"); then
+            SUMMARY+=("ok    $arch  ${zip#"$ROOT"/}  $size  highest glibc needed: $res")
         else
-            SUMMARY+=("FAIL  $arch  ${zip#"$ROOT"/}  $size bytes  highest glibc ${max:-?} > $GLIBC_MAX")
+            SUMMARY+=("FAIL  $arch  ${zip#"$ROOT"/}  $size  ${res:-check failed}")
             FAILED=1
         fi
     done
 }
 
-build --x86-64 x86_64 "$TARGET_DIR/lambda"
-
+if [[ $X86 == yes ]]; then
+    build --x86-64 x86_64 "$TARGET_DIR/lambda"
+fi
 if [[ $ARM64 == no ]]; then
-    say "arm64: skipped (--no-arm64)"
-elif command -v rustup >/dev/null && rustup target list --installed | grep -qx "$ARM64_TARGET"; then
+    say "arm64: skipped (x86_64 only)"
+elif arm64_installed; then
     build --arm64 arm64 "$TARGET_DIR/lambda-arm64"
 else
     say "arm64: skipped, the $ARM64_TARGET Rust target is not installed" \
@@ -276,5 +302,5 @@ echo
 echo "Lambda packages (provided.al2023, glibc <= $GLIBC_MAX):"
 printf '  %s\n' "${SUMMARY[@]}"
 if [[ $FAILED -ne 0 ]]; then
-    die "a binary needs a glibc newer than provided.al2023's $GLIBC_MAX: it would not start on Lambda"
+    die "a package failed its checks (FAIL above): it must not be deployed to provided.al2023"
 fi
