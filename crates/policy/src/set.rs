@@ -131,13 +131,7 @@ fn load_checked(name: &str, text: &str, base: Policy) -> Result<Policy, Vec<Diag
     if problems.is_empty() {
         Ok(policy)
     } else {
-        Err(problems
-            .into_iter()
-            .map(|p| {
-                let at = p.paths.iter().find(|x| doc.index.contains(x)).or(p.paths.first());
-                doc.diag_at(at.map_or(&[][..], Vec::as_slice), p.message)
-            })
-            .collect())
+        Err(problems.into_iter().map(|p| p.diagnostic(&doc)).collect())
     }
 }
 

@@ -34,6 +34,18 @@ impl Problem {
             message: message.into(),
         }
     }
+
+    /// The first of its fields that `doc` sets, if any.
+    pub fn set_in<'a>(&'a self, doc: &YamlDoc) -> Option<&'a FieldPath> {
+        self.paths.iter().find(|p| doc.index.contains(p))
+    }
+
+    /// A diagnostic in `doc`, pointing at the first field it sets (else the
+    /// most specific field's nearest parent): for a file checked on its own.
+    pub fn diagnostic(self, doc: &YamlDoc) -> Diagnostic {
+        let at = self.set_in(doc).or(self.paths.first()).cloned().unwrap_or_default();
+        doc.diag_at(&at, self.message)
+    }
 }
 
 /// Every semantic rule on one effective policy.
@@ -339,14 +351,7 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
             ));
         }
         let policy = Policy::default().merged(file);
-        for problem in check_policy(&policy) {
-            let at = problem
-                .paths
-                .iter()
-                .find(|p| doc.index.contains(p))
-                .or(problem.paths.first());
-            diags.push(doc.diag_at(at.map_or(&[][..], Vec::as_slice), problem.message));
-        }
+        diags.extend(check_policy(&policy).into_iter().map(|p| p.diagnostic(doc)));
         if i == 0 && diags.len() == before {
             base = policy;
             set.default = Some(SourcedFile {
@@ -373,11 +378,12 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
             claimed.insert(flow, first);
         }
         let policy = base.clone().merged(file);
-        for problem in check_policy(&policy) {
-            if let Some(at) = problem.paths.iter().find(|p| doc.index.contains(p)) {
-                diags.push(doc.diag_at(at, problem.message));
-            }
-        }
+        diags.extend(
+            check_policy(&policy)
+                .into_iter()
+                .filter(|p| p.set_in(doc).is_some())
+                .map(|p| p.diagnostic(doc)),
+        );
         if diags.len() == before {
             set.flows.insert(
                 flow.to_owned(),

@@ -233,14 +233,13 @@ async fn bad_events_name_the_field() {
 
 #[tokio::test]
 async fn history_reading_stops_at_the_page_bound() {
-    let mut flows = Flows {
+    let flows = Flows {
         page_size: 2,
         ..Flows::default()
     };
     let records: Vec<_> = (0..10)
         .map(|i| record(&format!("r{i}"), RunStatus::Error, t0() - TimeDelta::minutes(i + 1)))
         .collect();
-    flows.page_size = 2;
     flows.add(FLOW, "OnDemand", records);
     let got = crate::history::read_history(&flows, FLOW, 3).await.unwrap();
     assert_eq!(got.len(), 6);
