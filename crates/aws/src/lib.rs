@@ -47,8 +47,15 @@ where
             let code = service.err().code().unwrap_or_default();
             if status == 429 || THROTTLING_CODES.contains(&code) {
                 PortError::Throttled(text)
-            } else if status >= 500 {
+            } else if status == 402 || code == "ServiceQuotaExceededException" {
+                // AppFlow's quota on concurrent runs: it clears as runs end.
+                PortError::Throttled(text)
+            } else if status >= 500 || code == "ConflictException" {
+                // A conflict is a change or a run in progress on the flow: it
+                // passes, and the restart's re-checks decide afterwards.
                 PortError::Unavailable(text)
+            } else if status == 404 || code == "ResourceNotFoundException" {
+                PortError::NotFound(text)
             } else {
                 PortError::Failed(text)
             }

@@ -19,9 +19,10 @@ pub struct ExplainOptions {
     pub seed: Option<u64>,
 }
 
-/// The decision, and the policy problems that made some files fall back
-/// (as the Lambda would: a broken flow file → the default; a broken default
-/// → the built-in defaults).
+/// The decision as the Lambda makes it, and every policy problem found.
+/// Policies fail closed as in the Lambda: a flow whose file (or default)
+/// is broken decides a notified skip. A failure the Lambda would not decide
+/// yet (its record missing or not final) is an error naming why.
 pub fn explain(
     event: &Path,
     history: &Path,
@@ -34,10 +35,9 @@ pub fn explain(
     let set = read_dir(policies)?;
     let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
     let validated = validate_set(&set, &schema);
-    let policy = validated.set.resolve(&event.flow_name)?;
+    let policy = validated.resolve(&event.flow_name);
     let mut rng = SplitMix64::new(opts.seed.unwrap_or_else(|| seed_for(&event.execution_id)));
-    Ok((
-        decide(&event, &records, &policy, opts.now, &mut rng),
-        validated.diagnostics,
-    ))
+    let decision = decide(&event, &records, &policy, opts.now, &mut rng)
+        .map_err(|e| CliError(format!("no decision ({}): {e}", e.error_type())))?;
+    Ok((decision, validated.diagnostics))
 }

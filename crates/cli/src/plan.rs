@@ -5,7 +5,7 @@ use std::path::Path;
 
 use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN};
 use appflow_retry_policy::plan::{Schedule, schedule};
-use appflow_retry_policy::{Diagnostic, Duration};
+use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy};
 use serde::Serialize;
 
 use crate::CliError;
@@ -30,7 +30,15 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
     let set = read_dir(policies)?;
     let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
     let validated = validate_set(&set, &schema);
-    let resolved = validated.set.resolve(flow)?;
+    let resolved = match validated.resolve(flow) {
+        FlowPolicy::Usable(p) => p,
+        FlowPolicy::Broken(b) => {
+            return Err(CliError(format!(
+                "flow {flow}: its policy cannot be used, so its failures are skipped (and notified) until it is fixed: {}",
+                b.summary()
+            )));
+        }
+    };
     let p = &resolved.policy;
     if let Some(c) = class {
         let known = c == UNKNOWN

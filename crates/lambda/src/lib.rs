@@ -1,22 +1,20 @@
 //! What the two Lambda binaries share: configuration from the environment,
 //! JSON logging, metric lines, and the error names Lambda reports.
 //!
-//! Environment (DESIGN §5): `APPFLOW_RETRY_POLICY_PREFIX` (default
+//! Environment (docs/design.md §5.2): `APPFLOW_RETRY_POLICY_PREFIX` (default
 //! `/appflow-retry`), `APPFLOW_RETRY_STATE_MACHINE_ARN` (on-failure only),
 //! `APPFLOW_RETRY_POLICY_TTL_SECONDS` (default 60). Endpoints come from the
 //! standard `AWS_ENDPOINT_URL*` variables.
 
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_from_env};
-use appflow_retry_policy::FailureEvent;
 use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
-use appflow_retry_runtime::telemetry::decision_metrics;
 use appflow_retry_runtime::{
     DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, OnFailureOutput, PolicyCache, Restart, RestartError,
+    RestartOutput,
 };
-use aws_lambda_events::eventbridge::EventBridgeEvent;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 pub const ENV_PREFIX: &str = "APPFLOW_RETRY_POLICY_PREFIX";
@@ -146,22 +144,39 @@ pub async fn restart_from_env() -> Result<RestartHandler, String> {
     })
 }
 
-/// The on-failure function: an EventBridge event in, the decision out.
-pub async fn on_failure_fn(
-    handler: &OnFailureHandler,
-    event: LambdaEvent<EventBridgeEvent<Value>>,
-) -> Result<OnFailureOutput, NamedError> {
-    let e = event.payload;
-    let parsed = FailureEvent::from_parts(Some(&e.source), Some(&e.detail_type), e.time, &e.detail)
-        .map_err(OnFailureError::from)?;
-    let out = handler.handle_event(parsed).await?;
-    for line in decision_metrics(
-        &out.decision,
-        !out.policy_problems.is_empty(),
-        chrono::Utc::now().timestamp_millis(),
-    ) {
-        // Embedded metric format: CloudWatch reads metrics from these stdout lines.
-        println!("{line}");
+/// How long before the invocation's deadline a handler gives up, so that
+/// it returns a named, retryable error instead of being killed mid-call.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Runs `work` until the invocation's deadline less [`DEADLINE_MARGIN`];
+/// past that, the error `DeadlineExceeded` (the AppFlow client's retries
+/// can outlast a Lambda timeout: docs/design.md §6.6).
+pub async fn within_deadline<T, E: Into<NamedError>>(
+    context: &Context,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, NamedError> {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN);
+    match tokio::time::timeout(left, work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(NamedError::new(
+            "DeadlineExceeded",
+            &format!(
+                "the invocation's deadline is {} s away: stopped before Lambda kills the call (nothing is lost: the caller retries)",
+                DEADLINE_MARGIN.as_secs()
+            ),
+        )),
     }
-    Ok(out)
+}
+
+/// The on-failure function: an EventBridge event in, the decision out. The
+/// payload is read as plain JSON so that a malformed envelope is an
+/// `InvalidEvent` naming its field, not a runtime deserialisation error.
+pub async fn on_failure_fn(handler: &OnFailureHandler, event: LambdaEvent<Value>) -> Result<OnFailureOutput, NamedError> {
+    within_deadline(&event.context, handler.handle(&event.payload)).await
+}
+
+/// The restart function: the state machine's Restart task payload in, the outcome out.
+pub async fn restart_fn(handler: &RestartHandler, event: LambdaEvent<Value>) -> Result<RestartOutput, NamedError> {
+    within_deadline(&event.context, handler.handle(&event.payload)).await
 }

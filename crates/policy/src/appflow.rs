@@ -30,6 +30,27 @@ impl EventError {
     }
 }
 
+/// Longest AppFlow message kept (in the state machine input, the logs and
+/// the notifications); the rest is cut with a note of the full length.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// Longest flow name or execution id accepted (AppFlow's own limit for
+/// flow names); a longer one is not from AppFlow.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// `message`, cut to at most [`MAX_MESSAGE_BYTES`] bytes on a character
+/// boundary, with a note of how long it was.
+pub fn truncate_message(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.into();
+    }
+    let note = format!(" … [truncated: {} bytes in all]", message.len());
+    let mut end = MAX_MESSAGE_BYTES.saturating_sub(note.len());
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &message[..end]).into()
+}
+
 /// A failed flow run as its EventBridge event reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureEvent {
@@ -38,7 +59,7 @@ pub struct FailureEvent {
     /// `detail.trigger-type` as sent (`ONDEMAND`, `SCHEDULED`, `EVENT`); None when absent.
     pub trigger_type: Option<String>,
     pub status: Option<String>,
-    /// `detail.error`; None when absent or empty.
+    /// `detail.error`, at most [`MAX_MESSAGE_BYTES`]; None when absent or empty.
     pub error: Option<String>,
     /// `detail.start-time`.
     pub start_time: Option<DateTime<Utc>>,
@@ -46,85 +67,105 @@ pub struct FailureEvent {
     pub time: Option<DateTime<Utc>>,
 }
 
+/// An optional event field that was odd and was degraded, not fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventNote {
+    pub field: String,
+    pub note: String,
+}
+
+impl std::fmt::Display for EventNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "event field `{}`: {}", self.field, self.note)
+    }
+}
+
 impl FailureEvent {
-    /// Reads a whole EventBridge event.
+    /// Reads a whole EventBridge event, dropping the notes of [`FailureEvent::parse`].
     pub fn from_json(event: &Value) -> Result<Self, EventError> {
+        Self::parse(event).map(|(e, _)| e)
+    }
+
+    /// Reads a whole EventBridge event (docs/design.md §6.4). The envelope
+    /// (`source`, `detail-type`, `detail`) and `detail.flow-name` /
+    /// `detail.execution-id` are required; an optional field of an odd type
+    /// or value is degraded (stringified or ignored) and noted, never fatal.
+    pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
         if !event.is_object() {
             return Err(EventError::new("(event)", "not a JSON object"));
         }
-        let time = opt_str(event, "time")?
-            .map(|t| parse_time(t).map_err(|e| EventError::new("time", e)))
-            .transpose()?;
-        let detail = event.get("detail").unwrap_or(&Value::Null);
-        Self::from_parts(opt_str(event, "source")?, opt_str(event, "detail-type")?, time, detail)
-    }
-
-    /// Reads an event whose envelope was already parsed (as the Lambda's
-    /// `aws_lambda_events` type does): checks the source and detail type,
-    /// then reads `detail`.
-    pub fn from_parts(
-        source: Option<&str>,
-        detail_type: Option<&str>,
-        time: Option<DateTime<Utc>>,
-        detail: &Value,
-    ) -> Result<Self, EventError> {
+        let mut notes = Vec::new();
+        let source = opt_str(event, "source")?;
         if source != Some(EVENT_SOURCE) {
             return Err(EventError::new(
                 "source",
                 format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
             ));
         }
+        let detail_type = opt_str(event, "detail-type")?;
         if detail_type != Some(EVENT_DETAIL_TYPE) {
             return Err(EventError::new(
                 "detail-type",
                 format!("expected \"{EVENT_DETAIL_TYPE}\", got {}", shown(detail_type)),
             ));
         }
-        if !detail.is_object() {
-            return Err(EventError::new("detail", "missing or not an object"));
-        }
-        Self::from_detail(detail, time)
-    }
-
-    /// Reads the event's `detail` object; `time` is the envelope's time.
-    pub fn from_detail(detail: &Value, time: Option<DateTime<Utc>>) -> Result<Self, EventError> {
+        let time = lenient_time(event, "time", "time", &mut notes);
+        let detail = match event.get("detail") {
+            Some(d) if d.is_object() => d,
+            _ => return Err(EventError::new("detail", "missing or not an object")),
+        };
         let field = |name: &str| format!("detail.{name}");
-        let get = |name: &str| opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem));
         let required = |name: &str| -> Result<String, EventError> {
-            match get(name)? {
-                Some(v) if !v.trim().is_empty() => Ok(v.to_owned()),
-                Some(_) => Err(EventError::new(&field(name), "is empty")),
+            let v = opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem))?;
+            match v.map(str::trim) {
                 None => Err(EventError::new(&field(name), "missing")),
+                Some("") => Err(EventError::new(&field(name), "is empty")),
+                Some(v) if v.chars().count() > MAX_NAME_CHARS => Err(EventError::new(
+                    &field(name),
+                    format!("is {} characters; AppFlow's are at most {MAX_NAME_CHARS}", v.chars().count()),
+                )),
+                Some(v) => Ok(v.to_owned()),
             }
         };
         let flow_name = required("flow-name")?;
         let execution_id = required("execution-id")?;
-        let status = get("status")?.map(str::to_owned);
+        let status = lenient_str(detail, "status", &mut notes);
         if status.as_deref() == Some(STATUS_SUCCESSFUL) {
             return Err(EventError::new(
                 &field("status"),
                 format!("\"{STATUS_SUCCESSFUL}\" is not a failed run (check the EventBridge rule)"),
             ));
         }
-        let start_time = get("start-time")?
-            .filter(|s| !s.is_empty())
-            .map(|t| parse_time(t).map_err(|e| EventError::new(&field("start-time"), e)))
-            .transpose()?;
+        let start_time = lenient_time(detail, "start-time", "detail.start-time", &mut notes);
         if start_time.is_none() && time.is_none() {
             return Err(EventError::new(
                 &field("start-time"),
-                "missing, and the event has no `time`",
+                "missing or unreadable, and the event has no usable `time`",
             ));
         }
-        Ok(FailureEvent {
+        let error = match detail.get("error") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                notes.push(EventNote {
+                    field: field("error"),
+                    note: "not a string: kept as its JSON text".into(),
+                });
+                Some(other.to_string())
+            }
+        }
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| truncate_message(&e).into_owned());
+        let event = FailureEvent {
             flow_name,
             execution_id,
-            trigger_type: get("trigger-type")?.map(str::to_owned),
+            trigger_type: lenient_str(detail, "trigger-type", &mut notes),
             status,
-            error: get("error")?.filter(|e| !e.is_empty()).map(str::to_owned),
+            error,
             start_time,
             time,
-        })
+        };
+        Ok((event, notes))
     }
 
     /// Whether the run can be restarted with StartFlow: on-demand, or the
@@ -135,18 +176,80 @@ impl FailureEvent {
             Some(t) => t.eq_ignore_ascii_case("ONDEMAND"),
         }
     }
+
+    /// Whether the event says a person cancelled the run: its `status`
+    /// mentions a cancel in either spelling (AWS documents no failure status
+    /// values; "Execution Canceled" is the expected one).
+    pub fn is_cancelled(&self) -> bool {
+        self.status.as_deref().is_some_and(|s| {
+            let s = s.to_ascii_lowercase();
+            s.contains("cancel")
+        })
+    }
 }
 
 fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, EventError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(EventError::new(key, format!("expected a string, got {other}"))),
+        Some(other) => Err(EventError::new(key, format!("expected a string, got {}", json_kind(other)))),
+    }
+}
+
+/// An optional string field: another type is noted and ignored.
+fn lenient_str(v: &Value, key: &str, notes: &mut Vec<EventNote>) -> Option<String> {
+    match v.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            notes.push(EventNote {
+                field: format!("detail.{key}"),
+                note: format!("expected a string, got {}: ignored", json_kind(other)),
+            });
+            None
+        }
+    }
+}
+
+/// An optional time field: unreadable is noted and ignored.
+fn lenient_time(v: &Value, key: &str, field: &str, notes: &mut Vec<EventNote>) -> Option<DateTime<Utc>> {
+    let note = |notes: &mut Vec<EventNote>, note: String| {
+        notes.push(EventNote {
+            field: field.to_owned(),
+            note,
+        });
+    };
+    match v.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => match parse_time(s) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                note(notes, format!("{}: ignored", truncate_message(&e)));
+                None
+            }
+        },
+        Some(other) => {
+            note(notes, format!("expected a time, got {}: ignored", json_kind(other)));
+            None
+        }
+    }
+}
+
+/// A JSON value's kind, for messages (never the value: it may be huge).
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 
 fn shown(v: Option<&str>) -> String {
-    v.map_or_else(|| "nothing".to_owned(), |s| format!("\"{s}\""))
+    v.map_or_else(|| "nothing".to_owned(), |s| format!("\"{}\"", truncate_message(s)))
 }
 
 /// Parses an AppFlow time: RFC 3339, optionally followed by a zone name in
@@ -310,13 +413,16 @@ mod tests {
 
     #[test]
     fn names_the_field_at_fault() {
-        let cases: [(&str, Value, &str); 7] = [
+        let long = "f".repeat(MAX_NAME_CHARS + 1);
+        let cases: [(&str, Value, &str); 9] = [
             ("/source", json!("aws.s3"), "source"),
+            ("/source", json!(7), "source"),
             ("/detail-type", json!("Other"), "detail-type"),
+            ("/detail", json!("x"), "detail"),
             ("/detail/flow-name", Value::Null, "detail.flow-name"),
+            ("/detail/flow-name", json!({"a": 1}), "detail.flow-name"),
+            ("/detail/flow-name", json!(long), "detail.flow-name"),
             ("/detail/execution-id", json!(""), "detail.execution-id"),
-            ("/detail/start-time", json!("yesterday"), "detail.start-time"),
-            ("/detail/error", json!(42), "detail.error"),
             ("/detail/status", json!("Execution Successful"), "detail.status"),
         ];
         for (pointer, value, field) in cases {
@@ -328,6 +434,55 @@ mod tests {
         e.as_object_mut().unwrap().remove("detail");
         assert_eq!(FailureEvent::from_json(&e).unwrap_err().field, "detail");
         assert_eq!(FailureEvent::from_json(&json!([])).unwrap_err().field, "(event)");
+        let mut e = failed_event();
+        e["detail"]["start-time"] = json!("yesterday");
+        e["time"] = json!(12);
+        assert_eq!(FailureEvent::from_json(&e).unwrap_err().field, "detail.start-time");
+    }
+
+    #[test]
+    fn odd_optional_fields_are_degraded_and_noted() {
+        let mut e = failed_event();
+        e["detail"]["error"] = json!({"code": 500, "text": "boom"});
+        e["detail"]["start-time"] = json!("yesterday");
+        e["detail"]["trigger-type"] = json!(["ONDEMAND"]);
+        e["detail"]["status"] = json!(false);
+        let (event, notes) = FailureEvent::parse(&e).unwrap();
+        assert_eq!(event.error.as_deref(), Some(r#"{"code":500,"text":"boom"}"#));
+        assert_eq!(event.start_time, None, "falls back to the envelope's time");
+        assert_eq!((event.trigger_type, event.status), (None, None));
+        let fields: Vec<&str> = notes.iter().map(|n| n.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["detail.status", "detail.start-time", "detail.error", "detail.trigger-type"]
+        );
+        let mut e = failed_event();
+        e["detail"]["error"] = json!(42);
+        assert_eq!(FailureEvent::from_json(&e).unwrap().error.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn huge_messages_are_cut_on_a_character_boundary() {
+        let mut e = failed_event();
+        e["detail"]["error"] = json!("é".repeat(300_000));
+        let error = FailureEvent::from_json(&e).unwrap().error.unwrap();
+        assert!(error.len() <= MAX_MESSAGE_BYTES, "{}", error.len());
+        assert!(error.ends_with("[truncated: 600000 bytes in all]"), "{}", &error[error.len() - 60..]);
+        assert_eq!(truncate_message("short"), "short");
+    }
+
+    #[test]
+    fn cancel_statuses_are_recognised() {
+        for (status, cancelled) in [
+            ("Execution Canceled", true),
+            ("Execution Cancelled", true),
+            ("CancelStarted", true),
+            ("Execution Failed", false),
+        ] {
+            let mut e = failed_event();
+            e["detail"]["status"] = json!(status);
+            assert_eq!(FailureEvent::from_json(&e).unwrap().is_cancelled(), cancelled, "{status}");
+        }
     }
 
     #[test]

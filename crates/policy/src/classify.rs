@@ -138,6 +138,19 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
     })
 }
 
+/// Checks a whole class as the Lambda compiles it: its patterns joined
+/// into one regex, within the same size bound. Patterns that pass
+/// [`check_pattern`] one by one can still exceed it together.
+pub fn check_class(patterns: &[impl AsRef<str>]) -> Result<(), String> {
+    compile(patterns).map(|_| ()).map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => format!(
+            "the class's {} patterns together compile larger than {limit} bytes: split the class or simplify them",
+            patterns.len()
+        ),
+        other => format!("the class's patterns do not compile together: {other}"),
+    })
+}
+
 #[allow(clippy::expect_used)] // constant patterns; the tests compile every one
 static BUILTIN: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     BUILTIN_CLASSES

@@ -1,22 +1,24 @@
-//! `decide()`: what to do with one failed run (DESIGN §4).
+//! `decide()`: what to do with one failed run (docs/design.md §4).
 //!
 //! Two phases, so that the Lambda reads no history when it does not need to:
 //! [`precheck`] applies the rules that need only the event and the policy
-//! (steps 2–3); [`Pending::decide`] the rest, given the flow's run records.
+//! (the policy's state, steps 2–3, and a cancel in the event from step 6);
+//! [`Pending::decide`] the rest, given the flow's run records. A failure whose
+//! own final record is not among them is not decided at all ([`Undecided`]).
 
 use std::cmp::Ordering;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::appflow::{FailureEvent, RunRecord, RunStatus};
+use crate::appflow::{FailureEvent, RunRecord, RunStatus, truncate_message};
 use crate::backoff::RandomSource;
 use crate::duration::Duration;
 use crate::model::Action;
-use crate::set::ResolvedPolicy;
+use crate::set::{BrokenPolicy, FlowPolicy, ResolvedPolicy};
 
 /// A decision: what `appflow-retry explain` prints and what the state
-/// machine receives as `decision`. The key set is a contract (DESIGN §4).
+/// machine receives as `decision`. The key set is a contract (docs/design.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub flow: String,
@@ -37,7 +39,8 @@ pub struct Decision {
     pub reason: String,
     /// The effective `notify` list.
     pub notify_on: Vec<Action>,
-    /// Whether `notify_on` holds this decision's action.
+    /// Whether a person is told: `notify_on` holds this decision's action,
+    /// or the decision is one that is always told (a broken policy).
     pub notify: bool,
 }
 
@@ -70,8 +73,34 @@ pub struct Pending<'a> {
     policy: &'a ResolvedPolicy,
 }
 
-/// Steps 1–3: the policy is disabled, or the run cannot be re-run on demand.
-pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a ResolvedPolicy) -> Precheck<'a> {
+/// Why a failure cannot be decided now (docs/design.md §4 rule 6): the
+/// decision waits for the facts, and the Lambda retries the event later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Undecided {
+    #[error("the failed run {execution_id} is not among the flow's {records} run records read: no decision without its own record")]
+    FailedRunNotFound { execution_id: String, records: usize },
+    #[error("the failed run {execution_id}'s record is {status}, not final: no decision until it is")]
+    FailedRunNotFinal { execution_id: String, status: String },
+}
+
+impl Undecided {
+    /// The error's stable name (the Lambda error type).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Undecided::FailedRunNotFound { .. } => "FailedRunNotFound",
+            Undecided::FailedRunNotFinal { .. } => "FailedRunNotFinal",
+        }
+    }
+}
+
+/// Step 1 (fail closed), steps 2–3, and the event's half of step 6: the
+/// policy cannot be used or is disabled, the run was cancelled, or it cannot
+/// be re-run on demand. None of these needs the flow's history.
+pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> Precheck<'a> {
+    let policy = match policy {
+        FlowPolicy::Usable(p) => p,
+        FlowPolicy::Broken(b) => return Precheck::Decided(broken_policy(event, b)),
+    };
     let p = &policy.policy;
     let skip = |reason: String| {
         Precheck::Decided(conclude(
@@ -89,6 +118,12 @@ pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a ResolvedPolicy) -> Prec
     if !p.enabled {
         return skip("retries are disabled for this flow (enabled: false)".into());
     }
+    if event.is_cancelled() {
+        return skip(format!(
+            "the run was cancelled (event status \"{}\"): a person stopped it",
+            event.status.as_deref().unwrap_or_default()
+        ));
+    }
     if !event.is_on_demand() {
         let t = event.trigger_type.as_deref().unwrap_or_default();
         return skip(format!(
@@ -98,38 +133,83 @@ pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a ResolvedPolicy) -> Prec
     Precheck::NeedsHistory(Pending { event, policy })
 }
 
+/// The decision for a flow whose policy cannot be used: skip, always told.
+pub fn broken_policy(event: &FailureEvent, broken: &BrokenPolicy) -> Decision {
+    Decision {
+        flow: event.flow_name.clone(),
+        execution_id: event.execution_id.clone(),
+        failed_run_started_at: event_time(event, None),
+        policy: broken.source.clone(),
+        error_class: None,
+        attempt: None,
+        max_retries: 0,
+        action: Action::Skip,
+        delay_seconds: None,
+        reason: truncate_message(&format!(
+            "the policy parameter cannot be used, so nothing is restarted until it is fixed: {}",
+            broken.summary()
+        ))
+        .into_owned(),
+        notify_on: Vec::new(),
+        notify: true,
+    }
+}
+
 /// The whole decision for one failed run.
 pub fn decide(
     event: &FailureEvent,
     records: &[RunRecord],
-    policy: &ResolvedPolicy,
+    policy: &FlowPolicy,
     now: DateTime<Utc>,
     rng: &mut dyn RandomSource,
-) -> Decision {
+) -> Result<Decision, Undecided> {
     match precheck(event, policy) {
-        Precheck::Decided(d) => d,
+        Precheck::Decided(d) => Ok(d),
         Precheck::NeedsHistory(pending) => pending.decide(records, now, rng),
     }
 }
 
 impl Pending<'_> {
+    /// The policy this decision is made with.
+    pub fn policy(&self) -> &ResolvedPolicy {
+        self.policy
+    }
+
+    /// The decision when the flow no longer exists (AppFlow answers "not
+    /// found" for its history): skip, notified as the policy says.
+    pub fn flow_gone(self) -> Decision {
+        let Pending { event, policy } = self;
+        conclude(
+            event,
+            policy,
+            event_time(event, None),
+            None,
+            None,
+            policy.policy.max_retries,
+            Action::Skip,
+            None,
+            "the flow no longer exists: AppFlow has no run history for it".into(),
+        )
+    }
+
     /// Steps 4–11, given the run records read for the flow (any order).
-    pub fn decide(self, records: &[RunRecord], now: DateTime<Utc>, rng: &mut dyn RandomSource) -> Decision {
+    pub fn decide(
+        self,
+        records: &[RunRecord],
+        now: DateTime<Utc>,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Decision, Undecided> {
         let Pending { event, policy } = self;
         let failed = records.iter().find(|r| r.execution_id == event.execution_id);
 
         // 4. Classify; the class's settings apply from here on.
-        let message = event
-            .error
-            .as_deref()
-            .or_else(|| failed.and_then(|r| r.message.as_deref()))
-            .unwrap_or_default();
-        let class = policy.classifier.classify(message).to_owned();
+        let message = truncate_message(failure_message(event, failed));
+        let class = policy.classifier.classify(&message).to_owned();
         let settings = policy.policy.for_class(&class);
         let window = settings.retry_window;
         let failed_at = event_time(event, failed);
         let done = |attempt: Option<u32>, action: Action, delay: Option<u64>, reason: String| {
-            conclude(
+            Ok(conclude(
                 event,
                 policy,
                 failed_at,
@@ -139,7 +219,7 @@ impl Pending<'_> {
                 action,
                 delay,
                 reason,
-            )
+            ))
         };
 
         // 5. Classes never restarted.
@@ -152,20 +232,40 @@ impl Pending<'_> {
             );
         }
 
-        // 6. Canceled or superseded runs.
-        if let Some(r) = failed.filter(|r| matches!(r.status, RunStatus::Canceled | RunStatus::CancelStarted)) {
-            return done(
-                None,
-                Action::Skip,
-                None,
-                format!("the failed run was stopped by a person ({})", r.status.as_str()),
-            );
+        // 6. The failed run's own record, final; cancelled or superseded runs.
+        let Some(record) = failed else {
+            return Err(Undecided::FailedRunNotFound {
+                execution_id: event.execution_id.clone(),
+                records: records.len(),
+            });
+        };
+        match &record.status {
+            RunStatus::Error => {}
+            RunStatus::Canceled | RunStatus::CancelStarted => {
+                return done(
+                    None,
+                    Action::Skip,
+                    None,
+                    format!("the failed run was stopped by a person ({})", record.status.as_str()),
+                );
+            }
+            RunStatus::Successful => {
+                return done(
+                    None,
+                    Action::Skip,
+                    None,
+                    "the failed run's record says it succeeded: nothing to restart".into(),
+                );
+            }
+            RunStatus::InProgress | RunStatus::Other(_) => {
+                return Err(Undecided::FailedRunNotFinal {
+                    execution_id: event.execution_id.clone(),
+                    status: record.status.as_str().to_owned(),
+                });
+            }
         }
         let others = || records.iter().filter(|r| r.execution_id != event.execution_id);
-        let newest = others()
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t > failed_at)
-            .max_by_key(|(t, _)| *t);
+        let newest = newer_runs(records, &event.execution_id, failed_at).max_by_key(|(t, _)| *t);
         if let Some((t, r)) = newest {
             return done(
                 None,
@@ -249,6 +349,31 @@ impl Pending<'_> {
             ),
         )
     }
+}
+
+/// The runs that started strictly after the failed run (by their time, see
+/// [`RunRecord::time`]): what makes a failure superseded (rule 6), and what
+/// the restart re-checks after the wait.
+pub fn newer_runs<'a>(
+    records: &'a [RunRecord],
+    failed_execution_id: &'a str,
+    failed_at: DateTime<Utc>,
+) -> impl Iterator<Item = (DateTime<Utc>, &'a RunRecord)> + 'a {
+    records
+        .iter()
+        .filter(move |r| r.execution_id != failed_execution_id)
+        .filter_map(|r| r.time().map(|t| (t, r)))
+        .filter(move |(t, _)| *t > failed_at)
+}
+
+/// AppFlow's message for the failed run: the event's `error`, else the run
+/// record's (docs/design.md §4 rule 4), untruncated.
+pub fn failure_message<'a>(event: &'a FailureEvent, record: Option<&'a RunRecord>) -> &'a str {
+    event
+        .error
+        .as_deref()
+        .or_else(|| record.and_then(|r| r.message.as_deref()))
+        .unwrap_or_default()
 }
 
 fn error_last(a: &RunRecord, b: &RunRecord) -> Ordering {

@@ -18,11 +18,14 @@ pub mod set;
 pub mod source;
 pub mod validate;
 
-pub use appflow::{EventError, FailureEvent, HistoryError, RunRecord, RunStatus, parse_history};
+pub use appflow::{
+    EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES, RunRecord, RunStatus, parse_history,
+    truncate_message,
+};
 pub use backoff::{RandomSource, SplitMix64, seed_for};
-pub use decide::{Decision, Pending, Precheck, decide, format_time, precheck};
+pub use decide::{Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, precheck};
 pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Strategy};
-pub use set::{DEFAULT_SOURCE, PolicySet, ResolvedPolicy};
+pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, ResolvedPolicy};
 pub use source::{Diagnostic, Position};
 pub use validate::{PolicySource, Role, SchemaCheck, SchemaViolation, Validated, validate_sources};

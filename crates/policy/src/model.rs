@@ -295,6 +295,15 @@ impl Policy {
         settings
     }
 
+    /// The longest `retry_window` of the policy and its overrides: how far
+    /// back a failure's history matters, whatever its class.
+    pub fn longest_window(&self) -> Duration {
+        self.overrides
+            .values()
+            .filter_map(|o| o.retry_window)
+            .fold(self.retry_window, std::cmp::max)
+    }
+
     pub fn notifies(&self, action: Action) -> bool {
         self.notify.contains(&action)
     }

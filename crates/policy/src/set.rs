@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::classify::Classifier;
 use crate::model::{Policy, PolicyFile};
-use crate::source::{Diagnostic, Position, YamlDoc};
-use crate::validate::check_policy;
+use crate::source::{Diagnostic, Position};
+use crate::validate::{PolicySource, Role, check_policy, validate_sources};
 
 /// The `policy` value of a decision made on the built-in or default policy alone.
 pub const DEFAULT_SOURCE: &str = "default";
@@ -58,11 +58,6 @@ impl ResolvedPolicy {
         if let Some(problem) = check_policy(&policy).into_iter().next() {
             return Err(problem.message);
         }
-        Self::checked(source, policy)
-    }
-
-    /// Compiles the classifier of a policy that passed [`check_policy`].
-    fn checked(source: String, policy: Policy) -> Result<Self, String> {
         let classifier = Classifier::new(&policy.error_classes)?;
         Ok(ResolvedPolicy {
             source,
@@ -73,65 +68,99 @@ impl ResolvedPolicy {
 
     /// The built-in defaults.
     pub fn builtin() -> Self {
-        Self::from_default(DEFAULT_SOURCE, Policy::default())
-    }
-
-    fn from_default(source: &str, policy: Policy) -> Self {
-        let classifier = Classifier::new(&policy.error_classes).unwrap_or_else(|_| Classifier::empty());
         ResolvedPolicy {
-            source: source.to_owned(),
-            policy,
-            classifier,
+            source: DEFAULT_SOURCE.to_owned(),
+            policy: Policy::default(),
+            classifier: Classifier::empty(),
+        }
+    }
+}
+
+/// A policy parameter (or file) that exists but cannot be used. Policies
+/// fail closed (docs/design.md §6.1): the flows it governs are never decided
+/// on a guess, their failures are skipped and always notified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenPolicy {
+    /// The file's path or the SSM parameter's name.
+    pub source: String,
+    /// Every problem found in it, located.
+    pub problems: Vec<Diagnostic>,
+}
+
+impl BrokenPolicy {
+    /// One line for a decision's reason: the first problem, and how many more.
+    pub fn summary(&self) -> String {
+        let first = self.problems.first().map_or_else(
+            || format!("{}: cannot be used", self.source),
+            ToString::to_string,
+        );
+        match self.problems.len() {
+            0 | 1 => first,
+            n => format!("{first} (and {} more problems)", n - 1),
+        }
+    }
+}
+
+/// The policy in force for one flow, or why there is none.
+#[derive(Debug, Clone)]
+pub enum FlowPolicy {
+    Usable(ResolvedPolicy),
+    Broken(BrokenPolicy),
+}
+
+impl FlowPolicy {
+    /// The usable policy, if any.
+    pub fn usable(&self) -> Option<&ResolvedPolicy> {
+        match self {
+            FlowPolicy::Usable(p) => Some(p),
+            FlowPolicy::Broken(_) => None,
         }
     }
 
     /// Resolves a flow's policy from stored texts, as the Lambda reads them
     /// from SSM: `(name, text)` of the default and of the flow's parameter,
-    /// either absent. A broken text never fails the resolution: it is left
-    /// out (the default falls back to the built-in defaults, the flow to the
-    /// default) and its problems are returned for the caller to log.
-    pub fn from_texts(default: Option<(&str, &str)>, flow: Option<(&str, &str)>) -> (Self, Vec<Diagnostic>) {
-        let mut problems = Vec::new();
-        let mut base = Self::builtin();
-        if let Some((name, text)) = default {
-            match load_checked(name, text, Policy::default()) {
-                Ok(policy) => base = ResolvedPolicy::from_default(DEFAULT_SOURCE, policy),
-                Err(mut d) => problems.append(&mut d),
-            }
-        }
-        let Some((name, text)) = flow else {
-            return (base, problems);
+    /// either absent. The texts go through the same validation as
+    /// `appflow-retry validate` ([`validate_sources`], without the JSON
+    /// Schema, whose checks the typed model repeats). It fails closed:
+    /// a flow parameter that exists but cannot be used, or a default that
+    /// exists but cannot be used, makes the flow [`FlowPolicy::Broken`].
+    /// Only a missing default means the built-in defaults.
+    pub fn from_texts(flow: &str, default: Option<(&str, &str)>, flow_text: Option<(&str, &str)>) -> FlowPolicy {
+        let sources: Vec<PolicySource> = default
+            .map(|(name, text)| (name, text, Role::Default))
+            .into_iter()
+            .chain(flow_text.map(|(name, text)| (name, text, Role::Flow)))
+            .map(|(name, text, role)| PolicySource {
+                file: name.to_owned(),
+                text: text.to_owned(),
+                role,
+            })
+            .collect();
+        let validated = validate_sources(&sources, None);
+        let resolved = validated.resolve(flow);
+        let Some((name, _)) = flow_text else {
+            return resolved;
         };
-        match load_checked(name, text, base.policy.clone()) {
-            Ok(policy) => match ResolvedPolicy::checked(name.to_owned(), policy) {
-                Ok(resolved) => (resolved, problems),
-                Err(e) => {
+        // The parameter is the flow's by its name; a file in it that claims
+        // another flow (or none, or cannot be read) is broken, not ignored.
+        match resolved {
+            FlowPolicy::Usable(p) if p.source != name => {
+                let mut problems: Vec<Diagnostic> =
+                    validated.diagnostics.iter().filter(|d| d.file == name).cloned().collect();
+                if problems.is_empty() {
                     problems.push(Diagnostic {
                         file: name.to_owned(),
                         position: Position::START,
-                        message: e,
+                        message: format!("this is flow {flow}'s parameter, but its `flow` names another flow"),
                     });
-                    (base, problems)
                 }
-            },
-            Err(mut d) => {
-                problems.append(&mut d);
-                (base, problems)
+                FlowPolicy::Broken(BrokenPolicy {
+                    source: name.to_owned(),
+                    problems,
+                })
             }
+            other => other,
         }
-    }
-}
-
-/// Parses a stored policy text and lays it over `base`, checking the rules.
-fn load_checked(name: &str, text: &str, base: Policy) -> Result<Policy, Vec<Diagnostic>> {
-    let doc = YamlDoc::parse(name, text).map_err(|d| vec![d])?;
-    let file: PolicyFile = doc.deserialize().map_err(|d| vec![d])?;
-    let policy = base.merged(&file);
-    let problems = check_policy(&policy);
-    if problems.is_empty() {
-        Ok(policy)
-    } else {
-        Err(problems.into_iter().map(|p| p.diagnostic(&doc)).collect())
     }
 }
 
@@ -139,25 +168,64 @@ fn load_checked(name: &str, text: &str, base: Policy) -> Result<Policy, Vec<Diag
 mod tests {
     use super::*;
 
+    fn usable(p: FlowPolicy) -> ResolvedPolicy {
+        match p {
+            FlowPolicy::Usable(p) => p,
+            FlowPolicy::Broken(b) => panic!("broken: {b:?}"),
+        }
+    }
+
+    fn broken(p: FlowPolicy) -> BrokenPolicy {
+        match p {
+            FlowPolicy::Usable(p) => panic!("usable: {p:?}"),
+            FlowPolicy::Broken(b) => b,
+        }
+    }
+
+    const DEFAULT: (&str, &str) = ("/p/default", "max_retries: 4\n");
+
     #[test]
-    fn stored_texts_resolve_and_fall_back() {
-        let default = ("/p/default", "max_retries: 4\n");
-        let (r, problems) =
-            ResolvedPolicy::from_texts(Some(default), Some(("/p/flows/x", "flow: x\nmax_retries: 7\n")));
-        assert!(problems.is_empty());
+    fn stored_texts_resolve() {
+        let r = usable(FlowPolicy::from_texts(
+            "x",
+            Some(DEFAULT),
+            Some(("/p/flows/x", "flow: x\nmax_retries: 7\n")),
+        ));
         assert_eq!((r.source.as_str(), r.policy.max_retries), ("/p/flows/x", 7));
-
-        let (r, problems) = ResolvedPolicy::from_texts(Some(default), Some(("/p/flows/x", "max_retry: 7\n")));
+        let r = usable(FlowPolicy::from_texts("x", Some(DEFAULT), None));
         assert_eq!((r.source.as_str(), r.policy.max_retries), (DEFAULT_SOURCE, 4));
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].file, "/p/flows/x");
-        assert!(problems[0].message.contains("max_retry"));
+        let r = usable(FlowPolicy::from_texts("x", None, None));
+        assert_eq!(r.policy, Policy::default(), "a missing default means the built-in defaults");
+    }
 
-        let (r, problems) = ResolvedPolicy::from_texts(Some(("/p/default", "backoff: [")), None);
-        assert_eq!(r.policy, Policy::default());
-        assert_eq!(problems.len(), 1);
+    #[test]
+    fn a_broken_flow_parameter_fails_closed() {
+        for (text, expect) in [
+            ("flow: x\nmax_retry: 7\n", "max_retry"),
+            ("flow: x\nenabled: no\n", "enabled"),
+            ("flow: x\nbackoff: {initial_delay: 2h}\n", "max_delay"),
+            ("flow: x\nbackoff: [\n", "invalid YAML"),
+            ("flow: y\n", "names another flow"),
+            ("max_retries: 2\n", "missing `flow`"),
+            ("flow: x\nbase: &a [1]\nmax_retries: *a\n", "anchors"),
+        ] {
+            let b = broken(FlowPolicy::from_texts("x", Some(DEFAULT), Some(("/p/flows/x", text))));
+            assert_eq!(b.source, "/p/flows/x", "{text}");
+            assert!(b.summary().contains(expect), "{text}: {}", b.summary());
+            assert!(b.summary().starts_with("/p/flows/x:"), "{}", b.summary());
+        }
+    }
 
-        let (r, _) = ResolvedPolicy::from_texts(None, Some(("/p/flows/x", "backoff: {initial_delay: 2h}\n")));
-        assert_eq!(r.source, DEFAULT_SOURCE, "max_delay < initial_delay falls back");
+    #[test]
+    fn a_broken_default_breaks_every_flow() {
+        let bad_default = ("/p/default", "backoff: [");
+        let b = broken(FlowPolicy::from_texts("x", Some(bad_default), None));
+        assert_eq!(b.source, "/p/default");
+        let b = broken(FlowPolicy::from_texts(
+            "x",
+            Some(bad_default),
+            Some(("/p/flows/x", "flow: x\n")),
+        ));
+        assert_eq!(b.source, "/p/default");
     }
 }

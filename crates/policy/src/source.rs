@@ -3,9 +3,13 @@
 //!
 //! serde_yaml parses and deserializes; it keeps no positions for values, so a
 //! second pass over yaml-rust2's event stream records where each path
-//! (`backoff.max_delay`, `error_classes[1].patterns[0]`, ...) starts. Aliases
-//! are not expanded by that pass, and serde_yaml bounds their expansion, so a
-//! hostile file (an alias bomb) fails fast in both.
+//! (`backoff.max_delay`, `error_classes[1].patterns[0]`, ...) starts.
+//!
+//! That pass runs first and refuses what a policy never needs but a hostile
+//! file can use to exhaust memory or time (docs/design.md §6): anchors and
+//! aliases (serde_yaml bounds alias *jumps*, not the expanded size, so a few
+//! KB of nested aliases expand to gigabytes), tags, and nesting deeper than
+//! [`MAX_DEPTH`]. Only a file that passes it reaches serde_yaml.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,6 +21,10 @@ use yaml_rust2::scanner::Marker;
 /// Largest policy file read at all; anything bigger cannot be a policy
 /// (SSM holds 8 KB) and is not parsed.
 pub const MAX_READ_BYTES: usize = 1 << 20;
+
+/// Deepest nesting of mappings and sequences a policy file may have (a
+/// policy needs 4: `overrides.<class>.backoff.<field>`).
+pub const MAX_DEPTH: usize = 16;
 
 /// One segment of a path into a YAML document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -108,16 +116,50 @@ struct NodePos {
 #[derive(Clone, Debug, Default)]
 pub struct PositionIndex {
     nodes: HashMap<FieldPath, NodePos>,
+    /// The first construct a policy may not use, and where it is.
+    refused: Option<(Position, Refused)>,
+}
+
+/// YAML that a policy file may not use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    Anchor,
+    Alias,
+    Tag,
+    TooDeep,
+}
+
+impl Refused {
+    fn message(self) -> String {
+        match self {
+            Refused::Anchor => "YAML anchors (`&name`) are not allowed in a policy: write the value out".into(),
+            Refused::Alias => "YAML aliases (`*name`) are not allowed in a policy: write the value out".into(),
+            Refused::Tag => "YAML tags (`!tag`, `!!type`) are not allowed in a policy".into(),
+            Refused::TooDeep => format!("nested deeper than {MAX_DEPTH} levels: no policy is"),
+        }
+    }
 }
 
 impl PositionIndex {
     /// Indexes `text`. A document yaml-rust2 cannot read leaves the index
-    /// partial: lookups then fall back to the nearest known parent.
+    /// partial: lookups then fall back to the nearest known parent. Indexing
+    /// stops at the first refused construct (see [`Refused`]).
     pub fn build(text: &str) -> Self {
         let mut builder = IndexBuilder::default();
-        // Errors are serde_yaml's to report; keep whatever was indexed.
-        let _ = Parser::new_from_str(text).load(&mut builder, false);
-        PositionIndex { nodes: builder.nodes }
+        // Event by event, not `Parser::load`: that recurses once per level of
+        // nesting, and a hostile file nests a million levels deep. Errors are
+        // serde_yaml's to report; keep whatever was indexed.
+        let mut parser = Parser::new_from_str(text).keep_tags(true);
+        while !builder.done {
+            match parser.next_token() {
+                Ok((Event::StreamEnd, _)) | Err(_) => break,
+                Ok((ev, mark)) => builder.on_event(ev, mark),
+            }
+        }
+        PositionIndex {
+            nodes: builder.nodes,
+            refused: builder.refused,
+        }
     }
 
     /// Whether the document sets this path.
@@ -165,6 +207,7 @@ struct IndexBuilder {
     stack: Vec<Frame>,
     nodes: HashMap<FieldPath, NodePos>,
     done: bool,
+    refused: Option<(Position, Refused)>,
 }
 
 impl IndexBuilder {
@@ -214,6 +257,27 @@ impl MarkedEventReceiver for IndexBuilder {
             return;
         }
         let pos = position(mark);
+        let refused = match &ev {
+            Event::Alias(_) => Some(Refused::Alias),
+            Event::Scalar(_, _, anchor, tag) | Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+                if *anchor > 0 {
+                    Some(Refused::Anchor)
+                } else if tag.is_some() {
+                    Some(Refused::Tag)
+                } else if !matches!(ev, Event::Scalar(..)) && self.stack.len() >= MAX_DEPTH {
+                    Some(Refused::TooDeep)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(r) = refused {
+            // Nothing after it is read: the file is refused as a whole.
+            self.refused = Some((pos, r));
+            self.done = true;
+            return;
+        }
         match ev {
             Event::Scalar(text, ..) => {
                 self.node(pos, Some(&text), true);
@@ -272,6 +336,15 @@ impl YamlDoc {
                 ),
             });
         }
+        // The event pass first: it is linear in the text and expands nothing.
+        let index = PositionIndex::build(text);
+        if let Some((position, refused)) = index.refused {
+            return Err(Diagnostic {
+                file: file.to_owned(),
+                position,
+                message: refused.message(),
+            });
+        }
         let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
             let position = e.location().map_or(Position::START, |l| Position {
                 line: l.line(),
@@ -291,7 +364,7 @@ impl YamlDoc {
         Ok(YamlDoc {
             file: file.to_owned(),
             value,
-            index: PositionIndex::build(text),
+            index,
         })
     }
 

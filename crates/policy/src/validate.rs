@@ -9,7 +9,7 @@ use crate::classify::{self, BUILTIN_CLASSES, UNKNOWN};
 use crate::duration::{Duration, MAX_DURATION};
 use crate::model::{Backoff, CLASS_NAME_PATTERN, ClassName, Policy, PolicyFile};
 use crate::path;
-use crate::set::{PolicySet, SourcedFile};
+use crate::set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, SourcedFile};
 use crate::source::{Diagnostic, FieldPath, PathSeg, Position, YamlDoc, display_path};
 
 /// The largest value SSM stores (Advanced tier); above 4 KB needs that tier.
@@ -85,9 +85,16 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
                 "a class needs at least one pattern",
             ));
         }
+        let before = out.len();
         for (j, pattern) in class.patterns.iter().enumerate() {
             if let Err(e) = classify::check_pattern(pattern) {
                 out.push(Problem::new(vec![at(&path!["patterns", j])], e));
+            }
+        }
+        // As the Lambda compiles it: all of the class's patterns in one regex.
+        if out.len() == before && !class.patterns.is_empty() {
+            if let Err(e) = classify::check_class(&class.patterns) {
+                out.push(Problem::new(vec![at(&path!["patterns"])], e));
             }
         }
     }
@@ -277,17 +284,75 @@ pub struct Validated {
     pub diagnostics: Vec<Diagnostic>,
     /// The files that passed their own checks (those with problems left out).
     pub set: PolicySet,
+    /// The default file, when it exists but cannot be used.
+    pub broken_default: Option<String>,
+    /// Flows whose file (or one of whose files) cannot be used: flow → file.
+    pub broken_flows: BTreeMap<String, String>,
+}
+
+impl Validated {
+    /// The policy in force for `flow`, failing closed (docs/design.md §6.1):
+    /// a broken default breaks every flow, a broken file breaks its flow.
+    pub fn resolve(&self, flow: &str) -> FlowPolicy {
+        let broken = |source: &str| {
+            FlowPolicy::Broken(BrokenPolicy {
+                source: source.to_owned(),
+                problems: self.diagnostics.iter().filter(|d| d.file == source).cloned().collect(),
+            })
+        };
+        if let Some(file) = &self.broken_default {
+            return broken(file);
+        }
+        if let Some(file) = self.broken_flows.get(flow) {
+            return broken(file);
+        }
+        match self.set.resolve(flow) {
+            Ok(p) => FlowPolicy::Usable(p),
+            // Unreachable for a validated set; still never a guess.
+            Err(message) => {
+                let source = self.set.flows.get(flow).map_or(DEFAULT_SOURCE, |f| f.source.as_str());
+                FlowPolicy::Broken(BrokenPolicy {
+                    source: source.to_owned(),
+                    problems: vec![Diagnostic {
+                        file: source.to_owned(),
+                        position: Position::START,
+                        message,
+                    }],
+                })
+            }
+        }
+    }
+}
+
+/// The `flow` a document names, read leniently (for reporting a broken file
+/// against its flow even when the file fails its checks).
+fn claimed_flow(doc: &YamlDoc) -> Option<String> {
+    doc.value.get("flow").and_then(serde_yaml::Value::as_str).map(str::to_owned)
 }
 
 /// Validates a policy set: each file's syntax, schema and types, the rules on
 /// each flow file's effective policy (pointing at the flow file), and the
-/// rules across files. Reports every problem, not only the first.
+/// rules across files. Reports every problem, not only the first. The same
+/// function serves `appflow-retry validate` and the Lambdas.
 pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaCheck>) -> Validated {
     let mut diags = Vec::new();
     let mut set = PolicySet::default();
+    let mut broken_default = None;
+    let mut broken_flows: BTreeMap<String, String> = BTreeMap::new();
     let mut parsed: Vec<(&PolicySource, YamlDoc, PolicyFile)> = Vec::new();
+    let mut mark_broken = |src: &PolicySource, flow: Option<String>| match src.role {
+        Role::Default => {
+            broken_default.get_or_insert_with(|| src.file.clone());
+        }
+        Role::Flow => {
+            if let Some(flow) = flow {
+                broken_flows.entry(flow).or_insert_with(|| src.file.clone());
+            }
+        }
+    };
 
     for src in sources {
+        let before = diags.len();
         if src.text.len() > SSM_MAX_VALUE_BYTES {
             diags.push(Diagnostic {
                 file: src.file.clone(),
@@ -302,11 +367,11 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
             Ok(doc) => doc,
             Err(d) => {
                 diags.push(d);
+                mark_broken(src, None);
                 continue;
             }
         };
         if let Some(schema) = schema {
-            let before = diags.len();
             match doc.to_json() {
                 Ok(json) => {
                     for v in schema.check(&json) {
@@ -322,14 +387,18 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
                 }
                 Err(d) => diags.push(d),
             }
-            if diags.len() > before {
-                // Types and rules would repeat what the schema said.
-                continue;
-            }
+        }
+        if diags.len() > before {
+            // Types and rules would repeat what the schema said.
+            mark_broken(src, claimed_flow(&doc));
+            continue;
         }
         match doc.deserialize::<PolicyFile>() {
             Ok(file) => parsed.push((src, doc, file)),
-            Err(d) => diags.push(d),
+            Err(d) => {
+                diags.push(d);
+                mark_broken(src, claimed_flow(&doc));
+            }
         }
     }
 
@@ -352,7 +421,9 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
         }
         let policy = Policy::default().merged(file);
         diags.extend(check_policy(&policy).into_iter().map(|p| p.diagnostic(doc)));
-        if i == 0 && diags.len() == before {
+        if diags.len() > before {
+            mark_broken(src, None);
+        } else if i == 0 {
             base = policy;
             set.default = Some(SourcedFile {
                 source: src.file.clone(),
@@ -384,7 +455,9 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
                 .filter(|p| p.set_in(doc).is_some())
                 .map(|p| p.diagnostic(doc)),
         );
-        if diags.len() == before {
+        if diags.len() > before {
+            mark_broken(src, Some(flow.to_owned()));
+        } else {
             set.flows.insert(
                 flow.to_owned(),
                 SourcedFile {
@@ -400,6 +473,8 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
     Validated {
         diagnostics: diags,
         set,
+        broken_default,
+        broken_flows,
     }
 }
 

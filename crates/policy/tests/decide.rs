@@ -1,9 +1,9 @@
-//! Table tests for every rule of DESIGN §4.
+//! Table tests for every rule of docs/design.md §4.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failure report
 
 use appflow_retry_policy::{
-    Action, Decision, FailureEvent, Policy, PolicyFile, Precheck, ResolvedPolicy, RunRecord, RunStatus, SplitMix64,
-    decide, precheck,
+    Action, BrokenPolicy, Decision, Diagnostic, FailureEvent, FlowPolicy, Policy, PolicyFile, Position, Precheck,
+    ResolvedPolicy, RunRecord, RunStatus, SplitMix64, Undecided, decide, precheck,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -17,14 +17,16 @@ fn t(minutes: i64) -> DateTime<Utc> {
 }
 
 /// A policy: the built-in defaults with `yaml` laid over, no jitter unless it says so.
-fn policy(yaml: &str) -> ResolvedPolicy {
+fn policy(yaml: &str) -> FlowPolicy {
     let base: PolicyFile = serde_yaml::from_str("backoff: {jitter: none}").unwrap();
     let file: PolicyFile = serde_yaml::from_str(yaml).unwrap();
-    ResolvedPolicy::new(
-        "policies/flows/f.yaml".into(),
-        Policy::default().merged(&base).merged(&file),
+    FlowPolicy::Usable(
+        ResolvedPolicy::new(
+            "policies/flows/f.yaml".into(),
+            Policy::default().merged(&base).merged(&file),
+        )
+        .unwrap(),
     )
-    .unwrap()
 }
 
 fn event(error: Option<&str>) -> FailureEvent {
@@ -57,8 +59,12 @@ fn err(id: &str, minutes: i64) -> RunRecord {
     rec(id, RunStatus::Error, Some(t(minutes)))
 }
 
-fn run(p: &ResolvedPolicy, e: &FailureEvent, records: &[RunRecord], now: DateTime<Utc>) -> Decision {
+fn try_run(p: &FlowPolicy, e: &FailureEvent, records: &[RunRecord], now: DateTime<Utc>) -> Result<Decision, Undecided> {
     decide(e, records, p, now, &mut SplitMix64::for_execution(&e.execution_id))
+}
+
+fn run(p: &FlowPolicy, e: &FailureEvent, records: &[RunRecord], now: DateTime<Utc>) -> Decision {
+    try_run(p, e, records, now).unwrap()
 }
 
 fn check(d: &Decision, action: Action, attempt: Option<u32>, reason_has: &str) {
@@ -176,16 +182,81 @@ fn custom_classes_are_tried_before_built_ins_and_overrides_apply() {
 }
 
 #[test]
-fn failed_run_missing_from_records_uses_the_event_times() {
-    let d = run(&policy(""), &event(Some("timed out")), &[err("a", -10)], t(4));
+fn no_decision_without_the_failed_runs_own_final_record() {
+    let e = event(Some("timed out"));
+    let missing = try_run(&policy(""), &e, &[err("a", -10)], t(4)).unwrap_err();
+    assert_eq!(missing.error_type(), "FailedRunNotFound");
+    assert!(missing.to_string().contains(FAILED), "{missing}");
+    for status in [RunStatus::InProgress, RunStatus::Other("Weird".into())] {
+        let r = rec(FAILED, status.clone(), Some(t(0)));
+        let not_final = try_run(&policy(""), &e, &[r, err("a", -10)], t(4)).unwrap_err();
+        assert_eq!(not_final.error_type(), "FailedRunNotFinal", "{status:?}");
+    }
+    // A class never restarted needs no record: skip is safe either way (rule 5 before 6).
+    let d = run(&policy(""), &event(Some("401 Unauthorized")), &[], t(4));
+    check(&d, Action::Skip, None, "skip_errors");
+    // A record that says the run succeeded: nothing to restart.
+    let d = run(&policy(""), &e, &[rec(FAILED, RunStatus::Successful, Some(t(0)))], t(4));
+    check(&d, Action::Skip, None, "succeeded");
+}
+
+#[test]
+fn a_record_without_times_uses_the_event_times() {
+    let r = rec(FAILED, RunStatus::Error, None);
+    let d = run(&policy(""), &event(Some("timed out")), &[r.clone(), err("a", -10)], t(4));
     check(&d, Action::Retry, Some(2), "restart 2");
     assert_eq!(d.failed_run_started_at, t(0), "detail.start-time");
     let e = FailureEvent {
         start_time: None,
         ..event(Some("timed out"))
     };
-    let d = run(&policy(""), &e, &[err("a", -10)], t(4));
+    let d = run(&policy(""), &e, &[r, err("a", -10)], t(4));
     assert_eq!(d.failed_run_started_at, t(3), "the envelope time");
+}
+
+#[test]
+fn a_cancel_in_the_event_skips_before_any_history() {
+    for status in ["Execution Canceled", "Execution Cancelled", "CANCELED", "CancelStarted"] {
+        let e = FailureEvent {
+            status: Some(status.into()),
+            ..event(Some("timed out"))
+        };
+        let Precheck::Decided(d) = precheck(&e, &policy("")) else {
+            panic!("{status} needs no history")
+        };
+        check(&d, Action::Skip, None, "cancelled");
+    }
+}
+
+#[test]
+fn a_broken_policy_skips_and_always_notifies() {
+    let broken = FlowPolicy::Broken(BrokenPolicy {
+        source: "/appflow-retry/flows/f".into(),
+        problems: vec![
+            Diagnostic {
+                file: "/appflow-retry/flows/f".into(),
+                position: Position { line: 2, column: 10 },
+                message: "enabled: invalid type: string \"no\", expected a boolean".into(),
+            },
+            Diagnostic {
+                file: "/appflow-retry/flows/f".into(),
+                position: Position { line: 3, column: 1 },
+                message: "other".into(),
+            },
+        ],
+    });
+    let Precheck::Decided(d) = precheck(&event(Some("timed out")), &broken) else {
+        panic!("a broken policy needs no history")
+    };
+    assert_eq!(d.action, Action::Skip);
+    assert!(d.notify, "always told, whatever notify says");
+    assert_eq!(d.policy, "/appflow-retry/flows/f");
+    assert!(
+        d.reason.contains("/appflow-retry/flows/f:2:10: enabled: invalid type") && d.reason.contains("1 more"),
+        "{}",
+        d.reason
+    );
+    assert_eq!((d.attempt, d.error_class.as_deref()), (None, None));
 }
 
 #[test]
@@ -395,9 +466,10 @@ fn the_same_failure_always_gets_the_same_jittered_delay() {
         execution_id: "exec-other".into(),
         ..e.clone()
     };
-    let d2 = run(&p, &other, &[failed_rec()], t(4));
+    let d2 = run(&p, &other, &[rec("exec-other", RunStatus::Error, Some(t(0)))], t(4));
     assert_ne!(d2.delay_seconds, first.delay_seconds);
     let seeded = decide(&e, &[failed_rec()], &p, t(4), &mut SplitMix64::new(42))
+        .unwrap()
         .delay_seconds
         .unwrap();
     assert_eq!(

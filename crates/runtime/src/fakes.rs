@@ -86,7 +86,7 @@ impl AppFlow for Flows {
         }
         let flows = self.flows.lock().unwrap();
         let Some((_, records)) = flows.get(flow) else {
-            return Err(PortError::Failed(format!("no flow {flow}")));
+            return Err(PortError::NotFound(format!("no flow {flow}")));
         };
         let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
         let end = (start + self.page_size).min(records.len());
@@ -106,6 +106,9 @@ impl AppFlow for Flows {
     async fn start_flow(&self, flow: &str, client_token: &str) -> Result<Option<String>, PortError> {
         if let Some(e) = self.fail.lock().unwrap().clone() {
             return Err(e);
+        }
+        if !self.flows.lock().unwrap().contains_key(flow) {
+            return Err(PortError::NotFound(format!("no flow {flow}")));
         }
         self.started.lock().unwrap().push((flow.into(), client_token.into()));
         Ok(Some(format!("new-{}", self.started.lock().unwrap().len())))

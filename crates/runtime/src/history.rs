@@ -1,24 +1,87 @@
-//! Reading a flow's run history: every page up to a bound.
+//! Reading a flow's run history (docs/design.md §5.3): page after page until
+//! the failed run and the window before it are covered, within a bound.
 
 use appflow_retry_policy::RunRecord;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{AppFlow, PortError};
 
-/// How many pages of 100 records are read at most, by default (DESIGN §5).
-pub const DEFAULT_MAX_PAGES: usize = 3;
+/// How many pages of 100 records are read at most, by default.
+pub const DEFAULT_MAX_PAGES: usize = 20;
 
-/// The flow's run records, following `nextToken` for at most `max_pages`
-/// pages. AWS documents no order, so callers use all records read.
-pub async fn read_history(appflow: &impl AppFlow, flow: &str, max_pages: usize) -> Result<Vec<RunRecord>, PortError> {
-    let mut records = Vec::new();
+/// What a reader must have seen before it may stop.
+#[derive(Debug, Clone, Copy)]
+pub struct Cover<'a> {
+    /// The failed run, whose own record the decision needs.
+    pub execution_id: &'a str,
+    /// The failed run's time when its record carries none (the event's).
+    pub fallback_time: DateTime<Utc>,
+    /// How far before the failed run the decision looks (the longest
+    /// `retry_window` of the policy; zero for the restart's checks).
+    pub lookback: TimeDelta,
+}
+
+/// Why no history came back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// The flow does not exist (any more).
+    #[error("the flow does not exist: {0}")]
+    FlowNotFound(PortError),
+    /// AppFlow could not be read, after the SDK's retries.
+    #[error("{0}")]
+    Unavailable(PortError),
+    /// The bound was hit before the failed run and its window were covered.
+    #[error(
+        "read {pages} pages ({records} records) without covering the failed run {execution_id} and the window before it"
+    )]
+    Incomplete {
+        execution_id: String,
+        pages: usize,
+        records: usize,
+    },
+}
+
+/// The flow's run records, in the order AWS sent them. AWS documents no
+/// order, so the reader stops only when there is no next page, or when the
+/// failed run has been seen and a whole page lay before the window (the
+/// history is evidently newest first, and the rest is older still).
+pub async fn read_history(
+    appflow: &impl AppFlow,
+    flow: &str,
+    cover: Cover<'_>,
+    max_pages: usize,
+) -> Result<Vec<RunRecord>, HistoryError> {
+    let mut records: Vec<RunRecord> = Vec::new();
     let mut token = None;
-    for _ in 0..max_pages.max(1) {
-        let page = appflow.execution_records(flow, token).await?;
+    let mut failed_at: Option<DateTime<Utc>> = None;
+    for page_no in 1..=max_pages.max(1) {
+        let page = appflow.execution_records(flow, token).await.map_err(|e| match e {
+            PortError::NotFound(_) => HistoryError::FlowNotFound(e),
+            e => HistoryError::Unavailable(e),
+        })?;
+        if failed_at.is_none() {
+            failed_at = page
+                .records
+                .iter()
+                .find(|r| r.execution_id == cover.execution_id)
+                .map(|r| r.time().unwrap_or(cover.fallback_time));
+        }
+        let before_window = failed_at.is_some_and(|t| {
+            let start = t - cover.lookback;
+            !page.records.is_empty() && page.records.iter().all(|r| r.time().is_some_and(|rt| rt < start))
+        });
         records.extend(page.records);
         token = page.next_token;
-        if token.is_none() {
+        if token.is_none() || before_window {
+            return Ok(records);
+        }
+        if page_no == max_pages.max(1) {
             break;
         }
     }
-    Ok(records)
+    Err(HistoryError::Incomplete {
+        execution_id: cover.execution_id.to_owned(),
+        pages: max_pages.max(1),
+        records: records.len(),
+    })
 }

@@ -1,18 +1,22 @@
 //! The on-failure handler: one failed flow run in, one state machine
-//! execution out (DESIGN §1 steps 1–5).
+//! execution out (docs/design.md §1).
 
 use appflow_retry_policy::naming::execution_name;
-use appflow_retry_policy::{Decision, EventError, FailureEvent, Precheck, SplitMix64, precheck};
+use appflow_retry_policy::{
+    Decision, EventError, FailureEvent, Precheck, SplitMix64, Undecided, failure_message, precheck, truncate_message,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::history::read_history;
+use crate::history::{Cover, HistoryError, read_history};
 use crate::policy_cache::PolicyCache;
 use crate::ports::{AppFlow, Clock, ParameterStore, PortError, StartOutcome, StateMachine};
 use crate::telemetry;
 
 /// Why an event could not be handled. Each has a stable name (the Lambda
-/// error type) so that logs, alarms and retries can tell them apart.
+/// error type) so that logs, alarms and retries can tell them apart; every
+/// one of them leaves the event to Lambda's retries and then the on-failure
+/// destination queue (docs/design.md §5.7).
 #[derive(Debug, thiserror::Error)]
 pub enum OnFailureError {
     #[error(transparent)]
@@ -21,8 +25,14 @@ pub enum OnFailureError {
     PolicyUnavailable(PortError),
     #[error("the flow's run history cannot be read, so no decision is made: {0}")]
     HistoryUnavailable(PortError),
+    #[error("the flow's run history is longer than the reader's bound, so no decision is made: {0}")]
+    HistoryIncomplete(HistoryError),
+    #[error(transparent)]
+    Undecided(#[from] Undecided),
     #[error("the state machine execution cannot be started: {0}")]
     StateMachineUnavailable(PortError),
+    #[error("Step Functions refused the state machine execution: {0}")]
+    StateMachineRejected(PortError),
 }
 
 impl OnFailureError {
@@ -32,7 +42,10 @@ impl OnFailureError {
             OnFailureError::InvalidEvent(_) => "InvalidEvent",
             OnFailureError::PolicyUnavailable(_) => "PolicyUnavailable",
             OnFailureError::HistoryUnavailable(_) => "HistoryUnavailable",
+            OnFailureError::HistoryIncomplete(_) => "HistoryIncomplete",
+            OnFailureError::Undecided(u) => u.error_type(),
             OnFailureError::StateMachineUnavailable(_) => "StateMachineUnavailable",
+            OnFailureError::StateMachineRejected(_) => "StateMachineRejected",
         }
     }
 }
@@ -47,7 +60,8 @@ pub struct OnFailureOutput {
     /// execution, Step Functions returns that execution: `started`, and
     /// still nothing new runs.)
     pub execution: &'static str,
-    /// Problems in the policy parameters that made the flow fall back.
+    /// Problems in the flow's policy parameters (non-empty: the policy is
+    /// broken and the decision is a notified skip).
     pub policy_problems: Vec<String>,
 }
 
@@ -61,22 +75,26 @@ pub struct OnFailure<S, A, M, C> {
     pub max_history_pages: usize,
 }
 
-/// The state machine's input (DESIGN §4): `decision` is what `appflow-retry
-/// explain` prints; `error_message` is AppFlow's message for the failed run
-/// (the event's `error`), for the notifications.
+/// The state machine's input (docs/design.md §5.4): `decision` is what
+/// `appflow-retry explain` prints; `error_message` is AppFlow's message for
+/// the failed run, cut to at most 4 KiB, for the notifications.
 pub fn state_machine_input(decision: &Decision, error_message: &str) -> Value {
     json!({
         "flow_name": decision.flow,
         "execution_id": decision.execution_id,
-        "error_message": error_message,
+        "error_message": truncate_message(error_message),
         "decision": decision,
     })
 }
 
 impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M, C> {
-    /// Handles an event given as JSON.
+    /// Handles an EventBridge event given as JSON (the whole envelope).
     pub async fn handle(&self, event: &Value) -> Result<OnFailureOutput, OnFailureError> {
-        self.handle_event(FailureEvent::from_json(event)?).await
+        let (event, notes) = FailureEvent::parse(event)?;
+        for note in &notes {
+            tracing::warn!(flow = %event.flow_name, execution_id = %event.execution_id, field = %note.field, note = %note.note, "odd event field degraded");
+        }
+        self.handle_event(event).await
     }
 
     /// Handles a parsed event.
@@ -88,34 +106,39 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             .await
             .map_err(OnFailureError::PolicyUnavailable)?;
         telemetry::policy_problems(&event.flow_name, &loaded);
+        telemetry::emit(&telemetry::policy_metrics(&event.flow_name, &loaded, now.timestamp_millis()));
 
-        let mut message = event.error.clone();
+        let mut message = failure_message(&event, None).to_owned();
         let decision = match precheck(&event, &loaded.policy) {
             Precheck::Decided(d) => d,
             Precheck::NeedsHistory(pending) => {
-                let records = read_history(&self.appflow, &event.flow_name, self.max_history_pages)
-                    .await
-                    .map_err(OnFailureError::HistoryUnavailable)?;
-                // The event usually carries AppFlow's message; the run record does too.
-                message = message.or_else(|| {
-                    records
-                        .iter()
-                        .find(|r| r.execution_id == event.execution_id)
-                        .and_then(|r| r.message.clone())
-                });
-                pending.decide(&records, now, &mut SplitMix64::for_execution(&event.execution_id))
+                let cover = Cover {
+                    execution_id: &event.execution_id,
+                    fallback_time: event.start_time.or(event.time).unwrap_or(now),
+                    lookback: pending.policy().policy.longest_window().as_chrono(),
+                };
+                match read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages).await {
+                    Ok(records) => {
+                        let record = records.iter().find(|r| r.execution_id == event.execution_id);
+                        message = failure_message(&event, record).to_owned();
+                        pending.decide(&records, now, &mut SplitMix64::for_execution(&event.execution_id))?
+                    }
+                    Err(HistoryError::FlowNotFound(_)) => pending.flow_gone(),
+                    Err(HistoryError::Unavailable(e)) => return Err(OnFailureError::HistoryUnavailable(e)),
+                    Err(e @ HistoryError::Incomplete { .. }) => return Err(OnFailureError::HistoryIncomplete(e)),
+                }
             }
         };
-        let message = message.as_deref().unwrap_or_default();
-        telemetry::decision(&decision, message, !loaded.problems.is_empty());
+        let message = truncate_message(&message);
+        telemetry::decision(&decision, &message, loaded.policy.usable().is_none());
+        telemetry::emit(&[telemetry::decision_metric(&decision, now.timestamp_millis())]);
 
         let name = execution_name(&event.flow_name, &event.execution_id);
-        let input = state_machine_input(&decision, message).to_string();
-        let outcome = self
-            .state_machine
-            .start_execution(&name, &input)
-            .await
-            .map_err(OnFailureError::StateMachineUnavailable)?;
+        let input = state_machine_input(&decision, &message).to_string();
+        let outcome = self.state_machine.start_execution(&name, &input).await.map_err(|e| match e {
+            PortError::Failed(_) | PortError::NotFound(_) => OnFailureError::StateMachineRejected(e),
+            PortError::Throttled(_) | PortError::Unavailable(_) => OnFailureError::StateMachineUnavailable(e),
+        })?;
         let execution = match outcome {
             StartOutcome::Started { .. } => "started",
             StartOutcome::AlreadyExists => {
@@ -123,11 +146,15 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
                 "already_exists"
             }
         };
+        let policy_problems = match loaded.policy.as_ref() {
+            appflow_retry_policy::FlowPolicy::Broken(b) => b.problems.iter().map(ToString::to_string).collect(),
+            appflow_retry_policy::FlowPolicy::Usable(_) => Vec::new(),
+        };
         Ok(OnFailureOutput {
             decision,
             execution_name: name,
             execution,
-            policy_problems: loaded.problems.iter().map(ToString::to_string).collect(),
+            policy_problems,
         })
     }
 }

@@ -3,15 +3,16 @@
 //! `<prefix>/default` and `<prefix>/flows/<encoded flow>` are each fetched at
 //! most once per TTL, missing ones included (a missing parameter is cached as
 //! missing), so one flow costs at most 2 GetParameter calls per TTL and the
-//! default is shared by all flows. A parameter that does not parse or breaks
-//! a rule is left out — the flow falls back to the default policy, a broken
-//! default to the built-in defaults — and reported in [`Loaded::problems`].
+//! default is shared by all flows. Policies fail closed (docs/design.md
+//! §6.1): a parameter that exists but cannot be used makes the flow's policy
+//! [`FlowPolicy::Broken`], never the default's; only a missing default
+//! means the built-in defaults.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
-use appflow_retry_policy::{Diagnostic, ResolvedPolicy};
+use appflow_retry_policy::FlowPolicy;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{ParameterStore, PortError};
@@ -22,9 +23,7 @@ pub const DEFAULT_TTL_SECONDS: u64 = 60;
 /// A flow's policy as loaded.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    pub policy: Arc<ResolvedPolicy>,
-    /// Problems in the parameters read; non-empty means a fallback happened.
-    pub problems: Arc<Vec<Diagnostic>>,
+    pub policy: Arc<FlowPolicy>,
     /// No `<prefix>/default` parameter exists: the built-in defaults apply.
     pub default_missing: bool,
 }
@@ -107,13 +106,13 @@ impl<S: ParameterStore> PolicyCache<S> {
         {
             return Ok(r.loaded.clone());
         }
-        let (policy, problems) = ResolvedPolicy::from_texts(
+        let policy = FlowPolicy::from_texts(
+            flow,
             default.as_deref().map(|t| (default_name.as_str(), t)),
             flow_text.as_deref().map(|t| (flow_name.as_str(), t)),
         );
         let loaded = Loaded {
             policy: Arc::new(policy),
-            problems: Arc::new(problems),
             default_missing: default.is_none(),
         };
         resolved.insert(

@@ -16,6 +16,9 @@ pub enum PortError {
     /// A 5xx, a time-out or a connection failure, still after retries.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The resource does not exist (a deleted flow: HTTP 404).
+    #[error("not found: {0}")]
+    NotFound(String),
     /// Anything else: access denied, validation, an unexpected reply.
     #[error("{0}")]
     Failed(String),
@@ -45,7 +48,8 @@ pub struct FlowInfo {
 
 /// Amazon AppFlow.
 pub trait AppFlow: Send + Sync {
-    /// One page of the flow's run records (at most 100).
+    /// One page of the flow's run records (at most 100);
+    /// [`PortError::NotFound`] when the flow does not exist.
     fn execution_records(
         &self,
         flow: &str,

@@ -1,20 +1,30 @@
 //! The restart handler, invoked by the state machine after the Wait: checks
-//! that the restart still makes sense, then calls StartFlow (DESIGN §5).
+//! that the input is a real decision of on-failure and that the restart
+//! still makes sense, then calls StartFlow (docs/design.md §5.6, §6.6–6.9).
 
-use appflow_retry_policy::naming::client_token;
-use appflow_retry_policy::{Action, Decision};
+use appflow_retry_policy::appflow::parse_time;
+use appflow_retry_policy::naming::{client_token, execution_name};
+use appflow_retry_policy::{Action, Decision, FlowPolicy, RunStatus, format_time, newer_runs};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::history::read_history;
+use crate::history::{Cover, HistoryError, read_history};
 use crate::policy_cache::PolicyCache;
 use crate::ports::{AppFlow, Clock, ParameterStore, PortError};
+use crate::telemetry;
 
-/// The state machine's input, as the on-failure handler built it.
+/// What the state machine's Restart task sends (docs/design.md §5.5).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RestartInput {
     pub flow_name: String,
     pub execution_id: String,
     pub decision: Decision,
+    /// The state machine execution's name (`$$.Execution.Name`).
+    #[serde(default)]
+    pub execution_name: Option<String>,
+    /// When the execution started (`$$.Execution.StartTime`).
+    #[serde(default)]
+    pub execution_started_at: Option<String>,
 }
 
 /// What the restart did; the state machine branches on `notify`.
@@ -24,8 +34,9 @@ pub struct RestartOutput {
     pub outcome: &'static str,
     pub new_execution_id: Option<String>,
     pub reason: String,
-    /// Whether `decision.notify_on` asks for this outcome (`retry` for a
-    /// restart, `skip` for a skip).
+    /// Whether a person is told: `decision.notify_on` asks for this outcome
+    /// (`retry` for a restart, `skip` for a skip), or the skip is one that is
+    /// always told (a broken policy).
     pub notify: bool,
 }
 
@@ -34,6 +45,9 @@ pub struct RestartOutput {
 pub enum RestartError {
     #[error("invalid restart input: {0}")]
     InvalidInput(String),
+    /// The input is not a decision on-failure made: nothing is started.
+    #[error("restart refused: {0}")]
+    RestartRefused(String),
     #[error("AppFlow throttled the restart: {0}")]
     AppFlowThrottled(PortError),
     #[error("AppFlow is unavailable: {0}")]
@@ -42,16 +56,20 @@ pub enum RestartError {
     AppFlowFailed(PortError),
     #[error("SSM policy parameters cannot be read: {0}")]
     PolicyUnavailable(PortError),
+    #[error("the flow's run history is longer than the reader's bound: {0}")]
+    HistoryIncomplete(HistoryError),
 }
 
 impl RestartError {
     pub fn error_type(&self) -> &'static str {
         match self {
             RestartError::InvalidInput(_) => "InvalidInput",
+            RestartError::RestartRefused(_) => "RestartRefused",
             RestartError::AppFlowThrottled(_) => "AppFlowThrottled",
             RestartError::AppFlowUnavailable(_) => "AppFlowUnavailable",
             RestartError::AppFlowFailed(_) => "AppFlowFailed",
             RestartError::PolicyUnavailable(_) => "PolicyUnavailable",
+            RestartError::HistoryIncomplete(_) => "HistoryIncomplete",
         }
     }
 }
@@ -61,7 +79,7 @@ impl From<PortError> for RestartError {
         match e {
             PortError::Throttled(_) => RestartError::AppFlowThrottled(e),
             PortError::Unavailable(_) => RestartError::AppFlowUnavailable(e),
-            PortError::Failed(_) => RestartError::AppFlowFailed(e),
+            PortError::Failed(_) | PortError::NotFound(_) => RestartError::AppFlowFailed(e),
         }
     }
 }
@@ -79,12 +97,13 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let input: RestartInput = serde_path_to_error::deserialize(input)
             .map_err(|e| RestartError::InvalidInput(format!("field `{}`: {}", e.path(), e.inner())))?;
         let d = &input.decision;
-        let skip = |reason: String| {
-            tracing::info!(flow = %input.flow_name, execution_id = %input.execution_id, outcome = "skipped", %reason, "restart");
+        let flow = input.flow_name.as_str();
+        let skip = |reason: String, always: bool| {
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = "skipped", %reason, "restart");
             RestartOutput {
                 outcome: "skipped",
                 new_execution_id: None,
-                notify: d.notify_on.contains(&Action::Skip),
+                notify: always || d.notify_on.contains(&Action::Skip),
                 reason,
             }
         };
@@ -94,58 +113,138 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 d.action
             )));
         }
+        check_origin(&input)?;
 
+        let now = self.clock.now();
         let loaded = self
             .policies
-            .load(&input.flow_name, self.clock.now())
+            .load(flow, now)
             .await
             .map_err(RestartError::PolicyUnavailable)?;
-        if !loaded.policy.policy.enabled {
-            return Ok(skip("retries were disabled for this flow after the decision".into()));
+        telemetry::policy_problems(flow, &loaded);
+        telemetry::emit(&telemetry::policy_metrics(flow, &loaded, now.timestamp_millis()));
+        match loaded.policy.as_ref() {
+            FlowPolicy::Broken(b) => {
+                return Ok(skip(
+                    format!("the flow's policy became unusable after the decision: {}", b.summary()),
+                    true,
+                ));
+            }
+            FlowPolicy::Usable(p) if !p.policy.enabled => {
+                return Ok(skip("retries were disabled for this flow after the decision".into(), false));
+            }
+            FlowPolicy::Usable(_) => {}
         }
-        let Some(flow) = self.appflow.describe_flow(&input.flow_name).await? else {
-            return Ok(skip("the flow no longer exists".into()));
+        let Some(info) = self.appflow.describe_flow(flow).await? else {
+            return Ok(skip("the flow no longer exists".into(), false));
         };
-        if flow.status != "Active" {
-            return Ok(skip(format!("the flow is {}, not Active", flow.status)));
+        if info.status != "Active" {
+            return Ok(skip(format!("the flow is {}, not Active", info.status), false));
         }
-        if !flow.trigger_type.eq_ignore_ascii_case("OnDemand") {
-            return Ok(skip(format!(
-                "the flow's trigger is {}: AppFlow cannot re-run it on demand",
-                flow.trigger_type
-            )));
-        }
-        let records = read_history(&self.appflow, &input.flow_name, self.max_history_pages).await?;
-        let newer = records
-            .iter()
-            .filter(|r| r.execution_id != input.execution_id)
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t > d.failed_run_started_at)
-            .max_by_key(|(t, _)| *t);
-        if let Some((_, r)) = newer {
-            return Ok(skip(format!(
-                "a newer run {} ({}) exists since the decision",
-                r.execution_id,
-                r.status.as_str()
-            )));
+        if !info.trigger_type.eq_ignore_ascii_case("OnDemand") {
+            return Ok(skip(
+                format!(
+                    "the flow's trigger is {}: AppFlow cannot re-run it on demand",
+                    info.trigger_type
+                ),
+                false,
+            ));
         }
 
-        let new_id = self
-            .appflow
-            .start_flow(&input.flow_name, &client_token(&input.execution_id))
-            .await?;
+        let cover = Cover {
+            execution_id: &input.execution_id,
+            fallback_time: d.failed_run_started_at,
+            lookback: TimeDelta::zero(),
+        };
+        let records = match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
+            Ok(records) => records,
+            Err(HistoryError::FlowNotFound(_)) => return Ok(skip("the flow no longer exists".into(), false)),
+            Err(HistoryError::Unavailable(e)) => return Err(e.into()),
+            Err(e @ HistoryError::Incomplete { .. }) => return Err(RestartError::HistoryIncomplete(e)),
+        };
+        // Only a real failure is restarted: its record, an Error, at the decision's time.
+        let failed = records.iter().find(|r| r.execution_id == input.execution_id);
+        match failed {
+            Some(r)
+                if r.status == RunStatus::Error && r.time().is_none_or(|t| t == d.failed_run_started_at) => {}
+            other => {
+                let found = other.map_or_else(
+                    || "no such run".to_owned(),
+                    |r| format!("{} at {}", r.status.as_str(), r.time().map_or_else(String::new, format_time)),
+                );
+                return Err(RestartError::RestartRefused(format!(
+                    "flow {flow} has no failed run {} started {} in its history ({found}): this input was not made by on-failure",
+                    input.execution_id,
+                    format_time(d.failed_run_started_at)
+                )));
+            }
+        }
+
         let reason = format!(
             "restart {} of {} after {}s",
             d.attempt.unwrap_or(1),
             d.max_retries,
             d.delay_seconds.unwrap_or(0)
         );
-        tracing::info!(flow = %input.flow_name, execution_id = %input.execution_id, outcome = "restarted", new_execution_id = ?new_id, %reason, "restart");
-        Ok(RestartOutput {
-            outcome: "restarted",
-            new_execution_id: new_id,
-            reason,
-            notify: d.notify_on.contains(&Action::Retry),
-        })
+        let restarted = |new_id: Option<String>, reason: String| {
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = "restarted", new_execution_id = ?new_id, %reason, "restart");
+            RestartOutput {
+                outcome: "restarted",
+                new_execution_id: new_id,
+                reason,
+                notify: d.notify_on.contains(&Action::Retry),
+            }
+        };
+        let mut newer: Vec<_> = newer_runs(&records, &input.execution_id, d.failed_run_started_at).collect();
+        newer.sort_by_key(|(t, _)| *t);
+        // A run that started once the backoff was over is this restart's own,
+        // started by an earlier attempt whose answer was lost.
+        if let Some(backoff_end) = backoff_end(&input) {
+            if let Some((_, own)) = newer.iter().find(|(t, _)| *t >= backoff_end) {
+                return Ok(restarted(
+                    Some(own.execution_id.clone()),
+                    format!("{reason}: run {} was started by an earlier attempt of this restart", own.execution_id),
+                ));
+            }
+        }
+        if let Some((_, r)) = newer.last() {
+            return Ok(skip(
+                format!("a newer run {} ({}) exists since the decision", r.execution_id, r.status.as_str()),
+                false,
+            ));
+        }
+
+        match self.appflow.start_flow(flow, &client_token(&input.execution_id)).await {
+            Ok(new_id) => Ok(restarted(new_id, reason)),
+            Err(PortError::NotFound(_)) => Ok(skip("the flow no longer exists".into(), false)),
+            Err(e) => Err(e.into()),
+        }
     }
+}
+
+/// The input must come from the execution on-failure started for this
+/// failure: its name is the one derived from (flow, execution id).
+fn check_origin(input: &RestartInput) -> Result<(), RestartError> {
+    let expected = execution_name(&input.flow_name, &input.execution_id);
+    if input.decision.flow != input.flow_name || input.decision.execution_id != input.execution_id {
+        return Err(RestartError::RestartRefused(
+            "flow_name and execution_id differ from the decision's".into(),
+        ));
+    }
+    match input.execution_name.as_deref() {
+        Some(name) if name == expected => Ok(()),
+        Some(name) => Err(RestartError::RestartRefused(format!(
+            "execution {name:?} is not the one on-failure starts for this failure ({expected:?})"
+        ))),
+        None => Err(RestartError::RestartRefused(
+            "no execution_name: the input did not come from the retry state machine".into(),
+        )),
+    }
+}
+
+/// When the backoff ended: the execution's start plus the decision's delay.
+fn backoff_end(input: &RestartInput) -> Option<DateTime<Utc>> {
+    let started = parse_time(input.execution_started_at.as_deref()?).ok()?;
+    let delay = i64::try_from(input.decision.delay_seconds.unwrap_or(0)).ok()?;
+    started.checked_add_signed(TimeDelta::try_seconds(delay)?)
 }

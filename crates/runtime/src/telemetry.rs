@@ -3,7 +3,7 @@
 //! Messages from AppFlow are data: JSON encoding escapes their control
 //! characters, so they can never forge a log line.
 
-use appflow_retry_policy::Decision;
+use appflow_retry_policy::{Decision, FlowPolicy};
 use serde_json::{Value, json};
 
 use crate::policy_cache::Loaded;
@@ -30,20 +30,22 @@ pub fn decision(d: &Decision, message: &str, policy_fallback: bool) {
     );
 }
 
-/// Logs what was wrong with a flow's policy parameters, naming each.
+/// Logs what is wrong with a flow's policy parameters, naming each problem.
 pub fn policy_problems(flow: &str, loaded: &Loaded) {
     if loaded.default_missing {
         tracing::warn!(flow, "no default policy parameter: using the built-in defaults");
     }
-    for problem in loaded.problems.iter() {
-        tracing::error!(
-            flow,
-            parameter = %problem.file,
-            line = problem.position.line,
-            column = problem.position.column,
-            problem = %problem.message,
-            "broken policy parameter: falling back to the default policy"
-        );
+    if let FlowPolicy::Broken(broken) = loaded.policy.as_ref() {
+        for problem in &broken.problems {
+            tracing::error!(
+                flow,
+                parameter = %problem.file,
+                line = problem.position.line,
+                column = problem.position.column,
+                problem = %problem.message,
+                "broken policy parameter: this flow's failures are skipped and notified until it is fixed"
+            );
+        }
     }
 }
 
@@ -55,7 +57,7 @@ pub fn emf_line(metric: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) ->
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>(), Vec::<&str>::new()],
+                "Dimensions": dimension_sets(dimensions),
                 "Metrics": [{ "Name": metric, "Unit": "Count" }],
             }],
         },
@@ -69,14 +71,36 @@ pub fn emf_line(metric: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) ->
     doc.to_string()
 }
 
-/// The metric lines for one handled failure: the decision's action, and a
-/// policy fallback when there was one.
-pub fn decision_metrics(d: &Decision, policy_fallback: bool, timestamp_ms: i64) -> Vec<String> {
-    let mut lines = vec![emf_line("Decisions", &[("Action", d.action.as_str())], timestamp_ms)];
-    if policy_fallback {
-        lines.push(emf_line("PolicyFallbacks", &[("Flow", &d.flow)], timestamp_ms));
+/// The dimension sets of a metric: by its dimensions, and in total.
+fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
+    let by: Vec<String> = dimensions.iter().map(|(k, _)| (*k).to_owned()).collect();
+    if by.is_empty() { vec![by] } else { vec![by, Vec::new()] }
+}
+
+/// Writes metric lines to stdout, where CloudWatch reads embedded-metric-
+/// format lines from a Lambda's log.
+pub fn emit(lines: &[String]) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+/// The metric lines for a flow's policy as loaded: a broken policy
+/// (`BrokenPolicies`, by flow) and a missing default (`DefaultPolicyMissing`).
+pub fn policy_metrics(flow: &str, loaded: &Loaded, timestamp_ms: i64) -> Vec<String> {
+    let mut lines = Vec::new();
+    if matches!(loaded.policy.as_ref(), FlowPolicy::Broken(_)) {
+        lines.push(emf_line("BrokenPolicies", &[("Flow", flow)], timestamp_ms));
+    }
+    if loaded.default_missing {
+        lines.push(emf_line("DefaultPolicyMissing", &[], timestamp_ms));
     }
     lines
+}
+
+/// The metric line for one decision, by its action.
+pub fn decision_metric(d: &Decision, timestamp_ms: i64) -> String {
+    emf_line("Decisions", &[("Action", d.action.as_str())], timestamp_ms)
 }
 
 #[cfg(test)]

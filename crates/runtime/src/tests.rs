@@ -114,8 +114,9 @@ async fn policies_cost_at_most_two_gets_per_flow_per_ttl() {
     let w = World::new();
     w.flows.add("other", "OnDemand", vec![]);
     let h = w.on_failure();
+    // Scheduled runs: decided on the policy alone, so only SSM is counted.
     for i in 0..10 {
-        h.handle(&event(FLOW, &format!("id-{i}"), "ONDEMAND", "x"))
+        h.handle(&event(FLOW, &format!("id-{i}"), "SCHEDULED", "x"))
             .await
             .unwrap();
     }
@@ -124,15 +125,15 @@ async fn policies_cost_at_most_two_gets_per_flow_per_ttl() {
         2,
         "default + the flow, missing flow parameter cached too"
     );
-    h.handle(&event("other", "o-1", "ONDEMAND", "x")).await.unwrap();
+    h.handle(&event("other", "o-1", "SCHEDULED", "x")).await.unwrap();
     assert_eq!(w.store.gets(), 3, "the default is shared");
     w.clock.advance(TimeDelta::seconds(61));
-    h.handle(&event(FLOW, "id-x", "ONDEMAND", "x")).await.unwrap();
+    h.handle(&event(FLOW, "id-x", "SCHEDULED", "x")).await.unwrap();
     assert_eq!(w.store.gets(), 5, "refetched after the TTL");
 }
 
 #[tokio::test]
-async fn a_flow_parameter_is_used_and_a_broken_one_falls_back() {
+async fn a_flow_parameter_is_used_and_a_broken_one_fails_closed() {
     let w = World::new();
     let param = flow_parameter(PREFIX, FLOW);
     w.store.put(&param, "flow: sf-accounts\nmax_retries: 0\n");
@@ -147,22 +148,92 @@ async fn a_flow_parameter_is_used_and_a_broken_one_falls_back() {
     );
     assert!(out.policy_problems.is_empty());
 
-    w.store.put(&param, "flow: sf-accounts\nmax_retries: [\n");
+    // Each of these once restarted the flow on the default policy.
+    for (i, text, problem) in [
+        (1, "flow: sf-accounts\nmax_retries: [\n", ":3:1: invalid YAML"),
+        (2, "flow: sf-accounts\nenabled: no\n", ":2:10: enabled: invalid type: string \"no\""),
+        (3, "flow: sf-accounts\na: &x [1]\n", ":2:7: YAML anchors"),
+        (4, "flow: other-flow\n", "names another flow"),
+    ] {
+        w.store.put(&param, text);
+        let w_calls = w.flows.record_calls();
+        let out = w
+            .on_failure()
+            .handle(&event(FLOW, &format!("id-{i}"), "ONDEMAND", "x"))
+            .await
+            .unwrap();
+        let d = &out.decision;
+        assert_eq!((d.action, d.notify, d.policy.as_str()), (Action::Skip, true, param.as_str()), "{text}");
+        assert!(d.reason.contains(&format!("{param}")) && d.reason.contains(problem), "{text}: {}", d.reason);
+        assert!(!out.policy_problems.is_empty());
+        assert_eq!(w.flows.record_calls(), w_calls, "decided without the history");
+    }
+}
+
+#[tokio::test]
+async fn a_broken_default_skips_every_flow_and_a_missing_one_means_built_ins() {
+    let w = World::new();
+    w.store.put(&default_parameter(PREFIX), "max_retries: lots\n");
     let out = w
         .on_failure()
-        .handle(&event(FLOW, "id-2", "ONDEMAND", "x"))
+        .handle(&event(FLOW, FAILED, "ONDEMAND", "Read timed out"))
         .await
         .unwrap();
-    assert_eq!(
-        (out.decision.action, out.decision.policy.as_str()),
-        (Action::Retry, "default")
-    );
-    assert_eq!(out.policy_problems.len(), 1);
-    assert!(
-        out.policy_problems[0].starts_with(&format!("{param}:3:1: invalid YAML")),
-        "{:?}",
-        out.policy_problems
-    );
+    assert_eq!((out.decision.action, out.decision.notify), (Action::Skip, true));
+    assert_eq!(out.decision.policy, default_parameter(PREFIX));
+
+    let w = World::new();
+    w.store.params.lock().unwrap().clear();
+    let loaded = PolicyCache::new(&w.store, PREFIX, 60).load(FLOW, t0()).await.unwrap();
+    assert!(loaded.default_missing);
+    let metrics = crate::telemetry::policy_metrics(FLOW, &loaded, 0);
+    assert_eq!(metrics.len(), 1);
+    assert!(metrics[0].contains("\"DefaultPolicyMissing\":1"), "{}", metrics[0]);
+    let out = w
+        .on_failure()
+        .handle(&event(FLOW, FAILED, "ONDEMAND", "Read timed out"))
+        .await
+        .unwrap();
+    assert_eq!(out.decision.action, Action::Retry, "the built-in defaults");
+}
+
+#[tokio::test]
+async fn no_decision_before_the_failed_run_is_recorded_and_final() {
+    let w = World::new();
+    let err = w
+        .on_failure()
+        .handle(&event(FLOW, "not-yet-recorded", "ONDEMAND", "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "FailedRunNotFound");
+    w.flows.flows.lock().unwrap().get_mut(FLOW).unwrap().1[0].status = RunStatus::InProgress;
+    let err = w
+        .on_failure()
+        .handle(&event(FLOW, FAILED, "ONDEMAND", "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "FailedRunNotFinal");
+    assert!(w.machine.executions.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn cancelled_runs_and_deleted_flows_skip() {
+    let w = World::new();
+    let mut e = event(FLOW, FAILED, "ONDEMAND", "x");
+    e["detail"]["status"] = json!("Execution Canceled");
+    let out = w.on_failure().handle(&e).await.unwrap();
+    assert_eq!(out.decision.action, Action::Skip);
+    assert!(out.decision.reason.contains("cancelled"), "{}", out.decision.reason);
+    assert_eq!(w.flows.record_calls(), 0);
+
+    let out = w
+        .on_failure()
+        .handle(&event("deleted-flow", "d-1", "ONDEMAND", "x"))
+        .await
+        .unwrap();
+    assert_eq!(out.decision.action, Action::Skip);
+    assert!(out.decision.reason.contains("no longer exists"), "{}", out.decision.reason);
+    assert!(out.decision.notify, "skip is in the default notify list");
 }
 
 #[tokio::test]
@@ -206,14 +277,20 @@ async fn unreadable_policies_and_state_machine_failures_are_errors() {
         .unwrap_err();
     assert_eq!(err.error_type(), "PolicyUnavailable");
 
-    let w = World::new();
-    *w.machine.fail.lock().unwrap() = Some(PortError::Failed("AccessDenied".into()));
-    let err = w
-        .on_failure()
-        .handle(&event(FLOW, FAILED, "ONDEMAND", "x"))
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_type(), "StateMachineUnavailable");
+    for (fault, name) in [
+        (PortError::Failed("AccessDenied".into()), "StateMachineRejected"),
+        (PortError::Unavailable("503".into()), "StateMachineUnavailable"),
+        (PortError::Throttled("Rate exceeded".into()), "StateMachineUnavailable"),
+    ] {
+        let w = World::new();
+        *w.machine.fail.lock().unwrap() = Some(fault);
+        let err = w
+            .on_failure()
+            .handle(&event(FLOW, FAILED, "ONDEMAND", "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), name);
+    }
 }
 
 #[tokio::test]
@@ -231,19 +308,56 @@ async fn bad_events_name_the_field() {
     assert!(err.to_string().contains("`source`"), "{err}");
 }
 
-#[tokio::test]
-async fn history_reading_stops_at_the_page_bound() {
+fn paged_flows(records: Vec<appflow_retry_policy::RunRecord>) -> Flows {
     let flows = Flows {
         page_size: 2,
         ..Flows::default()
     };
-    let records: Vec<_> = (0..10)
-        .map(|i| record(&format!("r{i}"), RunStatus::Error, t0() - TimeDelta::minutes(i + 1)))
-        .collect();
     flows.add(FLOW, "OnDemand", records);
-    let got = crate::history::read_history(&flows, FLOW, 3).await.unwrap();
-    assert_eq!(got.len(), 6);
-    assert_eq!(flows.record_calls(), 3);
+    flows
+}
+
+fn cover(lookback_minutes: i64) -> crate::history::Cover<'static> {
+    crate::history::Cover {
+        execution_id: FAILED,
+        fallback_time: t0(),
+        lookback: TimeDelta::minutes(lookback_minutes),
+    }
+}
+
+#[tokio::test]
+async fn history_is_read_until_the_failed_run_and_its_window_are_covered() {
+    use crate::history::{HistoryError, read_history};
+    // Newest first: the failed run, then older runs, 2 a page.
+    let mut records = vec![record(FAILED, RunStatus::Error, t0())];
+    records.extend((0..10).map(|i| record(&format!("r{i}"), RunStatus::Error, t0() - TimeDelta::minutes(10 * (i + 1)))));
+    let flows = paged_flows(records.clone());
+    let got = read_history(&flows, FLOW, cover(25), 20).await.unwrap();
+    assert_eq!((got.len(), flows.record_calls()), (6, 3), "stops at the first page wholly before the window");
+
+    // Oldest first: the failed run is on the last page; everything is read.
+    records.reverse();
+    let flows = paged_flows(records.clone());
+    let got = read_history(&flows, FLOW, cover(25), 20).await.unwrap();
+    assert_eq!((got.len(), flows.record_calls()), (11, 6));
+
+    // The bound is hit before the failed run is seen: a named error, no guess.
+    let flows = paged_flows(records);
+    let err = read_history(&flows, FLOW, cover(25), 3).await.unwrap_err();
+    assert!(matches!(err, HistoryError::Incomplete { pages: 3, records: 6, .. }), "{err}");
+    let w = World::new();
+    let mut many: Vec<_> = (0..350)
+        .map(|i| record(&format!("r{i}"), RunStatus::Successful, t0() - TimeDelta::days(2) - TimeDelta::minutes(i)))
+        .collect();
+    many.push(record(FAILED, RunStatus::Error, t0()));
+    w.flows.add(FLOW, "OnDemand", many);
+    let err = w.on_failure().handle(&event(FLOW, FAILED, "ONDEMAND", "x")).await.unwrap_err();
+    assert_eq!(err.error_type(), "HistoryIncomplete", "{err}");
+    assert!(w.machine.executions.lock().unwrap().is_empty());
+
+    // A deleted flow is its own answer.
+    let err = read_history(&Flows::default(), FLOW, cover(25), 3).await.unwrap_err();
+    assert!(matches!(err, HistoryError::FlowNotFound(_)), "{err}");
 }
 
 fn restart_input(w: &World) -> Value {
@@ -251,7 +365,11 @@ fn restart_input(w: &World) -> Value {
         w.on_failure()
             .handle(&event(FLOW, FAILED, "ONDEMAND", "Read timed out")),
     );
-    json!({ "flow_name": FLOW, "execution_id": FAILED, "decision": out.unwrap().decision })
+    json!({
+        "flow_name": FLOW, "execution_id": FAILED, "decision": out.unwrap().decision,
+        "execution_name": execution_name(FLOW, FAILED),
+        "execution_started_at": "2026-11-29T09:06:47.000Z",
+    })
 }
 
 fn futures_block<F: std::future::Future>(f: F) -> F::Output {
@@ -352,4 +470,73 @@ fn restart_errors_carry_names_the_state_machine_matches() {
         futures_block(w.restart().handle(&not_retry)).unwrap_err().error_type(),
         "InvalidInput"
     );
+}
+
+#[test]
+fn restart_refuses_inputs_on_failure_did_not_make() {
+    type Forge = fn(&mut Value, &World);
+    let cases: [(&str, Forge); 6] = [
+        ("no execution name", |i, _| {
+            i.as_object_mut().unwrap().remove("execution_name");
+        }),
+        ("another execution's name", |i, _| i["execution_name"] = json!("hand-made")),
+        ("an execution id not in the history", |i, _| {
+            i["execution_id"] = json!("made-up");
+            i["decision"]["execution_id"] = json!("made-up");
+            i["execution_name"] = json!(execution_name(FLOW, "made-up"));
+        }),
+        ("another time", |i, _| {
+            i["decision"]["failed_run_started_at"] = json!("2026-11-29T08:00:00Z");
+        }),
+        ("a run that did not fail", |_, w| {
+            w.flows.flows.lock().unwrap().get_mut(FLOW).unwrap().1[0].status = RunStatus::Successful;
+        }),
+        ("another flow than the decision's", |i, w| {
+            w.flows.add("other", "OnDemand", vec![record(FAILED, RunStatus::Error, t0())]);
+            i["flow_name"] = json!("other");
+            i["execution_name"] = json!(execution_name("other", FAILED));
+        }),
+    ];
+    for (name, forge) in cases {
+        let w = World::new();
+        let mut input = restart_input(&w);
+        forge(&mut input, &w);
+        let err = futures_block(w.restart().handle(&input)).unwrap_err();
+        assert_eq!(err.error_type(), "RestartRefused", "{name}: {err}");
+        assert!(w.flows.started.lock().unwrap().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_retried_restart_recognises_its_own_run() {
+    // The first attempt's StartFlow went through but its answer was lost:
+    // a run started after the backoff ended (09:06:47 + 120 s) is its own.
+    let w = World::new();
+    let input = restart_input(&w);
+    w.flows.flows.lock().unwrap().get_mut(FLOW).unwrap().1.push(record(
+        "mine",
+        RunStatus::InProgress,
+        t0() + TimeDelta::minutes(6) + TimeDelta::seconds(1),
+    ));
+    let out = futures_block(w.restart().handle(&input)).unwrap();
+    assert_eq!((out.outcome, out.new_execution_id.as_deref()), ("restarted", Some("mine")));
+    assert!(out.reason.contains("earlier attempt"), "{}", out.reason);
+    assert!(w.flows.started.lock().unwrap().is_empty(), "nothing started twice");
+
+    // Without the execution's start time there is no telling: superseded.
+    let mut no_start = input.clone();
+    no_start.as_object_mut().unwrap().remove("execution_started_at");
+    let out = futures_block(w.restart().handle(&no_start)).unwrap();
+    assert_eq!(out.outcome, "skipped");
+}
+
+#[test]
+fn restart_skips_a_broken_policy_with_a_notification_and_a_deleted_flow() {
+    let w = World::new();
+    let input = restart_input(&w);
+    w.store.put(&flow_parameter(PREFIX, FLOW), "flow: sf-accounts\nnotify: []\nenabled: maybe\n");
+    let out = futures_block(w.restart().handle(&input)).unwrap();
+    assert_eq!((out.outcome, out.notify), ("skipped", true));
+    assert!(out.reason.contains("unusable"), "{}", out.reason);
+    assert!(w.flows.started.lock().unwrap().is_empty());
 }

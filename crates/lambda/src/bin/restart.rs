@@ -1,17 +1,16 @@
 //! Lambda `restart`: invoked by the state machine after the backoff,
 //! re-checks the flow and calls StartFlow.
 
-use appflow_retry_lambda::{NamedError, init_logging, restart_from_env};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+// The handler's future nests deeply (SDK calls inside the deadline guard).
+#![recursion_limit = "256"]
+
+use appflow_retry_lambda::{init_logging, restart_fn, restart_from_env};
+use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let handler = restart_from_env().await?;
     let handler = &handler;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(&event.payload).await.map_err(NamedError::from)
-    }))
-    .await
+    run(service_fn(move |event| restart_fn(handler, event))).await
 }
