@@ -6,7 +6,92 @@ mod common;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use common::{World, machine_input};
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// A topic that does not exist: every publish to it fails.
+const MISSING_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
+
+/// The template, parsed.
+fn asl() -> Value {
+    serde_json::from_str(common::ASL).expect("the template is JSON")
+}
+
+/// `asl` with the retries of every Task kept (same errors, same order, same
+/// Catch) but shortened to at most one retry after one second, without
+/// jitter, so that a test can run a retry path in moto in real time. The real
+/// budgets are checked statically on the template itself.
+fn with_fast_retries(mut asl: Value) -> Value {
+    for state in asl["States"].as_object_mut().unwrap().values_mut() {
+        // `get_mut`, not `state["Retry"]`, which would add `"Retry": null`.
+        let retriers = state.get_mut("Retry").and_then(Value::as_array_mut);
+        for retrier in retriers.into_iter().flatten() {
+            let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3).min(1);
+            let retrier = retrier.as_object_mut().unwrap();
+            retrier.insert("MaxAttempts".into(), json!(attempts));
+            retrier.insert("IntervalSeconds".into(), json!(1));
+            retrier.insert("BackoffRate".into(), json!(1.0));
+            retrier.insert("JitterStrategy".into(), json!("NONE"));
+            retrier.remove("MaxDelaySeconds");
+        }
+    }
+    asl
+}
+
+/// Replaces the World's state machine definition with `asl`, rendered as
+/// Terraform renders the template, publishing to `topic_arn`.
+async fn use_definition(w: &World, asl: &Value, topic_arn: &str) {
+    let definition = asl
+        .to_string()
+        .replace("${topic_arn}", topic_arn)
+        .replace("${restart_function_arn}", common::RESTART_ARN);
+    w.sfn
+        .update_state_machine()
+        .state_machine_arn(&w.state_machine_arn)
+        .definition(definition)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The execution's history events, in order.
+async fn history(w: &World, execution_arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+    w.sfn
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap()
+        .events
+}
+
+/// How many times each entry of the execution's history scheduled a task in
+/// `state`: 1 + the retries.
+async fn attempts(w: &World, execution_arn: &str, state: &str) -> usize {
+    task_parameters(w, execution_arn, state).await.len()
+}
+
+/// The resolved `Parameters` of every attempt of the task in `state`.
+async fn task_parameters(w: &World, execution_arn: &str, state: &str) -> Vec<Value> {
+    let mut current = String::new();
+    let mut out = Vec::new();
+    for event in history(w, execution_arn).await {
+        if let Some(entered) = event.state_entered_event_details() {
+            current.clone_from(&entered.name);
+        }
+        if let Some(scheduled) = event.task_scheduled_event_details()
+            && current == state
+        {
+            out.push(serde_json::from_str(&scheduled.parameters).unwrap());
+        }
+    }
+    out
+}
+
+/// The parsed output of a finished execution.
+fn output(d: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput) -> Value {
+    serde_json::from_str(d.output.as_deref().expect("an output")).unwrap()
+}
 
 #[tokio::test]
 async fn retry_waits_restarts_and_notifies_both_steps() {
@@ -29,7 +114,8 @@ async fn retry_waits_restarts_and_notifies_both_steps() {
             "WaitBackoff",
             "Restart",
             "AfterRestart",
-            "NotifyRestartOutcome"
+            "NotifyRestartOutcome",
+            "Done"
         ]
     );
     let messages = w.notifications().await;
@@ -71,7 +157,10 @@ async fn give_up_and_skip_notify_only_when_the_decision_says_so() {
         .run_execution("give-up", &machine_input("give_up", None, true, &["give_up", "skip"]))
         .await;
     assert_eq!(d.status, ExecutionStatus::Succeeded);
-    assert_eq!(w.states_entered(&d.execution_arn).await, ["Route", "NotifyNoRestart"]);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyNoRestart", "Done"]
+    );
     let messages = w.notifications().await;
     assert_eq!(messages.len(), 1);
     assert!(
@@ -132,4 +221,142 @@ fn the_template_has_exactly_the_placeholders_terraform_fills() {
     placeholders.sort();
     placeholders.dedup();
     assert_eq!(placeholders, ["restart_function_arn", "topic_arn"]);
+}
+
+#[tokio::test]
+async fn a_failed_retry_notification_still_waits_and_restarts() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), MISSING_TOPIC).await;
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution("notify-retry-fails", &machine_input("retry", Some(0), true, &["retry"]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyRetry", "WaitBackoff", "Restart", "AfterRestart", "Done"]
+    );
+    // Published, retried once (the shortened retry), then caught.
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyRetry").await, 2);
+    let output = output(&d);
+    assert_eq!(output["restart"]["new_execution_id"], "run-2");
+    // What the SNS integration reports for a topic that does not exist.
+    assert_eq!(
+        output["notification_error"]["Error"], "SNS.NotFoundException",
+        "{output}"
+    );
+    assert!(w.notifications().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_outcome_notification_still_succeeds_with_the_restart_result() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), MISSING_TOPIC).await;
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": true}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution(
+            "notify-outcome-fails",
+            &machine_input("retry", Some(0), false, &["retry"]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "AfterRestart",
+            "NotifyRestartOutcome",
+            "Done"
+        ]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyRestartOutcome").await, 2);
+    let output = output(&d);
+    assert_eq!(
+        output["restart"],
+        json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": true})
+    );
+    assert!(output["notification_error"]["Error"].is_string(), "{output}");
+}
+
+#[tokio::test]
+async fn a_failed_no_restart_notification_still_succeeds() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), MISSING_TOPIC).await;
+    let d = w
+        .run_execution(
+            "notify-give-up-fails",
+            &machine_input("give_up", None, true, &["give_up"]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyNoRestart", "Done"]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyNoRestart").await, 2);
+    assert!(output(&d)["notification_error"]["Error"].is_string());
+}
+
+/// The state a Task goes to when it succeeds.
+fn success_next(state: &Value) -> &str {
+    state["Next"]
+        .as_str()
+        .expect("notification tasks go on to a next state")
+}
+
+#[test]
+fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
+    let asl = asl();
+    let mut seen = Vec::new();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Resource"] != "arn:aws:states:::sns:publish" {
+            continue;
+        }
+        seen.push(name.as_str());
+        let retry = state["Retry"].as_array().unwrap_or_else(|| panic!("{name}: no Retry"));
+        assert!(
+            retry
+                .iter()
+                .any(|r| r["ErrorEquals"] == json!(["States.ALL"]) && r["MaxAttempts"].as_u64() > Some(0)),
+            "{name}: no retry of States.ALL"
+        );
+        let catch = state["Catch"].as_array().unwrap_or_else(|| panic!("{name}: no Catch"));
+        let all = catch
+            .iter()
+            .find(|c| c["ErrorEquals"] == json!(["States.ALL"]))
+            .unwrap_or_else(|| panic!("{name}: no Catch of States.ALL"));
+        assert_eq!(
+            all["Next"],
+            success_next(state),
+            "{name}: a failed notification changes the path"
+        );
+        // The input survives: the error goes beside it, not over it.
+        let result_path = all["ResultPath"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: Catch replaces the input"));
+        assert!(
+            result_path.starts_with("$.") && result_path.len() > 2,
+            "{name}: {result_path}"
+        );
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "NotifyNoRestart",
+            "NotifyRestartFailed",
+            "NotifyRestartOutcome",
+            "NotifyRetry"
+        ]
+    );
 }
