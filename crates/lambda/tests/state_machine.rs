@@ -250,6 +250,9 @@ async fn a_failed_retry_notification_still_waits_and_restarts() {
         "{output}"
     );
     assert!(w.notifications().await.is_empty());
+    // The caught error stays in the execution's data, out of the restart's input.
+    let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
+    assert_eq!(sorted_keys(&calls[0]["Payload"]), RESTART_PAYLOAD_KEYS);
 }
 
 #[tokio::test]
@@ -359,4 +362,70 @@ fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
             "NotifyRetry"
         ]
     );
+}
+
+/// The keys of an object, sorted.
+fn sorted_keys(object: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The keys of the restart Lambda's payload (its contract with the ASL).
+const RESTART_PAYLOAD_KEYS: [&str; 5] = [
+    "decision",
+    "execution_id",
+    "execution_name",
+    "execution_started_at",
+    "flow_name",
+];
+
+#[tokio::test]
+async fn the_restart_lambda_gets_the_input_and_the_execution_it_runs_in() {
+    let w = World::new().await;
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let input = machine_input("retry", Some(0), false, &[]);
+    let d = w.run_execution("restart-payload", &input).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["FunctionName"], common::RESTART_ARN);
+    let payload = &calls[0]["Payload"];
+    assert_eq!(sorted_keys(payload), RESTART_PAYLOAD_KEYS, "{payload}");
+    assert_eq!(payload["flow_name"], input["flow_name"]);
+    assert_eq!(payload["execution_id"], input["execution_id"]);
+    assert_eq!(payload["decision"], input["decision"]);
+    assert_eq!(payload["execution_name"], "restart-payload");
+    // RFC 3339, the execution's start time. moto writes microseconds and
+    // `+00:00` where AWS writes milliseconds and `Z`, and DescribeExecution
+    // rounds: compare instants to the millisecond.
+    let started_at = payload["execution_started_at"].as_str().unwrap();
+    let started_at = chrono::DateTime::parse_from_rfc3339(started_at).unwrap();
+    let described = d.start_date.to_millis().unwrap();
+    assert!(
+        (started_at.timestamp_millis() - described).abs() <= 1,
+        "{started_at} vs {described} ms"
+    );
+}
+
+#[test]
+fn the_restart_payload_is_the_contract_with_the_restart_lambda() {
+    let asl = asl();
+    let payload = &asl["States"]["Restart"]["Parameters"]["Payload"];
+    assert_eq!(
+        payload,
+        &json!({
+            "flow_name.$": "$.flow_name",
+            "execution_id.$": "$.execution_id",
+            "decision.$": "$.decision",
+            "execution_name.$": "$$.Execution.Name",
+            "execution_started_at.$": "$$.Execution.StartTime",
+        })
+    );
+    let keys: Vec<&str> = sorted_keys(payload).iter().map(|k| k.trim_end_matches(".$")).collect();
+    assert_eq!(keys, RESTART_PAYLOAD_KEYS);
 }
