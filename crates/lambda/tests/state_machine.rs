@@ -37,6 +37,27 @@ fn with_fast_retries(mut asl: Value) -> Value {
     asl
 }
 
+/// A restart Lambda result moto turns into a function error: over 6 MB, it
+/// fails the invocation with `Function.ResponseSizeTooLarge`. moto's Lambda
+/// stand-in can return no other function error (it never sets
+/// `X-Amz-Function-Error`), so this one stands in for the restart Lambda's
+/// named errors.
+fn too_large_a_result() -> Value {
+    json!("x".repeat(6_100_000))
+}
+
+/// `asl` where the restart's first retrier, the one for errors a retry
+/// cannot fix, also matches `Function.ResponseSizeTooLarge`: the one function
+/// error moto can produce stands in for `InvalidInput`, `RestartRefused` or
+/// `AppFlowFailed`, with everything else unchanged.
+fn with_stand_in_for_a_non_retryable_error(mut asl: Value) -> Value {
+    let names = asl["States"]["Restart"]["Retry"][0]["ErrorEquals"]
+        .as_array_mut()
+        .unwrap();
+    names.push(json!("Function.ResponseSizeTooLarge"));
+    asl
+}
+
 /// Replaces the World's state machine definition with `asl`, rendered as
 /// Terraform renders the template, publishing to `topic_arn`.
 async fn use_definition(w: &World, asl: &Value, topic_arn: &str) {
@@ -65,8 +86,7 @@ async fn history(w: &World, execution_arn: &str) -> Vec<aws_sdk_sfn::types::Hist
         .events
 }
 
-/// How many times each entry of the execution's history scheduled a task in
-/// `state`: 1 + the retries.
+/// How many times the task in `state` was scheduled: 1 + its retries.
 async fn attempts(w: &World, execution_arn: &str, state: &str) -> usize {
     task_parameters(w, execution_arn, state).await.len()
 }
@@ -179,19 +199,17 @@ async fn give_up_and_skip_notify_only_when_the_decision_says_so() {
 }
 
 #[tokio::test]
-async fn a_failing_restart_is_caught_notified_and_fails_the_execution() {
+async fn a_non_retryable_restart_error_goes_straight_to_the_give_up_notification() {
     let w = World::new().await;
-    // moto's Lambda stand-in fails an invocation whose result is over 6 MB
-    // (Function.ResponseSizeTooLarge): an error no Retry matches, so Catch takes it.
-    w.moto.queue_lambda_results(&[json!("x".repeat(6_100_000))]).unwrap();
+    use_definition(&w, &with_stand_in_for_a_non_retryable_error(asl()), &w.topic_arn).await;
+    w.moto.queue_lambda_results(&[too_large_a_result()]).unwrap();
     let d = w
-        .run_execution("restart-fails", &machine_input("retry", Some(0), false, &[]))
+        .run_execution("restart-refused", &machine_input("retry", Some(0), false, &[]))
         .await;
     assert_eq!(d.status, ExecutionStatus::Failed);
     assert_eq!(d.error.as_deref(), Some("RestartFailed"));
-    let states = w.states_entered(&d.execution_arn).await;
     assert_eq!(
-        states,
+        w.states_entered(&d.execution_arn).await,
         [
             "Route",
             "WaitBackoff",
@@ -200,13 +218,89 @@ async fn a_failing_restart_is_caught_notified_and_fails_the_execution() {
             "RestartFailed"
         ]
     );
+    // Not retried, although States.TaskFailed in a later retrier matches it too.
+    assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 1);
     let messages = w.notifications().await;
-    assert_eq!(messages.len(), 1);
-    assert!(
-        messages[0].contains("could not restart failed run 9aa00099"),
-        "{}",
-        messages[0]
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("Function.ResponseSizeTooLarge"), "{}", messages[0]);
+}
+
+#[tokio::test]
+async fn an_unlisted_restart_error_is_retried_with_the_same_payload() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), &w.topic_arn).await;
+    w.moto
+        .queue_lambda_results(&[
+            too_large_a_result(),
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution("restart-retried", &machine_input("retry", Some(0), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "WaitBackoff", "Restart", "AfterRestart", "Done"]
     );
+    assert_eq!(output(&d)["restart"]["new_execution_id"], "run-2");
+    // States.TaskFailed caught the unlisted error; the retry carried the same
+    // execution name and start time, by which the Lambda knows its own run.
+    let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0], calls[1]);
+}
+
+#[tokio::test]
+async fn a_restart_that_keeps_failing_gives_up_after_its_retries() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), &w.topic_arn).await;
+    w.moto
+        .queue_lambda_results(&[too_large_a_result(), too_large_a_result()])
+        .unwrap();
+    let d = w
+        .run_execution("restart-exhausted", &machine_input("retry", Some(0), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("RestartFailed"));
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "NotifyRestartFailed",
+            "RestartFailed"
+        ]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 2);
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("Function.ResponseSizeTooLarge"), "{}", messages[0]);
+}
+
+#[tokio::test]
+async fn a_failed_give_up_notification_still_ends_as_restart_failed() {
+    let w = World::new().await;
+    let asl = with_fast_retries(with_stand_in_for_a_non_retryable_error(asl()));
+    use_definition(&w, &asl, MISSING_TOPIC).await;
+    w.moto.queue_lambda_results(&[too_large_a_result()]).unwrap();
+    let d = w
+        .run_execution("notify-failed-fails", &machine_input("retry", Some(0), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("RestartFailed"));
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "NotifyRestartFailed",
+            "RestartFailed"
+        ]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyRestartFailed").await, 2);
 }
 
 #[test]
@@ -428,4 +522,117 @@ fn the_restart_payload_is_the_contract_with_the_restart_lambda() {
     );
     let keys: Vec<&str> = sorted_keys(payload).iter().map(|k| k.trim_end_matches(".$")).collect();
     assert_eq!(keys, RESTART_PAYLOAD_KEYS);
+}
+
+/// The restart Lambda's errors that a retry cannot fix.
+const NON_RETRYABLE: [&str; 3] = ["AppFlowFailed", "InvalidInput", "RestartRefused"];
+
+/// Errors that must be retried with a budget of tens of minutes: the restart
+/// Lambda's transient errors, Lambda's own failures, crashes and time-outs.
+const TRANSIENT: [&str; 13] = [
+    "AppFlowUnavailable",
+    "PolicyUnavailable",
+    "DeadlineExceeded",
+    "HistoryIncomplete",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+    "Runtime.ExitError",
+    "States.Timeout",
+    "States.TaskFailed",
+];
+
+/// The names a retrier matches.
+fn error_names(retrier: &Value) -> Vec<&str> {
+    retrier["ErrorEquals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect()
+}
+
+/// The longest a retrier waits in all, in seconds: the sum of its nominal
+/// waits (FULL jitter only shortens them).
+fn worst_case_wait(retrier: &Value) -> f64 {
+    let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+    let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+    let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+    (0..attempts)
+        .map(|k| (interval * rate.powi(i32::try_from(k).unwrap())).min(cap))
+        .sum()
+}
+
+#[test]
+fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise() {
+    let asl = asl();
+    let restart = &asl["States"]["Restart"];
+    let retry = restart["Retry"].as_array().unwrap();
+
+    // First, since States.TaskFailed (below) would match these too.
+    let mut first = error_names(&retry[0]);
+    first.sort_unstable();
+    assert_eq!(first, NON_RETRYABLE);
+    assert_eq!(retry[0]["MaxAttempts"], 0);
+
+    let retrier_of = |name: &str| {
+        retry
+            .iter()
+            .position(|r| error_names(r).contains(&name))
+            .unwrap_or_else(|| panic!("no retrier for {name}"))
+    };
+    let throttled = &retry[retrier_of("AppFlowThrottled")];
+    let transient = retrier_of("AppFlowUnavailable");
+    for name in TRANSIENT {
+        assert_eq!(
+            retrier_of(name),
+            transient,
+            "{name} is retried apart from AppFlowUnavailable"
+        );
+    }
+    assert_ne!(transient, 0);
+    let transient = &retry[transient];
+
+    let minutes = |seconds: f64| seconds / 60.0;
+    for (what, retrier) in [("throttling", throttled), ("transient", transient)] {
+        assert_eq!(retrier["JitterStrategy"], "FULL", "{what}");
+        let wait = minutes(worst_case_wait(retrier));
+        assert!((10.0..=60.0).contains(&wait), "{what}: {wait} minutes of retries");
+    }
+
+    // A hung invoke times out a little after the Lambda's own 120 s would.
+    let timeout = restart["TimeoutSeconds"].as_f64().unwrap();
+    assert!((121.0..=300.0).contains(&timeout), "TimeoutSeconds {timeout}");
+
+    // The worst case the Comment states, and it stays inside the 8 hours AWS
+    // keeps StartFlow's client token, so every attempt is deduplicated.
+    let retries: u64 = retry.iter().map(|r| r["MaxAttempts"].as_u64().unwrap_or(3)).sum();
+    let waits: f64 = retry.iter().map(worst_case_wait).sum();
+    let worst = waits + f64::from(u32::try_from(retries + 1).unwrap()) * timeout;
+    assert!(worst < 8.0 * 3600.0, "{worst} s");
+    let comment = restart["Comment"].as_str().unwrap();
+    for stated in [
+        format!(
+            "{} s ({} min) of waiting per retrier",
+            worst_case_wait(transient),
+            minutes(worst_case_wait(transient))
+        ),
+        format!("{} attempts x {timeout} s", retries + 1),
+        format!("= {worst} s ({} min)", minutes(worst)),
+    ] {
+        assert!(
+            comment.contains(&stated),
+            "the Comment does not say {stated:?}: {comment}"
+        );
+    }
+
+    // What no retrier fixes is caught and notified.
+    let catch = &restart["Catch"][0];
+    assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]));
+    assert_eq!(catch["Next"], "NotifyRestartFailed");
+    assert_eq!(catch["ResultPath"], "$.error");
 }
