@@ -6,7 +6,112 @@ mod common;
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use common::{World, machine_input};
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// A topic that does not exist: every publish to it fails.
+const MISSING_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:no-such-topic";
+
+/// The template, parsed.
+fn asl() -> Value {
+    serde_json::from_str(common::ASL).expect("the template is JSON")
+}
+
+/// `asl` with the retries of every Task kept (same errors, same order, same
+/// Catch) but shortened to at most one retry after one second, without
+/// jitter, so that a test can run a retry path in moto in real time. The real
+/// budgets are checked statically on the template itself.
+fn with_fast_retries(mut asl: Value) -> Value {
+    for state in asl["States"].as_object_mut().unwrap().values_mut() {
+        // `get_mut`, not `state["Retry"]`, which would add `"Retry": null`.
+        let retriers = state.get_mut("Retry").and_then(Value::as_array_mut);
+        for retrier in retriers.into_iter().flatten() {
+            let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3).min(1);
+            let retrier = retrier.as_object_mut().unwrap();
+            retrier.insert("MaxAttempts".into(), json!(attempts));
+            retrier.insert("IntervalSeconds".into(), json!(1));
+            retrier.insert("BackoffRate".into(), json!(1.0));
+            retrier.insert("JitterStrategy".into(), json!("NONE"));
+            retrier.remove("MaxDelaySeconds");
+        }
+    }
+    asl
+}
+
+/// A restart Lambda result moto turns into a function error: over 6 MB, it
+/// fails the invocation with `Function.ResponseSizeTooLarge`. moto's Lambda
+/// stand-in can return no other function error (it never sets
+/// `X-Amz-Function-Error`), so this one stands in for the restart Lambda's
+/// named errors.
+fn too_large_a_result() -> Value {
+    json!("x".repeat(6_100_000))
+}
+
+/// `asl` where the restart's first retrier, the one for errors a retry
+/// cannot fix, also matches `Function.ResponseSizeTooLarge`: the one function
+/// error moto can produce stands in for `InvalidInput`, `RestartRefused` or
+/// `AppFlowFailed`, with everything else unchanged.
+fn with_stand_in_for_a_non_retryable_error(mut asl: Value) -> Value {
+    let names = asl["States"]["Restart"]["Retry"][0]["ErrorEquals"]
+        .as_array_mut()
+        .unwrap();
+    names.push(json!("Function.ResponseSizeTooLarge"));
+    asl
+}
+
+/// Replaces the World's state machine definition with `asl`, rendered as
+/// Terraform renders the template, publishing to `topic_arn`.
+async fn use_definition(w: &World, asl: &Value, topic_arn: &str) {
+    let definition = asl
+        .to_string()
+        .replace("${topic_arn}", topic_arn)
+        .replace("${restart_function_arn}", common::RESTART_ARN);
+    w.sfn
+        .update_state_machine()
+        .state_machine_arn(&w.state_machine_arn)
+        .definition(definition)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The execution's history events, in order.
+async fn history(w: &World, execution_arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+    w.sfn
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap()
+        .events
+}
+
+/// How many times the task in `state` was scheduled: 1 + its retries.
+async fn attempts(w: &World, execution_arn: &str, state: &str) -> usize {
+    task_parameters(w, execution_arn, state).await.len()
+}
+
+/// The resolved `Parameters` of every attempt of the task in `state`.
+async fn task_parameters(w: &World, execution_arn: &str, state: &str) -> Vec<Value> {
+    let mut current = String::new();
+    let mut out = Vec::new();
+    for event in history(w, execution_arn).await {
+        if let Some(entered) = event.state_entered_event_details() {
+            current.clone_from(&entered.name);
+        }
+        if let Some(scheduled) = event.task_scheduled_event_details()
+            && current == state
+        {
+            out.push(serde_json::from_str(&scheduled.parameters).unwrap());
+        }
+    }
+    out
+}
+
+/// The parsed output of a finished execution.
+fn output(d: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput) -> Value {
+    serde_json::from_str(d.output.as_deref().expect("an output")).unwrap()
+}
 
 #[tokio::test]
 async fn retry_waits_restarts_and_notifies_both_steps() {
@@ -29,7 +134,8 @@ async fn retry_waits_restarts_and_notifies_both_steps() {
             "WaitBackoff",
             "Restart",
             "AfterRestart",
-            "NotifyRestartOutcome"
+            "NotifyRestartOutcome",
+            "Done"
         ]
     );
     let messages = w.notifications().await;
@@ -71,7 +177,10 @@ async fn give_up_and_skip_notify_only_when_the_decision_says_so() {
         .run_execution("give-up", &machine_input("give_up", None, true, &["give_up", "skip"]))
         .await;
     assert_eq!(d.status, ExecutionStatus::Succeeded);
-    assert_eq!(w.states_entered(&d.execution_arn).await, ["Route", "NotifyNoRestart"]);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyNoRestart", "Done"]
+    );
     let messages = w.notifications().await;
     assert_eq!(messages.len(), 1);
     assert!(
@@ -90,19 +199,17 @@ async fn give_up_and_skip_notify_only_when_the_decision_says_so() {
 }
 
 #[tokio::test]
-async fn a_failing_restart_is_caught_notified_and_fails_the_execution() {
+async fn a_non_retryable_restart_error_goes_straight_to_the_give_up_notification() {
     let w = World::new().await;
-    // moto's Lambda stand-in fails an invocation whose result is over 6 MB
-    // (Function.ResponseSizeTooLarge): an error no Retry matches, so Catch takes it.
-    w.moto.queue_lambda_results(&[json!("x".repeat(6_100_000))]).unwrap();
+    use_definition(&w, &with_stand_in_for_a_non_retryable_error(asl()), &w.topic_arn).await;
+    w.moto.queue_lambda_results(&[too_large_a_result()]).unwrap();
     let d = w
-        .run_execution("restart-fails", &machine_input("retry", Some(0), false, &[]))
+        .run_execution("restart-refused", &machine_input("retry", Some(0), false, &[]))
         .await;
     assert_eq!(d.status, ExecutionStatus::Failed);
     assert_eq!(d.error.as_deref(), Some("RestartFailed"));
-    let states = w.states_entered(&d.execution_arn).await;
     assert_eq!(
-        states,
+        w.states_entered(&d.execution_arn).await,
         [
             "Route",
             "WaitBackoff",
@@ -111,13 +218,102 @@ async fn a_failing_restart_is_caught_notified_and_fails_the_execution() {
             "RestartFailed"
         ]
     );
+    // Not retried, although States.TaskFailed in a later retrier matches it too.
+    assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 1);
     let messages = w.notifications().await;
-    assert_eq!(messages.len(), 1);
-    assert!(
-        messages[0].contains("could not restart failed run 9aa00099"),
-        "{}",
-        messages[0]
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains("Function.ResponseSizeTooLarge"), "{}", messages[0]);
+}
+
+#[tokio::test]
+async fn an_unlisted_restart_error_is_retried_with_the_same_payload() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), &w.topic_arn).await;
+    w.moto
+        .queue_lambda_results(&[
+            too_large_a_result(),
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution("restart-retried", &machine_input("retry", Some(0), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "WaitBackoff", "Restart", "AfterRestart", "Done"]
     );
+    assert_eq!(output(&d)["restart"]["new_execution_id"], "run-2");
+    // States.TaskFailed caught the unlisted error; the retry carried the same
+    // execution name and start time, by which the Lambda knows its own run.
+    let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0], calls[1]);
+}
+
+#[tokio::test]
+async fn a_restart_that_keeps_failing_gives_up_after_its_retries() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), &w.topic_arn).await;
+    w.moto
+        .queue_lambda_results(&[too_large_a_result(), too_large_a_result()])
+        .unwrap();
+    let d = w
+        .run_execution("restart-exhausted", &machine_input("retry", Some(0), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("RestartFailed"));
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "NotifyRestartFailed",
+            "RestartFailed"
+        ]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 2);
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    for expected in [
+        "could not confirm the restart of failed run 9aa00099-9943-449a-9c7a-488dbc801242",
+        // The error and its cause.
+        "Last error: Function.ResponseSizeTooLarge.",
+        "Response payload size exceeded maximum allowed payload size",
+        // No outright "re-run it": the restart may have happened.
+        "UNKNOWN: StartFlow may have been accepted",
+        "look for a run started after 2026-11-29T09:02:47.643Z",
+        "\n  aws appflow describe-flow-execution-records --flow-name sf-accounts\n",
+        "Re-run it by hand only if there is none",
+    ] {
+        assert!(message.contains(expected), "no {expected:?} in:\n{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_give_up_notification_still_ends_as_restart_failed() {
+    let w = World::new().await;
+    let asl = with_fast_retries(with_stand_in_for_a_non_retryable_error(asl()));
+    use_definition(&w, &asl, MISSING_TOPIC).await;
+    w.moto.queue_lambda_results(&[too_large_a_result()]).unwrap();
+    let d = w
+        .run_execution("notify-failed-fails", &machine_input("retry", Some(0), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("RestartFailed"));
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "NotifyRestartFailed",
+            "RestartFailed"
+        ]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyRestartFailed").await, 2);
 }
 
 #[test]
@@ -132,4 +328,324 @@ fn the_template_has_exactly_the_placeholders_terraform_fills() {
     placeholders.sort();
     placeholders.dedup();
     assert_eq!(placeholders, ["restart_function_arn", "topic_arn"]);
+}
+
+#[tokio::test]
+async fn a_failed_retry_notification_still_waits_and_restarts() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), MISSING_TOPIC).await;
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution("notify-retry-fails", &machine_input("retry", Some(0), true, &["retry"]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyRetry", "WaitBackoff", "Restart", "AfterRestart", "Done"]
+    );
+    // Published, retried once (the shortened retry), then caught.
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyRetry").await, 2);
+    let output = output(&d);
+    assert_eq!(output["restart"]["new_execution_id"], "run-2");
+    // What the SNS integration reports for a topic that does not exist.
+    assert_eq!(
+        output["notification_error"]["Error"], "SNS.NotFoundException",
+        "{output}"
+    );
+    assert!(w.notifications().await.is_empty());
+    // The caught error stays in the execution's data, out of the restart's input.
+    let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
+    assert_eq!(sorted_keys(&calls[0]["Payload"]), RESTART_PAYLOAD_KEYS);
+}
+
+#[tokio::test]
+async fn a_failed_outcome_notification_still_succeeds_with_the_restart_result() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), MISSING_TOPIC).await;
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": true}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution(
+            "notify-outcome-fails",
+            &machine_input("retry", Some(0), false, &["retry"]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "AfterRestart",
+            "NotifyRestartOutcome",
+            "Done"
+        ]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyRestartOutcome").await, 2);
+    let output = output(&d);
+    assert_eq!(
+        output["restart"],
+        json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": true})
+    );
+    assert!(output["notification_error"]["Error"].is_string(), "{output}");
+}
+
+#[tokio::test]
+async fn a_failed_no_restart_notification_still_succeeds() {
+    let w = World::new().await;
+    use_definition(&w, &with_fast_retries(asl()), MISSING_TOPIC).await;
+    let d = w
+        .run_execution(
+            "notify-give-up-fails",
+            &machine_input("give_up", None, true, &["give_up"]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyNoRestart", "Done"]
+    );
+    assert_eq!(attempts(&w, &d.execution_arn, "NotifyNoRestart").await, 2);
+    assert!(output(&d)["notification_error"]["Error"].is_string());
+}
+
+/// The state a Task goes to when it succeeds.
+fn success_next(state: &Value) -> &str {
+    state["Next"]
+        .as_str()
+        .expect("notification tasks go on to a next state")
+}
+
+#[test]
+fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
+    let asl = asl();
+    let mut seen = Vec::new();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Resource"] != "arn:aws:states:::sns:publish" {
+            continue;
+        }
+        seen.push(name.as_str());
+        let retry = state["Retry"].as_array().unwrap_or_else(|| panic!("{name}: no Retry"));
+        assert!(
+            retry
+                .iter()
+                .any(|r| r["ErrorEquals"] == json!(["States.ALL"]) && r["MaxAttempts"].as_u64() > Some(0)),
+            "{name}: no retry of States.ALL"
+        );
+        let catch = state["Catch"].as_array().unwrap_or_else(|| panic!("{name}: no Catch"));
+        let all = catch
+            .iter()
+            .find(|c| c["ErrorEquals"] == json!(["States.ALL"]))
+            .unwrap_or_else(|| panic!("{name}: no Catch of States.ALL"));
+        assert_eq!(
+            all["Next"],
+            success_next(state),
+            "{name}: a failed notification changes the path"
+        );
+        // The input survives: the error goes beside it, not over it.
+        let result_path = all["ResultPath"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: Catch replaces the input"));
+        assert!(
+            result_path.starts_with("$.") && result_path.len() > 2,
+            "{name}: {result_path}"
+        );
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "NotifyNoRestart",
+            "NotifyRestartFailed",
+            "NotifyRestartOutcome",
+            "NotifyRetry"
+        ]
+    );
+}
+
+/// The keys of an object, sorted.
+fn sorted_keys(object: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = object.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The keys of the restart Lambda's payload (its contract with the ASL).
+const RESTART_PAYLOAD_KEYS: [&str; 5] = [
+    "decision",
+    "execution_id",
+    "execution_name",
+    "execution_started_at",
+    "flow_name",
+];
+
+#[tokio::test]
+async fn the_restart_lambda_gets_the_input_and_the_execution_it_runs_in() {
+    let w = World::new().await;
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let input = machine_input("retry", Some(0), false, &[]);
+    let d = w.run_execution("restart-payload", &input).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["FunctionName"], common::RESTART_ARN);
+    let payload = &calls[0]["Payload"];
+    assert_eq!(sorted_keys(payload), RESTART_PAYLOAD_KEYS, "{payload}");
+    assert_eq!(payload["flow_name"], input["flow_name"]);
+    assert_eq!(payload["execution_id"], input["execution_id"]);
+    assert_eq!(payload["decision"], input["decision"]);
+    assert_eq!(payload["execution_name"], "restart-payload");
+    // RFC 3339, the execution's start time. moto writes microseconds and
+    // `+00:00` where AWS writes milliseconds and `Z`, and DescribeExecution
+    // rounds: compare instants to the millisecond.
+    let started_at = payload["execution_started_at"].as_str().unwrap();
+    let started_at = chrono::DateTime::parse_from_rfc3339(started_at).unwrap();
+    let described = d.start_date.to_millis().unwrap();
+    assert!(
+        (started_at.timestamp_millis() - described).abs() <= 1,
+        "{started_at} vs {described} ms"
+    );
+}
+
+#[test]
+fn the_restart_payload_is_the_contract_with_the_restart_lambda() {
+    let asl = asl();
+    let payload = &asl["States"]["Restart"]["Parameters"]["Payload"];
+    assert_eq!(
+        payload,
+        &json!({
+            "flow_name.$": "$.flow_name",
+            "execution_id.$": "$.execution_id",
+            "decision.$": "$.decision",
+            "execution_name.$": "$$.Execution.Name",
+            "execution_started_at.$": "$$.Execution.StartTime",
+        })
+    );
+    let keys: Vec<&str> = sorted_keys(payload).iter().map(|k| k.trim_end_matches(".$")).collect();
+    assert_eq!(keys, RESTART_PAYLOAD_KEYS);
+}
+
+/// The restart Lambda's errors that a retry cannot fix.
+const NON_RETRYABLE: [&str; 3] = ["AppFlowFailed", "InvalidInput", "RestartRefused"];
+
+/// Errors that must be retried with a budget of tens of minutes: the restart
+/// Lambda's transient errors, Lambda's own failures, crashes and time-outs.
+const TRANSIENT: [&str; 13] = [
+    "AppFlowUnavailable",
+    "PolicyUnavailable",
+    "DeadlineExceeded",
+    "HistoryIncomplete",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+    "Runtime.ExitError",
+    "States.Timeout",
+    "States.TaskFailed",
+];
+
+/// The names a retrier matches.
+fn error_names(retrier: &Value) -> Vec<&str> {
+    retrier["ErrorEquals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect()
+}
+
+/// The longest a retrier waits in all, in seconds: the sum of its nominal
+/// waits (FULL jitter only shortens them).
+fn worst_case_wait(retrier: &Value) -> f64 {
+    let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+    let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+    let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+    (0..attempts)
+        .map(|k| (interval * rate.powi(i32::try_from(k).unwrap())).min(cap))
+        .sum()
+}
+
+#[test]
+fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise() {
+    let asl = asl();
+    let restart = &asl["States"]["Restart"];
+    let retry = restart["Retry"].as_array().unwrap();
+
+    // First, since States.TaskFailed (below) would match these too.
+    let mut first = error_names(&retry[0]);
+    first.sort_unstable();
+    assert_eq!(first, NON_RETRYABLE);
+    assert_eq!(retry[0]["MaxAttempts"], 0);
+
+    let retrier_of = |name: &str| {
+        retry
+            .iter()
+            .position(|r| error_names(r).contains(&name))
+            .unwrap_or_else(|| panic!("no retrier for {name}"))
+    };
+    let throttled = &retry[retrier_of("AppFlowThrottled")];
+    let transient = retrier_of("AppFlowUnavailable");
+    for name in TRANSIENT {
+        assert_eq!(
+            retrier_of(name),
+            transient,
+            "{name} is retried apart from AppFlowUnavailable"
+        );
+    }
+    assert_ne!(transient, 0);
+    let transient = &retry[transient];
+
+    let minutes = |seconds: f64| seconds / 60.0;
+    for (what, retrier) in [("throttling", throttled), ("transient", transient)] {
+        assert_eq!(retrier["JitterStrategy"], "FULL", "{what}");
+        let wait = minutes(worst_case_wait(retrier));
+        assert!((10.0..=60.0).contains(&wait), "{what}: {wait} minutes of retries");
+    }
+
+    // A hung invoke times out a little after the Lambda's own 120 s would.
+    let timeout = restart["TimeoutSeconds"].as_f64().unwrap();
+    assert!((121.0..=300.0).contains(&timeout), "TimeoutSeconds {timeout}");
+
+    // The worst case the Comment states, and it stays inside the 8 hours AWS
+    // keeps StartFlow's client token, so every attempt is deduplicated.
+    let retries: u64 = retry.iter().map(|r| r["MaxAttempts"].as_u64().unwrap_or(3)).sum();
+    let waits: f64 = retry.iter().map(worst_case_wait).sum();
+    let worst = waits + f64::from(u32::try_from(retries + 1).unwrap()) * timeout;
+    assert!(worst < 8.0 * 3600.0, "{worst} s");
+    let comment = restart["Comment"].as_str().unwrap();
+    for stated in [
+        format!(
+            "{} s ({} min) of waiting per retrier",
+            worst_case_wait(transient),
+            minutes(worst_case_wait(transient))
+        ),
+        format!("{} attempts x {timeout} s", retries + 1),
+        format!("= {worst} s ({} min)", minutes(worst)),
+    ] {
+        assert!(
+            comment.contains(&stated),
+            "the Comment does not say {stated:?}: {comment}"
+        );
+    }
+
+    // What no retrier fixes is caught and notified.
+    let catch = &restart["Catch"][0];
+    assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]));
+    assert_eq!(catch["Next"], "NotifyRestartFailed");
+    assert_eq!(catch["ResultPath"], "$.error");
 }
