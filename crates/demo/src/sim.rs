@@ -398,12 +398,13 @@ pub async fn play(
                             appflow_retry_policy::Duration::from_secs(delay),
                             clock_time(at)
                         ));
+                        let payload = appflow_retry_runtime::RestartInput::for_execution(&d, now).to_json();
                         push(
                             &mut queue,
                             at,
                             Step::Restart {
                                 flow: i,
-                                input: input.to_string(),
+                                input: payload.to_string(),
                             },
                         );
                     }

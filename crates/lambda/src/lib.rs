@@ -11,8 +11,7 @@ use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
-    DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, OnFailureOutput, PolicyCache, Restart, RestartError,
-    RestartOutput,
+    DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, OnFailureOutput, PolicyCache, Restart, RestartError, RestartOutput,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -56,7 +55,8 @@ impl Settings {
     }
 }
 
-/// JSON logs, one object per line, without ANSI colours; level from `RUST_LOG` (default info).
+/// JSON logs, one object per line, without ANSI colours; level from
+/// `RUST_LOG` (default info). Metric lines (EMF) go to stdout too.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -69,6 +69,7 @@ pub fn init_logging() {
         .with_target(false)
         .with_env_filter(filter)
         .init();
+    appflow_retry_runtime::telemetry::metrics_to_stdout();
 }
 
 /// A handler error as Lambda reports it: `errorType` is the stable name the
@@ -156,7 +157,8 @@ pub async fn within_deadline<T, E: Into<NamedError>>(
     work: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, NamedError> {
     let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
-    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN);
+    let left =
+        std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms)).saturating_sub(DEADLINE_MARGIN);
     match tokio::time::timeout(left, work).await {
         Ok(result) => result.map_err(Into::into),
         Err(_) => Err(NamedError::new(
@@ -172,7 +174,10 @@ pub async fn within_deadline<T, E: Into<NamedError>>(
 /// The on-failure function: an EventBridge event in, the decision out. The
 /// payload is read as plain JSON so that a malformed envelope is an
 /// `InvalidEvent` naming its field, not a runtime deserialisation error.
-pub async fn on_failure_fn(handler: &OnFailureHandler, event: LambdaEvent<Value>) -> Result<OnFailureOutput, NamedError> {
+pub async fn on_failure_fn(
+    handler: &OnFailureHandler,
+    event: LambdaEvent<Value>,
+) -> Result<OnFailureOutput, NamedError> {
     within_deadline(&event.context, handler.handle(&event.payload)).await
 }
 

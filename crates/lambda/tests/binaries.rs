@@ -86,7 +86,7 @@ async fn restart_binary_restarts_and_names_bad_input() {
         "Read timed out",
     );
     let decided = w.on_failure().handle(&event).await.unwrap();
-    let input = appflow_retry_runtime::state_machine_input(&decided.decision, "Read timed out");
+    let input = appflow_retry_runtime::RestartInput::for_execution(&decided.decision, Utc::now()).to_json();
     let api = RuntimeApi::start().await.unwrap();
     let _child = spawn(&api, &w, env!("CARGO_BIN_EXE_restart"));
 

@@ -151,23 +151,25 @@ async fn with_logs<F: std::future::Future>(f: F) -> (F::Output, Vec<Value>) {
 }
 
 #[tokio::test]
-async fn broken_yaml_falls_back_to_the_default_and_logs_the_parameter() {
+async fn broken_yaml_fails_closed_and_logs_the_parameter() {
     let (w, event) = world_with_failure("sf-accounts", TriggerType::OnDemand, "Read timed out").await;
     let param = flow_parameter(PREFIX, "sf-accounts");
     w.put_parameter(&param, "flow: sf-accounts\nmax_retries: [\n").await;
     let (out, logs) = with_logs(w.on_failure().handle(&event)).await;
     let out = out.unwrap();
-    assert_eq!(out.decision.policy, "default");
-    assert_eq!(out.decision.action.as_str(), "retry");
+    assert_eq!(out.decision.policy, param);
+    assert_eq!((out.decision.action.as_str(), out.decision.notify), ("skip", true));
     let errors: Vec<&Value> = logs.iter().filter(|l| l["level"] == "ERROR").collect();
     assert_eq!(errors.len(), 1, "{logs:?}");
     assert_eq!(errors[0]["parameter"], param.as_str());
     assert!(errors[0]["problem"].as_str().unwrap().starts_with("invalid YAML"));
     let decision = logs.iter().find(|l| l["message"] == "decision").unwrap();
     assert_eq!(
-        (decision["policy_fallback"].as_bool(), decision["action"].as_str()),
-        (Some(true), Some("retry"))
+        (decision["policy_broken"].as_bool(), decision["action"].as_str()),
+        (Some(true), Some("skip"))
     );
+    // The execution exists and will notify: the failure reaches a person.
+    assert_eq!(w.executions().await.len(), 1);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ async fn decided() -> (World, Value) {
     );
     let out = w.on_failure().handle(&event).await.unwrap();
     assert_eq!(out.decision.action.as_str(), "retry");
-    let input = appflow_retry_runtime::state_machine_input(&out.decision, "Read timed out");
+    let input = appflow_retry_runtime::RestartInput::for_execution(&out.decision, Utc::now()).to_json();
     (w, input)
 }
 

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use appflow_retry_policy::{
-    FailureEvent, Policy, PolicyFile, ResolvedPolicy, RunRecord, RunStatus, SplitMix64, decide,
+    FailureEvent, FlowPolicy, Policy, PolicyFile, ResolvedPolicy, RunRecord, RunStatus, SplitMix64, decide,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -14,12 +14,12 @@ fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn policy() -> ResolvedPolicy {
+fn policy() -> FlowPolicy {
     let file: PolicyFile = serde_yaml::from_str(
         "max_retries: 5\nerror_classes:\n  - {name: sf_api_limit, patterns: [REQUEST_LIMIT_EXCEEDED, TotalRequests Limit]}\n  - {name: sf_row_lock, patterns: [UNABLE_TO_LOCK_ROW]}\noverrides: {sf_api_limit: {max_retries: 2}}\n",
     )
     .unwrap();
-    ResolvedPolicy::new("bench".into(), Policy::default().merged(&file)).unwrap()
+    FlowPolicy::Usable(ResolvedPolicy::new("bench".into(), Policy::default().merged(&file)).unwrap())
 }
 
 /// A history of `n` records: the failed run, then older runs alternating
@@ -87,7 +87,7 @@ fn bench(c: &mut Criterion) {
         include_str!("../../../policies/flows/salesforce-accounts.yaml"),
     );
     c.bench_function("resolve_from_ssm_texts", |b| {
-        b.iter(|| black_box(ResolvedPolicy::from_texts(Some(default), Some(flow))))
+        b.iter(|| black_box(FlowPolicy::from_texts("salesforce-accounts", Some(default), Some(flow))))
     });
 }
 

@@ -122,7 +122,10 @@ impl FailureEvent {
                 Some("") => Err(EventError::new(&field(name), "is empty")),
                 Some(v) if v.chars().count() > MAX_NAME_CHARS => Err(EventError::new(
                     &field(name),
-                    format!("is {} characters; AppFlow's are at most {MAX_NAME_CHARS}", v.chars().count()),
+                    format!(
+                        "is {} characters; AppFlow's are at most {MAX_NAME_CHARS}",
+                        v.chars().count()
+                    ),
                 )),
                 Some(v) => Ok(v.to_owned()),
             }
@@ -192,7 +195,10 @@ fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, EventError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(EventError::new(key, format!("expected a string, got {}", json_kind(other)))),
+        Some(other) => Err(EventError::new(
+            key,
+            format!("expected a string, got {}", json_kind(other)),
+        )),
     }
 }
 
@@ -454,7 +460,12 @@ mod tests {
         let fields: Vec<&str> = notes.iter().map(|n| n.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["detail.status", "detail.start-time", "detail.error", "detail.trigger-type"]
+            [
+                "detail.status",
+                "detail.start-time",
+                "detail.error",
+                "detail.trigger-type"
+            ]
         );
         let mut e = failed_event();
         e["detail"]["error"] = json!(42);
@@ -467,7 +478,11 @@ mod tests {
         e["detail"]["error"] = json!("é".repeat(300_000));
         let error = FailureEvent::from_json(&e).unwrap().error.unwrap();
         assert!(error.len() <= MAX_MESSAGE_BYTES, "{}", error.len());
-        assert!(error.ends_with("[truncated: 600000 bytes in all]"), "{}", &error[error.len() - 60..]);
+        assert!(
+            error.ends_with("[truncated: 600000 bytes in all]"),
+            "{}",
+            &error[error.len() - 60..]
+        );
         assert_eq!(truncate_message("short"), "short");
     }
 
@@ -481,7 +496,11 @@ mod tests {
         ] {
             let mut e = failed_event();
             e["detail"]["status"] = json!(status);
-            assert_eq!(FailureEvent::from_json(&e).unwrap().is_cancelled(), cancelled, "{status}");
+            assert_eq!(
+                FailureEvent::from_json(&e).unwrap().is_cancelled(),
+                cancelled,
+                "{status}"
+            );
         }
     }
 

@@ -77,7 +77,9 @@ pub struct Pending<'a> {
 /// decision waits for the facts, and the Lambda retries the event later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Undecided {
-    #[error("the failed run {execution_id} is not among the flow's {records} run records read: no decision without its own record")]
+    #[error(
+        "the failed run {execution_id} is not among the flow's {records} run records read: no decision without its own record"
+    )]
     FailedRunNotFound { execution_id: String, records: usize },
     #[error("the failed run {execution_id}'s record is {status}, not final: no decision until it is")]
     FailedRunNotFinal { execution_id: String, status: String },

@@ -90,10 +90,10 @@ pub struct BrokenPolicy {
 impl BrokenPolicy {
     /// One line for a decision's reason: the first problem, and how many more.
     pub fn summary(&self) -> String {
-        let first = self.problems.first().map_or_else(
-            || format!("{}: cannot be used", self.source),
-            ToString::to_string,
-        );
+        let first = self
+            .problems
+            .first()
+            .map_or_else(|| format!("{}: cannot be used", self.source), ToString::to_string);
         match self.problems.len() {
             0 | 1 => first,
             n => format!("{first} (and {} more problems)", n - 1),
@@ -145,8 +145,12 @@ impl FlowPolicy {
         // another flow (or none, or cannot be read) is broken, not ignored.
         match resolved {
             FlowPolicy::Usable(p) if p.source != name => {
-                let mut problems: Vec<Diagnostic> =
-                    validated.diagnostics.iter().filter(|d| d.file == name).cloned().collect();
+                let mut problems: Vec<Diagnostic> = validated
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.file == name)
+                    .cloned()
+                    .collect();
                 if problems.is_empty() {
                     problems.push(Diagnostic {
                         file: name.to_owned(),
@@ -195,7 +199,11 @@ mod tests {
         let r = usable(FlowPolicy::from_texts("x", Some(DEFAULT), None));
         assert_eq!((r.source.as_str(), r.policy.max_retries), (DEFAULT_SOURCE, 4));
         let r = usable(FlowPolicy::from_texts("x", None, None));
-        assert_eq!(r.policy, Policy::default(), "a missing default means the built-in defaults");
+        assert_eq!(
+            r.policy,
+            Policy::default(),
+            "a missing default means the built-in defaults"
+        );
     }
 
     #[test]

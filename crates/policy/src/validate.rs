@@ -327,7 +327,10 @@ impl Validated {
 /// The `flow` a document names, read leniently (for reporting a broken file
 /// against its flow even when the file fails its checks).
 fn claimed_flow(doc: &YamlDoc) -> Option<String> {
-    doc.value.get("flow").and_then(serde_yaml::Value::as_str).map(str::to_owned)
+    doc.value
+        .get("flow")
+        .and_then(serde_yaml::Value::as_str)
+        .map(str::to_owned)
 }
 
 /// Validates a policy set: each file's syntax, schema and types, the rules on

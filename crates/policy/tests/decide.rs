@@ -203,7 +203,12 @@ fn no_decision_without_the_failed_runs_own_final_record() {
 #[test]
 fn a_record_without_times_uses_the_event_times() {
     let r = rec(FAILED, RunStatus::Error, None);
-    let d = run(&policy(""), &event(Some("timed out")), &[r.clone(), err("a", -10)], t(4));
+    let d = run(
+        &policy(""),
+        &event(Some("timed out")),
+        &[r.clone(), err("a", -10)],
+        t(4),
+    );
     check(&d, Action::Retry, Some(2), "restart 2");
     assert_eq!(d.failed_run_started_at, t(0), "detail.start-time");
     let e = FailureEvent {

@@ -106,7 +106,11 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             .await
             .map_err(OnFailureError::PolicyUnavailable)?;
         telemetry::policy_problems(&event.flow_name, &loaded);
-        telemetry::emit(&telemetry::policy_metrics(&event.flow_name, &loaded, now.timestamp_millis()));
+        telemetry::emit(&telemetry::policy_metrics(
+            &event.flow_name,
+            &loaded,
+            now.timestamp_millis(),
+        ));
 
         let mut message = failure_message(&event, None).to_owned();
         let decision = match precheck(&event, &loaded.policy) {
@@ -135,10 +139,14 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
 
         let name = execution_name(&event.flow_name, &event.execution_id);
         let input = state_machine_input(&decision, &message).to_string();
-        let outcome = self.state_machine.start_execution(&name, &input).await.map_err(|e| match e {
-            PortError::Failed(_) | PortError::NotFound(_) => OnFailureError::StateMachineRejected(e),
-            PortError::Throttled(_) | PortError::Unavailable(_) => OnFailureError::StateMachineUnavailable(e),
-        })?;
+        let outcome = self
+            .state_machine
+            .start_execution(&name, &input)
+            .await
+            .map_err(|e| match e {
+                PortError::Failed(_) | PortError::NotFound(_) => OnFailureError::StateMachineRejected(e),
+                PortError::Throttled(_) | PortError::Unavailable(_) => OnFailureError::StateMachineUnavailable(e),
+            })?;
         let execution = match outcome {
             StartOutcome::Started { .. } => "started",
             StartOutcome::AlreadyExists => {

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use appflow_retry_policy::FlowPolicy;
+use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{ParameterStore, PortError};

@@ -27,6 +27,27 @@ pub struct RestartInput {
     pub execution_started_at: Option<String>,
 }
 
+impl RestartInput {
+    /// The payload the state machine's Restart task sends for the execution
+    /// on-failure started with `decision` at `started_at` (as
+    /// statemachines/retry.asl.json builds it from `$` and `$$.Execution`):
+    /// for the demo and the tests, which play the state machine's part.
+    pub fn for_execution(decision: &Decision, started_at: DateTime<Utc>) -> Self {
+        RestartInput {
+            flow_name: decision.flow.clone(),
+            execution_id: decision.execution_id.clone(),
+            decision: decision.clone(),
+            execution_name: Some(execution_name(&decision.flow, &decision.execution_id)),
+            execution_started_at: Some(format_time(started_at)),
+        }
+    }
+
+    /// As JSON, the form the Lambda receives.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
 /// What the restart did; the state machine branches on `notify`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RestartOutput {
@@ -131,7 +152,10 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 ));
             }
             FlowPolicy::Usable(p) if !p.policy.enabled => {
-                return Ok(skip("retries were disabled for this flow after the decision".into(), false));
+                return Ok(skip(
+                    "retries were disabled for this flow after the decision".into(),
+                    false,
+                ));
             }
             FlowPolicy::Usable(_) => {}
         }
@@ -165,12 +189,17 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         // Only a real failure is restarted: its record, an Error, at the decision's time.
         let failed = records.iter().find(|r| r.execution_id == input.execution_id);
         match failed {
-            Some(r)
-                if r.status == RunStatus::Error && r.time().is_none_or(|t| t == d.failed_run_started_at) => {}
+            Some(r) if r.status == RunStatus::Error && r.time().is_none_or(|t| t == d.failed_run_started_at) => {}
             other => {
                 let found = other.map_or_else(
                     || "no such run".to_owned(),
-                    |r| format!("{} at {}", r.status.as_str(), r.time().map_or_else(String::new, format_time)),
+                    |r| {
+                        format!(
+                            "{} at {}",
+                            r.status.as_str(),
+                            r.time().map_or_else(String::new, format_time)
+                        )
+                    },
                 );
                 return Err(RestartError::RestartRefused(format!(
                     "flow {flow} has no failed run {} started {} in its history ({found}): this input was not made by on-failure",
@@ -203,13 +232,20 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             if let Some((_, own)) = newer.iter().find(|(t, _)| *t >= backoff_end) {
                 return Ok(restarted(
                     Some(own.execution_id.clone()),
-                    format!("{reason}: run {} was started by an earlier attempt of this restart", own.execution_id),
+                    format!(
+                        "{reason}: run {} was started by an earlier attempt of this restart",
+                        own.execution_id
+                    ),
                 ));
             }
         }
         if let Some((_, r)) = newer.last() {
             return Ok(skip(
-                format!("a newer run {} ({}) exists since the decision", r.execution_id, r.status.as_str()),
+                format!(
+                    "a newer run {} ({}) exists since the decision",
+                    r.execution_id,
+                    r.status.as_str()
+                ),
                 false,
             ));
         }

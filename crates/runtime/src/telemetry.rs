@@ -12,7 +12,7 @@ use crate::policy_cache::Loaded;
 pub const NAMESPACE: &str = "AppFlowRetry";
 
 /// Logs one decision.
-pub fn decision(d: &Decision, message: &str, policy_fallback: bool) {
+pub fn decision(d: &Decision, message: &str, policy_broken: bool) {
     tracing::info!(
         flow = %d.flow,
         execution_id = %d.execution_id,
@@ -22,7 +22,7 @@ pub fn decision(d: &Decision, message: &str, policy_fallback: bool) {
         max_retries = d.max_retries,
         delay_seconds = d.delay_seconds,
         policy = %d.policy,
-        policy_fallback,
+        policy_broken,
         notify = d.notify,
         reason = %d.reason,
         error_message = %message,
@@ -77,11 +77,21 @@ fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
     if by.is_empty() { vec![by] } else { vec![by, Vec::new()] }
 }
 
+static METRICS_TO_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns metric lines on: the Lambda binaries call it at start-up. Off by
+/// default, so that tests and the demo print no EMF lines.
+pub fn metrics_to_stdout() {
+    METRICS_TO_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Writes metric lines to stdout, where CloudWatch reads embedded-metric-
-/// format lines from a Lambda's log.
+/// format lines from a Lambda's log (when turned on by [`metrics_to_stdout`]).
 pub fn emit(lines: &[String]) {
-    for line in lines {
-        println!("{line}");
+    if METRICS_TO_STDOUT.load(std::sync::atomic::Ordering::Relaxed) {
+        for line in lines {
+            println!("{line}");
+        }
     }
 }
 

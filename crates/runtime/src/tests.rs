@@ -151,7 +151,11 @@ async fn a_flow_parameter_is_used_and_a_broken_one_fails_closed() {
     // Each of these once restarted the flow on the default policy.
     for (i, text, problem) in [
         (1, "flow: sf-accounts\nmax_retries: [\n", ":3:1: invalid YAML"),
-        (2, "flow: sf-accounts\nenabled: no\n", ":2:10: enabled: invalid type: string \"no\""),
+        (
+            2,
+            "flow: sf-accounts\nenabled: no\n",
+            ":2:10: enabled: invalid type: string \"no\"",
+        ),
         (3, "flow: sf-accounts\na: &x [1]\n", ":2:7: YAML anchors"),
         (4, "flow: other-flow\n", "names another flow"),
     ] {
@@ -163,8 +167,16 @@ async fn a_flow_parameter_is_used_and_a_broken_one_fails_closed() {
             .await
             .unwrap();
         let d = &out.decision;
-        assert_eq!((d.action, d.notify, d.policy.as_str()), (Action::Skip, true, param.as_str()), "{text}");
-        assert!(d.reason.contains(&format!("{param}")) && d.reason.contains(problem), "{text}: {}", d.reason);
+        assert_eq!(
+            (d.action, d.notify, d.policy.as_str()),
+            (Action::Skip, true, param.as_str()),
+            "{text}"
+        );
+        assert!(
+            d.reason.contains(&format!("{param}")) && d.reason.contains(problem),
+            "{text}: {}",
+            d.reason
+        );
         assert!(!out.policy_problems.is_empty());
         assert_eq!(w.flows.record_calls(), w_calls, "decided without the history");
     }
@@ -232,7 +244,11 @@ async fn cancelled_runs_and_deleted_flows_skip() {
         .await
         .unwrap();
     assert_eq!(out.decision.action, Action::Skip);
-    assert!(out.decision.reason.contains("no longer exists"), "{}", out.decision.reason);
+    assert!(
+        out.decision.reason.contains("no longer exists"),
+        "{}",
+        out.decision.reason
+    );
     assert!(out.decision.notify, "skip is in the default notify list");
 }
 
@@ -330,10 +346,20 @@ async fn history_is_read_until_the_failed_run_and_its_window_are_covered() {
     use crate::history::{HistoryError, read_history};
     // Newest first: the failed run, then older runs, 2 a page.
     let mut records = vec![record(FAILED, RunStatus::Error, t0())];
-    records.extend((0..10).map(|i| record(&format!("r{i}"), RunStatus::Error, t0() - TimeDelta::minutes(10 * (i + 1)))));
+    records.extend((0..10).map(|i| {
+        record(
+            &format!("r{i}"),
+            RunStatus::Error,
+            t0() - TimeDelta::minutes(10 * (i + 1)),
+        )
+    }));
     let flows = paged_flows(records.clone());
     let got = read_history(&flows, FLOW, cover(25), 20).await.unwrap();
-    assert_eq!((got.len(), flows.record_calls()), (6, 3), "stops at the first page wholly before the window");
+    assert_eq!(
+        (got.len(), flows.record_calls()),
+        (6, 3),
+        "stops at the first page wholly before the window"
+    );
 
     // Oldest first: the failed run is on the last page; everything is read.
     records.reverse();
@@ -344,14 +370,34 @@ async fn history_is_read_until_the_failed_run_and_its_window_are_covered() {
     // The bound is hit before the failed run is seen: a named error, no guess.
     let flows = paged_flows(records);
     let err = read_history(&flows, FLOW, cover(25), 3).await.unwrap_err();
-    assert!(matches!(err, HistoryError::Incomplete { pages: 3, records: 6, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            HistoryError::Incomplete {
+                pages: 3,
+                records: 6,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let w = World::new();
     let mut many: Vec<_> = (0..350)
-        .map(|i| record(&format!("r{i}"), RunStatus::Successful, t0() - TimeDelta::days(2) - TimeDelta::minutes(i)))
+        .map(|i| {
+            record(
+                &format!("r{i}"),
+                RunStatus::Successful,
+                t0() - TimeDelta::days(2) - TimeDelta::minutes(i),
+            )
+        })
         .collect();
     many.push(record(FAILED, RunStatus::Error, t0()));
     w.flows.add(FLOW, "OnDemand", many);
-    let err = w.on_failure().handle(&event(FLOW, FAILED, "ONDEMAND", "x")).await.unwrap_err();
+    let err = w
+        .on_failure()
+        .handle(&event(FLOW, FAILED, "ONDEMAND", "x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "HistoryIncomplete", "{err}");
     assert!(w.machine.executions.lock().unwrap().is_empty());
 
@@ -479,7 +525,9 @@ fn restart_refuses_inputs_on_failure_did_not_make() {
         ("no execution name", |i, _| {
             i.as_object_mut().unwrap().remove("execution_name");
         }),
-        ("another execution's name", |i, _| i["execution_name"] = json!("hand-made")),
+        ("another execution's name", |i, _| {
+            i["execution_name"] = json!("hand-made")
+        }),
         ("an execution id not in the history", |i, _| {
             i["execution_id"] = json!("made-up");
             i["decision"]["execution_id"] = json!("made-up");
@@ -492,7 +540,8 @@ fn restart_refuses_inputs_on_failure_did_not_make() {
             w.flows.flows.lock().unwrap().get_mut(FLOW).unwrap().1[0].status = RunStatus::Successful;
         }),
         ("another flow than the decision's", |i, w| {
-            w.flows.add("other", "OnDemand", vec![record(FAILED, RunStatus::Error, t0())]);
+            w.flows
+                .add("other", "OnDemand", vec![record(FAILED, RunStatus::Error, t0())]);
             i["flow_name"] = json!("other");
             i["execution_name"] = json!(execution_name("other", FAILED));
         }),
@@ -519,7 +568,10 @@ fn a_retried_restart_recognises_its_own_run() {
         t0() + TimeDelta::minutes(6) + TimeDelta::seconds(1),
     ));
     let out = futures_block(w.restart().handle(&input)).unwrap();
-    assert_eq!((out.outcome, out.new_execution_id.as_deref()), ("restarted", Some("mine")));
+    assert_eq!(
+        (out.outcome, out.new_execution_id.as_deref()),
+        ("restarted", Some("mine"))
+    );
     assert!(out.reason.contains("earlier attempt"), "{}", out.reason);
     assert!(w.flows.started.lock().unwrap().is_empty(), "nothing started twice");
 
@@ -534,7 +586,10 @@ fn a_retried_restart_recognises_its_own_run() {
 fn restart_skips_a_broken_policy_with_a_notification_and_a_deleted_flow() {
     let w = World::new();
     let input = restart_input(&w);
-    w.store.put(&flow_parameter(PREFIX, FLOW), "flow: sf-accounts\nnotify: []\nenabled: maybe\n");
+    w.store.put(
+        &flow_parameter(PREFIX, FLOW),
+        "flow: sf-accounts\nnotify: []\nenabled: maybe\n",
+    );
     let out = futures_block(w.restart().handle(&input)).unwrap();
     assert_eq!((out.outcome, out.notify), ("skipped", true));
     assert!(out.reason.contains("unusable"), "{}", out.reason);
