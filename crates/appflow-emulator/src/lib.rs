@@ -133,6 +133,13 @@ pub enum Fault {
     ServerError,
     /// The reply is delayed by this many milliseconds, then served normally.
     SlowMs(u64),
+    /// HTTP 402 with `ServiceQuotaExceededException` (too many runs at once).
+    QuotaExceeded,
+    /// HTTP 409 with `ConflictException`.
+    Conflict,
+    /// The request is carried out, then its reply is lost: the caller sees
+    /// an HTTP 500 although (for StartFlow) the run started.
+    LoseReply,
 }
 
 /// One request the emulator answered, for assertions.
@@ -396,8 +403,9 @@ fn epoch(t: DateTime<Utc>) -> Value {
     json!(t.timestamp_millis() as f64 / 1000.0)
 }
 
-/// Parses the request body and takes the operation's next fault, if any.
-async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<Value, Response> {
+/// Parses the request body and takes the operation's next fault, if any;
+/// the flag says whether the reply is to be lost ([`Fault::LoseReply`]).
+async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<(Value, bool), Response> {
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let field = |name: &str| {
         parsed
@@ -433,9 +441,24 @@ async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<Value, Res
                 "An internal error occurred",
             ));
         }
+        Some(Fault::QuotaExceeded) => {
+            return Err(fail(
+                StatusCode::PAYMENT_REQUIRED,
+                "ServiceQuotaExceededException",
+                "The request would cause a service quota to be exceeded",
+            ));
+        }
+        Some(Fault::Conflict) => {
+            return Err(fail(
+                StatusCode::CONFLICT,
+                "ConflictException",
+                "There was a conflict when processing the request",
+            ));
+        }
         Some(Fault::SlowMs(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
-        None => {}
+        Some(Fault::LoseReply) | None => {}
     }
+    let lose = fault == Some(Fault::LoseReply);
     let value = parsed.map_err(|e| fail(StatusCode::BAD_REQUEST, "ValidationException", &e.to_string()))?;
     if flow.is_none() {
         return Err(fail(
@@ -444,10 +467,26 @@ async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<Value, Res
             "flowName is required",
         ));
     }
-    Ok(value)
+    Ok((value, lose))
 }
 
-fn finish(state: &Shared, op: Operation, flow: &str, token: Option<String>, response: Response) -> Response {
+fn finish(
+    state: &Shared,
+    op: Operation,
+    flow: &str,
+    token: Option<String>,
+    lose: bool,
+    response: Response,
+) -> Response {
+    let response = if lose {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerException",
+            "An internal error occurred (the reply was lost)",
+        )
+    } else {
+        response
+    };
     state.lock().calls.push(Call {
         operation: op,
         flow: Some(flow.to_owned()),
@@ -466,7 +505,7 @@ fn not_found(flow: &str) -> Response {
 }
 
 async fn start_flow(State(state): State<Shared>, body: Bytes) -> Response {
-    let req = match begin(&state, Operation::StartFlow, &body).await {
+    let (req, lose) = match begin(&state, Operation::StartFlow, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -529,11 +568,11 @@ async fn start_flow(State(state): State<Shared>, body: Bytes) -> Response {
             }
         }
     };
-    finish(&state, Operation::StartFlow, &flow, token, response)
+    finish(&state, Operation::StartFlow, &flow, token, lose, response)
 }
 
 async fn describe_flow(State(state): State<Shared>, body: Bytes) -> Response {
-    let req = match begin(&state, Operation::DescribeFlow, &body).await {
+    let (req, lose) = match begin(&state, Operation::DescribeFlow, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -551,11 +590,11 @@ async fn describe_flow(State(state): State<Shared>, body: Bytes) -> Response {
         }))
         .into_response(),
     };
-    finish(&state, Operation::DescribeFlow, &flow, None, response)
+    finish(&state, Operation::DescribeFlow, &flow, None, lose, response)
 }
 
 async fn describe_records(State(state): State<Shared>, body: Bytes) -> Response {
-    let req = match begin(&state, Operation::DescribeFlowExecutionRecords, &body).await {
+    let (req, lose) = match begin(&state, Operation::DescribeFlowExecutionRecords, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -571,7 +610,7 @@ async fn describe_records(State(state): State<Shared>, body: Bytes) -> Response 
             Some(n) => n,
             None => {
                 let r = error(StatusCode::BAD_REQUEST, "ValidationException", "invalid nextToken");
-                return finish(&state, Operation::DescribeFlowExecutionRecords, &flow, None, r);
+                return finish(&state, Operation::DescribeFlowExecutionRecords, &flow, None, lose, r);
             }
         },
     };
@@ -591,7 +630,14 @@ async fn describe_records(State(state): State<Shared>, body: Bytes) -> Response 
             }
         }
     };
-    finish(&state, Operation::DescribeFlowExecutionRecords, &flow, None, response)
+    finish(
+        &state,
+        Operation::DescribeFlowExecutionRecords,
+        &flow,
+        None,
+        lose,
+        response,
+    )
 }
 
 fn order(runs: &mut [Run], order: RecordOrder) {
