@@ -1,7 +1,7 @@
 //! Backoff delays and the seeded random source for jitter.
 //!
 //! Delays are computed in f64 seconds, capped at `max_delay` before jitter,
-//! and floored to whole seconds (DESIGN §4 step 10). The random source is a
+//! and floored to whole seconds (docs/design.md §4 rule 10). The random source is a
 //! SplitMix64 seeded from an FNV-1a hash of the failed execution id: both are
 //! fixed algorithms written here, so one failure gets the same delay in every
 //! version and on every machine.

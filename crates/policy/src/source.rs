@@ -6,7 +6,7 @@
 //! (`backoff.max_delay`, `error_classes[1].patterns[0]`, ...) starts.
 //!
 //! That pass runs first and refuses what a policy never needs but a hostile
-//! file can use to exhaust memory or time (docs/design.md §6): anchors and
+//! file can use to exhaust memory or time (docs/design.md §6.2): anchors and
 //! aliases (serde_yaml bounds alias *jumps*, not the expanded size, so a few
 //! KB of nested aliases expand to gigabytes), tags, and nesting deeper than
 //! [`MAX_DEPTH`]. Only a file that passes it reaches serde_yaml.

@@ -1,4 +1,4 @@
-//! Semantic rules (DESIGN §3) on an effective policy, and validation of a
+//! Semantic rules (docs/design.md §3) on an effective policy, and validation of a
 //! whole policy set: syntax, schema (through [`SchemaCheck`], which the CLI
 //! implements with the committed JSON Schema), types, rules, and the rules
 //! across files.
