@@ -53,6 +53,7 @@ pub struct PolicyFile {
 
     /// Custom error classes, tried in order before the built-in ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
     pub error_classes: Option<Vec<ErrorClassSpec>>,
 
     /// Settings per error class (custom or built-in), merged over this policy's own.

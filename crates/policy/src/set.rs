@@ -39,7 +39,8 @@ impl PolicySet {
             }
             None => DEFAULT_SOURCE.to_owned(),
         };
-        ResolvedPolicy::new(source, policy)
+        // Every file in a validated set passed check_policy: compile only.
+        ResolvedPolicy::compile(source, policy)
     }
 }
 
@@ -58,6 +59,11 @@ impl ResolvedPolicy {
         if let Some(problem) = check_policy(&policy).into_iter().next() {
             return Err(problem.message);
         }
+        Self::compile(source, policy)
+    }
+
+    /// Compiles the classifier of a policy that passed [`check_policy`].
+    fn compile(source: String, policy: Policy) -> Result<Self, String> {
         let classifier = Classifier::new(&policy.error_classes)?;
         Ok(ResolvedPolicy {
             source,

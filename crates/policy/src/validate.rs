@@ -55,8 +55,18 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
     check_window(&mut out, p.retry_window, vec![path!["retry_window"]]);
     check_backoff(&mut out, &p.backoff, &[&[]]);
 
+    if p.error_classes.len() > classify::MAX_CUSTOM_CLASSES {
+        out.push(Problem::new(
+            vec![path!["error_classes"]],
+            format!(
+                "a policy has at most {} custom classes, this one {}",
+                classify::MAX_CUSTOM_CLASSES,
+                p.error_classes.len()
+            ),
+        ));
+    }
     let mut custom: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, class) in p.error_classes.iter().enumerate() {
+    for (i, class) in p.error_classes.iter().enumerate().take(classify::MAX_CUSTOM_CLASSES) {
         let at = |rest: &[PathSeg]| {
             let mut v = path!["error_classes", i];
             v.extend_from_slice(rest);
@@ -84,6 +94,17 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
                 vec![at(&path!["patterns"])],
                 "a class needs at least one pattern",
             ));
+        }
+        if class.patterns.len() > classify::MAX_PATTERNS_PER_CLASS {
+            out.push(Problem::new(
+                vec![at(&path!["patterns"])],
+                format!(
+                    "a class has at most {} patterns, this one {}",
+                    classify::MAX_PATTERNS_PER_CLASS,
+                    class.patterns.len()
+                ),
+            ));
+            continue;
         }
         let before = out.len();
         for (j, pattern) in class.patterns.iter().enumerate() {
@@ -365,6 +386,9 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
                     src.text.len()
                 ),
             });
+            // It cannot be published; reading it further only costs time.
+            mark_broken(src, None);
+            continue;
         }
         let doc = match YamlDoc::parse(&src.file, &src.text) {
             Ok(doc) => doc,
