@@ -6,19 +6,23 @@
 # (crates/cli/src/files.rs), the top-level keys of `PolicyFile`
 # (crates/policy/src/model.rs), the size limits and the cross-file rules
 # (crates/policy/src/validate.rs) and the SSM name encoding
-# (crates/policy/src/naming.rs). Every local below must evaluate without error
-# for ANY input: problems are reported by the preconditions in outputs.tf,
-# which name the files at fault.
+# (crates/policy/src/naming.rs). The keys, types and ranges of every field
+# come from the committed JSON Schema (schema.tf); the rules the schema cannot
+# state are in checks.tf. Every local below must evaluate without error for
+# ANY input: problems are reported by the preconditions in outputs.tf, which
+# name the files at fault.
 ################################################################################
 
 locals {
   # The top-level keys of a policy file (`PolicyFile`, deny_unknown_fields).
-  allowed_keys = ["flow", "enabled", "max_retries", "retry_window", "backoff", "skip_errors", "error_classes", "overrides", "notify"]
+  allowed_keys = sort(keys(try(local.schema_nodes["#"].properties, {})))
 
-  # AppFlow's rule for flow names (FLOW_NAME_PATTERN); RE2's \w is ASCII-only,
-  # like the Rust regex crate's in this pattern's use.
-  flow_name_pattern    = "^[a-zA-Z0-9][\\w!@#.-]+$"
-  flow_name_max_length = 256
+  # AppFlow's rule for flow names (FLOW_NAME_PATTERN, the schema's `flow`);
+  # RE2's \w is ASCII-only, like the Rust regex crate's in this pattern's use.
+  # The fallbacks only keep this evaluating when the schema is unreadable,
+  # which fails the plan anyway.
+  flow_name_pattern    = try(coalesce(local.schema_nodes["#/properties/flow"].pattern), "^[a-zA-Z0-9][\\w!@#.-]+$")
+  flow_name_max_length = try(coalesce(local.schema_nodes["#/properties/flow"].max_length), 256)
 
   # SSM value limits, in bytes (SSM_STANDARD_VALUE_BYTES, SSM_MAX_VALUE_BYTES).
   standard_tier_max_bytes = 4096
@@ -43,16 +47,17 @@ locals {
   # start of document"); Rust reads it as an empty policy, and so does this.
   blank = { for p, t in local.texts : p => trimspace(replace(t, "/(?m)^[ \\t]*#.*$/", "")) == "" }
 
-  yaml_ok = { for p, t in local.texts : p => local.blank[p] || can(yamldecode(t)) }
-  docs    = { for p, t in local.texts : p => local.blank[p] ? null : try(yamldecode(t), null) }
+  # A file with YAML anchors or aliases (checks.tf) is never decoded: an
+  # alias bomb expands exponentially, and HCL evaluates BOTH branches of a
+  # conditional, so the text itself is swapped for an empty mapping first.
+  decoded_texts = { for p, t in local.texts : p => length(local.anchors[p]) > 0 ? "{}" : t }
+
+  yaml_ok = { for p, t in local.decoded_texts : p => local.blank[p] || can(yamldecode(t)) }
+  docs    = { for p, t in local.decoded_texts : p => local.blank[p] ? null : try(yamldecode(t), null) }
 
   # A null document ("---", "~") is an empty policy too.
   is_mapping = { for p, d in local.docs : p => d == null || can(keys(d)) }
   top_keys   = { for p, d in local.docs : p => try(tolist(keys(d)), tolist([])) }
-  unknown_keys = {
-    for p, ks in local.top_keys : p => sort(tolist(setsubtract(ks, local.allowed_keys)))
-    if length(setsubtract(ks, local.allowed_keys)) > 0
-  }
 
   # yamldecode keeps the LAST of two equal keys without a word; serde_yaml
   # rejects the file. Block-style top-level keys start a line at column 0,
@@ -67,9 +72,9 @@ locals {
 
   oversized = { for p, n in local.sizes : p => n if n > local.advanced_tier_max_bytes }
 
-  # default.yaml applies to every flow: a non-null `flow` there is an error
-  # (`flow: ~` is no flow, as in Rust).
-  default_with_flow = [for p in local.default_path : p if try(local.docs[p].flow, null) != null]
+  # default.yaml applies to every flow: `flow` there is an error, even
+  # `flow: ~` (the schema makes no field nullable, so the CLI refuses it too).
+  default_with_flow = [for p in local.default_path : p if contains(local.top_keys[p], "flow")]
 
   # `flow` of each flow file, with its YAML type kept apart: yamldecode reads
   # `flow: 123` as a number and `flow: yes`/`on`/`y` as true (YAML 1.1), where
@@ -82,7 +87,8 @@ locals {
   flow_named = { for p, f in local.flow_of : p => f if f != null }
 
   # A file that is not YAML or not a mapping is reported as such, not again here.
-  flow_missing = [for p, v in local.flow_raw : p if v == null && local.yaml_ok[p] && local.is_mapping[p]]
+  # (A file with anchors is reported as such and was not decoded.)
+  flow_missing = [for p, v in local.flow_raw : p if v == null && local.yaml_ok[p] && local.is_mapping[p] && length(local.anchors[p]) == 0]
   flow_not_string = {
     for p, v in local.flow_raw : p => jsonencode(v) if v != null && !local.flow_is_string[p]
   }

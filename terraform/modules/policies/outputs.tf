@@ -2,14 +2,24 @@
 # Outputs
 #
 # The policy set is validated by the preconditions of `parameters`: a broken
-# set fails `terraform plan` with messages naming the files at fault. Every
-# output of a module is evaluated on each plan, so the checks run whichever
-# outputs the caller uses.
+# set fails `terraform plan` with messages naming the files and fields at
+# fault (checks.tf finds them). Every output of a module is evaluated on
+# each plan, so the checks run whichever outputs the caller uses.
 ################################################################################
 
 output "parameters" {
   description = "The SSM parameters to publish, keyed by parameter name: { value = the file's exact text, tier = \"Standard\" | \"Advanced\" (over 4096 bytes), file = path relative to policies_dir, flow = the flow name, null for the default }."
   value       = tomap(local.parameters)
+
+  precondition {
+    condition     = local.schema_ok
+    error_message = "Cannot check the policies: ${local.schema_path} is not the policy JSON Schema this module reads${local.schema == null ? " (missing or not JSON)" : length(local.schema_missing) > 0 ? " (it lacks ${join(", ", local.schema_missing)})" : ""}. Regenerate it with `make schema`, or set schema_file."
+  }
+
+  precondition {
+    condition     = length(local.problems_by_category.anchor) == 0
+    error_message = "YAML anchors and aliases are not allowed in policy files (an alias can expand without bound; the files were not decoded): ${join("; ", local.problems_by_category.anchor)}."
+  }
 
   precondition {
     condition     = alltrue(values(local.yaml_ok))
@@ -27,8 +37,33 @@ output "parameters" {
   }
 
   precondition {
-    condition     = length(local.unknown_keys) == 0
-    error_message = "Unknown top-level keys (allowed: ${join(", ", local.allowed_keys)}): ${join("; ", [for p, ks in local.unknown_keys : "${p}: ${join(", ", ks)}"])}."
+    condition     = length(local.problems_by_category.unknown) == 0
+    error_message = "Unknown fields (the service refuses them, at any depth; top-level keys: ${join(", ", local.allowed_keys)}): ${join("; ", local.problems_by_category.unknown)}."
+  }
+
+  precondition {
+    condition     = length(local.problems_by_category.type) == 0
+    error_message = "Wrong types (the service reads YAML 1.2: yes, no, on, off are strings there, write true or false): ${join("; ", local.problems_by_category.type)}."
+  }
+
+  precondition {
+    condition     = length(local.problems_by_category.value) == 0
+    error_message = "Values the policy schema does not allow: ${join("; ", local.problems_by_category.value)}."
+  }
+
+  precondition {
+    condition     = length(local.problems_by_category.duration) == 0
+    error_message = "Bad durations (one or more <integer><unit> parts, units d, h, m, s in that order, each at most once, lowercase; at most 365d; retry_window and initial_delay at least 1s): ${join("; ", local.problems_by_category.duration)}."
+  }
+
+  precondition {
+    condition     = length(local.problems_by_category.class) == 0
+    error_message = "Error classes (built-in: ${join(", ", local.builtin_classes)}; custom ones come from error_classes, which a flow file replaces as a whole): ${join("; ", local.problems_by_category.class)}."
+  }
+
+  precondition {
+    condition     = length(local.problems_by_category.backoff) == 0
+    error_message = "A backoff's max_delay must be at least its initial_delay, after merging the built-in defaults, default.yaml, the flow file and the class's override: ${join("; ", local.problems_by_category.backoff)}."
   }
 
   precondition {
@@ -60,6 +95,11 @@ output "parameters" {
     condition     = length(local.duplicate_flows) == 0
     error_message = "One flow, one file: ${join("; ", [for f, ps in local.duplicate_flows : "flow ${jsonencode(f)} is claimed by ${join(" and ", ps)}"])}."
   }
+}
+
+output "problems" {
+  description = "Every problem the plan-time checks found, as \"<file>: <field>: <what is wrong>\", sorted; empty for a valid set. The preconditions of `parameters` fail the plan on the same problems (and on the YAML, size and `flow` checks); this output lists them for tests and tooling."
+  value       = sort(distinct(flatten(values(local.problems_by_category))))
 }
 
 output "flows" {

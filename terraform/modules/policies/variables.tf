@@ -39,3 +39,14 @@ variable "prefix" {
     error_message = "prefix must be at most 128 characters, so that every valid flow's parameter name fits SSM's limit (got ${length(var.prefix)})."
   }
 }
+
+variable "schema_file" {
+  description = "The policy JSON Schema generated from the service's Rust types (`make schema`). Null: the repository's `policies/schema.json`, found relative to this module. The plan-time checks read the allowed keys, types, enums, ranges and patterns from it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schema_file == null || can(jsondecode(file(var.schema_file)))
+    error_message = "schema_file must name a readable JSON file: the policy schema, policies/schema.json (got \"${coalesce(var.schema_file, "null")}\")."
+  }
+}

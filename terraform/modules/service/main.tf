@@ -19,7 +19,11 @@ locals {
   state_machine_name = "${var.name}-retry"
 
   # ARNs known before apply, so that policies and the template need no cycle.
-  state_machine_arn    = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.state_machine_name}"
+  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.state_machine_name}"
+  rule_name         = "${var.name}-failed-runs"
+  rule_arn          = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.rule_name}"
+  # Every alarm of this module is named "<name>-<key>" (local.alarms).
+  alarm_arn_pattern    = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
   restart_function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.restart_name}"
   policy_parameters    = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.policy_prefix}/*"
 
@@ -62,7 +66,12 @@ resource "aws_kms_key" "this" {
   enable_key_rotation = true
   policy = jsonencode({
     Version = "2012-10-17"
+    # One statement per principal, each citing the AWS documentation page it
+    # follows; tests/service.tftest.hcl checks the split and the scopes.
     Statement = [
+      # The account administers the key and lets IAM policies grant its use
+      # (the roles' Encryption statements). Follows "Default key policy"
+      # (AWS KMS Developer Guide).
       {
         Sid       = "AccountAdministers"
         Effect    = "Allow"
@@ -75,14 +84,46 @@ resource "aws_kms_key" "this" {
         ]
         Resource = "*"
       },
+      # CloudWatch alarms publish to the encrypted topic. Follows "Enable
+      # compatibility between event sources from AWS services and encrypted
+      # topics" (Amazon SNS Developer Guide, Key management): the service
+      # principal gets kms:GenerateDataKey* and kms:Decrypt, scoped to this
+      # module's alarms (aws:SourceArn) in this account (aws:SourceAccount).
       {
-        Sid       = "AlarmsAndEventsPublish"
+        Sid       = "CloudWatchAlarmsPublish"
         Effect    = "Allow"
-        Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
+        Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
         Resource  = "*"
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
+        Condition = {
+          ArnLike      = { "aws:SourceArn" = local.alarm_arn_pattern }
+          StringEquals = { "aws:SourceAccount" = local.account }
+        }
       },
+      # The rule's target writes undeliverable events to the encrypted
+      # dead-letter queue. Follows "Amazon EventBridge targets" (EventBridge
+      # User Guide: a target such as an SQS queue that uses KMS encryption
+      # needs "Allow EventBridge to use the key", kms:Decrypt and
+      # kms:GenerateDataKey) and "Configure KMS permissions for AWS services"
+      # (Amazon SQS Developer Guide, Key management). AWS documents no
+      # aws:SourceArn / aws:SourceAccount condition for this path, and states
+      # for the same kind of EventBridge delivery to encrypted SNS topics that
+      # these keys are not supported in a KMS key policy: a condition KMS
+      # cannot match would deny the write and lose the event. The write is
+      # scoped instead by the queue policy (aws:SourceArn = this rule, as in
+      # "Using dead-letter queues to process undelivered events", EventBridge
+      # User Guide), and a failed write raises the events-dlq-send-failures
+      # alarm (InvocationsFailedToBeSentToDlq).
+      {
+        Sid       = "EventBridgeDeadLetters"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource  = "*"
+      },
+      # The encrypted log groups of this account. Follows "Encrypt log data in
+      # CloudWatch Logs using AWS KMS" (Amazon CloudWatch Logs User Guide),
+      # scoped by the kms:EncryptionContext:aws:logs:arn condition it shows.
       {
         Sid       = "CloudWatchLogs"
         Effect    = "Allow"
@@ -123,7 +164,10 @@ resource "aws_sns_topic_policy" "this" {
       Principal = { Service = "cloudwatch.amazonaws.com" }
       Action    = "sns:Publish"
       Resource  = aws_sns_topic.this.arn
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
+      Condition = {
+        ArnLike      = { "aws:SourceArn" = local.alarm_arn_pattern }
+        StringEquals = { "aws:SourceAccount" = local.account }
+      }
     }]
   })
 }
@@ -156,7 +200,7 @@ resource "aws_sqs_queue_policy" "events_dlq" {
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
       Resource  = aws_sqs_queue.events_dlq.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this.arn } }
+      Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arn } }
     }]
   })
 }
@@ -486,7 +530,7 @@ resource "aws_sfn_state_machine" "this" {
 # ---------------------------------------------------------------- EventBridge
 
 resource "aws_cloudwatch_event_rule" "this" {
-  name          = "${var.name}-failed-runs"
+  name          = local.rule_name
   description   = "appflow-retry: AppFlow flow runs that did not succeed"
   event_pattern = jsonencode(local.event_pattern)
   tags          = var.tags
@@ -508,15 +552,61 @@ resource "aws_cloudwatch_event_target" "this" {
 
 # ---------------------------------------------------------------- alarms
 
+# A notification the state machine could not publish: its SNS tasks retry,
+# then continue, so the failure is counted from the execution log (level
+# ERROR with execution data: every TaskFailed event is logged, as JSON with
+# `type` and `details.resourceType`). Each failed attempt counts once.
+resource "aws_cloudwatch_log_metric_filter" "notifications_failed" {
+  name           = "${var.name}-notifications-failed"
+  log_group_name = aws_cloudwatch_log_group.state_machine.name
+  pattern        = "{ ($.type = \"TaskFailed\") && ($.details.resourceType = \"sns\") }"
+
+  metric_transformation {
+    name      = "NotificationsFailed"
+    namespace = local.metric_namespace
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
 locals {
-  # Every alarm fires on any occurrence in 5 minutes and notifies the topic.
+  # The namespace of the metrics the service itself publishes: the Lambdas'
+  # EMF metrics (BrokenPolicies, DefaultPolicyMissing) and the log metric
+  # filter above.
+  metric_namespace = "AppFlowRetry"
+
+  # Every path that can still drop or silently alter work has an alarm; each
+  # fires on any occurrence in 5 minutes and notifies the topic.
   alarms = {
+    # Undelivered AppFlow events.
+    events-failed-invocations = {
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      statistic   = "Sum"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
+      description = "EventBridge could not invoke on-failure for failed AppFlow runs after its retries: the events are in the events-dlq queue (see events-dlq-not-empty), or lost if that failed too (see events-dlq-send-failures)."
+    }
+    events-dlq-send-failures = {
+      namespace   = "AWS/Events"
+      metric      = "InvocationsFailedToBeSentToDlq"
+      statistic   = "Sum"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
+      description = "EventBridge could neither deliver failed-run events nor write them to the events-dlq queue (queue policy or KMS key policy?): those failures are LOST. Run the sweep or restart the affected flows by hand."
+    }
     events-dlq-not-empty = {
       namespace   = "AWS/SQS"
       metric      = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
       dimensions  = { QueueName = aws_sqs_queue.events_dlq.name }
       description = "The events-dlq queue holds failed AppFlow events EventBridge could not deliver to on-failure. Inspect and redrive them."
+    }
+    # on-failure's asynchronous invocations.
+    on-failure-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
+      description = "The on-failure function returned errors (see its log group)."
     }
     on-failure-errors-not-empty = {
       namespace   = "AWS/SQS"
@@ -525,12 +615,19 @@ locals {
       dimensions  = { QueueName = aws_sqs_queue.failures.name }
       description = "The on-failure-errors queue holds failed AppFlow events on-failure could not handle after its retries. Inspect and redrive them."
     }
-    on-failure-errors = {
+    on-failure-destination-failures = {
       namespace   = "AWS/Lambda"
-      metric      = "Errors"
+      metric      = "DestinationDeliveryFailures"
       statistic   = "Sum"
       dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
-      description = "The on-failure function returned errors (see its log group)."
+      description = "Lambda could not send failed on-failure invocations to the on-failure-errors queue (queue or KMS permissions?): those failed AppFlow events are LOST."
+    }
+    on-failure-events-dropped = {
+      namespace   = "AWS/Lambda"
+      metric      = "AsyncEventsDropped"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
+      description = "Lambda gave up on asynchronous events for on-failure (retries exhausted, event too old or throttled too long): each should be in the on-failure-errors queue; if on-failure-destination-failures fires too, it is lost."
     }
     restart-errors = {
       namespace   = "AWS/Lambda"
@@ -539,6 +636,7 @@ locals {
       dimensions  = { FunctionName = aws_lambda_function.restart.function_name }
       description = "The restart function returned errors (see its log group)."
     }
+    # The state machine.
     retry-executions-failed = {
       namespace   = "AWS/States"
       metric      = "ExecutionsFailed"
@@ -546,14 +644,43 @@ locals {
       dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
       description = "A retry state machine execution failed: a restart could not be done (a notification says which)."
     }
-    policy-fallbacks = {
-      namespace   = "AppFlowRetry"
-      metric      = "PolicyFallbacks"
+    retry-executions-timed-out = {
+      namespace   = "AWS/States"
+      metric      = "ExecutionsTimedOut"
+      statistic   = "Sum"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
+      description = "A retry state machine execution timed out: its restart was not done, and nothing was notified. The execution history names the flow."
+    }
+    notifications-failed = {
+      namespace   = local.metric_namespace
+      metric      = "NotificationsFailed"
       statistic   = "Sum"
       dimensions  = {}
-      description = "A flow's policy parameter in SSM is broken: that flow runs on the default policy. The on-failure log names the parameter."
+      description = "The state machine could not publish a notification to the topic (an SNS task failed; the execution went on). See the state machine's log group for the TaskFailed event and the execution."
+    }
+    # Policies: the Lambdas fail closed.
+    broken-policies = {
+      namespace   = local.metric_namespace
+      metric      = "BrokenPolicies"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "A policy parameter in SSM is broken (YAML, schema or rules): the failures of the flows it governs are skipped and notified, never decided on the default. The on-failure log names the parameter, line and problem."
+    }
+    default-policy-missing = {
+      namespace   = local.metric_namespace
+      metric      = "DefaultPolicyMissing"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "The <prefix>/default policy parameter does not exist: flows without a file of their own run on the service's built-in defaults. Publish policies/default.yaml (terraform apply)."
     }
   }
+}
+
+# The alarm was renamed when broken policies stopped falling back to the
+# default policy (its metric was PolicyFallbacks).
+moved {
+  from = aws_cloudwatch_metric_alarm.this["policy-fallbacks"]
+  to   = aws_cloudwatch_metric_alarm.this["broken-policies"]
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {

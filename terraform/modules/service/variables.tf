@@ -50,8 +50,8 @@ variable "lambda" {
   }
 
   validation {
-    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= 900
-    error_message = "lambda.timeout must be 10-900 seconds: AppFlow throttling is retried inside one invocation."
+    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= 170
+    error_message = "lambda.timeout must be 10-170 seconds: the state machine's Restart task times out after 180 s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
   }
 
   validation {

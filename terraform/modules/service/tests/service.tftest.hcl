@@ -48,6 +48,12 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_sfn_state_machine.this
+  override_during = plan
+  values          = { arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry" }
+}
+
+override_resource {
   target          = aws_kms_key.this
   override_during = plan
   values          = { arn = "arn:aws:kms:eu-west-1:123456789012:key/1111-2222" }
@@ -237,15 +243,128 @@ run "every_alarm_notifies_the_topic" {
 
   assert {
     condition = keys(aws_cloudwatch_metric_alarm.this) == [
-      "events-dlq-not-empty", "on-failure-errors", "on-failure-errors-not-empty", "policy-fallbacks",
-      "restart-errors", "retry-executions-failed",
+      "broken-policies", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
+      "events-failed-invocations", "notifications-failed", "on-failure-destination-failures", "on-failure-errors",
+      "on-failure-errors-not-empty", "on-failure-events-dropped", "restart-errors", "retry-executions-failed",
+      "retry-executions-timed-out",
     ]
-    error_message = "both queues, both functions, failed executions and policy fallbacks are watched"
+    error_message = "every path that can drop work is watched: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
   }
 
   assert {
     condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == 0])
     error_message = "every alarm fires on the first occurrence and notifies the topic"
+  }
+
+  assert {
+    condition     = alltrue([for k, a in aws_cloudwatch_metric_alarm.this : a.alarm_name == "appflow-retry-${k}"])
+    error_message = "alarm names are <name>-<key>: the KMS key and topic policies match them by that pattern"
+  }
+
+  # Namespace, metric and dimensions of each alarm.
+  assert {
+    # (Compared as JSON: HCL's == also compares types, map(string) with object.)
+    condition = jsonencode({ for k, a in aws_cloudwatch_metric_alarm.this : k => [a.namespace, a.metric_name, a.dimensions] }) == jsonencode({
+      "events-failed-invocations"       = ["AWS/Events", "FailedInvocations", { RuleName = "appflow-retry-failed-runs" }]
+      "events-dlq-send-failures"        = ["AWS/Events", "InvocationsFailedToBeSentToDlq", { RuleName = "appflow-retry-failed-runs" }]
+      "events-dlq-not-empty"            = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-events-dlq" }]
+      "on-failure-errors"               = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-on-failure" }]
+      "on-failure-errors-not-empty"     = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-on-failure-errors" }]
+      "on-failure-destination-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", { FunctionName = "appflow-retry-on-failure" }]
+      "on-failure-events-dropped"       = ["AWS/Lambda", "AsyncEventsDropped", { FunctionName = "appflow-retry-on-failure" }]
+      "restart-errors"                  = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-restart" }]
+      "retry-executions-failed"         = ["AWS/States", "ExecutionsFailed", { StateMachineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry" }]
+      "retry-executions-timed-out"      = ["AWS/States", "ExecutionsTimedOut", { StateMachineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry" }]
+      "notifications-failed"            = ["AppFlowRetry", "NotificationsFailed", {}]
+      "broken-policies"                 = ["AppFlowRetry", "BrokenPolicies", {}]
+      "default-policy-missing"          = ["AppFlowRetry", "DefaultPolicyMissing", {}]
+    })
+    error_message = "alarms: ${jsonencode({ for k, a in aws_cloudwatch_metric_alarm.this : k => [a.namespace, a.metric_name, a.dimensions] })}"
+  }
+
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.statistic == (a.namespace == "AWS/SQS" ? "Maximum" : "Sum")])
+    error_message = "queue depths alarm on their maximum, counts on their sum"
+  }
+}
+
+run "failed_notifications_are_counted_from_the_execution_log" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.notifications_failed.log_group_name == aws_cloudwatch_log_group.state_machine.name
+    error_message = "the filter reads the state machine's log group"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.notifications_failed.pattern == "{ ($.type = \"TaskFailed\") && ($.details.resourceType = \"sns\") }"
+    error_message = "pattern: ${aws_cloudwatch_log_metric_filter.notifications_failed.pattern}"
+  }
+
+  assert {
+    condition = [for t in aws_cloudwatch_log_metric_filter.notifications_failed.metric_transformation : [t.name, t.namespace, t.value]] == [
+      ["NotificationsFailed", "AppFlowRetry", "1"],
+    ]
+    error_message = "the filter produces AppFlowRetry/NotificationsFailed, the notifications-failed alarm's metric"
+  }
+
+  assert {
+    condition     = aws_sfn_state_machine.this.logging_configuration[0].level == "ERROR" && aws_sfn_state_machine.this.logging_configuration[0].include_execution_data
+    error_message = "TaskFailed events are logged only at level ERROR or above, with execution data"
+  }
+}
+
+run "kms_key_policy_has_one_scoped_statement_per_service" {
+  command = plan
+
+  assert {
+    condition = [for s in jsondecode(aws_kms_key.this[0].policy).Statement : s.Sid] == [
+      "AccountAdministers", "CloudWatchAlarmsPublish", "EventBridgeDeadLetters", "CloudWatchLogs",
+    ]
+    error_message = "statements: ${jsonencode([for s in jsondecode(aws_kms_key.this[0].policy).Statement : s.Sid])}"
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_kms_key.this[0].policy).Statement : length(flatten([try(s.Principal.Service, [])])) <= 1
+    ])
+    error_message = "one service principal per statement"
+  }
+
+  # CloudWatch: only this module's alarms, in this account.
+  assert {
+    condition = [for s in jsondecode(aws_kms_key.this[0].policy).Statement : [s.Principal, s.Action, s.Condition] if s.Sid == "CloudWatchAlarmsPublish"][0] == [
+      { Service = "cloudwatch.amazonaws.com" },
+      ["kms:GenerateDataKey*", "kms:Decrypt"],
+      {
+        ArnLike      = { "aws:SourceArn" = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:appflow-retry-*" }
+        StringEquals = { "aws:SourceAccount" = "123456789012" }
+      },
+    ]
+    error_message = "the CloudWatch statement must be scoped to this module's alarms and account"
+  }
+
+  # EventBridge: the documented statement, no source condition (KMS gets none
+  # for this delivery); the dead-letter queue's own policy admits only this rule.
+  assert {
+    condition = [for s in jsondecode(aws_kms_key.this[0].policy).Statement : [s.Principal, s.Action, try(s.Condition, null)] if s.Sid == "EventBridgeDeadLetters"][0] == [
+      { Service = "events.amazonaws.com" },
+      ["kms:GenerateDataKey", "kms:Decrypt"],
+      null,
+    ]
+    error_message = "the EventBridge statement grants exactly GenerateDataKey and Decrypt"
+  }
+
+  assert {
+    condition = jsondecode(aws_sqs_queue_policy.events_dlq.policy).Statement[0].Condition == {
+      ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/appflow-retry-failed-runs" }
+    }
+    error_message = "only this rule may write to the dead-letter queue"
+  }
+
+  assert {
+    condition     = jsondecode(aws_sns_topic_policy.this.policy).Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:appflow-retry-*"
+    error_message = "only this module's alarms may publish to the topic"
   }
 }
 
@@ -258,4 +377,16 @@ run "invalid_settings_are_rejected" {
   }
 
   expect_failures = [var.name, var.covered_flows]
+}
+
+run "a_lambda_timeout_past_the_restart_task_timeout_is_refused" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip = "tests/fixtures/bootstrap.zip"
+      restart_zip    = "tests/fixtures/bootstrap.zip"
+      timeout        = 300
+    }
+  }
+  expect_failures = [var.lambda]
 }
