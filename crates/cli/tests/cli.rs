@@ -362,7 +362,10 @@ fn deep_nesting_and_huge_files_are_rejected() {
     let block: String = (0..40).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
     let set = Set::new(None, &[("deep.yaml", &format!("flow: deep\n{block}"))]);
     let err = stderr(&set.validate());
-    assert!(err.contains("./flows/deep.yaml:18:36: nested deeper than 16 levels"), "{err}");
+    assert!(
+        err.contains("./flows/deep.yaml:18:36: nested deeper than 16 levels"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -113,10 +113,11 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
             }
         }
         // As the Lambda compiles it: all of the class's patterns in one regex.
-        if out.len() == before && !class.patterns.is_empty() {
-            if let Err(e) = classify::check_class(&class.patterns) {
-                out.push(Problem::new(vec![at(&path!["patterns"])], e));
-            }
+        if out.len() == before
+            && !class.patterns.is_empty()
+            && let Err(e) = classify::check_class(&class.patterns)
+        {
+            out.push(Problem::new(vec![at(&path!["patterns"])], e));
         }
     }
 

@@ -228,16 +228,16 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         newer.sort_by_key(|(t, _)| *t);
         // A run that started once the backoff was over is this restart's own,
         // started by an earlier attempt whose answer was lost.
-        if let Some(backoff_end) = backoff_end(&input) {
-            if let Some((_, own)) = newer.iter().find(|(t, _)| *t >= backoff_end) {
-                return Ok(restarted(
-                    Some(own.execution_id.clone()),
-                    format!(
-                        "{reason}: run {} was started by an earlier attempt of this restart",
-                        own.execution_id
-                    ),
-                ));
-            }
+        if let Some(backoff_end) = backoff_end(&input)
+            && let Some((_, own)) = newer.iter().find(|(t, _)| *t >= backoff_end)
+        {
+            return Ok(restarted(
+                Some(own.execution_id.clone()),
+                format!(
+                    "{reason}: run {} was started by an earlier attempt of this restart",
+                    own.execution_id
+                ),
+            ));
         }
         if let Some((_, r)) = newer.last() {
             return Ok(skip(

@@ -173,7 +173,7 @@ async fn a_flow_parameter_is_used_and_a_broken_one_fails_closed() {
             "{text}"
         );
         assert!(
-            d.reason.contains(&format!("{param}")) && d.reason.contains(problem),
+            d.reason.contains(param.as_str()) && d.reason.contains(problem),
             "{text}: {}",
             d.reason
         );
