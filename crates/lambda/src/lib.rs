@@ -185,3 +185,31 @@ pub async fn on_failure_fn(
 pub async fn restart_fn(handler: &RestartHandler, event: LambdaEvent<Value>) -> Result<RestartOutput, NamedError> {
     within_deadline(&event.context, handler.handle(&event.payload)).await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn context_with(ms_left: i64) -> Context {
+        let mut context = Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + ms_left).unwrap();
+        context
+    }
+
+    #[tokio::test]
+    async fn a_call_that_would_outlive_the_invocation_ends_with_a_named_error_in_time() {
+        let started = std::time::Instant::now();
+        let hung = std::future::pending::<Result<(), NamedError>>();
+        let err = within_deadline(&context_with(3_300), hung).await.unwrap_err();
+        assert_eq!(err.error_type, "DeadlineExceeded");
+        let waited = started.elapsed();
+        assert!(
+            waited < std::time::Duration::from_millis(2_000),
+            "{waited:?}: the margin is kept"
+        );
+
+        let done = async { Ok::<_, NamedError>(7) };
+        assert_eq!(within_deadline(&context_with(60_000), done).await.unwrap(), 7);
+    }
+}

@@ -69,6 +69,16 @@ async fn on_failure_binary_decides_and_names_bad_event_fields() {
     let err = api.invoke(no_type).await.unwrap_err();
     assert!(err.error_message.contains("detail-type"), "{err}");
 
+    // A malformed envelope is the handler's to name, not the runtime's.
+    for bad in [
+        json!([1, 2]),
+        json!({"source": 5}),
+        json!({"source": "aws.appflow", "detail-type": "AppFlow End Flow Run Report", "time": {}, "detail": 7}),
+    ] {
+        let err = api.invoke(bad.clone()).await.unwrap_err();
+        assert_eq!(err.error_type, "InvalidEvent", "{bad}: {err}");
+    }
+
     // Still serving after errors; the duplicate starts nothing new (Step
     // Functions answers an identical StartExecution with the running execution).
     api.invoke(event).await.unwrap();
