@@ -76,13 +76,13 @@ fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-fn warn_fallbacks(diags: &[Diagnostic]) {
+fn warn_problems(diags: &[Diagnostic]) {
     for d in diags {
         eprintln!("warning: {d}");
     }
     if !diags.is_empty() {
         eprintln!(
-            "warning: files with problems are left out, as the Lambda would: a flow falls back to the default policy"
+            "warning: as in the Lambda, a flow whose file (or whose default) has problems is not restarted: its failures are skipped and notified"
         );
     }
 }
@@ -116,7 +116,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             json,
         } => {
             let (p, diags) = plan::plan(&flow, &policies, class.as_deref())?;
-            warn_fallbacks(&diags);
+            warn_problems(&diags);
             if json {
                 println!(
                     "{}",
@@ -139,7 +139,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 seed,
             };
             let (decision, diags) = explain(&event, &history, &policies, opts)?;
-            warn_fallbacks(&diags);
+            warn_problems(&diags);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&decision).map_err(|e| CliError(e.to_string()))?

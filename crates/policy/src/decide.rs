@@ -148,7 +148,7 @@ pub fn broken_policy(event: &FailureEvent, broken: &BrokenPolicy) -> Decision {
         action: Action::Skip,
         delay_seconds: None,
         reason: truncate_message(&format!(
-            "the policy parameter cannot be used, so nothing is restarted until it is fixed: {}",
+            "the flow's policy cannot be used, so nothing is restarted until it is fixed: {}",
             broken.summary()
         ))
         .into_owned(),
