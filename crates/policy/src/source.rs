@@ -116,8 +116,8 @@ struct NodePos {
 #[derive(Clone, Debug, Default)]
 pub struct PositionIndex {
     nodes: HashMap<FieldPath, NodePos>,
-    /// The first construct a policy may not use, and where it is.
-    refused: Option<(Position, Refused)>,
+    /// The first construct a policy may not use, where it is, and why.
+    refused: Option<(Position, String)>,
 }
 
 /// YAML that a policy file may not use.
@@ -127,6 +127,9 @@ pub enum Refused {
     Alias,
     Tag,
     TooDeep,
+    /// A key given twice in one mapping (YAML forbids it; some readers keep
+    /// the last, some the first).
+    DuplicateKey,
 }
 
 impl Refused {
@@ -136,6 +139,7 @@ impl Refused {
             Refused::Alias => "YAML aliases (`*name`) are not allowed in a policy: write the value out".into(),
             Refused::Tag => "YAML tags (`!tag`, `!!type`) are not allowed in a policy".into(),
             Refused::TooDeep => format!("nested deeper than {MAX_DEPTH} levels: no policy is"),
+            Refused::DuplicateKey => "a key given twice in one mapping".into(),
         }
     }
 }
@@ -152,8 +156,15 @@ impl PositionIndex {
         let mut parser = Parser::new_from_str(text).keep_tags(true);
         while !builder.done {
             match parser.next_token() {
-                Ok((Event::StreamEnd, _)) | Err(_) => break,
+                Ok((Event::StreamEnd, _)) => break,
                 Ok((ev, mark)) => builder.on_event(ev, mark),
+                // The scanner looks ahead through flow collections and gives
+                // up past 255 levels before any event: that is nesting too.
+                Err(e) if e.info().contains("recursion limit") => {
+                    builder.refuse(position(*e.marker()), Refused::TooDeep.message());
+                    break;
+                }
+                Err(_) => break,
             }
         }
         PositionIndex {
@@ -207,10 +218,16 @@ struct IndexBuilder {
     stack: Vec<Frame>,
     nodes: HashMap<FieldPath, NodePos>,
     done: bool,
-    refused: Option<(Position, Refused)>,
+    refused: Option<(Position, String)>,
 }
 
 impl IndexBuilder {
+    /// Stops indexing: the file is refused as a whole.
+    fn refuse(&mut self, pos: Position, message: String) {
+        self.refused.get_or_insert((pos, message));
+        self.done = true;
+    }
+
     /// Called for each node that starts; returns its path when it is a value
     /// (None when it is a mapping key, which is remembered instead).
     fn node(&mut self, pos: Position, key_text: Option<&str>, scalar: bool) -> Option<FieldPath> {
@@ -235,6 +252,20 @@ impl IndexBuilder {
                 }
             },
         };
+        if let Some(first) = self.nodes.get(&path) {
+            let first = first.key.unwrap_or(first.value);
+            let at = key.unwrap_or(pos);
+            let name = display_path(&path);
+            self.refuse(
+                at,
+                format!(
+                    "{}: `{name}` (first at line {})",
+                    Refused::DuplicateKey.message(),
+                    first.line
+                ),
+            );
+            return None;
+        }
         self.nodes.entry(path.clone()).or_insert(NodePos {
             key,
             value: pos,
@@ -273,9 +304,7 @@ impl MarkedEventReceiver for IndexBuilder {
             _ => None,
         };
         if let Some(r) = refused {
-            // Nothing after it is read: the file is refused as a whole.
-            self.refused = Some((pos, r));
-            self.done = true;
+            self.refuse(pos, r.message());
             return;
         }
         match ev {
@@ -326,6 +355,8 @@ impl YamlDoc {
     /// Parses `text`; a syntax error (or an alias bomb, or a file too large
     /// to be a policy) is one located diagnostic.
     pub fn parse(file: &str, text: &str) -> Result<Self, Diagnostic> {
+        // A byte-order mark is an editor's habit, not a second document.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if text.len() > MAX_READ_BYTES {
             return Err(Diagnostic {
                 file: file.to_owned(),
@@ -338,22 +369,27 @@ impl YamlDoc {
         }
         // The event pass first: it is linear in the text and expands nothing.
         let index = PositionIndex::build(text);
-        if let Some((position, refused)) = index.refused {
+        if let Some((position, message)) = index.refused {
             return Err(Diagnostic {
                 file: file.to_owned(),
                 position,
-                message: refused.message(),
+                message,
             });
         }
         let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-            let position = e.location().map_or(Position::START, |l| Position {
-                line: l.line(),
-                column: l.column(),
-            });
+            let message = e.to_string();
+            let position = match e.location() {
+                Some(l) => Position {
+                    line: l.line(),
+                    column: l.column(),
+                },
+                // Some errors (control characters) give a byte offset only.
+                None => offset_in(&message).map_or(Position::START, |at| position_of(text, at)),
+            };
             Diagnostic {
                 file: file.to_owned(),
                 position,
-                message: format!("invalid YAML: {}", strip_location(&e.to_string())),
+                message: format!("invalid YAML: {}", strip_location(&message)),
             }
         })?;
         // An empty document is an empty policy: it overrides nothing.
@@ -408,6 +444,20 @@ impl YamlDoc {
             self.diag_pos(position, message)
         })
     }
+}
+
+/// The byte offset in a libyaml message's "at position N".
+fn offset_in(message: &str) -> Option<usize> {
+    let rest = message.split(" at position ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// The 1-based line and column of a byte offset in `text`.
+fn position_of(text: &str, offset: usize) -> Position {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Position { line, column }
 }
 
 fn convert_path(path: &serde_path_to_error::Path) -> FieldPath {

@@ -346,6 +346,39 @@ impl Validated {
     }
 }
 
+/// Every null value in a document (`enabled:`, `max_retries: ~`), located.
+fn null_values(doc: &YamlDoc) -> Vec<Diagnostic> {
+    fn walk(v: &serde_yaml::Value, path: &mut FieldPath, doc: &YamlDoc, out: &mut Vec<Diagnostic>) {
+        match v {
+            serde_yaml::Value::Null if !path.is_empty() => out.push(doc.diag_at(
+                path,
+                format!(
+                    "{}: no value: give one, or remove the key to inherit it",
+                    display_path(path)
+                ),
+            )),
+            serde_yaml::Value::Mapping(m) => {
+                for (k, v) in m {
+                    path.push(PathSeg::Key(k.as_str().unwrap_or("?").to_owned()));
+                    walk(v, path, doc, out);
+                    path.pop();
+                }
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push(PathSeg::Index(i));
+                    walk(v, path, doc, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&doc.value, &mut Vec::new(), doc, &mut out);
+    out
+}
+
 /// The `flow` a document names, read leniently (for reporting a broken file
 /// against its flow even when the file fails its checks).
 fn claimed_flow(doc: &YamlDoc) -> Option<String> {
@@ -415,6 +448,11 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
                 }
                 Err(d) => diags.push(d),
             }
+        }
+        if schema.is_none() {
+            // The schema allows no null; the typed model would read one as
+            // "not set" and inherit a more permissive value.
+            diags.extend(null_values(&doc));
         }
         if diags.len() > before {
             // Types and rules would repeat what the schema said.
