@@ -105,13 +105,12 @@ pub fn execution_name(flow: &str, execution_id: &str) -> String {
 /// The StartFlow client token for restarting one failed run: the same for
 /// every attempt to restart it, so AppFlow starts it at most once (AWS keeps
 /// a token 8 hours). Printable ASCII, at most 256 characters.
+/// An id with other characters (or none, or too long) gets its hash
+/// instead, so two ids never share a token by losing characters.
 pub fn client_token(failed_execution_id: &str) -> String {
-    let id: String = failed_execution_id
-        .chars()
-        .filter(|c| (' '..='~').contains(c))
-        .collect();
-    let token = format!("appflow-retry-{id}");
-    if token.len() <= 256 && !id.is_empty() {
+    let printable = failed_execution_id.chars().all(|c| (' '..='~').contains(&c));
+    let token = format!("appflow-retry-{failed_execution_id}");
+    if printable && !failed_execution_id.is_empty() && token.len() <= 256 {
         token
     } else {
         format!("appflow-retry-{:016x}", seed_for(failed_execution_id))
@@ -192,6 +191,9 @@ mod tests {
         let long = client_token(&"x".repeat(300));
         assert!(long.len() <= 256 && long == client_token(&"x".repeat(300)));
         assert_ne!(client_token("a"), client_token("b"));
+        // Ids that differ only in characters a token cannot hold never share one.
+        assert_ne!(client_token("a\u{7}b"), client_token("ab"));
+        assert_ne!(client_token("é"), client_token("e"));
     }
 
     proptest! {

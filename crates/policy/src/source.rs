@@ -378,13 +378,15 @@ impl YamlDoc {
         }
         let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
             let message = e.to_string();
-            let position = match e.location() {
-                Some(l) => Position {
+            // Some errors (control characters) say where in a byte offset
+            // only, and give 1:1 as their location.
+            let position = match (offset_in(&message), e.location()) {
+                (Some(at), _) => position_of(text, at),
+                (None, Some(l)) => Position {
                     line: l.line(),
                     column: l.column(),
                 },
-                // Some errors (control characters) give a byte offset only.
-                None => offset_in(&message).map_or(Position::START, |at| position_of(text, at)),
+                (None, None) => Position::START,
             };
             Diagnostic {
                 file: file.to_owned(),

@@ -350,8 +350,9 @@ impl Validated {
 fn null_values(doc: &YamlDoc) -> Vec<Diagnostic> {
     fn walk(v: &serde_yaml::Value, path: &mut FieldPath, doc: &YamlDoc, out: &mut Vec<Diagnostic>) {
         match v {
-            serde_yaml::Value::Null if !path.is_empty() => out.push(doc.diag_at(
-                path,
+            // At the key: an empty value's position is the next token's.
+            serde_yaml::Value::Null if !path.is_empty() => out.push(doc.diag_pos(
+                doc.index.locate_key(path),
                 format!(
                     "{}: no value: give one, or remove the key to inherit it",
                     display_path(path)
