@@ -17,7 +17,7 @@ use appflow_retry_policy::{Action, Decision};
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{OnFailure, PolicyCache, Restart, RestartInput};
 use appflow_retry_testkit::ports::free_port;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use common::{PREFIX, World, fast_retry};
 use serde_json::{Value, json};
 
@@ -35,15 +35,7 @@ fn slow() -> Fault {
 }
 
 async fn world() -> World {
-    let w = World::new().await;
-    w.put_parameter(&default_parameter(PREFIX), DEFAULT).await;
-    w
-}
-
-fn started() -> DateTime<Utc> {
-    (Utc::now() - TimeDelta::minutes(3))
-        .duration_trunc(TimeDelta::seconds(1))
-        .unwrap()
+    World::with_default(DEFAULT).await
 }
 
 /// An on-demand flow whose run `FAILED` just failed; the event AppFlow sent.
@@ -96,7 +88,7 @@ fn restart_input(d: &Decision) -> Value {
 
 /// A failure decided `retry` by the real on-failure handler.
 async fn decided(w: &World, flow: &str) -> Decision {
-    let event = failure(w, flow, started());
+    let event = failure(w, flow, common::three_minutes_ago());
     let out = w.on_failure().handle(&event).await.unwrap();
     assert_eq!(out.decision.action, Action::Retry, "{}", out.decision.reason);
     assert_eq!(out.decision.delay_seconds, Some(3600));
@@ -116,7 +108,7 @@ async fn history_faults_within_the_retry_budget_are_decided_once() {
     let h = w.on_failure();
     for (i, fault) in [Fault::Throttle, Fault::ServerError, slow()].into_iter().enumerate() {
         let flow = format!("sf-below-{i}");
-        let event = failure(&w, &flow, started());
+        let event = failure(&w, &flow, common::three_minutes_ago());
         w.emulator
             .inject(Operation::DescribeFlowExecutionRecords, fault, budget() - 1);
         let out = h.handle(&event).await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
@@ -142,7 +134,7 @@ async fn history_faults_within_the_retry_budget_are_decided_once() {
 async fn history_faults_past_the_budget_keep_the_event_and_the_redelivery_decides_as_a_clean_run() {
     let w = world().await;
     let h = w.on_failure();
-    let at = started();
+    let at = common::three_minutes_ago();
     for (i, fault) in [Fault::Throttle, Fault::ServerError, slow()].into_iter().enumerate() {
         // The same failure of two identical flows: one read cleanly, one under faults.
         let (clean, faulty) = (format!("sf-clean-{i}"), format!("sf-faulty-{i}"));
@@ -176,10 +168,10 @@ async fn history_faults_past_the_budget_keep_the_event_and_the_redelivery_decide
 #[tokio::test]
 async fn ssm_unreadable_is_policy_unavailable_and_nothing_starts() {
     let w = world().await;
-    let event = failure(&w, "sf-ssm", started());
+    let event = failure(&w, "sf-ssm", common::three_minutes_ago());
     let decision = w
         .on_failure()
-        .handle(&failure(&w, "sf-ssm-ok", started()))
+        .handle(&failure(&w, "sf-ssm-ok", common::three_minutes_ago()))
         .await
         .unwrap()
         .decision;
@@ -213,7 +205,7 @@ async fn ssm_unreadable_is_policy_unavailable_and_nothing_starts() {
 #[tokio::test]
 async fn start_execution_faults_are_named_and_start_nothing() {
     let w = world().await;
-    let event = failure(&w, "sf-sfn", started());
+    let event = failure(&w, "sf-sfn", common::three_minutes_ago());
     let name = execution_name("sf-sfn", FAILED);
     let missing_arn = w.state_machine_arn.replace("appflow-retry", "no-such-machine");
     for (config, arn, error) in [
@@ -503,7 +495,7 @@ async fn forged_restart_inputs_start_nothing() {
 async fn a_hundred_duplicate_deliveries_among_faults_start_one_execution_and_one_run() {
     let w = world().await;
     let flow = "sf-dup";
-    let event = Arc::new(failure(&w, flow, started()));
+    let event = Arc::new(failure(&w, flow, common::three_minutes_ago()));
     let h = Arc::new(w.on_failure());
     // Absorbed by the client's retries, or enough to fail a whole batch of 5.
     let faults = [

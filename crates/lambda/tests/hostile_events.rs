@@ -10,11 +10,11 @@ mod common;
 
 use appflow_emulator::{Flow, Operation, RecordOrder, Run};
 use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions};
-use appflow_retry_policy::naming::{default_parameter, execution_name, flow_parameter};
+use appflow_retry_policy::naming::{execution_name, flow_parameter};
 use appflow_retry_policy::{Action, FailureEvent, FlowPolicy, RunRecord, RunStatus, SplitMix64, decide};
 use appflow_retry_runtime::OnFailure;
 use appflow_retry_runtime::ports::SystemClock;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use common::{PREFIX, World};
 use serde_json::{Value, json};
 
@@ -23,16 +23,7 @@ const DEFAULT: &str =
 const MAX_INPUT_BYTES: usize = 32 * 1024;
 
 async fn world() -> World {
-    let w = World::new().await;
-    w.put_parameter(&default_parameter(PREFIX), DEFAULT).await;
-    w
-}
-
-/// A start time three minutes ago, on a whole second (the emulator keeps milliseconds).
-fn started() -> DateTime<Utc> {
-    (Utc::now() - TimeDelta::minutes(3))
-        .duration_trunc(TimeDelta::seconds(1))
-        .unwrap()
+    World::with_default(DEFAULT).await
 }
 
 /// The execution on-failure starts for (flow, execution id), if any, and its input.
@@ -65,7 +56,7 @@ fn on_failure_reading(w: &World, pages: usize) -> OnFailure<Ssm, AppFlowClient, 
 #[tokio::test]
 async fn odd_optional_fields_degrade_and_are_decided() {
     let w = world().await;
-    let t = started();
+    let t = common::three_minutes_ago();
     type Edit = fn(&mut Value);
     let cases: [(&str, Edit, &str); 8] = [
         (
@@ -139,7 +130,9 @@ async fn missing_or_malformed_required_fields_are_invalid_events() {
     let w = world().await;
     let flow = "sf-bad-events";
     w.emulator.add_flow(Flow::on_demand(flow));
-    let event = w.emulator.fail_run(flow, "run-1", started(), "Read timed out");
+    let event = w
+        .emulator
+        .fail_run(flow, "run-1", common::three_minutes_ago(), "Read timed out");
     type Edit = fn(&mut Value);
     let cases: [(Edit, &str); 12] = [
         (
@@ -204,7 +197,7 @@ async fn missing_or_malformed_required_fields_are_invalid_events() {
 #[tokio::test]
 async fn a_megabyte_message_is_cut_before_the_state_machine() {
     let w = world().await;
-    let t = started();
+    let t = common::three_minutes_ago();
     let huge = format!("Read timed out {}", "é".repeat(500_000));
     let full = huge.len();
     assert!(full > 1_000_000);
@@ -250,7 +243,7 @@ async fn cancels_skip_and_unfinished_runs_wait() {
     let w = world().await;
     let flow = "sf-cancel";
     w.emulator.add_flow(Flow::on_demand(flow));
-    let t = started();
+    let t = common::three_minutes_ago();
     let h = w.on_failure();
 
     // Cancelled in the event: skipped before any history is read.
@@ -315,7 +308,7 @@ async fn cancels_skip_and_unfinished_runs_wait() {
 #[tokio::test]
 async fn unknown_and_deleted_flows_skip_as_gone() {
     let w = world().await;
-    let t = started();
+    let t = common::three_minutes_ago();
     // Built from a real event of a flow that is then removed, and of one
     // that never existed in the emulator.
     w.emulator.add_flow(Flow::on_demand("sf-deleted"));
@@ -417,7 +410,7 @@ fn expected_attempt(w: &World, flow: &str, event: &Value) -> Option<u32> {
 #[tokio::test]
 async fn long_histories_in_every_order_give_the_attempt_the_records_say() {
     let w = world().await;
-    let t = started();
+    let t = common::three_minutes_ago();
     let h = on_failure_reading(&w, appflow_retry_runtime::history::DEFAULT_MAX_PAGES);
     let scenarios = [
         (RecordOrder::NewestFirst, 3, 320, 0),
@@ -454,7 +447,7 @@ async fn long_histories_in_every_order_give_the_attempt_the_records_say() {
 #[tokio::test]
 async fn a_failed_run_missing_from_a_long_history_is_not_decided() {
     let w = world().await;
-    let t = started();
+    let t = common::three_minutes_ago();
     let h = on_failure_reading(&w, appflow_retry_runtime::history::DEFAULT_MAX_PAGES);
     for (i, order) in [
         RecordOrder::NewestFirst,
@@ -496,7 +489,7 @@ async fn a_failed_run_missing_from_a_long_history_is_not_decided() {
 #[tokio::test]
 async fn hostile_flow_names_are_decided_under_their_own_names() {
     let w = world().await;
-    let t = started();
+    let t = common::three_minutes_ago();
     // A parameter a path-like name must not reach.
     w.put_parameter(&flow_parameter(PREFIX, "default"), "flow: default\nenabled: false\n")
         .await;

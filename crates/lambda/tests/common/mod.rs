@@ -41,6 +41,15 @@ pub fn fast_retry() -> AppFlowRetry {
     }
 }
 
+/// Three minutes ago, on a whole second (the emulator keeps milliseconds):
+/// when the failed runs of the tests started.
+pub fn three_minutes_ago() -> chrono::DateTime<chrono::Utc> {
+    use chrono::DurationRound;
+    (chrono::Utc::now() - chrono::TimeDelta::minutes(3))
+        .duration_trunc(chrono::TimeDelta::seconds(1))
+        .unwrap_or_else(|_| chrono::Utc::now())
+}
+
 /// The state machine definition as Terraform renders it.
 pub fn render_asl(topic_arn: &str) -> String {
     ASL.replace("${topic_arn}", topic_arn)
@@ -116,6 +125,14 @@ impl World {
             queue_url,
             state_machine_arn,
         }
+    }
+
+    /// A world whose default policy parameter holds `default`.
+    pub async fn with_default(default: &str) -> World {
+        let w = World::new().await;
+        w.put_parameter(&appflow_retry_policy::naming::default_parameter(PREFIX), default)
+            .await;
+        w
     }
 
     pub async fn put_parameter(&self, name: &str, value: &str) {
