@@ -34,7 +34,7 @@ help:
 	@echo "make demo      the service on this machine: emulators, real code, a failure scenario"
 	@echo "make example   validate the policies, plan a flow, explain a sample failure"
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
-	@echo "make bench     benchmarks: decide, validate 500 files, Lambda cold start and call counts"
+	@echo "make bench     benchmarks: decide, validate 500 files, hostile policy files, Lambda cold start and call counts"
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
 	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
 	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
