@@ -357,7 +357,10 @@ fn deep_nesting_and_huge_files_are_rejected() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     // Flow-style nesting stops yaml-rust2's scanner at 255 levels, before any
     // event: reported as too deep, where the scanner gave up.
-    assert!(err.contains("./flows/deep.yaml:2:259: nested deeper than 16 levels"), "{err}");
+    assert!(
+        err.contains("./flows/deep.yaml:2:259: nested deeper than 16 levels"),
+        "{err}"
+    );
     assert!(err.contains("./flows/huge.yaml:1:1: file is 1048577 bytes"), "{err}");
     let block: String = (0..40).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
     let set = Set::new(None, &[("deep.yaml", &format!("flow: deep\n{block}"))]);
