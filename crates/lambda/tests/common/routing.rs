@@ -85,4 +85,3 @@ pub fn with(base: &str, flow: &str, id: &str) -> Value {
     e["detail"]["execution-id"] = json!(id);
     e
 }
-
