@@ -71,6 +71,18 @@ const ERROR_CLASS: &str = "transient";
 /// Wait ends, short enough not to slow the test.
 const DELAY_WINDOW: std::ops::RangeInclusive<u64> = 6..=9;
 
+/// The root module's inputs for the e2e: not the defaults, so that a value
+/// the code defaults to (the SSM prefix, the resource names) cannot hide a
+/// setting Terraform fails to pass; a flow filter, so the deployed pattern
+/// has names and prefixes.
+const TFVARS: &str = r#"{
+  "name": "e2e-retry",
+  "ssm_prefix": "/e2e/appflow-retry",
+  "covered_flows": ["salesforce-*", "sap-odata-sales-orders"]
+}"#;
+/// A flow with a policy file that `covered_flows` leaves out.
+const UNCOVERED_FLOW: &str = "zendesk-tickets-backfill";
+
 /// Resource types whose objects tools/moto_inventory.py lists, by kind.
 const LISTED: &[(&str, &str)] = &[
     ("aws_cloudwatch_event_rule", "eventbridge rules"),
@@ -445,6 +457,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         )
         .unwrap();
     }
+    std::fs::write(work.0.join("terraform/e2e.auto.tfvars.json"), TFVARS).unwrap();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_on-failure")).parent().unwrap();
     let zipped = std::process::Command::new(root.join("tools/zip-debug-lambdas.sh"))
         .arg(bin_dir)
@@ -556,6 +569,8 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .get("APPFLOW_RETRY_POLICY_PREFIX")
         .expect("on-failure has APPFLOW_RETRY_POLICY_PREFIX")
         .clone();
+    let tfvars: Value = serde_json::from_str(TFVARS).unwrap();
+    assert_eq!(prefix, tfvars["ssm_prefix"], "on-failure is not given ssm_prefix");
     assert_eq!(restart_env.get("APPFLOW_RETRY_POLICY_PREFIX"), Some(&prefix));
     let moto_config = sdk_config_for_endpoint(moto.endpoint()).await;
     let ssm = aws_sdk_ssm::Client::new(&moto_config);
@@ -802,16 +817,24 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     );
     let mut from_emulator = event.clone();
     from_emulator["detail"]["execution-id"] = json!("emulator-failure");
+    assert_eq!(from_emulator["detail"]["flow-name"], FLOW);
     let routed_ids = routed(
         &pattern,
         &[
             with(FAILED, FLOW, "fixture-failed"),
             with(SUCCEEDED, FLOW, "fixture-succeeded"),
             from_emulator,
+            with(FAILED, "sap-odata-sales-orders", "fixture-failed-named"),
+            with(FAILED, UNCOVERED_FLOW, "fixture-failed-uncovered"),
+            with(FAILED, "salesforce", "fixture-failed-short-of-prefix"),
         ],
     )
     .await;
-    assert_eq!(routed_ids, ["emulator-failure", "fixture-failed"], "pattern {pattern}");
+    assert_eq!(
+        routed_ids,
+        ["emulator-failure", "fixture-failed", "fixture-failed-named"],
+        "pattern {pattern}"
+    );
 
     // ---------------------------------------------------------------- 6. destroy
     step(started, "terraform destroy");
