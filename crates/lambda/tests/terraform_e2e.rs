@@ -269,6 +269,22 @@ impl Terraform {
     }
 }
 
+/// A local copy of the hashicorp/aws provider for `terraform init
+/// -plugin-dir`: `TF_PLUGIN_DIR` as the Makefile sets it, else what
+/// tools/find-terraform-plugins.sh finds; none: init from the registry.
+fn plugin_dir(root: &Path) -> Option<String> {
+    let dir = match std::env::var("TF_PLUGIN_DIR") {
+        Ok(dir) => dir,
+        Err(_) => {
+            let out = std::process::Command::new(root.join("tools/find-terraform-plugins.sh"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        }
+    };
+    Some(dir).filter(|d| !d.is_empty())
+}
+
 /// The repository's policy files as the Lambdas must find them in SSM:
 /// parameter name → the file's exact text.
 fn expected_parameters(root: &Path, prefix: &str) -> BTreeMap<String, String> {
@@ -470,7 +486,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     let tf = Terraform {
         program,
         dir: work.0.join("terraform"),
-        plugin_dir: std::env::var("TF_PLUGIN_DIR").ok().filter(|d| !d.is_empty()),
+        plugin_dir: plugin_dir(&root),
         moto_endpoint: moto.endpoint().to_owned(),
         logs: work.0.clone(),
     };
