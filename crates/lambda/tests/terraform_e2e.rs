@@ -34,7 +34,8 @@
 //!    restart reaches StartFlow.
 //! 5. The deployed rule's pattern, routed by EventBridge (common/routing.rs),
 //!    takes the failure events and not the success one; its target is the
-//!    deployed on-failure function, its dead letters go to the events queue.
+//!    deployed on-failure function, its dead letters go to the events queue,
+//!    and on-failure's failed invocations to the errors queue.
 //! 6. `terraform destroy` leaves nothing in moto: every kind of resource the
 //!    state held is listed per service (tools/moto_inventory.py) before
 //!    (as many as the state says) and after (none).
@@ -802,7 +803,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     );
 
     // ---------------------------------------------------------------- 5. the rule
-    step(started, "the deployed rule: pattern, target, dead letters");
+    step(started, "the deployed rule (pattern, target, dead letters) and on-failure's errors queue");
     let events = aws_sdk_eventbridge::Client::new(&moto_config);
     let rule = events.describe_rule().name(output("rule_name")).send().await.unwrap();
     let pattern = rule.event_pattern.expect("the rule has a pattern");
@@ -830,6 +831,30 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     assert_eq!(
         targets[0].dead_letter_config().and_then(|d| d.arn()),
         Some(dlq_arn.as_str())
+    );
+    // on-failure's failed asynchronous invocations go to the errors queue.
+    let errors_queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(output("on_failure_errors_queue_url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let invoke_config = moto
+        .rest_get_json(
+            "lambda",
+            &format!(
+                "/2019-09-25/functions/{}/event-invoke-config",
+                output("on_failure_function_name")
+            ),
+        )
+        .unwrap();
+    assert_eq!(
+        invoke_config["DestinationConfig"]["OnFailure"]["Destination"], errors_queue_arn,
+        "{invoke_config:#}"
     );
     let mut from_emulator = event.clone();
     from_emulator["detail"]["execution-id"] = json!("emulator-failure");
