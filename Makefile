@@ -26,7 +26,8 @@ endif
 endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
-        schema bench example demo demo-check package deploy clean help
+        schema bench example demo demo-check package deploy clean help \
+        e2e e2e-skipped deploy-local
 
 all: build
 
@@ -38,11 +39,16 @@ help:
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
 	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
 	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
+	@echo "make deploy-local  terraform apply of terraform/ against moto: see what deploy creates"
+	@echo "make e2e       terraform apply on moto, then the deployed configuration against the code"
 
 build:
 	$(CARGO) build --locked --workspace
 
-test: test-rust policies schema-check lint terraform-test checkov demo-check
+# The Terraform e2e runs when Terraform is installed; `make e2e` alone fails without it.
+E2E := $(if $(shell command -v $(TERRAFORM) 2> /dev/null),e2e,e2e-skipped)
+
+test: test-rust policies schema-check lint terraform-test checkov demo-check $(E2E)
 
 # The integration tests start moto (pinned, from PyPI) on free loopback ports.
 test-rust: venv
@@ -132,6 +138,26 @@ example:
 	  --event crates/cli/tests/fixtures/end-flow-run-report.failed.json \
 	  --history crates/cli/tests/fixtures/describe-flow-execution-records.json \
 	  --now 2026-11-29T09:10:00Z
+
+# `terraform apply` of terraform/ against moto (tools/moto_shim.py adds the
+# two Step Functions actions the provider needs), then what it deployed
+# against the code: crates/lambda/tests/terraform_e2e.rs says what is checked.
+# Builds nothing test-rust has not built (same --workspace features).
+e2e: venv
+	$(VENV)/bin/python -m unittest tools/test_moto_shim.py
+	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server TERRAFORM=$(TERRAFORM) TF_PLUGIN_DIR=$(TF_PLUGIN_DIR) \
+	  $(CARGO) test --locked --workspace --test terraform_e2e -- --ignored --nocapture
+
+e2e-skipped:
+	@echo "SKIPPED make e2e: Terraform ($(TERRAFORM)) is not installed"
+
+# The real Terraform applied to moto on this machine, to look at what
+# `make deploy` would create (state kept in target/deploy-local/; KEEP=1
+# keeps moto up until Enter). The zips are the debug build's, for moto only.
+deploy-local: venv
+	$(CARGO) build --locked --workspace
+	TERRAFORM=$(TERRAFORM) TF_PLUGIN_DIR=$(TF_PLUGIN_DIR) BIN_DIR=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug \
+	  PYTHON=$(CURDIR)/$(VENV)/bin/python tools/deploy-local.sh
 
 # Lambda zips for provided.al2023 (cargo-lambda from PyPI, in .venv-lambda):
 # target/lambda/{on-failure,restart}/bootstrap.zip; ARCH=arm64 builds

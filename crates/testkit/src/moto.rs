@@ -90,6 +90,26 @@ impl Moto {
     /// the configuration.
     pub fn start() -> Result<Moto, Error> {
         let executable = locate_moto_server()?;
+        Self::start_command(Command::new(&executable), &executable)
+    }
+
+    /// Like [`Moto::start`], but runs the Python script `script` with the
+    /// Python of moto's virtualenv (`python` next to `moto_server`), passing
+    /// it `moto_server`'s arguments (`-H 127.0.0.1 -p PORT`): for a script
+    /// that adds to moto before starting its server (`tools/moto_shim.py`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Moto::start`]; also fails if that Python does not exist.
+    pub fn start_script(script: &Path) -> Result<Moto, Error> {
+        let python = moto_python()?;
+        let mut command = Command::new(&python);
+        command.arg(script);
+        Self::start_command(command, &python)
+    }
+
+    /// Starts `command` (moto's server, arguments to come) on a free port.
+    fn start_command(mut command: Command, executable: &Path) -> Result<Moto, Error> {
         let port = free_port().map_err(|e| Error::new(format!("no free port for moto: {e}")))?;
         let endpoint = format!("http://127.0.0.1:{port}");
 
@@ -104,7 +124,7 @@ impl Moto {
             .try_clone()
             .map_err(|e| Error::new(format!("cannot duplicate moto log file handle: {e}")))?;
 
-        let child = Command::new(&executable)
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Flush Python's output at once so the log tail is up to date.
             .env("PYTHONUNBUFFERED", "1")
@@ -174,6 +194,37 @@ impl Moto {
             "/moto-api/static/lambda-simple/response",
             &serde_json::json!({ "results": results, "region": REGION }),
         )
+    }
+
+    /// GETs `path` from moto as a call to `service` (its SigV4 signing name,
+    /// e.g. `lambda`) and returns the JSON answer: for REST-JSON actions
+    /// with no SDK client at hand, such as Lambda's
+    /// `GET /2015-03-31/functions/{name}/configuration`. moto routes a
+    /// request by the service in its credential scope and checks no
+    /// signature, so the request carries a scope and no real signature.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the request fails, moto answers with a non-2xx status, or
+    /// the answer is not JSON.
+    pub fn rest_get_json(&self, service: &str, path: &str) -> Result<serde_json::Value, Error> {
+        let url = format!("{}{path}", self.endpoint);
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/{service}/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &authorization)
+            .call()
+            .map_err(|e| Error::new(format!("GET {url} failed: {e}")))?;
+        let status = response.status();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        if !status.is_success() {
+            return Err(Error::new(format!("GET {url} answered {status}: {text}")));
+        }
+        serde_json::from_str(&text).map_err(|e| Error::new(format!("GET {url}: not JSON ({e}): {text}")))
     }
 
     /// Polls the server until it answers HTTP, the process exits, or the
@@ -259,6 +310,24 @@ impl Drop for Moto {
 /// not exist.
 pub fn locate_moto_server() -> Result<PathBuf, Error> {
     locate_in(std::env::var_os(MOTO_SERVER_ENV), &workspace_root())
+}
+
+/// The Python of moto's virtualenv: `python` next to [`locate_moto_server`].
+///
+/// # Errors
+///
+/// Fails as [`locate_moto_server`] does, or if there is no `python` there.
+pub fn moto_python() -> Result<PathBuf, Error> {
+    let server = locate_moto_server()?;
+    let python = server.with_file_name("python");
+    if python.is_file() {
+        Ok(python)
+    } else {
+        Err(Error::new(format!(
+            "no python next to {}: run `make venv` to create the virtualenv with the pinned moto",
+            server.display()
+        )))
+    }
 }
 
 /// [`locate_moto_server`] with the value of `MOTO_SERVER` and the workspace

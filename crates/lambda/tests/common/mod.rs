@@ -3,6 +3,8 @@
 //! handlers wired to the real AWS adapters.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod routing;
+
 use std::time::Duration;
 
 use appflow_emulator::Emulator;

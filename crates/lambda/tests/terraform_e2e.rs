@@ -1,0 +1,895 @@
+//! Terraform and code meet (issue #9): `terraform apply` of the root module
+//! (terraform/) with the repository's policies against moto, then what it
+//! deployed is checked against what the code expects, and the real binaries
+//! run with the deployed configuration.
+//!
+//! Run by `make e2e` (and so by `make test` when Terraform is installed):
+//!
+//! ```text
+//! cargo test -p appflow-retry-lambda --test terraform_e2e -- --ignored --nocapture
+//! ```
+//!
+//! Ignored by a plain `cargo test`: it takes a few minutes and needs
+//! Terraform and the hashicorp/aws provider (from the registry, or the local
+//! copy in `TF_PLUGIN_DIR`, which the Makefile finds). Run explicitly without
+//! Terraform it FAILS, saying so: it never passes without having run.
+//!
+//! Steps (each check asserts something a difference would break):
+//! 1. moto through tools/moto_shim.py (the two Step Functions actions moto
+//!    lacks), on a free loopback port; terraform/, statemachines/ and
+//!    policies/ copied to a temporary directory with
+//!    tools/terraform-moto/*.tf (the provider pointed at moto, one retry);
+//!    the Lambda zips made from this build's debug binaries
+//!    (tools/zip-debug-lambdas.sh: moto stores them and never runs them).
+//! 2. `terraform apply`; then a second plan must change nothing but the
+//!    two functions' `logging_config`, which moto does not return.
+//! 3. SSM: every parameter moto holds is one policy file, by the names of
+//!    crates/policy/src/naming.rs under the prefix the functions are given,
+//!    with the file's exact text.
+//! 4. The functions' environment read back from moto (GetFunctionConfiguration)
+//!    runs the real `on-failure` and `restart` binaries under the local
+//!    Runtime API, against moto and the AppFlow emulator: a failure event
+//!    starts an execution of the DEPLOYED state machine (moto's interpreter),
+//!    whose Restart task gets the restart binary's real answer, and the
+//!    restart reaches StartFlow.
+//! 5. The deployed rule's pattern, routed by EventBridge (common/routing.rs),
+//!    takes the failure events and not the success one; its target is the
+//!    deployed on-failure function, its dead letters go to the events queue,
+//!    and on-failure's failed invocations to the errors queue.
+//! 6. `terraform destroy` leaves nothing in moto: every kind of resource the
+//!    state held is listed per service (tools/moto_inventory.py) before
+//!    (as many as the state says) and after (none).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use appflow_emulator::{Emulator, Flow, Operation};
+use appflow_retry_aws::sdk_config_for_endpoint;
+use appflow_retry_policy::naming::{default_parameter, execution_name, flow_parameter};
+use appflow_retry_policy::source::YamlDoc;
+use appflow_retry_policy::{FlowPolicy, PolicyFile, RandomSource, SplitMix64, format_time};
+use appflow_retry_testkit::lambda_api::RuntimeApi;
+use appflow_retry_testkit::moto::{Moto, moto_python};
+use aws_sdk_sfn::types::ExecutionStatus;
+use chrono::{TimeDelta, Utc};
+use common::routing::{FAILED, SUCCEEDED, routed, with};
+use serde_json::{Value, json};
+
+/// The flow the binaries are run for: one with a policy file of its own, so
+/// the decision shows which parameter the function read.
+const FLOW: &str = "salesforce-accounts";
+/// An error message the built-in classes call `transient`.
+const ERROR_MESSAGE: &str = "Read timed out";
+const ERROR_CLASS: &str = "transient";
+/// The backoff the test waits out in moto's interpreter: long enough to read
+/// the execution, run the restart binary and queue its answer before the
+/// Wait ends, short enough not to slow the test.
+const DELAY_WINDOW: std::ops::RangeInclusive<u64> = 6..=9;
+
+/// The root module's inputs for the e2e: not the defaults, so that a value
+/// the code defaults to (the SSM prefix, the resource names) cannot hide a
+/// setting Terraform fails to pass; a flow filter, so the deployed pattern
+/// has names and prefixes.
+const TFVARS: &str = r#"{
+  "name": "e2e-retry",
+  "ssm_prefix": "/e2e/appflow-retry",
+  "covered_flows": ["salesforce-*", "sap-odata-sales-orders"]
+}"#;
+/// A flow with a policy file that `covered_flows` leaves out.
+const UNCOVERED_FLOW: &str = "zendesk-tickets-backfill";
+
+/// Resource types whose objects tools/moto_inventory.py lists, by kind.
+const LISTED: &[(&str, &str)] = &[
+    ("aws_cloudwatch_event_rule", "eventbridge rules"),
+    ("aws_cloudwatch_event_target", "eventbridge targets"),
+    ("aws_cloudwatch_log_group", "logs groups"),
+    ("aws_cloudwatch_log_metric_filter", "logs metric filters"),
+    ("aws_cloudwatch_metric_alarm", "cloudwatch alarms"),
+    ("aws_iam_role", "iam roles"),
+    ("aws_iam_role_policy", "iam role policies"),
+    ("aws_kms_alias", "kms aliases (not AWS managed)"),
+    ("aws_kms_key", "kms keys (not pending deletion)"),
+    ("aws_lambda_function", "lambda functions"),
+    ("aws_sfn_state_machine", "sfn state machines"),
+    ("aws_sns_topic", "sns topics"),
+    ("aws_sns_topic_subscription", "sns subscriptions"),
+    ("aws_sqs_queue", "sqs queues"),
+    ("aws_ssm_parameter", "ssm parameters"),
+];
+/// Resource types that are attributes of a listed object and go with it.
+const ATTACHED: &[&str] = &[
+    "aws_lambda_function_event_invoke_config",
+    "aws_lambda_permission",
+    "aws_sns_topic_policy",
+    "aws_sqs_queue_policy",
+];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn step(started: Instant, what: &str) {
+    eprintln!("[e2e {:>5.1}s] {what}", started.elapsed().as_secs_f64());
+}
+
+/// A temporary directory, removed at the end unless the test failed (then
+/// its path is printed: terraform's output and the functions' logs are in it).
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> WorkDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir = std::env::temp_dir().join(format!("appflow-retry-e2e-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        WorkDir(dir)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("e2e failed: its work directory is kept: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Copies `src` into `dst`, leaving out Terraform's local files (a copy of
+/// someone's .terraform/, state or lock file must not leak into the run).
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".terraform") || name.contains(".tfstate") {
+            continue;
+        }
+        let to = dst.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// The last `n` lines of a file, for failure messages.
+fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Terraform in the work directory's copy of the root module.
+struct Terraform {
+    program: String,
+    dir: PathBuf,
+    plugin_dir: Option<String>,
+    moto_endpoint: String,
+    logs: PathBuf,
+}
+
+impl Terraform {
+    /// The Terraform to use (`TERRAFORM`, else `terraform`), or a loud failure.
+    fn program() -> String {
+        let program = std::env::var("TERRAFORM")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "terraform".to_owned());
+        match std::process::Command::new(&program)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            Ok(status) if status.success() => program,
+            other => panic!(
+                "the Terraform e2e needs Terraform, and `{program} version` did not run ({other:?}): \
+                 install Terraform >= 1.9 (or set TERRAFORM), or run `make test`, which skips the e2e \
+                 with a message when Terraform is absent"
+            ),
+        }
+    }
+
+    /// Runs `terraform <args>` (with `-var moto_endpoint=...` when `vars`),
+    /// output to a log file; returns stdout. Fails with the log's end.
+    async fn run(&self, name: &str, args: &[&str], vars: bool, limit: Duration) -> String {
+        let log = self.logs.join(format!("terraform-{name}.log"));
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .current_dir(&self.dir)
+            .args(args)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(File::create(&log).unwrap()))
+            .kill_on_drop(true);
+        if vars {
+            command.arg(format!("-var=moto_endpoint={}", self.moto_endpoint));
+        }
+        // A CLI config variable naming a missing file only makes Terraform warn.
+        if std::env::var_os("TF_CLI_CONFIG_FILE").is_some_and(|f| !Path::new(&f).is_file()) {
+            command.env_remove("TF_CLI_CONFIG_FILE");
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program));
+        let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
+            Ok(output) => output.unwrap(),
+            Err(_) => panic!(
+                "terraform {name} did not finish within {} s (a moto gap the provider retries?); \
+                 end of its log:\n{}",
+                limit.as_secs(),
+                tail(&log, 40)
+            ),
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        std::fs::write(self.logs.join(format!("terraform-{name}.out")), &stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "terraform {name} failed ({}); end of its output:\n{}\n{}",
+            output.status,
+            stdout
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n"),
+            tail(&log, 40)
+        );
+        stdout
+    }
+
+    async fn init(&self) {
+        let plugin_dir = self.plugin_dir.as_ref().map(|d| format!("-plugin-dir={d}"));
+        let mut args = vec!["init", "-input=false", "-backend=false", "-no-color"];
+        args.extend(plugin_dir.as_deref());
+        self.run("init", &args, false, Duration::from_secs(180)).await;
+    }
+
+    async fn json(&self, name: &str, args: &[&str]) -> Value {
+        let out = self.run(name, args, false, Duration::from_secs(120)).await;
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("terraform {name}: not JSON ({e})"))
+    }
+}
+
+/// A local copy of the hashicorp/aws provider for `terraform init
+/// -plugin-dir`: `TF_PLUGIN_DIR` as the Makefile sets it, else what
+/// tools/find-terraform-plugins.sh finds; none: init from the registry.
+fn plugin_dir(root: &Path) -> Option<String> {
+    let dir = match std::env::var("TF_PLUGIN_DIR") {
+        Ok(dir) => dir,
+        Err(_) => {
+            let out = std::process::Command::new(root.join("tools/find-terraform-plugins.sh"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        }
+    };
+    Some(dir).filter(|d| !d.is_empty())
+}
+
+/// The repository's policy files as the Lambdas must find them in SSM:
+/// parameter name → the file's exact text.
+fn expected_parameters(root: &Path, prefix: &str) -> BTreeMap<String, String> {
+    let policies = root.join("policies");
+    let mut expected = BTreeMap::new();
+    let default = ["default.yaml", "default.yml"]
+        .iter()
+        .map(|f| policies.join(f))
+        .find(|p| p.is_file());
+    if let Some(path) = default {
+        expected.insert(default_parameter(prefix), std::fs::read_to_string(path).unwrap());
+    }
+    let mut flow_files: Vec<PathBuf> = std::fs::read_dir(policies.join("flows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    flow_files.sort();
+    for path in flow_files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file: PolicyFile = YamlDoc::parse(&path.display().to_string(), &text)
+            .and_then(|doc| doc.deserialize())
+            .unwrap_or_else(|d| panic!("{}: {d:?}", path.display()));
+        let flow = file.flow.unwrap_or_else(|| panic!("{}: no flow", path.display()));
+        assert!(
+            expected.insert(flow_parameter(prefix, &flow), text).is_none(),
+            "two files for flow {flow}"
+        );
+    }
+    expected
+}
+
+/// Managed resources in the state, counted by inventory kind. A resource
+/// type the inventory does not list fails: the destroy check would miss it.
+fn state_counts(state: &Value) -> BTreeMap<String, usize> {
+    fn walk(module: &Value, out: &mut Vec<String>) {
+        for r in module["resources"].as_array().into_iter().flatten() {
+            if r["mode"] == "managed" {
+                out.push(r["type"].as_str().unwrap().to_owned());
+            }
+        }
+        for child in module["child_modules"].as_array().into_iter().flatten() {
+            walk(child, out);
+        }
+    }
+    let mut types = Vec::new();
+    walk(&state["values"]["root_module"], &mut types);
+    let mut counts: BTreeMap<String, usize> = LISTED.iter().map(|(_, kind)| ((*kind).to_owned(), 0)).collect();
+    for t in types {
+        if let Some((_, kind)) = LISTED.iter().find(|(ty, _)| *ty == t) {
+            *counts.get_mut(*kind).unwrap() += 1;
+        } else {
+            assert!(
+                ATTACHED.contains(&t.as_str()),
+                "the root module now creates {t}: list it in tools/moto_inventory.py and LISTED \
+                 (or ATTACHED if it goes with its parent), so the destroy check covers it"
+            );
+        }
+    }
+    counts
+}
+
+/// What moto holds, per kind (tools/moto_inventory.py).
+fn inventory(root: &Path, endpoint: &str) -> BTreeMap<String, Vec<String>> {
+    let out = std::process::Command::new(moto_python().unwrap())
+        .arg(root.join("tools/moto_inventory.py"))
+        .arg(endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "moto_inventory.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A deployed function's configuration, read back from moto.
+fn function_configuration(moto: &Moto, name: &str) -> Value {
+    moto.rest_get_json("lambda", &format!("/2015-03-31/functions/{name}/configuration"))
+        .unwrap_or_else(|e| panic!("GetFunctionConfiguration {name}: {e}"))
+}
+
+/// The environment variables of a function configuration.
+fn environment(config: &Value) -> BTreeMap<String, String> {
+    config["Environment"]["Variables"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no environment in {config}"))
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Runs a Lambda binary as Lambda would run the deployed function: ONLY its
+/// deployed environment, plus what the Lambda service itself sets (the
+/// Runtime API, function name, memory, region, credentials) and the
+/// endpoints of moto and the AppFlow emulator.
+fn spawn_deployed(
+    api: &RuntimeApi,
+    binary: &str,
+    config: &Value,
+    moto: &str,
+    appflow: &str,
+    log: &Path,
+) -> tokio::process::Child {
+    let name = config["FunctionName"].as_str().unwrap();
+    let log = File::create(log).unwrap();
+    tokio::process::Command::new(binary)
+        .env_clear()
+        .envs(environment(config))
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config["MemorySize"].to_string())
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "e2e")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", moto)
+        .env("AWS_ENDPOINT_URL_APPFLOW", appflow)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn invoke(api: &RuntimeApi, payload: Value, what: &str, log: &Path) -> Value {
+    match tokio::time::timeout(Duration::from_secs(60), api.invoke(payload)).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => panic!("{what} failed: {e}; its log:\n{}", tail(log, 30)),
+        Err(_) => panic!("{what} did not answer in 60 s; its log:\n{}", tail(log, 30)),
+    }
+}
+
+/// A failed-run id whose first restart `policy` delays by a number of
+/// seconds in DELAY_WINDOW (jitter is seeded by the execution id).
+fn execution_id_with_short_delay(root: &Path, prefix: &str) -> (String, u64) {
+    let policies = root.join("policies");
+    let default = std::fs::read_to_string(policies.join("default.yaml")).unwrap();
+    let flow_text = std::fs::read_to_string(policies.join("flows").join(format!("{FLOW}.yaml"))).unwrap();
+    let (default_name, flow_name) = (default_parameter(prefix), flow_parameter(prefix, FLOW));
+    let FlowPolicy::Usable(policy) = FlowPolicy::from_texts(
+        FLOW,
+        Some((default_name.as_str(), default.as_str())),
+        Some((flow_name.as_str(), flow_text.as_str())),
+    ) else {
+        panic!("the repository's policy for {FLOW} is not usable");
+    };
+    let backoff = policy.policy.for_class(ERROR_CLASS).backoff;
+    (0..200_000u64)
+        .map(|i| format!("e2e00000-0000-4000-8000-{i:012}"))
+        .map(|id| {
+            let delay = backoff.delay(1, &mut SplitMix64::for_execution(&id) as &mut dyn RandomSource);
+            (id, delay)
+        })
+        .find(|(_, delay)| DELAY_WINDOW.contains(delay))
+        .unwrap_or_else(|| panic!("no execution id gives {FLOW} a first delay in {DELAY_WINDOW:?} s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "terraform apply against moto, a few minutes: run by `make e2e` (part of `make test` with Terraform)"]
+async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
+    let started = Instant::now();
+    let root = workspace_root();
+    let program = Terraform::program();
+
+    // ---------------------------------------------------------------- 1. set up
+    step(started, "moto (tools/moto_shim.py), work directory, Lambda zips");
+    let shim = root.join("tools/moto_shim.py");
+    let moto = tokio::task::spawn_blocking(move || Moto::start_script(&shim))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("moto with tools/moto_shim.py: {e}"));
+    let work = WorkDir::new();
+    for dir in ["terraform", "statemachines", "policies"] {
+        copy_tree(&root.join(dir), &work.0.join(dir));
+    }
+    for file in ["moto.tf", "moto_override.tf"] {
+        std::fs::copy(
+            root.join("tools/terraform-moto").join(file),
+            work.0.join("terraform").join(file),
+        )
+        .unwrap();
+    }
+    std::fs::write(work.0.join("terraform/e2e.auto.tfvars.json"), TFVARS).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_on-failure")).parent().unwrap();
+    let zipped = std::process::Command::new(root.join("tools/zip-debug-lambdas.sh"))
+        .arg(bin_dir)
+        .arg(work.0.join("target/lambda"))
+        .env("PYTHON", moto_python().unwrap())
+        .status()
+        .unwrap();
+    assert!(zipped.success(), "tools/zip-debug-lambdas.sh failed");
+
+    let tf = Terraform {
+        program,
+        dir: work.0.join("terraform"),
+        plugin_dir: plugin_dir(&root),
+        moto_endpoint: moto.endpoint().to_owned(),
+        logs: work.0.clone(),
+    };
+
+    // ---------------------------------------------------------------- 2. apply, plan again
+    step(started, "terraform init");
+    tf.init().await;
+    step(started, "terraform apply");
+    tf.run(
+        "apply",
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+        true,
+        Duration::from_secs(480),
+    )
+    .await;
+    let outputs = tf.json("output", &["output", "-json"]).await;
+    let output = |name: &str| -> String {
+        outputs[name]["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no output {name}"))
+            .to_owned()
+    };
+    let state = tf.json("show-state", &["show", "-json"]).await;
+
+    step(
+        started,
+        "second terraform plan: only moto's missing LoggingConfig may differ",
+    );
+    tf.run(
+        "plan",
+        &["plan", "-input=false", "-no-color", "-out=second.tfplan"],
+        true,
+        Duration::from_secs(300),
+    )
+    .await;
+    let plan = tf.json("show-plan", &["show", "-json", "second.tfplan"]).await;
+    let mut changes = BTreeMap::new();
+    for rc in plan["resource_changes"].as_array().unwrap() {
+        let change = &rc["change"];
+        if change["actions"] == json!(["no-op"]) {
+            continue;
+        }
+        let (before, after) = (&change["before"], &change["after"]);
+        let mut keys: Vec<String> = before
+            .as_object()
+            .into_iter()
+            .chain(after.as_object())
+            .flat_map(|o| o.keys().cloned())
+            .filter(|k| before.get(k) != after.get(k) || change["after_unknown"].get(k).is_some_and(|u| u != false))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        changes.insert(
+            rc["address"].as_str().unwrap().to_owned(),
+            (change["actions"].clone(), keys, after["logging_config"].clone()),
+        );
+    }
+    let functions = ["on_failure", "restart"].map(|f| format!("module.service.aws_lambda_function.{f}"));
+    assert_eq!(
+        changes.keys().cloned().collect::<Vec<_>>(),
+        functions.to_vec(),
+        "the second plan changes other resources than moto's LoggingConfig gap explains: {changes:#?}"
+    );
+    for (address, (actions, keys, logging)) in &changes {
+        assert_eq!(actions, &json!(["update"]), "{address}");
+        assert_eq!(keys, &["logging_config"], "{address}: {changes:#?}");
+        assert_eq!(logging[0]["log_format"], "Text", "{address}: {logging}");
+    }
+    let outputs_changed: Vec<&String> = plan["output_changes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, c)| c["actions"] != json!(["no-op"]))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(outputs_changed.is_empty(), "outputs change: {outputs_changed:?}");
+
+    // ---------------------------------------------------------------- inventory
+    step(started, "moto holds what the state says");
+    let expected_counts = state_counts(&state);
+    let applied = inventory(&root, moto.endpoint());
+    let applied_counts: BTreeMap<String, usize> = applied
+        .iter()
+        .filter(|(kind, _)| expected_counts.contains_key(*kind))
+        .map(|(kind, names)| (kind.clone(), names.len()))
+        .collect();
+    assert_eq!(applied_counts, expected_counts, "moto: {applied:#?}");
+
+    // ---------------------------------------------------------------- 3. SSM
+    step(started, "SSM parameters: the policy files, by the Rust names");
+    let on_failure_config = function_configuration(&moto, &output("on_failure_function_name"));
+    let restart_config = function_configuration(&moto, &output("restart_function_name"));
+    let on_failure_env = environment(&on_failure_config);
+    let restart_env = environment(&restart_config);
+    let prefix = on_failure_env
+        .get("APPFLOW_RETRY_POLICY_PREFIX")
+        .expect("on-failure has APPFLOW_RETRY_POLICY_PREFIX")
+        .clone();
+    let tfvars: Value = serde_json::from_str(TFVARS).unwrap();
+    assert_eq!(prefix, tfvars["ssm_prefix"], "on-failure is not given ssm_prefix");
+    assert_eq!(restart_env.get("APPFLOW_RETRY_POLICY_PREFIX"), Some(&prefix));
+    let moto_config = sdk_config_for_endpoint(moto.endpoint()).await;
+    let ssm = aws_sdk_ssm::Client::new(&moto_config);
+    let mut deployed = BTreeMap::new();
+    let mut pages = ssm.describe_parameters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for p in page.unwrap().parameters.unwrap_or_default() {
+            let name = p.name.unwrap();
+            let value = ssm
+                .get_parameter()
+                .name(&name)
+                .send()
+                .await
+                .unwrap()
+                .parameter
+                .unwrap()
+                .value
+                .unwrap();
+            deployed.insert(name, value);
+        }
+    }
+    let expected = expected_parameters(&root, &prefix);
+    assert_eq!(
+        deployed.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "SSM names differ from crates/policy/src/naming.rs under {prefix:?}"
+    );
+    for (name, text) in &expected {
+        assert_eq!(&deployed[name], text, "{name}: the value is not its policy file");
+    }
+    let output_names: Vec<&str> = outputs["policy_parameter_names"]["value"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut output_names = output_names;
+    output_names.sort_unstable();
+    assert_eq!(output_names, expected.keys().map(String::as_str).collect::<Vec<_>>());
+
+    // ---------------------------------------------------------------- 4. binaries
+    step(started, "the real binaries with the deployed environment");
+    let machine_arn = output("state_machine_arn");
+    assert_eq!(
+        on_failure_env.get("APPFLOW_RETRY_STATE_MACHINE_ARN"),
+        Some(&machine_arn),
+        "on-failure is not given the deployed state machine"
+    );
+    let sfn = aws_sdk_sfn::Client::new(&moto_config);
+    let definition = sfn
+        .describe_state_machine()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .definition;
+    let template = std::fs::read_to_string(root.join("statemachines/retry.asl.json")).unwrap();
+    let restart_arn = restart_config["FunctionArn"].as_str().unwrap();
+    let rendered = template
+        .replace("${restart_function_arn}", restart_arn)
+        .replace("${topic_arn}", &output("topic_arn"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&definition).unwrap(),
+        serde_json::from_str::<Value>(&rendered).unwrap(),
+        "the deployed definition is not statemachines/retry.asl.json with the deployed ARNs"
+    );
+
+    let emulator = Emulator::start().await.unwrap();
+    emulator.add_flow(Flow::on_demand(FLOW));
+    let (failed_id, delay) = execution_id_with_short_delay(&root, &prefix);
+    let failed_at = Utc::now() - TimeDelta::minutes(3);
+    let event = emulator.fail_run(FLOW, &failed_id, failed_at, ERROR_MESSAGE);
+    let on_failure_api = RuntimeApi::start().await.unwrap();
+    let restart_api = RuntimeApi::start().await.unwrap();
+    let on_failure_log = work.0.join("on-failure.log");
+    let restart_log = work.0.join("restart.log");
+    let appflow = emulator.endpoint();
+    let _on_failure = spawn_deployed(
+        &on_failure_api,
+        env!("CARGO_BIN_EXE_on-failure"),
+        &on_failure_config,
+        moto.endpoint(),
+        &appflow,
+        &on_failure_log,
+    );
+    let _restart = spawn_deployed(
+        &restart_api,
+        env!("CARGO_BIN_EXE_restart"),
+        &restart_config,
+        moto.endpoint(),
+        &appflow,
+        &restart_log,
+    );
+
+    let decided = invoke(&on_failure_api, event.clone(), "on-failure", &on_failure_log).await;
+    let decision = &decided["decision"];
+    assert_eq!(decided["execution"], "started", "{decided:#}");
+    assert_eq!(decision["action"], "retry", "{decided:#}");
+    assert_eq!(decision["error_class"], ERROR_CLASS, "{decided:#}");
+    assert_eq!(
+        decision["policy"],
+        flow_parameter(&prefix, FLOW),
+        "on-failure did not decide on the flow's deployed parameter: {decided:#}"
+    );
+    assert_eq!(decision["delay_seconds"], delay, "{decided:#}");
+
+    let executions = sfn
+        .list_executions()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions;
+    assert_eq!(executions.len(), 1, "{executions:?}");
+    assert_eq!(executions[0].name, execution_name(FLOW, &failed_id));
+    let execution_arn = executions[0].execution_arn.clone();
+    let running = sfn
+        .describe_execution()
+        .execution_arn(&execution_arn)
+        .send()
+        .await
+        .unwrap();
+    let input: Value = serde_json::from_str(running.input.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        &input["decision"], decision,
+        "the execution's input is not the decision"
+    );
+    let start = running.start_date;
+    let start = chrono::DateTime::from_timestamp(start.secs(), start.subsec_nanos()).unwrap();
+
+    // The Restart task's payload, as the definition builds it from $ and $$.
+    let payload = json!({
+        "flow_name": input["flow_name"],
+        "execution_id": input["execution_id"],
+        "decision": input["decision"],
+        "execution_name": running.name,
+        "execution_started_at": format_time(start),
+    });
+    let restarted = invoke(&restart_api, payload.clone(), "restart", &restart_log).await;
+    assert_eq!(restarted["outcome"], "restarted", "{restarted:#}");
+    assert!(restarted["new_execution_id"].is_string(), "{restarted:#}");
+    assert_eq!(
+        emulator.count(Operation::StartFlow),
+        1,
+        "the restart did not reach StartFlow"
+    );
+    let elapsed = (Utc::now() - start).num_milliseconds();
+    moto.queue_lambda_results(std::slice::from_ref(&restarted)).unwrap();
+    assert!(
+        elapsed < i64::try_from(delay * 1000).unwrap(),
+        "the restart's answer was queued {elapsed} ms after the execution started, after its \
+         {delay} s Wait: moto may have run the Restart task without it (a slow machine?)"
+    );
+
+    let mut finished = running;
+    for _ in 0..600 {
+        finished = sfn
+            .describe_execution()
+            .execution_arn(&execution_arn)
+            .send()
+            .await
+            .unwrap();
+        if finished.status != ExecutionStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let history = sfn
+        .get_execution_history()
+        .execution_arn(&execution_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(
+        finished.status,
+        ExecutionStatus::Succeeded,
+        "{finished:?}\n{history:#?}"
+    );
+    let entered: Vec<&str> = history
+        .iter()
+        .filter_map(|e| e.state_entered_event_details().map(|d| d.name.as_str()))
+        .collect();
+    let mut expected_states = vec!["Route", "WaitBackoff", "Restart", "AfterRestart"];
+    if restarted["notify"] == true {
+        expected_states.push("NotifyRestartOutcome");
+    }
+    expected_states.push("Done");
+    assert_eq!(entered, expected_states);
+    let output_json: Value = serde_json::from_str(finished.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        output_json["restart"], restarted,
+        "the machine kept another restart answer"
+    );
+    // What moto's interpreter sent to the restart function: the deployed
+    // function, with the payload the binary was given.
+    let scheduled: Vec<Value> = history
+        .iter()
+        .filter_map(|e| e.task_scheduled_event_details())
+        .map(|d| serde_json::from_str(&d.parameters).unwrap())
+        .collect();
+    assert_eq!(scheduled.len(), 1, "{scheduled:#?}");
+    assert_eq!(scheduled[0]["FunctionName"], restart_arn);
+    let sent = &scheduled[0]["Payload"];
+    for key in ["flow_name", "execution_id", "decision", "execution_name"] {
+        assert_eq!(sent[key], payload[key], "Restart payload field {key}");
+    }
+    let sent_start = appflow_retry_policy::appflow::parse_time(sent["execution_started_at"].as_str().unwrap()).unwrap();
+    assert!(
+        (sent_start - start).num_milliseconds().abs() < 1000,
+        "{sent_start} vs {start}"
+    );
+
+    // ---------------------------------------------------------------- 5. the rule
+    step(started, "the deployed rule (pattern, target, dead letters) and on-failure's errors queue");
+    let events = aws_sdk_eventbridge::Client::new(&moto_config);
+    let rule = events.describe_rule().name(output("rule_name")).send().await.unwrap();
+    let pattern = rule.event_pattern.expect("the rule has a pattern");
+    let targets = events
+        .list_targets_by_rule()
+        .rule(output("rule_name"))
+        .send()
+        .await
+        .unwrap()
+        .targets
+        .unwrap_or_default();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert_eq!(targets[0].arn, on_failure_config["FunctionArn"].as_str().unwrap());
+    let sqs = aws_sdk_sqs::Client::new(&moto_config);
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(output("dead_letter_queue_url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    assert_eq!(
+        targets[0].dead_letter_config().and_then(|d| d.arn()),
+        Some(dlq_arn.as_str())
+    );
+    // on-failure's failed asynchronous invocations go to the errors queue.
+    let errors_queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(output("on_failure_errors_queue_url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let invoke_config = moto
+        .rest_get_json(
+            "lambda",
+            &format!(
+                "/2019-09-25/functions/{}/event-invoke-config",
+                output("on_failure_function_name")
+            ),
+        )
+        .unwrap();
+    assert_eq!(
+        invoke_config["DestinationConfig"]["OnFailure"]["Destination"], errors_queue_arn,
+        "{invoke_config:#}"
+    );
+    let mut from_emulator = event.clone();
+    from_emulator["detail"]["execution-id"] = json!("emulator-failure");
+    assert_eq!(from_emulator["detail"]["flow-name"], FLOW);
+    let routed_ids = routed(
+        &pattern,
+        &[
+            with(FAILED, FLOW, "fixture-failed"),
+            with(SUCCEEDED, FLOW, "fixture-succeeded"),
+            from_emulator,
+            with(FAILED, "sap-odata-sales-orders", "fixture-failed-named"),
+            with(FAILED, UNCOVERED_FLOW, "fixture-failed-uncovered"),
+            with(FAILED, "salesforce", "fixture-failed-short-of-prefix"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        routed_ids,
+        ["emulator-failure", "fixture-failed", "fixture-failed-named"],
+        "pattern {pattern}"
+    );
+
+    // ---------------------------------------------------------------- 6. destroy
+    step(started, "terraform destroy");
+    tf.run(
+        "destroy",
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+        true,
+        Duration::from_secs(480),
+    )
+    .await;
+    let left: BTreeMap<String, Vec<String>> = inventory(&root, moto.endpoint())
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .collect();
+    assert!(left.is_empty(), "terraform destroy left resources in moto: {left:#?}");
+    step(started, "done");
+}
