@@ -803,7 +803,10 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     );
 
     // ---------------------------------------------------------------- 5. the rule
-    step(started, "the deployed rule (pattern, target, dead letters) and on-failure's errors queue");
+    step(
+        started,
+        "the deployed rule (pattern, target, dead letters) and on-failure's errors queue",
+    );
     let events = aws_sdk_eventbridge::Client::new(&moto_config);
     let rule = events.describe_rule().name(output("rule_name")).send().await.unwrap();
     let pattern = rule.event_pattern.expect("the rule has a pattern");
@@ -818,31 +821,13 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     assert_eq!(targets.len(), 1, "{targets:?}");
     assert_eq!(targets[0].arn, on_failure_config["FunctionArn"].as_str().unwrap());
     let sqs = aws_sdk_sqs::Client::new(&moto_config);
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(output("dead_letter_queue_url"))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let dlq_arn = common::queue_arn(&sqs, &output("dead_letter_queue_url")).await;
     assert_eq!(
         targets[0].dead_letter_config().and_then(|d| d.arn()),
         Some(dlq_arn.as_str())
     );
     // on-failure's failed asynchronous invocations go to the errors queue.
-    let errors_queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(output("on_failure_errors_queue_url"))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
+    let errors_queue_arn = common::queue_arn(&sqs, &output("on_failure_errors_queue_url")).await;
     let invoke_config = moto
         .rest_get_json(
             "lambda",

@@ -43,6 +43,20 @@ pub fn fast_retry() -> AppFlowRetry {
     }
 }
 
+/// The ARN of the queue at `url`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone()
+}
+
 /// Three minutes ago, on a whole second (the emulator keeps milliseconds):
 /// when the failed runs of the tests started.
 pub fn three_minutes_ago() -> chrono::DateTime<chrono::Utc> {
@@ -87,16 +101,7 @@ impl World {
             .unwrap()
             .queue_url
             .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
+        let queue_arn = queue_arn(&sqs, &queue_url).await;
         sns.subscribe()
             .topic_arn(&topic_arn)
             .protocol("sqs")
