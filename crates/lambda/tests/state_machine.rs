@@ -113,6 +113,15 @@ fn output(d: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutpu
     serde_json::from_str(d.output.as_deref().expect("an output")).unwrap()
 }
 
+/// The states of an execution whose restart failed for good.
+const GAVE_UP: [&str; 5] = [
+    "Route",
+    "WaitBackoff",
+    "Restart",
+    "NotifyRestartFailed",
+    "RestartFailed",
+];
+
 #[tokio::test]
 async fn retry_waits_restarts_and_notifies_both_steps() {
     let w = World::new().await;
@@ -208,16 +217,7 @@ async fn a_non_retryable_restart_error_goes_straight_to_the_give_up_notification
         .await;
     assert_eq!(d.status, ExecutionStatus::Failed);
     assert_eq!(d.error.as_deref(), Some("RestartFailed"));
-    assert_eq!(
-        w.states_entered(&d.execution_arn).await,
-        [
-            "Route",
-            "WaitBackoff",
-            "Restart",
-            "NotifyRestartFailed",
-            "RestartFailed"
-        ]
-    );
+    assert_eq!(w.states_entered(&d.execution_arn).await, GAVE_UP);
     // Not retried, although States.TaskFailed in a later retrier matches it too.
     assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 1);
     let messages = w.notifications().await;
@@ -263,16 +263,7 @@ async fn a_restart_that_keeps_failing_gives_up_after_its_retries() {
         .await;
     assert_eq!(d.status, ExecutionStatus::Failed);
     assert_eq!(d.error.as_deref(), Some("RestartFailed"));
-    assert_eq!(
-        w.states_entered(&d.execution_arn).await,
-        [
-            "Route",
-            "WaitBackoff",
-            "Restart",
-            "NotifyRestartFailed",
-            "RestartFailed"
-        ]
-    );
+    assert_eq!(w.states_entered(&d.execution_arn).await, GAVE_UP);
     assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 2);
     let messages = w.notifications().await;
     assert_eq!(messages.len(), 1, "{messages:?}");
@@ -303,16 +294,7 @@ async fn a_failed_give_up_notification_still_ends_as_restart_failed() {
         .await;
     assert_eq!(d.status, ExecutionStatus::Failed);
     assert_eq!(d.error.as_deref(), Some("RestartFailed"));
-    assert_eq!(
-        w.states_entered(&d.execution_arn).await,
-        [
-            "Route",
-            "WaitBackoff",
-            "Restart",
-            "NotifyRestartFailed",
-            "RestartFailed"
-        ]
-    );
+    assert_eq!(w.states_entered(&d.execution_arn).await, GAVE_UP);
     assert_eq!(attempts(&w, &d.execution_arn, "NotifyRestartFailed").await, 2);
 }
 

@@ -591,7 +591,7 @@ locals {
       metric      = "InvocationsFailedToBeSentToDlq"
       statistic   = "Sum"
       dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
-      description = "EventBridge could neither deliver failed-run events nor write them to the events-dlq queue (queue policy or KMS key policy?): those failures are LOST. Run the sweep or restart the affected flows by hand."
+      description = "EventBridge could neither deliver failed-run events nor write them to the events-dlq queue (queue policy or KMS key policy?): those failures are LOST. Find them with aws appflow describe-flow-execution-records and restart them by hand."
     }
     events-dlq-not-empty = {
       namespace   = "AWS/SQS"
