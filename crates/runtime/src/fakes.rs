@@ -221,7 +221,11 @@ impl crate::redrive::Queue for Queues {
         let mut messages = self.messages.lock().unwrap();
         let before = messages.len();
         messages.retain(|(u, m, _)| !(u == queue_url && m.receipt_handle == receipt_handle));
-        assert_eq!(before, messages.len() + 1, "deleted an unknown receipt {receipt_handle}");
+        assert_eq!(
+            before,
+            messages.len() + 1,
+            "deleted an unknown receipt {receipt_handle}"
+        );
         self.deleted.lock().unwrap().push(receipt_handle.into());
         Ok(())
     }

@@ -136,8 +136,7 @@ const RECORD_KEYS: &[&str] = &["requestPayload", "requestContext", "responseCont
 /// it would refuse only parks it again, so such a message is refused here,
 /// naming the field (`requestPayload.detail.flow-name`, ...).
 pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
-    let doc: Value =
-        serde_json::from_str(body).map_err(|e| ExtractError::new("(body)", format!("not JSON: {e}")))?;
+    let doc: Value = serde_json::from_str(body).map_err(|e| ExtractError::new("(body)", format!("not JSON: {e}")))?;
     let Some(object) = doc.as_object() else {
         return Err(ExtractError::new("(body)", "not a JSON object"));
     };
@@ -151,9 +150,8 @@ pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
                 ));
             }
             // Lambda keeps a payload that is not a JSON object as a string.
-            Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|_| {
-                ExtractError::new("requestPayload", "a string that is not a JSON event")
-            })?,
+            Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+                .map_err(|_| ExtractError::new("requestPayload", "a string that is not a JSON event"))?,
             Some(v) => v.clone(),
         };
         (Shape::InvocationRecord, payload, "requestPayload.", record_cause(&doc))

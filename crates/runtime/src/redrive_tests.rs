@@ -101,7 +101,10 @@ fn a_message_of_neither_shape_is_refused_naming_the_field() {
         .remove("flow-name");
     let e = extract(&record.to_string()).unwrap_err();
     assert_eq!(e.field, "requestPayload.detail.flow-name");
-    assert_eq!(e.to_string(), format!("message field `requestPayload.detail.flow-name`: {}", e.problem));
+    assert_eq!(
+        e.to_string(),
+        format!("message field `requestPayload.detail.flow-name`: {}", e.problem)
+    );
 
     let mut event = json(DLQ_MESSAGE);
     event["source"] = json!("aws.s3");
@@ -117,7 +120,10 @@ fn world() -> (Queues, Invocations) {
         DLQ,
         "m-dlq",
         DLQ_MESSAGE,
-        &[("ERROR_CODE", "SDK_CLIENT_ERROR"), ("RULE_ARN", "arn:aws:events:us-east-1:123456789012:rule/x")],
+        &[
+            ("ERROR_CODE", "SDK_CLIENT_ERROR"),
+            ("RULE_ARN", "arn:aws:events:us-east-1:123456789012:rule/x"),
+        ],
     );
     q.put(DLQ, "m-garbage", "{\"hello\": 1}", &[]);
     q.put(ERRORS, "m-record", RECORD_MESSAGE, &[]);
@@ -147,7 +153,11 @@ async fn accepted_events_are_deleted_and_a_refused_message_stays() {
     assert!(q.remaining(ERRORS).is_empty());
     assert_eq!(*q.released.lock().unwrap(), ["receipt-m-garbage"]);
     assert!(!report.is_success());
-    let outcomes: Vec<_> = report.lines.iter().map(|l| (l.message_id.as_str(), &l.outcome)).collect();
+    let outcomes: Vec<_> = report
+        .lines
+        .iter()
+        .map(|l| (l.message_id.as_str(), &l.outcome))
+        .collect();
     assert!(matches!(outcomes[0], ("m-dlq", Outcome::Redriven)));
     assert!(matches!(outcomes[1], ("m-garbage", Outcome::Refused(e)) if e.field == "(body)"));
     assert!(matches!(outcomes[2], ("m-record", Outcome::Redriven)));
@@ -156,7 +166,10 @@ async fn accepted_events_are_deleted_and_a_refused_message_stays() {
         "dead-letter-queue message m-dlq flow orders-export execution 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f \
          (parked: SDK_CLIENT_ERROR): redriven: on-failure accepted the event, message deleted"
     );
-    assert_eq!(report.summary(), "3 messages: 2 redriven, 1 could not be handled and stay in their queue");
+    assert_eq!(
+        report.summary(),
+        "3 messages: 2 redriven, 1 could not be handled and stay in their queue"
+    );
 }
 
 #[tokio::test]
@@ -243,7 +256,11 @@ async fn a_failed_delete_is_reported() {
     assert_eq!(i.invoked.lock().unwrap().len(), 2);
     assert_eq!(report.count(|o| matches!(o, Outcome::DeleteFailed(_))), 2);
     assert!(!report.is_success());
-    assert!(report.summary().starts_with("3 messages: 2 redriven (2 not deleted), 1 could not"));
+    assert!(
+        report
+            .summary()
+            .starts_with("3 messages: 2 redriven (2 not deleted), 1 could not")
+    );
 }
 
 /// docs/design.md §4 rule 9: a failure replayed after its policy's
@@ -260,7 +277,11 @@ async fn a_replayed_failure_older_than_its_window_gives_up() {
     flows.add(
         "salesforce-accounts",
         "OnDemand",
-        vec![record("9aa00099-9943-449a-9c7a-488dbc801242", RunStatus::Error, failed_at)],
+        vec![record(
+            "9aa00099-9943-449a-9c7a-488dbc801242",
+            RunStatus::Error,
+            failed_at,
+        )],
     );
     let decide_at = async |hours: i64| {
         let machine = Machine::default();
