@@ -1,5 +1,5 @@
 //! AWS SDK adapters for the appflow-retry ports: SSM Parameter Store,
-//! Amazon AppFlow and AWS Step Functions.
+//! Amazon AppFlow and AWS Step Functions; SQS and Lambda for redrive.
 //!
 //! Endpoints come from the SDK configuration, so the standard
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables point the
@@ -13,6 +13,7 @@ use appflow_retry_policy::{RunRecord, RunStatus};
 use appflow_retry_runtime::ports::{
     AppFlow, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
 };
+use appflow_retry_runtime::redrive::{Invoker, Queue, QueueMessage};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -245,6 +246,141 @@ impl StateMachine for StepFunctions {
             Err(e) => Err(port_error(e)),
         }
     }
+}
+
+/// SQS, for redrive.
+#[derive(Debug, Clone)]
+pub struct Sqs {
+    client: aws_sdk_sqs::Client,
+    /// Long polling: SQS then asks all its servers, so an empty answer
+    /// means an empty queue (short polling samples a few).
+    wait_time_seconds: i32,
+}
+
+impl Sqs {
+    pub fn new(config: &SdkConfig) -> Self {
+        Sqs {
+            client: aws_sdk_sqs::Client::new(config),
+            wait_time_seconds: 1,
+        }
+    }
+}
+
+impl Queue for Sqs {
+    async fn receive(
+        &self,
+        queue_url: &str,
+        max: usize,
+        visibility_timeout_seconds: u32,
+    ) -> Result<Vec<QueueMessage>, PortError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+            .visibility_timeout(i32::try_from(visibility_timeout_seconds).unwrap_or(i32::MAX))
+            .wait_time_seconds(self.wait_time_seconds)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(out
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                let mut attributes: Vec<(String, String)> = m
+                    .message_attributes()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_owned())))
+                    .collect();
+                attributes.sort();
+                Some(QueueMessage {
+                    // SQS always sends both; a message without them cannot be deleted.
+                    message_id: m.message_id()?.to_owned(),
+                    receipt_handle: m.receipt_handle()?.to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    attributes,
+                })
+            })
+            .collect())
+    }
+
+    async fn delete(&self, queue_url: &str, receipt_handle: &str) -> Result<(), PortError> {
+        self.client
+            .delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    async fn release(&self, queue_url: &str, receipt_handle: &str) -> Result<(), PortError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(queue_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+}
+
+/// Lambda, for redrive: asynchronous invocations.
+#[derive(Debug, Clone)]
+pub struct LambdaClient {
+    client: aws_sdk_lambda::Client,
+}
+
+impl LambdaClient {
+    pub fn new(config: &SdkConfig) -> Self {
+        LambdaClient {
+            client: aws_sdk_lambda::Client::new(config),
+        }
+    }
+}
+
+/// The status Lambda answers an accepted asynchronous invocation with.
+const ACCEPTED: i32 = 202;
+
+impl Invoker for LambdaClient {
+    async fn invoke_async(&self, function: &str, payload: &str) -> Result<(), PortError> {
+        let out = self
+            .client
+            .invoke()
+            .function_name(function)
+            .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload.as_bytes()))
+            .send()
+            .await
+            .map_err(port_error)?;
+        if out.status_code() == ACCEPTED {
+            Ok(())
+        } else {
+            Err(PortError::Failed(format!(
+                "Invoke answered HTTP {} where an accepted asynchronous invocation answers {ACCEPTED}",
+                out.status_code()
+            )))
+        }
+    }
+}
+
+/// The SDK configuration of the `appflow-retry` command: credentials and
+/// settings from the environment and profile as the AWS CLI reads them;
+/// `region` and `endpoint_url` override theirs (an emulator in tests).
+pub async fn sdk_config_with(region: Option<&str>, endpoint_url: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    if let Some(endpoint) = endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
 }
 
 /// The SDK configuration the Lambdas run with: region, credentials and

@@ -4,6 +4,7 @@
 pub mod explain;
 pub mod files;
 pub mod plan;
+pub mod redrive;
 pub mod schema_check;
 pub mod validate;
 

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use appflow_retry_cli::explain::{ExplainOptions, explain};
-use appflow_retry_cli::{CliError, plan, validate};
+use appflow_retry_cli::redrive::{RedriveArgs, Targets, targets_from_terraform_dir};
+use appflow_retry_cli::{CliError, plan, redrive, validate};
 use appflow_retry_policy::Diagnostic;
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::classify::builtin_table_markdown;
@@ -16,7 +17,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "appflow-retry",
     version,
-    about = "Retry policies for Amazon AppFlow flows: validate them, plan them, explain decisions."
+    about = "Retry policies for Amazon AppFlow flows: validate them, plan them, explain decisions, redrive parked failures."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,6 +67,42 @@ enum Command {
     },
     /// Print the built-in error classes as a Markdown table.
     Classes,
+    /// Replay the failures parked in the rule's dead-letter queue and
+    /// on-failure's errors queue: each message's original event is invoked
+    /// on on-failure (asynchronously) and the message deleted once Lambda
+    /// accepted it. Exits 1 when any message could not be handled (it stays
+    /// in its queue).
+    Redrive {
+        /// The Terraform root module applied: its outputs name both queues
+        /// and the function (`terraform output -json` is run there).
+        #[arg(long, conflicts_with_all = ["dead_letter_queue_url", "errors_queue_url", "function_name"])]
+        terraform_dir: Option<PathBuf>,
+        /// The EventBridge rule's dead-letter queue (output `dead_letter_queue_url`).
+        #[arg(long)]
+        dead_letter_queue_url: Option<String>,
+        /// on-failure's on-failure destination queue (output `on_failure_errors_queue_url`).
+        #[arg(long)]
+        errors_queue_url: Option<String>,
+        /// The on-failure function's name or ARN (output `on_failure_function_name`).
+        #[arg(long, required_unless_present = "terraform_dir")]
+        function_name: Option<String>,
+        /// List what would be redriven; invoke nothing, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Handle at most N messages in all (dead-letter queue first).
+        #[arg(long, value_name = "N")]
+        max: Option<usize>,
+        /// How long a received message stays hidden: a redrive that stops
+        /// half-way leaves its messages to reappear after this.
+        #[arg(long, value_name = "SECONDS", default_value_t = appflow_retry_runtime::redrive::DEFAULT_VISIBILITY_TIMEOUT_SECONDS, value_parser = clap::value_parser!(u32).range(1..=43200))]
+        visibility_timeout: u32,
+        /// The AWS region (default: from the environment or profile).
+        #[arg(long)]
+        region: Option<String>,
+        /// Send every AWS call to this endpoint (an emulator).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -149,6 +186,56 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Classes => {
             print!("{}", builtin_table_markdown());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Redrive {
+            terraform_dir,
+            dead_letter_queue_url,
+            errors_queue_url,
+            function_name,
+            dry_run,
+            max,
+            visibility_timeout,
+            region,
+            endpoint_url,
+        } => {
+            let targets = match terraform_dir {
+                Some(dir) => targets_from_terraform_dir(&dir)?,
+                None => Targets {
+                    dead_letter_queue_url,
+                    errors_queue_url,
+                    function_name: function_name.unwrap_or_default(),
+                },
+            };
+            let args = RedriveArgs {
+                targets,
+                options: appflow_retry_runtime::redrive::Options {
+                    dry_run,
+                    max,
+                    visibility_timeout_seconds: visibility_timeout,
+                },
+                region,
+                endpoint_url,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError(format!("cannot start the async runtime: {e}")))?;
+            let report = runtime.block_on(redrive::redrive(&args))?;
+            for line in &report.lines {
+                println!("{line}");
+            }
+            if report.release_errors > 0 {
+                eprintln!(
+                    "warning: {} message(s) left in place could not be made visible again; they reappear after {visibility_timeout}s",
+                    report.release_errors
+                );
+            }
+            println!("{}", report.summary());
+            Ok(if report.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

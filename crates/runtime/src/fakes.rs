@@ -154,3 +154,106 @@ impl Clock for FixedClock {
         *self.0.lock().unwrap()
     }
 }
+
+/// An SQS queue in memory: messages, their receipts, deletes and releases.
+#[derive(Debug, Default)]
+pub struct Queues {
+    /// (queue url, message) in arrival order; a message is visible when not received.
+    pub messages: Mutex<Vec<(String, crate::redrive::QueueMessage, bool)>>,
+    pub receives: Mutex<Vec<usize>>,
+    pub deleted: Mutex<Vec<String>>,
+    pub released: Mutex<Vec<String>>,
+    pub fail_delete: Mutex<Option<PortError>>,
+    /// Deliver the first message of each receive twice (at-least-once delivery).
+    pub duplicate: Mutex<bool>,
+}
+
+impl Queues {
+    pub fn put(&self, url: &str, id: &str, body: &str, attributes: &[(&str, &str)]) {
+        let message = crate::redrive::QueueMessage {
+            message_id: id.into(),
+            receipt_handle: format!("receipt-{id}"),
+            body: body.into(),
+            attributes: attributes.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+        };
+        self.messages.lock().unwrap().push((url.into(), message, true));
+    }
+    /// Ids of the messages still in `url`.
+    pub fn remaining(&self, url: &str) -> Vec<String> {
+        let messages = self.messages.lock().unwrap();
+        messages
+            .iter()
+            .filter(|(u, _, _)| u == url)
+            .map(|(_, m, _)| m.message_id.clone())
+            .collect()
+    }
+}
+
+impl crate::redrive::Queue for Queues {
+    async fn receive(
+        &self,
+        queue_url: &str,
+        max: usize,
+        _visibility_timeout_seconds: u32,
+    ) -> Result<Vec<crate::redrive::QueueMessage>, PortError> {
+        self.receives.lock().unwrap().push(max);
+        let mut messages = self.messages.lock().unwrap();
+        let mut out = Vec::new();
+        for (url, message, visible) in messages.iter_mut() {
+            if url == queue_url && *visible && out.len() < max {
+                *visible = false;
+                out.push(message.clone());
+            }
+        }
+        if *self.duplicate.lock().unwrap()
+            && let Some(first) = out.first().cloned()
+            && out.len() < max
+        {
+            out.push(first);
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, queue_url: &str, receipt_handle: &str) -> Result<(), PortError> {
+        if let Some(e) = self.fail_delete.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let mut messages = self.messages.lock().unwrap();
+        let before = messages.len();
+        messages.retain(|(u, m, _)| !(u == queue_url && m.receipt_handle == receipt_handle));
+        assert_eq!(
+            before,
+            messages.len() + 1,
+            "deleted an unknown receipt {receipt_handle}"
+        );
+        self.deleted.lock().unwrap().push(receipt_handle.into());
+        Ok(())
+    }
+
+    async fn release(&self, queue_url: &str, receipt_handle: &str) -> Result<(), PortError> {
+        for (u, m, visible) in self.messages.lock().unwrap().iter_mut() {
+            if u == queue_url && m.receipt_handle == receipt_handle {
+                *visible = true;
+            }
+        }
+        self.released.lock().unwrap().push(receipt_handle.into());
+        Ok(())
+    }
+}
+
+/// Lambda in memory: records each asynchronous invocation.
+#[derive(Debug, Default)]
+pub struct Invocations {
+    pub invoked: Mutex<Vec<(String, String)>>,
+    pub fail: Mutex<Option<PortError>>,
+}
+
+impl crate::redrive::Invoker for Invocations {
+    async fn invoke_async(&self, function: &str, payload: &str) -> Result<(), PortError> {
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.invoked.lock().unwrap().push((function.into(), payload.into()));
+        Ok(())
+    }
+}

@@ -1,4 +1,5 @@
-//! The appflow-retry runtime: the two Lambda handlers and the policy cache,
+//! The appflow-retry runtime: the two Lambda handlers, the policy cache and
+//! the redrive of the parked failures,
 //! written against small ports so that their logic is tested with in-memory
 //! fakes and their AWS adapters against emulators. No AWS SDK here.
 
@@ -6,11 +7,14 @@ pub mod history;
 pub mod on_failure;
 pub mod policy_cache;
 pub mod ports;
+pub mod redrive;
 pub mod restart;
 pub mod telemetry;
 
 #[cfg(test)]
 mod fakes;
+#[cfg(test)]
+mod redrive_tests;
 #[cfg(test)]
 mod tests;
 

@@ -227,6 +227,44 @@ impl Moto {
         serde_json::from_str(&text).map_err(|e| Error::new(format!("GET {url}: not JSON ({e}): {text}")))
     }
 
+    /// Creates an IAM role Lambda may assume and returns its ARN: moto
+    /// refuses `CreateFunction` with a role it does not know. Sent as IAM's
+    /// query protocol (no SDK client for IAM here), routed like
+    /// [`Moto::rest_get_json`].
+    ///
+    /// # Errors
+    ///
+    /// Fails if the request fails or moto answers with a non-2xx status.
+    pub fn create_lambda_role(&self, name: &str) -> Result<String, Error> {
+        let url = format!("{}/", self.endpoint);
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/iam/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        );
+        let trust = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        })
+        .to_string();
+        let mut response = self
+            .agent
+            .post(&url)
+            .header("Authorization", &authorization)
+            .send_form([
+                ("Action", "CreateRole"),
+                ("Version", "2010-05-08"),
+                ("RoleName", name),
+                ("AssumeRolePolicyDocument", trust.as_str()),
+            ])
+            .map_err(|e| Error::new(format!("CreateRole {name} failed: {e}")))?;
+        let status = response.status();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        if !status.is_success() {
+            return Err(Error::new(format!("CreateRole {name} answered {status}: {text}")));
+        }
+        Ok(format!("arn:aws:iam::123456789012:role/{name}"))
+    }
+
     /// Polls the server until it answers HTTP, the process exits, or the
     /// startup timeout expires.
     fn wait_until_ready(&mut self) -> Result<(), Error> {

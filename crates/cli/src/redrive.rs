@@ -1,0 +1,152 @@
+//! `appflow-retry redrive`: replays the failures parked in the rule's
+//! dead-letter queue and on-failure's errors queue (docs/design.md §6.11).
+//! The work is `appflow_retry_runtime::redrive`; this finds the queues and
+//! the function (flags, or the Terraform root's outputs) and wires the SDK.
+
+use std::path::Path;
+use std::process::Command;
+
+use appflow_retry_aws::{LambdaClient, Sqs, sdk_config_with};
+use appflow_retry_runtime::redrive::{Options, Redrive, Report, Source};
+use serde_json::Value;
+
+use crate::CliError;
+
+/// The Terraform root's outputs redrive reads.
+pub const OUTPUT_DEAD_LETTER_QUEUE: &str = "dead_letter_queue_url";
+pub const OUTPUT_ERRORS_QUEUE: &str = "on_failure_errors_queue_url";
+pub const OUTPUT_FUNCTION: &str = "on_failure_function_name";
+
+/// Where to read from and what to invoke.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Targets {
+    pub dead_letter_queue_url: Option<String>,
+    pub errors_queue_url: Option<String>,
+    /// on-failure's name or ARN.
+    pub function_name: String,
+}
+
+impl Targets {
+    /// The queues in the order they are drained: dead letters first (they
+    /// never reached on-failure), then on-failure's own failures.
+    pub fn sources(&self) -> Vec<Source> {
+        let mut sources = Vec::new();
+        if let Some(url) = &self.dead_letter_queue_url {
+            sources.push(Source {
+                name: "dead-letter-queue".to_owned(),
+                url: url.clone(),
+            });
+        }
+        if let Some(url) = &self.errors_queue_url {
+            sources.push(Source {
+                name: "errors-queue".to_owned(),
+                url: url.clone(),
+            });
+        }
+        sources
+    }
+}
+
+/// Reads what `terraform output -json` printed in the root module.
+pub fn targets_from_terraform_output(json: &str) -> Result<Targets, CliError> {
+    let doc: Value =
+        serde_json::from_str(json).map_err(|e| CliError(format!("terraform output -json: not JSON: {e}")))?;
+    let output = |name: &str| -> Result<String, CliError> {
+        match doc.get(name).map(|o| o.get("value")) {
+            Some(Some(Value::String(s))) if !s.is_empty() => Ok(s.clone()),
+            Some(Some(_)) => Err(CliError(format!("terraform output `{name}`: not a non-empty string"))),
+            _ => Err(CliError(format!(
+                "terraform output `{name}` is missing: is this the appflow-retry root module, applied?"
+            ))),
+        }
+    };
+    Ok(Targets {
+        dead_letter_queue_url: Some(output(OUTPUT_DEAD_LETTER_QUEUE)?),
+        errors_queue_url: Some(output(OUTPUT_ERRORS_QUEUE)?),
+        function_name: output(OUTPUT_FUNCTION)?,
+    })
+}
+
+/// Runs `terraform output -json` in `dir` and reads the targets from it.
+pub fn targets_from_terraform_dir(dir: &Path) -> Result<Targets, CliError> {
+    let out = Command::new("terraform")
+        .arg(format!("-chdir={}", dir.display()))
+        .args(["output", "-json"])
+        .output()
+        .map_err(|e| CliError(format!("cannot run terraform: {e}")))?;
+    if !out.status.success() {
+        return Err(CliError(format!(
+            "terraform output -json in {} failed: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    targets_from_terraform_output(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RedriveArgs {
+    pub targets: Targets,
+    pub options: Options,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Runs the redrive with the AWS SDK.
+pub async fn redrive(args: &RedriveArgs) -> Result<Report, CliError> {
+    let sources = args.targets.sources();
+    if sources.is_empty() {
+        return Err(CliError(
+            "no queue to redrive: give --terraform-dir, or --dead-letter-queue-url and/or --errors-queue-url".into(),
+        ));
+    }
+    if args.targets.function_name.is_empty() {
+        return Err(CliError("--function-name: the on-failure function is required".into()));
+    }
+    let config = sdk_config_with(args.region.as_deref(), args.endpoint_url.as_deref()).await;
+    let redrive = Redrive {
+        queue: Sqs::new(&config),
+        invoker: LambdaClient::new(&config),
+        function: args.targets.function_name.clone(),
+    };
+    Ok(redrive.run(&sources, args.options).await)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn terraform_outputs_name_the_queues_and_the_function() {
+        let json = r#"{
+          "dead_letter_queue_url": {"sensitive": false, "type": "string", "value": "http://q/dlq"},
+          "on_failure_errors_queue_url": {"sensitive": false, "type": "string", "value": "http://q/errors"},
+          "on_failure_function_name": {"sensitive": false, "type": "string", "value": "appflow-retry-on-failure"},
+          "topic_arn": {"sensitive": false, "type": "string", "value": "arn:aws:sns:us-east-1:1:t"}
+        }"#;
+        let t = targets_from_terraform_output(json).unwrap();
+        assert_eq!(t.dead_letter_queue_url.as_deref(), Some("http://q/dlq"));
+        assert_eq!(t.errors_queue_url.as_deref(), Some("http://q/errors"));
+        assert_eq!(t.function_name, "appflow-retry-on-failure");
+        let names: Vec<_> = t.sources().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["dead-letter-queue", "errors-queue"]);
+    }
+
+    #[test]
+    fn a_missing_or_odd_output_is_named() {
+        let e = targets_from_terraform_output(r#"{"dead_letter_queue_url": {"value": "u"}}"#).unwrap_err();
+        assert!(
+            e.0.starts_with("terraform output `on_failure_errors_queue_url` is missing"),
+            "{e}"
+        );
+        let e = targets_from_terraform_output(
+            r#"{"dead_letter_queue_url": {"value": 3}, "on_failure_errors_queue_url": {"value": "u"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.0, "terraform output `dead_letter_queue_url`: not a non-empty string");
+        assert!(targets_from_terraform_output("{}").is_err());
+        assert!(targets_from_terraform_output("No outputs found").is_err());
+    }
+}
