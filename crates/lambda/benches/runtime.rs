@@ -19,7 +19,7 @@ use appflow_emulator::{Emulator, Flow};
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use appflow_retry_runtime::ports::{
-    AppFlow, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
+    AppFlow, FlowInfo, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
 };
 use appflow_retry_runtime::{OnFailure, PolicyCache};
 use appflow_retry_testkit::lambda_api::RuntimeApi;
@@ -55,6 +55,10 @@ impl<P: ParameterStore> ParameterStore for Counting<P> {
 }
 
 impl<P: AppFlow> AppFlow for Counting<P> {
+    async fn list_flows(&self, token: Option<String>) -> Result<FlowsPage, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.list_flows(token).await
+    }
     async fn execution_records(&self, flow: &str, token: Option<String>) -> Result<RecordsPage, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.execution_records(flow, token).await
@@ -73,6 +77,10 @@ impl<P: StateMachine> StateMachine for Counting<P> {
     async fn start_execution(&self, name: &str, input: &str) -> Result<StartOutcome, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.start_execution(name, input).await
+    }
+    async fn execution_exists(&self, name: &str) -> Result<bool, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.execution_exists(name).await
     }
 }
 

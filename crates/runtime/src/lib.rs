@@ -1,4 +1,4 @@
-//! The appflow-retry runtime: the two Lambda handlers and the policy cache,
+//! The appflow-retry runtime: the Lambda handlers (on-failure, restart, sweep) and the policy cache,
 //! written against small ports so that their logic is tested with in-memory
 //! fakes and their AWS adapters against emulators. No AWS SDK here.
 
@@ -7,13 +7,17 @@ pub mod on_failure;
 pub mod policy_cache;
 pub mod ports;
 pub mod restart;
+pub mod sweep;
 pub mod telemetry;
 
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
+mod sweep_tests;
+#[cfg(test)]
 mod tests;
 
-pub use on_failure::{OnFailure, OnFailureError, OnFailureOutput, state_machine_input};
+pub use on_failure::{OnFailure, OnFailureError, OnFailureOutput, Origin, SWEEP_REASON_PREFIX, state_machine_input};
 pub use policy_cache::{DEFAULT_TTL_SECONDS, Loaded, PolicyCache};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
+pub use sweep::{Coverage, Sweep, SweepError, SweepLimits, SweepOutput};
