@@ -160,7 +160,7 @@ deploy-local: venv
 	  PYTHON=$(CURDIR)/$(VENV)/bin/python tools/deploy-local.sh
 
 # Lambda zips for provided.al2023 (cargo-lambda from PyPI, in .venv-lambda):
-# target/lambda/{on-failure,restart}/bootstrap.zip; ARCH=arm64 builds
+# target/lambda/{on-failure,restart,sweep}/bootstrap.zip; ARCH=arm64 builds
 # target/lambda-arm64/... Fails if a binary needs glibc newer than 2.34.
 package:
 	ARCH=$(ARCH) tools/package.sh
