@@ -666,7 +666,13 @@ async fn list_flows(State(state): State<Shared>, body: Bytes) -> Response {
     };
     let response = {
         let inner = state.lock();
-        let page: Vec<Value> = inner.flows.values().skip(start).take(max).map(flow_definition).collect();
+        let page: Vec<Value> = inner
+            .flows
+            .values()
+            .skip(start)
+            .take(max)
+            .map(flow_definition)
+            .collect();
         let mut body = json!({ "flows": page });
         if start + max < inner.flows.len() {
             body["nextToken"] = json!(format!("flows-{}", start + max));

@@ -292,7 +292,10 @@ impl StateMachine for StepFunctions {
 /// The ARN of the execution `name` of a state machine:
 /// `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`.
 pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
-    format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1))
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
 }
 
 /// The SDK configuration the Lambdas run with: region, credentials and

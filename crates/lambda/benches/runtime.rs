@@ -257,7 +257,12 @@ async fn sweep_counts(moto: &Moto, arn: &str) {
             );
         }
         if f % (FLOWS / FAILED) == 0 {
-            emulator.fail_run(&flow, &format!("{flow}-lost"), now - TimeDelta::minutes(5), "Read timed out");
+            emulator.fail_run(
+                &flow,
+                &format!("{flow}-lost"),
+                now - TimeDelta::minutes(5),
+                "Read timed out",
+            );
         }
     }
     let sweep = Sweep {
@@ -273,7 +278,10 @@ async fn sweep_counts(moto: &Moto, arn: &str) {
     };
     for pass in ["first sweep (5 lost events)", "next sweep (all handled)"] {
         let calls_before = emulator.calls().len();
-        let (ssm_before, sfn_before) = (sweep.on_failure.policies.store().count(), sweep.on_failure.state_machine.count());
+        let (ssm_before, sfn_before) = (
+            sweep.on_failure.policies.store().count(),
+            sweep.on_failure.state_machine.count(),
+        );
         let list_before = emulator.count(Operation::ListFlows);
         let records_before = emulator.count(Operation::DescribeFlowExecutionRecords);
         let describe_before = emulator.count(Operation::DescribeFlow);

@@ -121,8 +121,12 @@ async fn sweep_binary_recovers_a_lost_event_for_covered_flows_only() {
         .await;
     for flow in ["sap-orders", "marketo-leads"] {
         w.emulator.add_flow(Flow::on_demand(flow));
-        w.emulator
-            .fail_run(flow, &format!("run-{flow}"), Utc::now() - TimeDelta::minutes(3), "Read timed out");
+        w.emulator.fail_run(
+            flow,
+            &format!("run-{flow}"),
+            Utc::now() - TimeDelta::minutes(3),
+            "Read timed out",
+        );
     }
     let api = RuntimeApi::start().await.unwrap();
     let _child = spawn_with(
@@ -139,7 +143,10 @@ async fn sweep_binary_recovers_a_lost_event_for_covered_flows_only() {
     assert_eq!(out["left_for_next_run"], 0);
     assert_eq!(
         w.executions().await,
-        vec![appflow_retry_policy::naming::execution_name("sap-orders", "run-sap-orders")]
+        vec![appflow_retry_policy::naming::execution_name(
+            "sap-orders",
+            "run-sap-orders"
+        )]
     );
     let again = api.invoke(scheduled).await.unwrap();
     assert_eq!(again["already_handled"], 1);
@@ -153,7 +160,10 @@ async fn a_bad_covered_flows_list_fails_the_sweep_at_start() {
         .function_command(
             Path::new(env!("CARGO_BIN_EXE_sweep")),
             &[
-                ("APPFLOW_RETRY_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:x"),
+                (
+                    "APPFLOW_RETRY_STATE_MACHINE_ARN",
+                    "arn:aws:states:us-east-1:123456789012:stateMachine:x",
+                ),
                 ("APPFLOW_RETRY_COVERED_FLOWS", "sap*x"),
             ],
         )

@@ -13,7 +13,8 @@ use chrono::{TimeDelta, Utc};
 use common::{PREFIX, World, three_minutes_ago};
 use serde_json::Value;
 
-const DEFAULT: &str = "backoff: {strategy: fixed, initial_delay: 1h, jitter: none}\nretry_window: 6h\nnotify: [give_up, skip]\n";
+const DEFAULT: &str =
+    "backoff: {strategy: fixed, initial_delay: 1h, jitter: none}\nretry_window: 6h\nnotify: [give_up, skip]\n";
 const RUN: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
 
 fn later() -> Instant {
@@ -63,7 +64,11 @@ async fn a_failure_with_no_event_is_found_and_decided_and_a_late_event_starts_no
         .emulator
         .fail_run("sf-accounts", RUN, three_minutes_ago(), "Read timed out");
 
-    let out = w.sweep(Coverage::all(), SweepLimits::default()).run(later()).await.unwrap();
+    let out = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
     assert_eq!((out.flows_listed, out.candidates, out.examined), (2, 1, 1));
     assert_eq!(out.recovered.len(), 1);
     assert_eq!(out.recovered[0].execution, "started");
@@ -80,7 +85,11 @@ async fn a_failure_with_no_event_is_found_and_decided_and_a_late_event_starts_no
             .starts_with(SWEEP_REASON_PREFIX),
         "{input}"
     );
-    assert_eq!(records_read(&w, "healthy"), 0, "a flow whose last run succeeded costs no history read");
+    assert_eq!(
+        records_read(&w, "healthy"),
+        0,
+        "a flow whose last run succeeded costs no history read"
+    );
 
     // The event arrives late: the same execution name, nothing new.
     let late = w.on_failure().handle(&event).await.unwrap();
@@ -88,7 +97,11 @@ async fn a_failure_with_no_event_is_found_and_decided_and_a_late_event_starts_no
     assert_eq!(w.executions().await.len(), 1);
 
     // The next sweep sees the execution (DescribeExecution on moto) and starts nothing.
-    let again = w.sweep(Coverage::all(), SweepLimits::default()).run(later()).await.unwrap();
+    let again = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
     assert_eq!((again.already_handled, again.recovered.len()), (1, 0));
     assert_eq!(w.executions().await.len(), 1);
 }
@@ -101,7 +114,11 @@ async fn an_event_handled_first_leaves_the_sweep_nothing_to_do() {
         .emulator
         .fail_run("sf-accounts", RUN, three_minutes_ago(), "Read timed out");
     assert_eq!(w.on_failure().handle(&event).await.unwrap().execution, "started");
-    let out = w.sweep(Coverage::all(), SweepLimits::default()).run(later()).await.unwrap();
+    let out = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
     assert_eq!((out.failures_seen, out.already_handled), (1, 1));
     assert!(out.recovered.is_empty());
     assert_eq!(w.executions().await.len(), 1);
@@ -117,10 +134,14 @@ async fn flows_outside_covered_flows_are_untouched_and_list_flows_is_paged() {
     }
     w.emulator.add_flow(Flow::on_demand("sap-orders"));
     w.emulator.add_flow(Flow::on_demand("marketo-leads"));
-    w.emulator.add_flow(Flow::on_demand("sap-scheduled").trigger(TriggerType::Scheduled));
-    w.emulator.fail_run("sap-orders", "run-sap", three_minutes_ago(), "Read timed out");
-    w.emulator.fail_run("marketo-leads", "run-mkt", three_minutes_ago(), "Read timed out");
-    w.emulator.fail_run("sap-scheduled", "run-sch", three_minutes_ago(), "Read timed out");
+    w.emulator
+        .add_flow(Flow::on_demand("sap-scheduled").trigger(TriggerType::Scheduled));
+    w.emulator
+        .fail_run("sap-orders", "run-sap", three_minutes_ago(), "Read timed out");
+    w.emulator
+        .fail_run("marketo-leads", "run-mkt", three_minutes_ago(), "Read timed out");
+    w.emulator
+        .fail_run("sap-scheduled", "run-sch", three_minutes_ago(), "Read timed out");
 
     let coverage = Coverage::parse("sap-*").unwrap();
     let out = w.sweep(coverage, SweepLimits::default()).run(later()).await.unwrap();
@@ -128,9 +149,21 @@ async fn flows_outside_covered_flows_are_untouched_and_list_flows_is_paged() {
     assert_eq!(w.emulator.count(Operation::ListFlows), 3);
     assert_eq!(out.list_pages, 3);
     assert_eq!(w.executions().await, vec![execution_name("sap-orders", "run-sap")]);
-    assert_eq!(records_read(&w, "marketo-leads"), 0, "outside covered_flows: no history read");
-    assert_eq!(records_read(&w, "sap-scheduled"), 0, "scheduled: not restartable on demand");
-    assert_eq!(w.emulator.count(Operation::DescribeFlow), 0, "ListFlows alone is the cheap pass");
+    assert_eq!(
+        records_read(&w, "marketo-leads"),
+        0,
+        "outside covered_flows: no history read"
+    );
+    assert_eq!(
+        records_read(&w, "sap-scheduled"),
+        0,
+        "scheduled: not restartable on demand"
+    );
+    assert_eq!(
+        w.emulator.count(Operation::DescribeFlow),
+        0,
+        "ListFlows alone is the cheap pass"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +187,8 @@ async fn a_flow_with_a_long_history_is_swept_within_its_bound() {
             },
         );
     }
-    w.emulator.fail_run("busy", RUN, now - TimeDelta::seconds(30), "Read timed out");
+    w.emulator
+        .fail_run("busy", RUN, now - TimeDelta::seconds(30), "Read timed out");
     let limits = SweepLimits {
         max_history_pages: 1,
         ..SweepLimits::default()

@@ -823,7 +823,12 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     // that covered_flows leaves out. The handled failure above is seen as such.
     for flow in ["salesforce-contacts", UNCOVERED_FLOW] {
         emulator.add_flow(Flow::on_demand(flow));
-        emulator.fail_run(flow, &format!("lost-{flow}"), Utc::now() - TimeDelta::minutes(2), ERROR_MESSAGE);
+        emulator.fail_run(
+            flow,
+            &format!("lost-{flow}"),
+            Utc::now() - TimeDelta::minutes(2),
+            ERROR_MESSAGE,
+        );
     }
     let sweep_api = RuntimeApi::start().await.unwrap();
     let sweep_log = work.0.join("sweep.log");

@@ -7,7 +7,8 @@ use appflow_retry_policy::{RunRecord, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{
-    AppFlow, Clock, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
+    AppFlow, Clock, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome,
+    StateMachine,
 };
 
 #[derive(Debug, Default)]

@@ -43,9 +43,7 @@ impl Coverage {
         let mut entries = Vec::new();
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             if entry.trim_end_matches('*').contains('*') || entry.ends_with("**") {
-                return Err(format!(
-                    "covered flow {entry:?}: '*' may only end a prefix (\"sap-*\")"
-                ));
+                return Err(format!("covered flow {entry:?}: '*' may only end a prefix (\"sap-*\")"));
             }
             entries.push(entry.to_owned());
         }
@@ -232,11 +230,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             }
         }
         // Newest failure first (no time last), then by name: a stable order.
-        candidates.sort_by(|a, b| {
-            b.last_run_time
-                .cmp(&a.last_run_time)
-                .then_with(|| a.name.cmp(&b.name))
-        });
+        candidates.sort_by(|a, b| b.last_run_time.cmp(&a.last_run_time).then_with(|| a.name.cmp(&b.name)));
         // More candidates than one sweep examines: a handled failure stays a
         // candidate until its window passes, so a fixed order could starve
         // the rest. The start then moves with the clock's minute.
@@ -360,7 +354,11 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                     continue;
                 }
             }
-            match self.on_failure.handle_failure(event_for(flow, record), Origin::Sweep).await {
+            match self
+                .on_failure
+                .handle_failure(event_for(flow, record), Origin::Sweep)
+                .await
+            {
                 Ok(o) if o.execution == "already_exists" => out.already_handled += 1,
                 Ok(o) => {
                     tracing::warn!(

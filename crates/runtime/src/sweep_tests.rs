@@ -42,8 +42,10 @@ impl World {
             machine: Machine::default(),
             clock: FixedClock::at(t0() + TimeDelta::minutes(30)),
         };
-        w.store
-            .put(&default_parameter(PREFIX), "backoff: {jitter: none}\nretry_window: 6h\n");
+        w.store.put(
+            &default_parameter(PREFIX),
+            "backoff: {jitter: none}\nretry_window: 6h\n",
+        );
         w
     }
 
@@ -70,7 +72,13 @@ impl World {
     }
 
     fn executions(&self) -> Vec<String> {
-        self.machine.executions.lock().unwrap().iter().map(|(n, _)| n.clone()).collect()
+        self.machine
+            .executions
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     fn reads(&self) -> Vec<String> {
@@ -233,7 +241,11 @@ async fn the_flow_bound_leaves_the_rest_for_the_next_sweep_and_no_flow_starves()
         w.flows.add(
             &format!("flow-{i}"),
             "OnDemand",
-            vec![failed(&format!("run-{i}"), t0() + TimeDelta::minutes(i), "Read timed out")],
+            vec![failed(
+                &format!("run-{i}"),
+                t0() + TimeDelta::minutes(i),
+                "Read timed out",
+            )],
         );
     }
     let limits = SweepLimits {
@@ -307,7 +319,9 @@ async fn errors_are_named_and_the_other_flows_are_still_swept() {
     *w.machine.fail.lock().unwrap() = Some(PortError::Throttled("slow down".into()));
     let err = w.sweep_all().run(later()).await.unwrap_err();
     assert_eq!(err.error_type(), "SweepIncomplete");
-    let SweepError::Incomplete(out) = &err else { panic!("{err}") };
+    let SweepError::Incomplete(out) = &err else {
+        panic!("{err}")
+    };
     assert_eq!(out.problems.len(), 2, "both flows were tried");
     assert!(out.problems.iter().all(|p| p.error_type == "StateMachineUnavailable"));
     assert!(err.to_string().contains("the next sweep tries again"), "{err}");

@@ -165,7 +165,11 @@ impl World {
     }
 
     /// The sweep over the covered flows, with the on-failure handler's ports.
-    pub fn sweep(&self, coverage: Coverage, limits: SweepLimits) -> Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock> {
+    pub fn sweep(
+        &self,
+        coverage: Coverage,
+        limits: SweepLimits,
+    ) -> Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock> {
         Sweep {
             on_failure: self.on_failure(),
             coverage,
