@@ -311,7 +311,7 @@ locals {
     ]
   }
 
-  # The sweep: ListFlows (no resource-level permissions), the run history
+  # The sweep: ListFlows (the account's flows), the run history
   # of the covered flows, the state machine's executions by name, and
   # StartExecution as on-failure.
   sweep_policy = {
@@ -333,8 +333,10 @@ locals {
         Sid    = "ListFlows"
         Effect = "Allow"
         Action = ["appflow:ListFlows"]
-        # ListFlows supports no resource-level permissions.
-        Resource = "*"
+        # The Service Authorization Reference gives ListFlows the flow
+        # resource type; it lists every flow, so every flow of this account
+        # and region (covered_flows is applied to the answer).
+        Resource = "${local.flow_arn_prefix}*"
       },
       {
         Sid      = "ReadRunHistory"

@@ -123,7 +123,7 @@ run "least_privilege_iam" {
       } == {
       Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep:*"]
       ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
-      ListFlows      = [["appflow:ListFlows"], "*"]
+      ListFlows      = [["appflow:ListFlows"], "arn:aws:appflow:eu-west-1:123456789012:flow/*"]
       ReadRunHistory = [["appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
       StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
