@@ -244,6 +244,31 @@ mod tests {
         context
     }
 
+    #[test]
+    fn the_sweep_stops_starting_flows_well_before_the_deadline() {
+        let secs_until = |ms_left: i64| {
+            sweep_deadline(&context_with(ms_left))
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64()
+        };
+        let long = secs_until(300_000);
+        assert!((224.0..=225.5).contains(&long), "{long}: 300 s less 75 s");
+        let short = secs_until(60_000);
+        assert!((29.0..=30.5).contains(&short), "{short}: half of 60 s");
+        assert!(secs_until(-1_000) < 0.5, "past the deadline: at once");
+    }
+
+    #[test]
+    fn covered_flows_come_from_the_environment_and_a_bad_entry_is_named() {
+        let vars = |covered: &'static str| move |k: &str| (k == ENV_COVERED_FLOWS).then(|| covered.to_owned());
+        let settings = Settings::from_vars(vars("sap-*,salesforce-accounts")).unwrap();
+        assert!(settings.coverage.covers("sap-orders"));
+        assert!(!settings.coverage.covers("marketo"));
+        assert!(Settings::from_vars(vars("")).unwrap().coverage.covers("marketo"));
+        let err = Settings::from_vars(vars("sap*x")).unwrap_err();
+        assert!(err.contains(ENV_COVERED_FLOWS) && err.contains("sap*x"), "{err}");
+    }
+
     #[tokio::test]
     async fn a_call_that_would_outlive_the_invocation_ends_with_a_named_error_in_time() {
         let started = std::time::Instant::now();

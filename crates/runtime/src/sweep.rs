@@ -108,8 +108,10 @@ pub struct SweepOutput {
     pub list_pages: usize,
     /// ListFlows had more pages than `max_list_pages`.
     pub list_truncated: bool,
-    /// On-demand covered flows whose most recent run failed within their window.
+    /// Covered on-demand flows whose most recent run is `Error` (ListFlows alone).
     pub candidates: usize,
+    /// Of those, the ones whose last run is older than their policy's window.
+    pub outside_window: usize,
     /// Candidates whose run history was read.
     pub examined: usize,
     /// Candidates not examined (the flow bound or the deadline): the next sweep's.
@@ -241,6 +243,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             candidates.rotate_left(offset);
         }
 
+        out.candidates = candidates.len();
         let mut left = 0;
         for candidate in &candidates {
             if out.stopped_by.is_some() {
@@ -249,7 +252,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             }
             match self.sweep_flow(candidate, now, deadline, &mut out).await {
                 Flow::Examined => out.examined += 1,
-                Flow::OutsideWindow => {}
+                Flow::OutsideWindow => out.outside_window += 1,
                 Flow::Unexamined(bound) => {
                     out.stopped_by = Some(bound);
                     left += 1;
@@ -261,6 +264,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             flows_listed = out.flows_listed,
             list_pages = out.list_pages,
             candidates = out.candidates,
+            outside_window = out.outside_window,
             examined = out.examined,
             failures_seen = out.failures_seen,
             already_handled = out.already_handled,
@@ -298,7 +302,6 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 .usable()
                 .map_or_else(|| Policy::default().longest_window(), |p| p.policy.longest_window()),
             Err(e) => {
-                out.candidates += 1;
                 out.problems.push(problem(None, "PolicyUnavailable", e.to_string()));
                 return Flow::Examined;
             }
@@ -307,7 +310,6 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         if candidate.last_run_time.is_some_and(|t| t < since) {
             return Flow::OutsideWindow;
         }
-        out.candidates += 1;
         if out.examined >= self.limits.max_flows {
             return Flow::Unexamined("max_flows");
         }

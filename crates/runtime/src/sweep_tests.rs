@@ -195,6 +195,7 @@ async fn only_covered_on_demand_flows_whose_last_run_failed_in_the_window_are_re
     let coverage = Coverage::parse("sap-*, salesforce-accounts").unwrap();
     let out = w.sweep(coverage, SweepLimits::default()).run(later()).await.unwrap();
     assert_eq!(out.flows_listed, 7);
+    assert_eq!((out.candidates, out.outside_window, out.examined), (3, 1, 2));
     let mut reads = w.reads();
     reads.sort();
     reads.dedup();
