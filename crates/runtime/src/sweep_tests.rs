@@ -131,6 +131,25 @@ async fn a_failure_with_no_event_is_found_decided_and_started_once() {
     assert!(reason.starts_with(SWEEP_REASON_PREFIX), "{reason}");
     assert_eq!(input["decision"]["attempt"], 1);
 
+    // The restart takes the sweep's decision as on-failure's own.
+    let decision: appflow_retry_policy::Decision = serde_json::from_value(input["decision"].clone()).unwrap();
+    let restart = crate::Restart {
+        policies: PolicyCache::new(&w.store, PREFIX, 60),
+        appflow: &w.flows,
+        clock: &w.clock,
+        max_history_pages: 3,
+    };
+    w.clock.advance(TimeDelta::seconds(
+        i64::try_from(decision.delay_seconds.unwrap()).unwrap(),
+    ));
+    let started_at = w.clock.0.lock().unwrap().to_owned() - TimeDelta::seconds(1);
+    let restarted = restart
+        .handle(&crate::RestartInput::for_execution(&decision, started_at).to_json())
+        .await
+        .unwrap();
+    assert_eq!(restarted.outcome, "restarted", "{}", restarted.reason);
+    w.flows.started.lock().unwrap().clear();
+
     // The next sweep finds it handled: one DescribeExecution, nothing new.
     let before = *w.machine.describes.lock().unwrap();
     let again = w.sweep_all().run(later()).await.unwrap();
