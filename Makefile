@@ -35,7 +35,7 @@ help:
 	@echo "make demo      the service on this machine: emulators, real code, a failure scenario"
 	@echo "make example   validate the policies, plan a flow, explain a sample failure"
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
-	@echo "make bench     benchmarks: decide, validate 500 files, hostile policy files, Lambda cold start and call counts"
+	@echo "make bench     benchmarks: decide, validate 500 files, hostile policy files, Lambda cold start and call counts, the sweep"
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
 	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
 	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
@@ -114,7 +114,8 @@ clippy:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 # Criterion benches for the domain and the CLI; a printing bench for the
-# Lambda runtime (cold start, memory, AWS call counts) against moto.
+# Lambda runtime (cold start, memory, AWS call counts, the sweep over 200
+# flows) against moto.
 bench: venv
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) bench --locked --workspace
 
@@ -160,7 +161,7 @@ deploy-local: venv
 	  PYTHON=$(CURDIR)/$(VENV)/bin/python tools/deploy-local.sh
 
 # Lambda zips for provided.al2023 (cargo-lambda from PyPI, in .venv-lambda):
-# target/lambda/{on-failure,restart}/bootstrap.zip; ARCH=arm64 builds
+# target/lambda/{on-failure,restart,sweep}/bootstrap.zip; ARCH=arm64 builds
 # target/lambda-arm64/... Fails if a binary needs glibc newer than 2.34.
 package:
 	ARCH=$(ARCH) tools/package.sh

@@ -39,11 +39,14 @@ module "service" {
   lambda = {
     on_failure_zip = "${local.package_dir}/on-failure/bootstrap.zip"
     restart_zip    = "${local.package_dir}/restart/bootstrap.zip"
+    sweep_zip      = "${local.package_dir}/sweep/bootstrap.zip"
     architecture   = var.lambda_architecture
   }
-  covered_flows       = var.covered_flows
-  notification_emails = var.notification_emails
-  log_retention_days  = var.log_retention_days
-  kms_key_arn         = var.kms_key_arn
-  tags                = var.tags
+  covered_flows          = var.covered_flows
+  sweep_enabled          = var.sweep_enabled
+  sweep_interval_minutes = var.sweep_interval_minutes
+  notification_emails    = var.notification_emails
+  log_retention_days     = var.log_retention_days
+  kms_key_arn            = var.kms_key_arn
+  tags                   = var.tags
 }

@@ -18,6 +18,11 @@ output "restart_function_name" {
   value       = module.service.restart_function_name
 }
 
+output "sweep_function_name" {
+  description = "The reconciliation sweep Lambda (its log group: one line per failure it recovered, one summary per run)."
+  value       = module.service.sweep_function_name
+}
+
 output "rule_name" {
   description = "The EventBridge rule for failed AppFlow runs."
   value       = module.service.rule_name

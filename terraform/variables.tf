@@ -17,7 +17,7 @@ variable "ssm_prefix" {
 }
 
 variable "lambda_package_dir" {
-  description = "Where `make package` put the Lambda zips (<dir>/on-failure/bootstrap.zip, <dir>/restart/bootstrap.zip). Null: this repository's target/lambda."
+  description = "Where `make package` put the Lambda zips (<dir>/on-failure/bootstrap.zip, <dir>/restart/bootstrap.zip, <dir>/sweep/bootstrap.zip). Null: this repository's target/lambda."
   type        = string
   default     = null
 }
@@ -38,6 +38,18 @@ variable "covered_flows" {
   description = "Flows to retry: names, or prefixes ending in '*'. Empty: every flow in the account and region."
   type        = list(string)
   default     = []
+}
+
+variable "sweep_enabled" {
+  description = "Whether the reconciliation sweep runs: it decides failed on-demand runs whose EventBridge event never arrived."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_interval_minutes" {
+  description = "Minutes between two reconciliation sweeps (5-1440)."
+  type        = number
+  default     = 15
 }
 
 variable "log_retention_days" {

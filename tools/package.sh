@@ -14,8 +14,10 @@
 # Output (cargo-lambda's layout with --output-format zip):
 #   target/lambda/on-failure/bootstrap.zip        x86_64
 #   target/lambda/restart/bootstrap.zip           x86_64
+#   target/lambda/sweep/bootstrap.zip             x86_64
 #   target/lambda-arm64/on-failure/bootstrap.zip  arm64 (if built)
 #   target/lambda-arm64/restart/bootstrap.zip     arm64 (if built)
+#   target/lambda-arm64/sweep/bootstrap.zip       arm64 (if built)
 # ("target" is Cargo's target directory: CARGO_TARGET_DIR is honoured.)
 #
 # Each zip must hold exactly one entry, an executable file named `bootstrap`,
@@ -52,7 +54,7 @@ CARGO_LAMBDA_VERSION=1.9.2   # PyPI `cargo-lambda` (bundles cargo-zigbuild 0.23.
 ZIGLANG_VERSION=0.17.1       # PyPI `ziglang`: cargo-lambda only asks for >=0.10
 GLIBC_MAX=2.34               # glibc of Amazon Linux 2023 (provided.al2023)
 PACKAGE=appflow-retry-lambda
-BINS=(on-failure restart)
+BINS=(on-failure restart sweep)
 ARM64_TARGET=aarch64-unknown-linux-gnu
 # After changing a pin, run `cargo clean --release --target <triple>` for both
 # triples: cargo-zigbuild's compiler wrappers keep their paths when zig

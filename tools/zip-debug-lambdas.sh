@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# zip-debug-lambdas.sh BIN_DIR OUT_DIR: OUT_DIR/{on-failure,restart}/bootstrap.zip
+# zip-debug-lambdas.sh BIN_DIR OUT_DIR: OUT_DIR/{on-failure,restart,sweep}/bootstrap.zip
 # from the binaries `cargo build` put in BIN_DIR (e.g. target/debug), each
 # zip holding one entry named `bootstrap`, as the Lambda provided.al2023
 # runtime expects.
@@ -14,7 +14,7 @@ set -euo pipefail
 bin_dir=$1
 out_dir=$2
 python=${PYTHON:-python3}
-for f in on-failure restart; do
+for f in on-failure restart sweep; do
   src="$bin_dir/$f"
   [ -x "$src" ] || { echo "zip-debug-lambdas: $src not found: run cargo build first" >&2; exit 1; }
   mkdir -p "$out_dir/$f"

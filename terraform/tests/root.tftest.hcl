@@ -70,4 +70,9 @@ run "a_custom_prefix_reaches_ssm_and_the_lambdas" {
     condition     = module.service.on_failure_function_name == "appflow-retry-on-failure"
     error_message = "the service is deployed with the default name"
   }
+
+  assert {
+    condition     = output.sweep_function_name == "appflow-retry-sweep"
+    error_message = "the sweep is deployed from its package"
+  }
 }

@@ -1,9 +1,10 @@
 //! A local Amazon AppFlow for tests and the demo.
 //!
 //! No other emulator implements AppFlow, so this one speaks AppFlow's real
-//! REST-JSON wire protocol for the three operations appflow-retry calls —
-//! `POST /start-flow`, `POST /describe-flow`, `POST /describe-flow-execution-records`
-//! — so that `aws-sdk-appflow` (its serializers, error parsing and retry
+//! REST-JSON wire protocol for the four operations appflow-retry calls —
+//! `POST /start-flow`, `POST /describe-flow`, `POST /describe-flow-execution-records`,
+//! `POST /list-flows` (with `lastRunExecutionDetails` derived from each
+//! flow's runs) — so that `aws-sdk-appflow` (its serializers, error parsing and retry
 //! classification) is exercised for real. Flows are scripted: each has a
 //! trigger type, a status, a run history, and the outcomes of the runs that
 //! StartFlow will start. Faults can be injected per operation: throttling
@@ -28,12 +29,13 @@ use serde_json::{Value, json};
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
-/// The three AppFlow operations the emulator serves.
+/// The AppFlow operations the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Operation {
     StartFlow,
     DescribeFlow,
     DescribeFlowExecutionRecords,
+    ListFlows,
 }
 
 /// How a flow is triggered (AppFlow's `triggerConfig.triggerType`).
@@ -226,6 +228,7 @@ impl Emulator {
             .route("/start-flow", post(start_flow))
             .route("/describe-flow", post(describe_flow))
             .route("/describe-flow-execution-records", post(describe_records))
+            .route("/list-flows", post(list_flows))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "UnknownOperationException", "unknown operation") })
             .with_state(Shared(inner.clone()));
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -460,7 +463,7 @@ async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<(Value, bo
     }
     let lose = fault == Some(Fault::LoseReply);
     let value = parsed.map_err(|e| fail(StatusCode::BAD_REQUEST, "ValidationException", &e.to_string()))?;
-    if flow.is_none() {
+    if flow.is_none() && op != Operation::ListFlows {
         return Err(fail(
             StatusCode::BAD_REQUEST,
             "ValidationException",
@@ -489,7 +492,7 @@ fn finish(
     };
     state.lock().calls.push(Call {
         operation: op,
-        flow: Some(flow.to_owned()),
+        flow: (op != Operation::ListFlows).then(|| flow.to_owned()),
         client_token: token,
         status: response.status().as_u16(),
     });
@@ -638,6 +641,72 @@ async fn describe_records(State(state): State<Shared>, body: Bytes) -> Response 
         lose,
         response,
     )
+}
+
+/// ListFlows: every flow by name, `maxResults` (1–100, default 100) a page.
+async fn list_flows(State(state): State<Shared>, body: Bytes) -> Response {
+    let (req, lose) = match begin(&state, Operation::ListFlows, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let max = req
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(100)
+        .clamp(1, 100) as usize;
+    let start: usize = match req.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(t) => match t.strip_prefix("flows-").and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => {
+                let r = error(StatusCode::BAD_REQUEST, "ValidationException", "invalid nextToken");
+                return finish(&state, Operation::ListFlows, "", None, lose, r);
+            }
+        },
+    };
+    let response = {
+        let inner = state.lock();
+        let page: Vec<Value> = inner
+            .flows
+            .values()
+            .skip(start)
+            .take(max)
+            .map(flow_definition)
+            .collect();
+        let mut body = json!({ "flows": page });
+        if start + max < inner.flows.len() {
+            body["nextToken"] = json!(format!("flows-{}", start + max));
+        }
+        axum::Json(body).into_response()
+    };
+    finish(&state, Operation::ListFlows, "", None, lose, response)
+}
+
+/// A flow as ListFlows lists it; `lastRunExecutionDetails` is its newest run's.
+fn flow_definition(f: &Flow) -> Value {
+    let mut v = json!({
+        "flowArn": flow_arn(&f.name),
+        "flowName": f.name,
+        "flowStatus": f.status,
+        "description": "emulated flow",
+        "sourceConnectorType": "Salesforce",
+        "destinationConnectorType": "S3",
+        "triggerType": f.trigger.api_value(),
+        "createdAt": 1_700_000_000.0,
+        "lastUpdatedAt": 1_700_000_000.0,
+    });
+    let key = |r: &&Run| r.started_at.or(r.last_updated_at);
+    if let Some(last) = f.history.iter().max_by_key(key) {
+        let mut details = json!({ "mostRecentExecutionStatus": last.status });
+        if let Some(t) = last.started_at.or(last.last_updated_at) {
+            details["mostRecentExecutionTime"] = epoch(t);
+        }
+        if let Some(m) = &last.message {
+            details["mostRecentExecutionMessage"] = json!(m);
+        }
+        v["lastRunExecutionDetails"] = details;
+    }
+    v
 }
 
 fn order(runs: &mut [Run], order: RecordOrder) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use appflow_retry_policy::appflow::epoch_seconds;
 use appflow_retry_policy::{RunRecord, RunStatus};
 use appflow_retry_runtime::ports::{
-    AppFlow, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
+    AppFlow, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
 };
 use appflow_retry_runtime::redrive::{Invoker, Queue, QueueMessage};
 use aws_config::retry::RetryConfig;
@@ -21,6 +21,8 @@ use aws_sdk_appflow::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError
 
 /// DescribeFlowExecutionRecords page size (the API's maximum).
 pub const RECORDS_PAGE_SIZE: i32 = 100;
+/// ListFlows page size (the API's maximum).
+pub const FLOWS_PAGE_SIZE: i32 = 100;
 
 /// Error codes AWS services use for throttling.
 const THROTTLING_CODES: &[&str] = &[
@@ -144,6 +146,37 @@ impl AppFlowClient {
 }
 
 impl AppFlow for AppFlowClient {
+    async fn list_flows(&self, next_token: Option<String>) -> Result<FlowsPage, PortError> {
+        let out = self
+            .client
+            .list_flows()
+            .max_results(FLOWS_PAGE_SIZE)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(port_error)?;
+        let flows = out
+            .flows()
+            .iter()
+            .filter_map(|f| {
+                let last = f.last_run_execution_details();
+                Some(FlowSummary {
+                    name: f.flow_name()?.to_owned(),
+                    status: f.flow_status().map_or("", |s| s.as_str()).to_owned(),
+                    trigger_type: f.trigger_type().map_or("", |t| t.as_str()).to_owned(),
+                    last_run_status: last
+                        .and_then(|d| d.most_recent_execution_status())
+                        .map(|s| s.as_str().to_owned()),
+                    last_run_time: time(last.and_then(|d| d.most_recent_execution_time())),
+                })
+            })
+            .collect();
+        Ok(FlowsPage {
+            flows,
+            next_token: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned),
+        })
+    }
+
     async fn execution_records(&self, flow: &str, next_token: Option<String>) -> Result<RecordsPage, PortError> {
         let out = self
             .client
@@ -246,6 +279,24 @@ impl StateMachine for StepFunctions {
             Err(e) => Err(port_error(e)),
         }
     }
+
+    async fn execution_exists(&self, name: &str) -> Result<bool, PortError> {
+        let arn = execution_arn(&self.state_machine_arn, name);
+        match self.client.describe_execution().execution_arn(arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+}
+
+/// The ARN of the execution `name` of a state machine:
+/// `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
 }
 
 /// SQS, for redrive.

@@ -4,7 +4,11 @@
 //!    Runtime API: process start to its first response, and its peak memory
 //!    (VmHWM) after serving it;
 //! 2. AWS calls for 1,000 failure events over 200 flows in one warm
-//!    process: GetParameter, DescribeFlowExecutionRecords, StartExecution.
+//!    process: GetParameter, DescribeFlowExecutionRecords, StartExecution;
+//! 3. the reconciliation sweep over 200 flows of which 5 failed with no
+//!    event: AppFlow calls by operation (the emulator counts them), Step
+//!    Functions calls, and the sweep's duration; then the same sweep once
+//!    the 5 are handled.
 //!
 //! Needs moto (`make venv`); AWS is replaced by moto and the AppFlow emulator
 //! on loopback, so the times include their replies, not AWS's.
@@ -15,13 +19,13 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use appflow_emulator::{Emulator, Flow};
+use appflow_emulator::{Emulator, Flow, Operation, Run};
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use appflow_retry_runtime::ports::{
-    AppFlow, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
+    AppFlow, FlowInfo, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
 };
-use appflow_retry_runtime::{OnFailure, PolicyCache};
+use appflow_retry_runtime::{Coverage, OnFailure, PolicyCache, Sweep, SweepLimits};
 use appflow_retry_testkit::lambda_api::RuntimeApi;
 use appflow_retry_testkit::moto::Moto;
 use chrono::{TimeDelta, Utc};
@@ -55,6 +59,10 @@ impl<P: ParameterStore> ParameterStore for Counting<P> {
 }
 
 impl<P: AppFlow> AppFlow for Counting<P> {
+    async fn list_flows(&self, token: Option<String>) -> Result<FlowsPage, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.list_flows(token).await
+    }
     async fn execution_records(&self, flow: &str, token: Option<String>) -> Result<RecordsPage, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.execution_records(flow, token).await
@@ -73,6 +81,10 @@ impl<P: StateMachine> StateMachine for Counting<P> {
     async fn start_execution(&self, name: &str, input: &str) -> Result<StartOutcome, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.start_execution(name, input).await
+    }
+    async fn execution_exists(&self, name: &str) -> Result<bool, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.execution_exists(name).await
     }
 }
 
@@ -219,6 +231,84 @@ async fn warm_counts(moto: &Moto, emulator: &Emulator, arn: &str) {
     println!("  Step Functions StartExecution:     {}", handler.state_machine.count());
 }
 
+async fn sweep_counts(moto: &Moto, arn: &str) {
+    const FLOWS: usize = 200;
+    const FAILED: usize = 5;
+    const RUNS: i64 = 20;
+    let emulator = Emulator::start().await.unwrap();
+    let config = sdk_config_for_endpoint(moto.endpoint()).await;
+    let appflow_config = sdk_config_for_endpoint(&emulator.endpoint()).await;
+    let now = Utc::now();
+    for f in 0..FLOWS {
+        let flow = format!("sweep-{f:03}");
+        emulator.add_flow(Flow::on_demand(&flow));
+        // 20 hourly runs; every 40th flow's newest run failed, its event lost.
+        for r in 1..=RUNS {
+            let at = now - TimeDelta::hours(r) - TimeDelta::minutes(10);
+            emulator.add_run(
+                &flow,
+                Run {
+                    execution_id: format!("{flow}-ok-{r}"),
+                    status: "Successful".into(),
+                    started_at: Some(at),
+                    last_updated_at: Some(at + TimeDelta::minutes(1)),
+                    message: None,
+                },
+            );
+        }
+        if f % (FLOWS / FAILED) == 0 {
+            emulator.fail_run(
+                &flow,
+                &format!("{flow}-lost"),
+                now - TimeDelta::minutes(5),
+                "Read timed out",
+            );
+        }
+    }
+    let sweep = Sweep {
+        on_failure: OnFailure {
+            policies: PolicyCache::new(Counting::new(Ssm::new(&config)), PREFIX, 60),
+            appflow: AppFlowClient::new(&appflow_config, &AppFlowRetry::default()),
+            state_machine: Counting::new(StepFunctions::new(&config, arn)),
+            clock: SystemClock,
+            max_history_pages: 20,
+        },
+        coverage: Coverage::all(),
+        limits: SweepLimits::default(),
+    };
+    for pass in ["first sweep (5 lost events)", "next sweep (all handled)"] {
+        let calls_before = emulator.calls().len();
+        let (ssm_before, sfn_before) = (
+            sweep.on_failure.policies.store().count(),
+            sweep.on_failure.state_machine.count(),
+        );
+        let list_before = emulator.count(Operation::ListFlows);
+        let records_before = emulator.count(Operation::DescribeFlowExecutionRecords);
+        let describe_before = emulator.count(Operation::DescribeFlow);
+        let started = Instant::now();
+        let out = sweep.run(Instant::now() + Duration::from_secs(120)).await.unwrap();
+        let elapsed = started.elapsed();
+        println!(
+            "sweep over {FLOWS} flows ({RUNS} runs each), {pass}: {:.1} ms, {} recovered, {} already handled",
+            elapsed.as_secs_f64() * 1000.0,
+            out.recovered.len(),
+            out.already_handled
+        );
+        println!(
+            "  AppFlow calls: {} (ListFlows {}, DescribeFlowExecutionRecords {}, DescribeFlow {})",
+            emulator.calls().len() - calls_before,
+            emulator.count(Operation::ListFlows) - list_before,
+            emulator.count(Operation::DescribeFlowExecutionRecords) - records_before,
+            emulator.count(Operation::DescribeFlow) - describe_before
+        );
+        println!(
+            "  Step Functions DescribeExecution + StartExecution: {}; SSM GetParameter: {}",
+            sweep.on_failure.state_machine.count() - sfn_before,
+            sweep.on_failure.policies.store().count() - ssm_before
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: run only for benches.
     if !std::env::args().any(|a| a == "--bench") {
@@ -229,5 +319,6 @@ fn main() {
         let (moto, emulator, arn) = setup().await;
         cold_starts(&moto, &emulator, &arn, 10).await;
         warm_counts(&moto, &emulator, &arn).await;
+        sweep_counts(&moto, &arn).await;
     });
 }

@@ -1,17 +1,20 @@
-//! What the two Lambda binaries share: configuration from the environment,
+//! What the Lambda binaries share: configuration from the environment,
 //! JSON logging, metric lines, and the error names Lambda reports.
 //!
 //! Environment (docs/design.md §5.2): `APPFLOW_RETRY_POLICY_PREFIX` (default
-//! `/appflow-retry`), `APPFLOW_RETRY_STATE_MACHINE_ARN` (on-failure only),
-//! `APPFLOW_RETRY_POLICY_TTL_SECONDS` (default 60). Endpoints come from the
-//! standard `AWS_ENDPOINT_URL*` variables.
+//! `/appflow-retry`), `APPFLOW_RETRY_STATE_MACHINE_ARN` (on-failure and
+//! sweep), `APPFLOW_RETRY_POLICY_TTL_SECONDS` (default 60),
+//! `APPFLOW_RETRY_COVERED_FLOWS` (sweep: comma-separated names or prefixes
+//! ending in `*`; empty: every flow). Endpoints come from the standard
+//! `AWS_ENDPOINT_URL*` variables.
 
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_from_env};
 use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
-    DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, OnFailureOutput, PolicyCache, Restart, RestartError, RestartOutput,
+    Coverage, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, OnFailureOutput, PolicyCache, Restart, RestartError,
+    RestartOutput, Sweep, SweepError, SweepLimits, SweepOutput,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -19,6 +22,7 @@ use serde_json::Value;
 pub const ENV_PREFIX: &str = "APPFLOW_RETRY_POLICY_PREFIX";
 pub const ENV_STATE_MACHINE: &str = "APPFLOW_RETRY_STATE_MACHINE_ARN";
 pub const ENV_TTL: &str = "APPFLOW_RETRY_POLICY_TTL_SECONDS";
+pub const ENV_COVERED_FLOWS: &str = "APPFLOW_RETRY_COVERED_FLOWS";
 
 /// Settings read from the environment at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +30,8 @@ pub struct Settings {
     pub policy_prefix: String,
     pub policy_ttl_seconds: u64,
     pub state_machine_arn: Option<String>,
+    /// The flows the sweep covers (empty: all).
+    pub coverage: Coverage,
 }
 
 impl Settings {
@@ -43,10 +49,13 @@ impl Settings {
         if !policy_prefix.starts_with('/') {
             return Err(format!("{ENV_PREFIX}={policy_prefix:?} must start with '/'"));
         }
+        let coverage = Coverage::parse(&var(ENV_COVERED_FLOWS).unwrap_or_default())
+            .map_err(|e| format!("{ENV_COVERED_FLOWS}: {e}"))?;
         Ok(Settings {
             policy_prefix,
             policy_ttl_seconds,
             state_machine_arn: var(ENV_STATE_MACHINE).filter(|v| !v.is_empty()),
+            coverage,
         })
     }
 
@@ -106,6 +115,12 @@ impl From<OnFailureError> for NamedError {
     }
 }
 
+impl From<SweepError> for NamedError {
+    fn from(e: SweepError) -> Self {
+        NamedError::new(e.error_type(), &e)
+    }
+}
+
 impl From<RestartError> for NamedError {
     fn from(e: RestartError) -> Self {
         NamedError::new(e.error_type(), &e)
@@ -115,6 +130,7 @@ impl From<RestartError> for NamedError {
 /// The on-failure function's handler type, with the AWS adapters.
 pub type OnFailureHandler = OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock>;
 pub type RestartHandler = Restart<Ssm, AppFlowClient, SystemClock>;
+pub type SweepHandler = Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock>;
 
 /// Builds the on-failure handler from the environment.
 pub async fn on_failure_from_env() -> Result<OnFailureHandler, String> {
@@ -130,6 +146,17 @@ pub async fn on_failure_from_env() -> Result<OnFailureHandler, String> {
         state_machine: StepFunctions::new(&config, &arn),
         clock: SystemClock,
         max_history_pages: DEFAULT_MAX_PAGES,
+    })
+}
+
+/// Builds the sweep from the environment: the on-failure handler's ports
+/// and settings, and the covered flows.
+pub async fn sweep_from_env() -> Result<SweepHandler, String> {
+    let coverage = Settings::from_env()?.coverage;
+    Ok(Sweep {
+        on_failure: on_failure_from_env().await?,
+        coverage,
+        limits: SweepLimits::default(),
     })
 }
 
@@ -181,6 +208,26 @@ pub async fn on_failure_fn(
     within_deadline(&event.context, handler.handle(&event.payload)).await
 }
 
+/// How long before the invocation's deadline the sweep starts no new flow,
+/// at most (half the time left, when less): one flow's work (AppFlow's
+/// retries ride out about a minute of throttling) then still ends before
+/// [`DEADLINE_MARGIN`].
+pub const SWEEP_STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs(75);
+
+/// The instant the sweep starts no new flow after: the invocation's deadline
+/// less [`SWEEP_STOP_MARGIN`] or half the time left, whichever is less.
+pub fn sweep_deadline(context: &Context) -> std::time::Instant {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    std::time::Instant::now() + left.saturating_sub(SWEEP_STOP_MARGIN.min(left / 2))
+}
+
+/// The sweep function: a scheduled event in (its content is not read), what
+/// the sweep did out. Past the invocation's deadline, `DeadlineExceeded`.
+pub async fn sweep_fn(handler: &SweepHandler, event: LambdaEvent<Value>) -> Result<SweepOutput, NamedError> {
+    within_deadline(&event.context, handler.run(sweep_deadline(&event.context))).await
+}
+
 /// The restart function: the state machine's Restart task payload in, the outcome out.
 pub async fn restart_fn(handler: &RestartHandler, event: LambdaEvent<Value>) -> Result<RestartOutput, NamedError> {
     within_deadline(&event.context, handler.handle(&event.payload)).await
@@ -195,6 +242,31 @@ mod tests {
         let mut context = Context::default();
         context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + ms_left).unwrap();
         context
+    }
+
+    #[test]
+    fn the_sweep_stops_starting_flows_well_before_the_deadline() {
+        let secs_until = |ms_left: i64| {
+            sweep_deadline(&context_with(ms_left))
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64()
+        };
+        let long = secs_until(300_000);
+        assert!((224.0..=225.5).contains(&long), "{long}: 300 s less 75 s");
+        let short = secs_until(60_000);
+        assert!((29.0..=30.5).contains(&short), "{short}: half of 60 s");
+        assert!(secs_until(-1_000) < 0.5, "past the deadline: at once");
+    }
+
+    #[test]
+    fn covered_flows_come_from_the_environment_and_a_bad_entry_is_named() {
+        let vars = |covered: &'static str| move |k: &str| (k == ENV_COVERED_FLOWS).then(|| covered.to_owned());
+        let settings = Settings::from_vars(vars("sap-*,salesforce-accounts")).unwrap();
+        assert!(settings.coverage.covers("sap-orders"));
+        assert!(!settings.coverage.covers("marketo"));
+        assert!(Settings::from_vars(vars("")).unwrap().coverage.covers("marketo"));
+        let err = Settings::from_vars(vars("sap*x")).unwrap_err();
+        assert!(err.contains(ENV_COVERED_FLOWS) && err.contains("sap*x"), "{err}");
     }
 
     #[tokio::test]

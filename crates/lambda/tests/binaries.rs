@@ -16,8 +16,12 @@ use common::{PREFIX, World};
 use serde_json::json;
 
 fn spawn(api: &RuntimeApi, w: &World, binary: &str) -> tokio::process::Child {
+    spawn_with(api, w, binary, &[])
+}
+
+fn spawn_with(api: &RuntimeApi, w: &World, binary: &str, extra: &[(&str, &str)]) -> tokio::process::Child {
     let appflow = w.emulator.endpoint();
-    let env = [
+    let mut env = vec![
         ("AWS_ENDPOINT_URL", w.moto.endpoint()),
         ("AWS_ENDPOINT_URL_APPFLOW", appflow.as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -25,6 +29,7 @@ fn spawn(api: &RuntimeApi, w: &World, binary: &str) -> tokio::process::Child {
         ("APPFLOW_RETRY_STATE_MACHINE_ARN", w.state_machine_arn.as_str()),
         ("APPFLOW_RETRY_POLICY_PREFIX", PREFIX),
     ];
+    env.extend_from_slice(extra);
     api.function_command(Path::new(binary), &env)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,6 +112,70 @@ async fn restart_binary_restarts_and_names_bad_input() {
     let err = api.invoke(json!({"flow_name": "sf-accounts"})).await.unwrap_err();
     assert_eq!(err.error_type, "InvalidInput");
     assert!(err.error_message.contains("execution_id"), "{err}");
+}
+
+#[tokio::test]
+async fn sweep_binary_recovers_a_lost_event_for_covered_flows_only() {
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), "backoff: {jitter: none}\n")
+        .await;
+    for flow in ["sap-orders", "marketo-leads"] {
+        w.emulator.add_flow(Flow::on_demand(flow));
+        w.emulator.fail_run(
+            flow,
+            &format!("run-{flow}"),
+            Utc::now() - TimeDelta::minutes(3),
+            "Read timed out",
+        );
+    }
+    let api = RuntimeApi::start().await.unwrap();
+    let _child = spawn_with(
+        &api,
+        &w,
+        env!("CARGO_BIN_EXE_sweep"),
+        &[("APPFLOW_RETRY_COVERED_FLOWS", "sap-*,salesforce-accounts")],
+    );
+    // What EventBridge Scheduler-style rules send: the sweep reads none of it.
+    let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let out = api.invoke(scheduled.clone()).await.unwrap();
+    assert_eq!(out["recovered"][0]["flow"], "sap-orders");
+    assert_eq!(out["recovered"].as_array().unwrap().len(), 1);
+    assert_eq!(out["left_for_next_run"], 0);
+    assert_eq!(
+        w.executions().await,
+        vec![appflow_retry_policy::naming::execution_name(
+            "sap-orders",
+            "run-sap-orders"
+        )]
+    );
+    let again = api.invoke(scheduled).await.unwrap();
+    assert_eq!(again["already_handled"], 1);
+    assert_eq!(w.executions().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_covered_flows_list_fails_the_sweep_at_start() {
+    let api = RuntimeApi::start().await.unwrap();
+    let mut child = api
+        .function_command(
+            Path::new(env!("CARGO_BIN_EXE_sweep")),
+            &[
+                (
+                    "APPFLOW_RETRY_STATE_MACHINE_ARN",
+                    "arn:aws:states:us-east-1:123456789012:stateMachine:x",
+                ),
+                ("APPFLOW_RETRY_COVERED_FLOWS", "sap*x"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!status.success());
 }
 
 #[tokio::test]

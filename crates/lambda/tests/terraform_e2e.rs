@@ -22,12 +22,12 @@
 //!    the Lambda zips made from this build's debug binaries
 //!    (tools/zip-debug-lambdas.sh: moto stores them and never runs them).
 //! 2. `terraform apply`; then a second plan must change nothing but the
-//!    two functions' `logging_config`, which moto does not return.
+//!    three functions' `logging_config`, which moto does not return.
 //! 3. SSM: every parameter moto holds is one policy file, by the names of
 //!    crates/policy/src/naming.rs under the prefix the functions are given,
 //!    with the file's exact text.
 //! 4. The functions' environment read back from moto (GetFunctionConfiguration)
-//!    runs the real `on-failure` and `restart` binaries under the local
+//!    runs the real `on-failure`, `restart` and `sweep` binaries under the local
 //!    Runtime API, against moto and the AppFlow emulator: a failure event
 //!    starts an execution of the DEPLOYED state machine (moto's interpreter),
 //!    whose Restart task gets the restart binary's real answer, and the
@@ -545,7 +545,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
             (change["actions"].clone(), keys, after["logging_config"].clone()),
         );
     }
-    let functions = ["on_failure", "restart"].map(|f| format!("module.service.aws_lambda_function.{f}"));
+    let functions = ["on_failure", "restart", "sweep"].map(|f| format!("module.service.aws_lambda_function.{f}"));
     assert_eq!(
         changes.keys().cloned().collect::<Vec<_>>(),
         functions.to_vec(),
@@ -801,6 +801,72 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         (sent_start - start).num_milliseconds().abs() < 1000,
         "{sent_start} vs {start}"
     );
+
+    // ------------------------------------------------ 4b. the sweep binary
+    step(started, "the sweep binary with the deployed environment");
+    let sweep_config = function_configuration(&moto, &output("sweep_function_name"));
+    let sweep_env = environment(&sweep_config);
+    assert_eq!(sweep_env.get("APPFLOW_RETRY_POLICY_PREFIX"), Some(&prefix));
+    assert_eq!(sweep_env.get("APPFLOW_RETRY_STATE_MACHINE_ARN"), Some(&machine_arn));
+    let covered: Vec<&str> = tfvars["covered_flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sweep_env.get("APPFLOW_RETRY_COVERED_FLOWS"),
+        Some(&covered.join(",")),
+        "the sweep is not given covered_flows"
+    );
+    // Two failed runs whose events were lost: a covered flow's, and one
+    // that covered_flows leaves out. The handled failure above is seen as such.
+    for flow in ["salesforce-contacts", UNCOVERED_FLOW] {
+        emulator.add_flow(Flow::on_demand(flow));
+        emulator.fail_run(
+            flow,
+            &format!("lost-{flow}"),
+            Utc::now() - TimeDelta::minutes(2),
+            ERROR_MESSAGE,
+        );
+    }
+    let sweep_api = RuntimeApi::start().await.unwrap();
+    let sweep_log = work.0.join("sweep.log");
+    let _sweep = spawn_deployed(
+        &sweep_api,
+        env!("CARGO_BIN_EXE_sweep"),
+        &sweep_config,
+        moto.endpoint(),
+        &appflow,
+        &sweep_log,
+    );
+    let scheduled_event = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let swept = invoke(&sweep_api, scheduled_event, "sweep", &sweep_log).await;
+    let recovered: Vec<&str> = swept["recovered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["flow"].as_str().unwrap())
+        .collect();
+    assert_eq!(recovered, vec!["salesforce-contacts"], "{swept:#}");
+    assert_eq!(swept["already_handled"], 0, "{swept:#}");
+    let mut names: Vec<String> = sfn
+        .list_executions()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    let mut expected_names = vec![
+        execution_name(FLOW, &failed_id),
+        execution_name("salesforce-contacts", "lost-salesforce-contacts"),
+    ];
+    expected_names.sort();
+    assert_eq!(names, expected_names, "the sweep started other executions");
 
     // ---------------------------------------------------------------- 5. the rule
     step(

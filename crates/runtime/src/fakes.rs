@@ -6,7 +6,10 @@ use std::sync::Mutex;
 use appflow_retry_policy::{RunRecord, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ports::{AppFlow, Clock, FlowInfo, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine};
+use crate::ports::{
+    AppFlow, Clock, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome,
+    StateMachine,
+};
 
 #[derive(Debug, Default)]
 pub struct Store {
@@ -39,6 +42,9 @@ pub struct Flows {
     pub flows: Mutex<HashMap<String, (FlowInfo, Vec<RunRecord>)>>,
     pub page_size: usize,
     pub record_calls: Mutex<usize>,
+    /// Flows whose records were read, in order.
+    pub records_read: Mutex<Vec<String>>,
+    pub list_calls: Mutex<usize>,
     pub started: Mutex<Vec<(String, String)>>,
     pub fail: Mutex<Option<PortError>>,
 }
@@ -49,6 +55,8 @@ impl Default for Flows {
             flows: Mutex::default(),
             page_size: 100,
             record_calls: Mutex::new(0),
+            records_read: Mutex::default(),
+            list_calls: Mutex::new(0),
             started: Mutex::default(),
             fail: Mutex::default(),
         }
@@ -79,8 +87,40 @@ pub fn record(id: &str, status: RunStatus, started: DateTime<Utc>) -> RunRecord 
 }
 
 impl AppFlow for Flows {
+    /// ListFlows, by name, `page_size` a page; the last run is the newest record.
+    async fn list_flows(&self, next_token: Option<String>) -> Result<FlowsPage, PortError> {
+        *self.list_calls.lock().unwrap() += 1;
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let flows = self.flows.lock().unwrap();
+        let mut names: Vec<&String> = flows.keys().collect();
+        names.sort();
+        let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
+        let end = (start + self.page_size).min(names.len());
+        let summaries = names[start..end]
+            .iter()
+            .map(|name| {
+                let (info, records) = &flows[*name];
+                let last = records.iter().max_by_key(|r| r.time());
+                FlowSummary {
+                    name: (*name).clone(),
+                    status: info.status.clone(),
+                    trigger_type: info.trigger_type.clone(),
+                    last_run_status: last.map(|r| r.status.as_str().to_owned()),
+                    last_run_time: last.and_then(RunRecord::time),
+                }
+            })
+            .collect();
+        Ok(FlowsPage {
+            flows: summaries,
+            next_token: (end < names.len()).then(|| end.to_string()),
+        })
+    }
+
     async fn execution_records(&self, flow: &str, next_token: Option<String>) -> Result<RecordsPage, PortError> {
         *self.record_calls.lock().unwrap() += 1;
+        self.records_read.lock().unwrap().push(flow.into());
         if let Some(e) = self.fail.lock().unwrap().clone() {
             return Err(e);
         }
@@ -119,6 +159,7 @@ impl AppFlow for Flows {
 pub struct Machine {
     pub executions: Mutex<Vec<(String, String)>>,
     pub fail: Mutex<Option<PortError>>,
+    pub describes: Mutex<usize>,
 }
 
 impl StateMachine for Machine {
@@ -134,6 +175,14 @@ impl StateMachine for Machine {
         Ok(StartOutcome::Started {
             execution_arn: format!("arn:aws:states:us-east-1:123456789012:execution:retry:{name}"),
         })
+    }
+
+    async fn execution_exists(&self, name: &str) -> Result<bool, PortError> {
+        *self.describes.lock().unwrap() += 1;
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        Ok(self.executions.lock().unwrap().iter().any(|(n, _)| n == name))
     }
 }
 

@@ -85,3 +85,42 @@ pub async fn read_history(
         records: records.len(),
     })
 }
+
+/// The run records the reconciliation sweep reads for one flow.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Window {
+    pub records: Vec<RunRecord>,
+    pub pages: usize,
+    /// Every record since the window's start was seen: no next page, or a
+    /// whole page lay before it. False when the page bound stopped the read.
+    pub complete: bool,
+}
+
+/// The flow's run records back to `since`, within `max_pages`: the same
+/// stop rule as [`read_history`] (AWS documents no order, so only a page
+/// wholly before `since` ends the read early). Hitting the bound is no
+/// error here: the records read are returned, marked incomplete.
+pub async fn read_window(
+    appflow: &impl AppFlow,
+    flow: &str,
+    since: DateTime<Utc>,
+    max_pages: usize,
+) -> Result<Window, HistoryError> {
+    let mut window = Window::default();
+    let mut token = None;
+    while window.pages < max_pages.max(1) {
+        let page = appflow.execution_records(flow, token).await.map_err(|e| match e {
+            PortError::NotFound(_) => HistoryError::FlowNotFound(e),
+            e => HistoryError::Unavailable(e),
+        })?;
+        window.pages += 1;
+        let before = !page.records.is_empty() && page.records.iter().all(|r| r.time().is_some_and(|t| t < since));
+        window.records.extend(page.records);
+        token = page.next_token;
+        if token.is_none() || before {
+            window.complete = true;
+            return Ok(window);
+        }
+    }
+    Ok(window)
+}

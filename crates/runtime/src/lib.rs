@@ -1,5 +1,5 @@
-//! The appflow-retry runtime: the two Lambda handlers, the policy cache and
-//! the redrive of the parked failures,
+//! The appflow-retry runtime: the Lambda handlers (on-failure, restart, the
+//! sweep), the policy cache and the redrive of the parked failures,
 //! written against small ports so that their logic is tested with in-memory
 //! fakes and their AWS adapters against emulators. No AWS SDK here.
 
@@ -9,6 +9,7 @@ pub mod policy_cache;
 pub mod ports;
 pub mod redrive;
 pub mod restart;
+pub mod sweep;
 pub mod telemetry;
 
 #[cfg(test)]
@@ -16,8 +17,11 @@ mod fakes;
 #[cfg(test)]
 mod redrive_tests;
 #[cfg(test)]
+mod sweep_tests;
+#[cfg(test)]
 mod tests;
 
-pub use on_failure::{OnFailure, OnFailureError, OnFailureOutput, state_machine_input};
+pub use on_failure::{OnFailure, OnFailureError, OnFailureOutput, Origin, SWEEP_REASON_PREFIX, state_machine_input};
 pub use policy_cache::{DEFAULT_TTL_SECONDS, Loaded, PolicyCache};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
+pub use sweep::{Coverage, Sweep, SweepError, SweepLimits, SweepOutput};

@@ -65,6 +65,20 @@ pub struct OnFailureOutput {
     pub policy_problems: Vec<String>,
 }
 
+/// Who reported the failed run: its EventBridge event, or the
+/// reconciliation sweep that found it in the run history without one
+/// (docs/design.md §5.9). Both take the same path; a sweep's decision says
+/// so in its `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Event,
+    Sweep,
+}
+
+/// What a decision made by the sweep says before its reason.
+pub const SWEEP_REASON_PREFIX: &str = "found by the reconciliation sweep, no event arrived: ";
+
 /// The handler with its ports. Built once per Lambda process.
 #[derive(Debug)]
 pub struct OnFailure<S, A, M, C> {
@@ -99,6 +113,12 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
 
     /// Handles a parsed event.
     pub async fn handle_event(&self, event: FailureEvent) -> Result<OnFailureOutput, OnFailureError> {
+        self.handle_failure(event, Origin::Event).await
+    }
+
+    /// Decides one failed run and starts its state machine execution: the
+    /// one path for events and for the sweep's finds.
+    pub async fn handle_failure(&self, event: FailureEvent, origin: Origin) -> Result<OnFailureOutput, OnFailureError> {
         let now = self.clock.now();
         let loaded = self
             .policies
@@ -113,7 +133,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         ));
 
         let mut message = failure_message(&event, None).to_owned();
-        let decision = match precheck(&event, &loaded.policy) {
+        let mut decision = match precheck(&event, &loaded.policy) {
             Precheck::Decided(d) => d,
             Precheck::NeedsHistory(pending) => {
                 let cover = Cover {
@@ -133,6 +153,9 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
                 }
             }
         };
+        if origin == Origin::Sweep {
+            decision.reason = truncate_message(&format!("{SWEEP_REASON_PREFIX}{}", decision.reason)).into_owned();
+        }
         let message = truncate_message(&message);
         telemetry::decision(&decision, &message, loaded.policy.usable().is_none());
         telemetry::emit(&[telemetry::decision_metric(&decision, now.timestamp_millis())]);

@@ -46,8 +46,33 @@ pub struct FlowInfo {
     pub trigger_type: String,
 }
 
+/// One flow as ListFlows lists it: the cheap status the reconciliation
+/// sweep reads before it reads any run history (docs/design.md §5.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSummary {
+    pub name: String,
+    /// `Active`, `Suspended`, `Draft`, ...
+    pub status: String,
+    /// `OnDemand`, `Scheduled`, `Event`.
+    pub trigger_type: String,
+    /// `lastRunExecutionDetails.mostRecentExecutionStatus` (`Error`, ...); None before a first run.
+    pub last_run_status: Option<String>,
+    /// `lastRunExecutionDetails.mostRecentExecutionTime`.
+    pub last_run_time: Option<DateTime<Utc>>,
+}
+
+/// One page of ListFlows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlowsPage {
+    pub flows: Vec<FlowSummary>,
+    pub next_token: Option<String>,
+}
+
 /// Amazon AppFlow.
 pub trait AppFlow: Send + Sync {
+    /// One page of the account's flows (ListFlows, at most 100).
+    fn list_flows(&self, next_token: Option<String>) -> impl Future<Output = Result<FlowsPage, PortError>> + Send;
+
     /// One page of the flow's run records (at most 100);
     /// [`PortError::NotFound`] when the flow does not exist.
     fn execution_records(
@@ -80,6 +105,10 @@ pub enum StartOutcome {
 /// The retry state machine (Step Functions).
 pub trait StateMachine: Send + Sync {
     fn start_execution(&self, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, PortError>> + Send;
+
+    /// Whether an execution of this name exists (DescribeExecution; its
+    /// "does not exist" answer is `false`, any other failure an error).
+    fn execution_exists(&self, name: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
 }
 
 /// The time decisions are made at.
@@ -105,6 +134,10 @@ impl<T: ParameterStore> ParameterStore for &T {
 }
 
 impl<T: AppFlow> AppFlow for &T {
+    fn list_flows(&self, next_token: Option<String>) -> impl Future<Output = Result<FlowsPage, PortError>> + Send {
+        (**self).list_flows(next_token)
+    }
+
     fn execution_records(
         &self,
         flow: &str,
@@ -129,6 +162,10 @@ impl<T: AppFlow> AppFlow for &T {
 impl<T: StateMachine> StateMachine for &T {
     fn start_execution(&self, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, PortError>> + Send {
         (**self).start_execution(name, input)
+    }
+
+    fn execution_exists(&self, name: &str) -> impl Future<Output = Result<bool, PortError>> + Send {
+        (**self).execution_exists(name)
     }
 }
 

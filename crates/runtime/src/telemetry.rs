@@ -113,6 +113,12 @@ pub fn decision_metric(d: &Decision, timestamp_ms: i64) -> String {
     emf_line("Decisions", &[("Action", d.action.as_str())], timestamp_ms)
 }
 
+/// The metric line for one failed run the reconciliation sweep found with
+/// no execution and decided (`SweepRecovered`, by the decision's action).
+pub fn sweep_recovered_metric(action: &str, timestamp_ms: i64) -> String {
+    emf_line("SweepRecovered", &[("Action", action)], timestamp_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,12 +16,17 @@ locals {
 
   on_failure_name    = "${var.name}-on-failure"
   restart_name       = "${var.name}-restart"
+  sweep_name         = "${var.name}-sweep"
   state_machine_name = "${var.name}-retry"
 
   # ARNs known before apply, so that policies and the template need no cycle.
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.state_machine_name}"
   rule_name         = "${var.name}-failed-runs"
   rule_arn          = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.rule_name}"
+  # The sweep reads the executions of the state machine by name.
+  execution_arns   = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*"
+  sweep_rule_name  = "${var.name}-sweep"
+  sweep_expression = "rate(${var.sweep_interval_minutes} minutes)"
   # Every alarm of this module is named "<name>-<key>" (local.alarms).
   alarm_arn_pattern    = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
   restart_function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.restart_name}"
@@ -229,6 +234,13 @@ resource "aws_cloudwatch_log_group" "restart" {
   tags              = var.tags
 }
 
+resource "aws_cloudwatch_log_group" "sweep" {
+  name              = "/aws/lambda/${local.sweep_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = var.tags
+}
+
 resource "aws_cloudwatch_log_group" "state_machine" {
   name              = "/aws/vendedlogs/states/${local.state_machine_name}"
   retention_in_days = var.log_retention_days
@@ -293,6 +305,61 @@ locals {
         Sid      = "Encryption"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = local.kms_key_arn
+      },
+      local.xray,
+    ]
+  }
+
+  # The sweep: ListFlows (the account's flows), the run history
+  # of the covered flows, the state machine's executions by name, and
+  # StartExecution as on-failure.
+  sweep_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "Logs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = "${aws_cloudwatch_log_group.sweep.arn}:*"
+      },
+      {
+        Sid      = "ReadPolicies"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = local.policy_parameters
+      },
+      {
+        Sid    = "ListFlows"
+        Effect = "Allow"
+        Action = ["appflow:ListFlows"]
+        # The Service Authorization Reference gives ListFlows the flow
+        # resource type; it lists every flow, so every flow of this account
+        # and region (covered_flows is applied to the answer).
+        Resource = "${local.flow_arn_prefix}*"
+      },
+      {
+        Sid      = "ReadRunHistory"
+        Effect   = "Allow"
+        Action   = ["appflow:DescribeFlowExecutionRecords"]
+        Resource = local.flow_arns
+      },
+      {
+        Sid      = "FindExecutions"
+        Effect   = "Allow"
+        Action   = ["states:DescribeExecution"]
+        Resource = local.execution_arns
+      },
+      {
+        Sid      = "StartRetry"
+        Effect   = "Allow"
+        Action   = ["states:StartExecution"]
+        Resource = local.state_machine_arn
+      },
+      {
+        Sid      = "Encryption"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
         Resource = local.kms_key_arn
       },
       local.xray,
@@ -376,6 +443,18 @@ resource "aws_iam_role_policy" "on_failure" {
   name   = "on-failure"
   role   = aws_iam_role.on_failure.id
   policy = jsonencode(local.on_failure_policy)
+}
+
+resource "aws_iam_role" "sweep" {
+  name               = local.sweep_name
+  assume_role_policy = local.lambda_assume
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "sweep" {
+  name   = "sweep"
+  role   = aws_iam_role.sweep.id
+  policy = jsonencode(local.sweep_policy)
 }
 
 resource "aws_iam_role" "restart" {
@@ -468,6 +547,60 @@ resource "aws_lambda_permission" "rule" {
   source_arn    = aws_cloudwatch_event_rule.this.arn
 }
 
+# The reconciliation sweep: on a schedule, the failed on-demand runs whose
+# event never arrived, decided as on-failure decides them. One at a time.
+resource "aws_lambda_function" "sweep" {
+  #checkov:skip=CKV_AWS_116:A scheduled sweep keeps no event worth a DLQ: the next scheduled run does the same work again, and its errors raise the sweep-errors alarm.
+  #checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zip is built from this repository by make package.
+  function_name                  = local.sweep_name
+  description                    = "appflow-retry: finds and decides failed AppFlow runs whose event never arrived"
+  role                           = aws_iam_role.sweep.arn
+  runtime                        = "provided.al2023"
+  handler                        = "bootstrap"
+  architectures                  = [var.lambda.architecture]
+  filename                       = var.lambda.sweep_zip
+  source_code_hash               = filebase64sha256(var.lambda.sweep_zip)
+  memory_size                    = var.lambda.memory_size
+  timeout                        = var.lambda.sweep_timeout
+  reserved_concurrent_executions = 1
+  kms_key_arn                    = local.kms_key_arn
+
+  environment {
+    variables = merge(local.environment, {
+      APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
+      APPFLOW_RETRY_COVERED_FLOWS     = join(",", var.covered_flows)
+    })
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.sweep.name
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy.sweep]
+}
+
+# A failed sweep is not retried: the next scheduled one does the same work.
+resource "aws_lambda_function_event_invoke_config" "sweep" {
+  function_name                = aws_lambda_function.sweep.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 60 * var.sweep_interval_minutes
+}
+
+resource "aws_lambda_permission" "sweep_schedule" {
+  statement_id  = "AllowSweepSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.sweep.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.sweep.arn
+}
+
 resource "aws_lambda_function" "restart" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by the state machine, whose Retry/Catch handle errors; a DLQ only serves asynchronous invocations.
   #checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SSM, AppFlow); no VPC resource to reach.
@@ -550,6 +683,20 @@ resource "aws_cloudwatch_event_target" "this" {
   }
 }
 
+# The sweep's schedule; sweep_enabled = false keeps the rule, disabled.
+resource "aws_cloudwatch_event_rule" "sweep" {
+  name                = local.sweep_rule_name
+  description         = "appflow-retry: the reconciliation sweep for failed runs whose event never arrived"
+  schedule_expression = local.sweep_expression
+  state               = var.sweep_enabled ? "ENABLED" : "DISABLED"
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  rule = aws_cloudwatch_event_rule.sweep.name
+  arn  = aws_lambda_function.sweep.arn
+}
+
 # ---------------------------------------------------------------- alarms
 
 # A notification the state machine could not publish: its SNS tasks retry,
@@ -591,7 +738,7 @@ locals {
       metric      = "InvocationsFailedToBeSentToDlq"
       statistic   = "Sum"
       dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
-      description = "EventBridge could neither deliver failed-run events nor write them to the events-dlq queue (queue policy or KMS key policy?): those failures are LOST. Find them with aws appflow describe-flow-execution-records and restart them by hand."
+      description = "EventBridge could neither deliver failed-run events nor write them to the events-dlq queue (queue policy or KMS key policy?). The sweep (when enabled) finds failed on-demand runs within their window on its next run; others are LOST: find them with aws appflow describe-flow-execution-records and restart them by hand."
     }
     events-dlq-not-empty = {
       namespace   = "AWS/SQS"
@@ -635,6 +782,21 @@ locals {
       statistic   = "Sum"
       dimensions  = { FunctionName = aws_lambda_function.restart.function_name }
       description = "The restart function returned errors (see its log group)."
+    }
+    # The reconciliation sweep.
+    sweep-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.sweep.function_name }
+      description = "The sweep function returned errors (see its log group: SweepIncomplete names the flows and runs it could not handle, ListFlowsUnavailable means it swept nothing). The next scheduled sweep tries again."
+    }
+    sweep-recovered-failures = {
+      namespace   = local.metric_namespace
+      metric      = "SweepRecovered"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "The sweep found failed AppFlow runs whose EventBridge event never arrived, and decided them (their decisions say so). Events are being lost: check the rule and AppFlow's event delivery."
     }
     # The state machine.
     retry-executions-failed = {

@@ -18,6 +18,16 @@ output "restart_function_name" {
   value       = aws_lambda_function.restart.function_name
 }
 
+output "sweep_function_name" {
+  description = "The reconciliation sweep Lambda."
+  value       = aws_lambda_function.sweep.function_name
+}
+
+output "sweep_rule_name" {
+  description = "The EventBridge schedule rule of the sweep."
+  value       = aws_cloudwatch_event_rule.sweep.name
+}
+
 output "rule_name" {
   description = "The EventBridge rule for failed AppFlow runs."
   value       = aws_cloudwatch_event_rule.this.name

@@ -36,12 +36,14 @@ variable "lambda" {
   type = object({
     on_failure_zip         = string
     restart_zip            = string
+    sweep_zip              = string
     architecture           = optional(string, "x86_64")
     memory_size            = optional(number, 256)
     timeout                = optional(number, 120)
     log_level              = optional(string, "info")
     on_failure_concurrency = optional(number, 20)
     restart_concurrency    = optional(number, 10)
+    sweep_timeout          = optional(number, 300)
   })
 
   validation {
@@ -52,6 +54,11 @@ variable "lambda" {
   validation {
     condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= 170
     error_message = "lambda.timeout must be 10-170 seconds: the state machine's Restart task times out after 180 s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
+  }
+
+  validation {
+    condition     = var.lambda.sweep_timeout >= 60 && var.lambda.sweep_timeout <= 900
+    error_message = "lambda.sweep_timeout must be 60-900 seconds: the sweep stops starting flows up to 75 s before it (docs/design.md §5.9)."
   }
 
   validation {
@@ -73,6 +80,23 @@ variable "covered_flows" {
   validation {
     condition     = alltrue([for f in var.covered_flows : can(regex("^[a-zA-Z0-9][\\w!@#.-]*\\*?$", f))])
     error_message = "Each covered_flows entry is a flow name, or a flow name prefix followed by '*'."
+  }
+}
+
+variable "sweep_enabled" {
+  description = "Whether the reconciliation sweep runs on its schedule (false: the rule stays, disabled)."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_interval_minutes" {
+  description = "Minutes between two reconciliation sweeps: a failed run whose event was lost is decided at most this long (plus one sweep) after it ended."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.sweep_interval_minutes >= 5 && var.sweep_interval_minutes <= 1440 && floor(var.sweep_interval_minutes) == var.sweep_interval_minutes
+    error_message = "sweep_interval_minutes must be a whole number from 5 to 1440."
   }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use appflow_emulator::Emulator;
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
 use appflow_retry_runtime::ports::SystemClock;
-use appflow_retry_runtime::{OnFailure, PolicyCache, Restart};
+use appflow_retry_runtime::{Coverage, OnFailure, PolicyCache, Restart, Sweep, SweepLimits};
 use appflow_retry_testkit::moto::Moto;
 use aws_config::SdkConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -161,6 +161,19 @@ impl World {
             state_machine: StepFunctions::new(&self.moto_config, &self.state_machine_arn),
             clock: SystemClock,
             max_history_pages: 3,
+        }
+    }
+
+    /// The sweep over the covered flows, with the on-failure handler's ports.
+    pub fn sweep(
+        &self,
+        coverage: Coverage,
+        limits: SweepLimits,
+    ) -> Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock> {
+        Sweep {
+            on_failure: self.on_failure(),
+            coverage,
+            limits,
         }
     }
 

@@ -71,10 +71,17 @@ override_resource {
   values          = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-restart" }
 }
 
+override_resource {
+  target          = aws_cloudwatch_log_group.sweep
+  override_during = plan
+  values          = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep" }
+}
+
 variables {
   lambda = {
     on_failure_zip = "tests/fixtures/bootstrap.zip"
     restart_zip    = "tests/fixtures/bootstrap.zip"
+    sweep_zip      = "tests/fixtures/bootstrap.zip"
   }
   notification_emails = ["data-platform@example.com"]
 }
@@ -111,6 +118,22 @@ run "least_privilege_iam" {
   }
 
   assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.sweep.policy).Statement : s.Sid => [s.Action, s.Resource]
+      } == {
+      Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep:*"]
+      ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
+      ListFlows      = [["appflow:ListFlows"], "arn:aws:appflow:eu-west-1:123456789012:flow/*"]
+      ReadRunHistory = [["appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
+      FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
+      StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
+      Encryption     = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
+      Tracing        = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
+    }
+    error_message = "the sweep's policy must grant exactly what it needs"
+  }
+
+  assert {
     condition = [
       for s in jsondecode(aws_iam_role_policy.state_machine.policy).Statement : s.Resource if s.Sid == "InvokeRestart" || s.Sid == "Notify"
       ] == [
@@ -122,7 +145,7 @@ run "least_privilege_iam" {
 
   assert {
     condition = alltrue(flatten([
-      for doc in [aws_iam_role_policy.on_failure.policy, aws_iam_role_policy.restart.policy, aws_iam_role_policy.state_machine.policy, aws_kms_key.this[0].policy] : [
+      for doc in [aws_iam_role_policy.on_failure.policy, aws_iam_role_policy.restart.policy, aws_iam_role_policy.sweep.policy, aws_iam_role_policy.state_machine.policy, aws_kms_key.this[0].policy] : [
         for s in jsondecode(doc).Statement : [for a in flatten([s.Action]) : a != "*" && !endswith(a, ":*")]
       ]
     ]))
@@ -164,6 +187,19 @@ run "flow_filter_narrows_the_rule_and_the_permissions" {
     ]
     error_message = "restart may touch only the covered flows"
   }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.sweep.policy).Statement : s.Resource if s.Sid == "ReadRunHistory"][0] == [
+      "arn:aws:appflow:eu-west-1:123456789012:flow/salesforce-accounts",
+      "arn:aws:appflow:eu-west-1:123456789012:flow/sap-*",
+    ]
+    error_message = "the sweep may read the history of the covered flows only"
+  }
+
+  assert {
+    condition     = aws_lambda_function.sweep.environment[0].variables["APPFLOW_RETRY_COVERED_FLOWS"] == "salesforce-accounts,sap-*"
+    error_message = "the sweep reads the covered flows from its environment"
+  }
 }
 
 run "lambda_environment_and_runtime" {
@@ -194,7 +230,18 @@ run "lambda_environment_and_runtime" {
   }
 
   assert {
-    condition     = [for f in [aws_lambda_function.on_failure, aws_lambda_function.restart] : [f.runtime, f.handler, f.architectures[0]]] == [["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"]]
+    condition = aws_lambda_function.sweep.environment[0].variables == tomap({
+      APPFLOW_RETRY_POLICY_PREFIX      = "/data-platform/retry"
+      APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
+      APPFLOW_RETRY_STATE_MACHINE_ARN  = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"
+      APPFLOW_RETRY_COVERED_FLOWS      = ""
+      RUST_LOG                         = "info"
+    })
+    error_message = "the sweep's environment: ${jsonencode(aws_lambda_function.sweep.environment[0].variables)}"
+  }
+
+  assert {
+    condition     = [for f in [aws_lambda_function.on_failure, aws_lambda_function.restart, aws_lambda_function.sweep] : [f.runtime, f.handler, f.architectures[0]]] == [["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"]]
     error_message = "Rust functions run on provided.al2023 with handler bootstrap"
   }
 
@@ -246,7 +293,7 @@ run "every_alarm_notifies_the_topic" {
       "broken-policies", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
       "events-failed-invocations", "notifications-failed", "on-failure-destination-failures", "on-failure-errors",
       "on-failure-errors-not-empty", "on-failure-events-dropped", "restart-errors", "retry-executions-failed",
-      "retry-executions-timed-out",
+      "retry-executions-timed-out", "sweep-errors", "sweep-recovered-failures",
     ]
     error_message = "every path that can drop work is watched: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
   }
@@ -273,6 +320,8 @@ run "every_alarm_notifies_the_topic" {
       "on-failure-destination-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-events-dropped"       = ["AWS/Lambda", "AsyncEventsDropped", { FunctionName = "appflow-retry-on-failure" }]
       "restart-errors"                  = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-restart" }]
+      "sweep-errors"                    = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-sweep" }]
+      "sweep-recovered-failures"        = ["AppFlowRetry", "SweepRecovered", {}]
       "retry-executions-failed"         = ["AWS/States", "ExecutionsFailed", { StateMachineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry" }]
       "retry-executions-timed-out"      = ["AWS/States", "ExecutionsTimedOut", { StateMachineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry" }]
       "notifications-failed"            = ["AppFlowRetry", "NotificationsFailed", {}]
@@ -385,8 +434,57 @@ run "a_lambda_timeout_past_the_restart_task_timeout_is_refused" {
     lambda = {
       on_failure_zip = "tests/fixtures/bootstrap.zip"
       restart_zip    = "tests/fixtures/bootstrap.zip"
+      sweep_zip      = "tests/fixtures/bootstrap.zip"
       timeout        = 300
     }
   }
   expect_failures = [var.lambda]
+}
+
+run "the_sweep_runs_every_15_minutes_one_at_a_time" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.sweep.schedule_expression == "rate(15 minutes)" && aws_cloudwatch_event_rule.sweep.state == "ENABLED"
+    error_message = "the sweep's schedule: ${aws_cloudwatch_event_rule.sweep.schedule_expression}"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.sweep.rule == aws_cloudwatch_event_rule.sweep.name && aws_lambda_permission.sweep_schedule.principal == "events.amazonaws.com"
+    error_message = "the schedule invokes the sweep function"
+  }
+
+  assert {
+    condition     = aws_lambda_function.sweep.timeout == 300 && aws_lambda_function.sweep.reserved_concurrent_executions == 1
+    error_message = "one sweep at a time, with 300 s by default"
+  }
+
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.sweep.maximum_retry_attempts == 0
+    error_message = "a failed sweep is not retried: the next scheduled one does the same work"
+  }
+}
+
+run "the_sweep_can_be_slowed_or_switched_off" {
+  command = plan
+
+  variables {
+    sweep_enabled          = false
+    sweep_interval_minutes = 60
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.sweep.schedule_expression == "rate(60 minutes)" && aws_cloudwatch_event_rule.sweep.state == "DISABLED"
+    error_message = "sweep_enabled = false disables the schedule"
+  }
+}
+
+run "a_bad_sweep_interval_is_refused" {
+  command = plan
+
+  variables {
+    sweep_interval_minutes = 2
+  }
+
+  expect_failures = [var.sweep_interval_minutes]
 }

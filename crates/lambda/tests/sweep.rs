@@ -1,0 +1,205 @@
+//! The reconciliation sweep with the real AWS adapters, against moto (SSM,
+//! Step Functions) and the AppFlow emulator (ListFlows, run records).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use appflow_emulator::{Flow, Operation, RecordOrder, Run, TriggerType};
+use appflow_retry_policy::naming::{default_parameter, execution_name};
+use appflow_retry_runtime::{Coverage, SWEEP_REASON_PREFIX, SweepLimits};
+use chrono::{TimeDelta, Utc};
+use common::{PREFIX, World, three_minutes_ago};
+use serde_json::Value;
+
+const DEFAULT: &str =
+    "backoff: {strategy: fixed, initial_delay: 1h, jitter: none}\nretry_window: 6h\nnotify: [give_up, skip]\n";
+const RUN: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
+
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+async fn world() -> World {
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), DEFAULT).await;
+    w
+}
+
+async fn input_of(w: &World, name: &str) -> Value {
+    let arn = format!(
+        "{}:{name}",
+        w.state_machine_arn.replace(":stateMachine:", ":execution:")
+    );
+    let d = w.sfn.describe_execution().execution_arn(arn).send().await.unwrap();
+    serde_json::from_str(d.input.as_deref().unwrap()).unwrap()
+}
+
+fn records_read(w: &World, flow: &str) -> usize {
+    w.emulator
+        .calls()
+        .iter()
+        .filter(|c| c.operation == Operation::DescribeFlowExecutionRecords && c.flow.as_deref() == Some(flow))
+        .count()
+}
+
+#[tokio::test]
+async fn a_failure_with_no_event_is_found_and_decided_and_a_late_event_starts_nothing_new() {
+    let w = world().await;
+    w.emulator.add_flow(Flow::on_demand("sf-accounts"));
+    w.emulator.add_flow(Flow::on_demand("healthy"));
+    w.emulator.add_run(
+        "healthy",
+        Run {
+            execution_id: "ok-1".into(),
+            status: "Successful".into(),
+            started_at: Some(three_minutes_ago()),
+            last_updated_at: Some(three_minutes_ago()),
+            message: None,
+        },
+    );
+    // The run failed; its event is lost (never handed to on-failure).
+    let event = w
+        .emulator
+        .fail_run("sf-accounts", RUN, three_minutes_ago(), "Read timed out");
+
+    let out = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
+    assert_eq!((out.flows_listed, out.candidates, out.examined), (2, 1, 1));
+    assert_eq!(out.recovered.len(), 1);
+    assert_eq!(out.recovered[0].execution, "started");
+    let name = execution_name("sf-accounts", RUN);
+    assert_eq!(w.executions().await, vec![name.clone()]);
+    let input = input_of(&w, &name).await;
+    assert_eq!(input["decision"]["action"], "retry");
+    assert_eq!(input["decision"]["delay_seconds"], 3600);
+    assert_eq!(input["error_message"], "Read timed out");
+    assert!(
+        input["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with(SWEEP_REASON_PREFIX),
+        "{input}"
+    );
+    assert_eq!(
+        records_read(&w, "healthy"),
+        0,
+        "a flow whose last run succeeded costs no history read"
+    );
+
+    // The event arrives late: the same execution name, nothing new.
+    let late = w.on_failure().handle(&event).await.unwrap();
+    assert_eq!(late.execution, "already_exists");
+    assert_eq!(w.executions().await.len(), 1);
+
+    // The next sweep sees the execution (DescribeExecution on moto) and starts nothing.
+    let again = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
+    assert_eq!((again.already_handled, again.recovered.len()), (1, 0));
+    assert_eq!(w.executions().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_event_handled_first_leaves_the_sweep_nothing_to_do() {
+    let w = world().await;
+    w.emulator.add_flow(Flow::on_demand("sf-accounts"));
+    let event = w
+        .emulator
+        .fail_run("sf-accounts", RUN, three_minutes_ago(), "Read timed out");
+    assert_eq!(w.on_failure().handle(&event).await.unwrap().execution, "started");
+    let out = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
+    assert_eq!((out.failures_seen, out.already_handled), (1, 1));
+    assert!(out.recovered.is_empty());
+    assert_eq!(w.executions().await.len(), 1);
+    assert_eq!(w.emulator.count(Operation::StartFlow), 0);
+}
+
+#[tokio::test]
+async fn flows_outside_covered_flows_are_untouched_and_list_flows_is_paged() {
+    let w = world().await;
+    // 230 flows: three ListFlows pages of at most 100.
+    for i in 0..228 {
+        w.emulator.add_flow(Flow::on_demand(&format!("idle-{i:03}")));
+    }
+    w.emulator.add_flow(Flow::on_demand("sap-orders"));
+    w.emulator.add_flow(Flow::on_demand("marketo-leads"));
+    w.emulator
+        .add_flow(Flow::on_demand("sap-scheduled").trigger(TriggerType::Scheduled));
+    w.emulator
+        .fail_run("sap-orders", "run-sap", three_minutes_ago(), "Read timed out");
+    w.emulator
+        .fail_run("marketo-leads", "run-mkt", three_minutes_ago(), "Read timed out");
+    w.emulator
+        .fail_run("sap-scheduled", "run-sch", three_minutes_ago(), "Read timed out");
+
+    let coverage = Coverage::parse("sap-*").unwrap();
+    let out = w.sweep(coverage, SweepLimits::default()).run(later()).await.unwrap();
+    assert_eq!(out.flows_listed, 231);
+    assert_eq!(w.emulator.count(Operation::ListFlows), 3);
+    assert_eq!(out.list_pages, 3);
+    assert_eq!(w.executions().await, vec![execution_name("sap-orders", "run-sap")]);
+    assert_eq!(
+        records_read(&w, "marketo-leads"),
+        0,
+        "outside covered_flows: no history read"
+    );
+    assert_eq!(
+        records_read(&w, "sap-scheduled"),
+        0,
+        "scheduled: not restartable on demand"
+    );
+    assert_eq!(
+        w.emulator.count(Operation::DescribeFlow),
+        0,
+        "ListFlows alone is the cheap pass"
+    );
+}
+
+#[tokio::test]
+async fn a_flow_with_a_long_history_is_swept_within_its_bound() {
+    let w = world().await;
+    w.emulator.set_order(RecordOrder::NewestFirst);
+    w.emulator.add_flow(Flow::on_demand("busy"));
+    // 1,000 runs, one every 5 minutes (83 hours, far past the 6 h window),
+    // the newest failed with no event.
+    let now = Utc::now();
+    for i in 1..1000 {
+        let at = now - TimeDelta::minutes(5 * i64::from(i));
+        w.emulator.add_run(
+            "busy",
+            Run {
+                execution_id: format!("ok-{i:04}"),
+                status: "Successful".into(),
+                started_at: Some(at),
+                last_updated_at: Some(at + TimeDelta::seconds(30)),
+                message: None,
+            },
+        );
+    }
+    w.emulator
+        .fail_run("busy", RUN, now - TimeDelta::seconds(30), "Read timed out");
+    let limits = SweepLimits {
+        max_history_pages: 1,
+        ..SweepLimits::default()
+    };
+    let started = Instant::now();
+    let out = w.sweep(Coverage::all(), limits).run(later()).await.unwrap();
+    assert_eq!(out.histories_cut, 1, "one page is the bound: the read stopped there");
+    assert_eq!(out.recovered.len(), 1);
+    assert_eq!(out.recovered[0].execution_id, RUN);
+    // The sweep's one page, then the shared path's own read of the failure's
+    // window (its first page covers 6 h; the second lies wholly before it).
+    assert_eq!(records_read(&w, "busy"), 1 + 2, "3 pages of a 10-page history");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

@@ -1,0 +1,398 @@
+//! The reconciliation sweep (docs/design.md §5.9): AppFlow delivers its
+//! EventBridge events best effort, so on a schedule the sweep looks for
+//! failed on-demand runs that have no state machine execution yet and hands
+//! each to the on-failure path ([`OnFailure::handle_failure`]), which decides
+//! and starts it exactly as for an event. The execution name is derived from
+//! the failed run, so a late event and the sweep start one execution between
+//! them, whoever comes first.
+//!
+//! The cheap pass is ListFlows alone: its `FlowDefinition` carries the
+//! trigger type and `lastRunExecutionDetails`, so only on-demand flows whose
+//! most recent run is `Error`, within their policy's longest window, get
+//! their run history read.
+
+use std::time::Instant;
+
+use appflow_retry_policy::naming::execution_name;
+use appflow_retry_policy::{FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, truncate_message};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::history::{DEFAULT_MAX_PAGES, HistoryError, read_window};
+use crate::on_failure::{OnFailure, Origin};
+use crate::ports::{AppFlow, Clock, FlowSummary, ParameterStore, PortError, StateMachine};
+use crate::telemetry;
+
+/// Which flows the service covers (`covered_flows`): names, or prefixes
+/// ending in `*`; empty covers every flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    entries: Vec<String>,
+}
+
+impl Coverage {
+    /// Every flow.
+    pub fn all() -> Self {
+        Coverage::default()
+    }
+
+    /// Reads a comma-separated list (`APPFLOW_RETRY_COVERED_FLOWS`; flow
+    /// names hold no commas). Blank entries are ignored; a `*` anywhere but
+    /// at the end is an error naming the entry.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut entries = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if entry.trim_end_matches('*').contains('*') || entry.ends_with("**") {
+                return Err(format!("covered flow {entry:?}: '*' may only end a prefix (\"sap-*\")"));
+            }
+            entries.push(entry.to_owned());
+        }
+        Ok(Coverage { entries })
+    }
+
+    pub fn covers(&self, flow: &str) -> bool {
+        self.entries.is_empty()
+            || self.entries.iter().any(|e| match e.strip_suffix('*') {
+                Some(prefix) => flow.starts_with(prefix),
+                None => e == flow,
+            })
+    }
+}
+
+/// How much one sweep does at most; what is left is found by the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepLimits {
+    /// ListFlows pages (100 flows each).
+    pub max_list_pages: usize,
+    /// Flows whose run history is read.
+    pub max_flows: usize,
+    /// DescribeFlowExecutionRecords pages per flow.
+    pub max_history_pages: usize,
+}
+
+impl Default for SweepLimits {
+    fn default() -> Self {
+        SweepLimits {
+            max_list_pages: 50,
+            max_flows: 100,
+            max_history_pages: DEFAULT_MAX_PAGES,
+        }
+    }
+}
+
+/// A failure the sweep found without an execution, and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    pub flow: String,
+    pub execution_id: String,
+    pub execution_name: String,
+    pub action: String,
+    /// `started`, or `already_exists` when an event won the race.
+    pub execution: &'static str,
+}
+
+/// A flow or a failure the sweep could not handle this time.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepProblem {
+    pub flow: String,
+    pub execution_id: Option<String>,
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepOutput {
+    /// Flows ListFlows returned, and the pages it took.
+    pub flows_listed: usize,
+    pub list_pages: usize,
+    /// ListFlows had more pages than `max_list_pages`.
+    pub list_truncated: bool,
+    /// Covered on-demand flows whose most recent run is `Error` (ListFlows alone).
+    pub candidates: usize,
+    /// Of those, the ones whose last run is older than their policy's window.
+    pub outside_window: usize,
+    /// Candidates whose run history was read.
+    pub examined: usize,
+    /// Candidates not examined (the flow bound or the deadline): the next sweep's.
+    pub left_for_next_run: usize,
+    /// `max_flows` or `deadline` when a bound stopped the sweep.
+    pub stopped_by: Option<&'static str>,
+    /// Flows whose history was longer than `max_history_pages`: the failures
+    /// in the pages read were still handled.
+    pub histories_cut: usize,
+    /// Failed runs inside their window that the sweep looked at.
+    pub failures_seen: usize,
+    /// Of those, the ones with an execution already (an event came).
+    pub already_handled: usize,
+    pub recovered: Vec<Recovered>,
+    pub problems: Vec<SweepProblem>,
+}
+
+/// Why a sweep ended in an error (Lambda reports it, the errors alarm fires;
+/// the next scheduled sweep tries again: nothing it did is undone).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("ListFlows cannot be read, so no flow was swept: {0}")]
+    ListUnavailable(PortError),
+    #[error("{} failed run(s) or flow(s) could not be handled (first: {} {}: {}); the next sweep tries again", .0.problems.len(), first(.0).0, first(.0).1, first(.0).2)]
+    Incomplete(Box<SweepOutput>),
+}
+
+fn first(out: &SweepOutput) -> (&str, &str, &str) {
+    out.problems
+        .first()
+        .map_or(("", "", ""), |p| (p.flow.as_str(), p.error_type, p.message.as_str()))
+}
+
+impl SweepError {
+    /// The error's stable name (the Lambda error type).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            SweepError::ListUnavailable(_) => "ListFlowsUnavailable",
+            SweepError::Incomplete(_) => "SweepIncomplete",
+        }
+    }
+}
+
+/// The sweep: the on-failure handler (its ports and its deciding path) and
+/// the sweep's own settings.
+#[derive(Debug)]
+pub struct Sweep<S, A, M, C> {
+    pub on_failure: OnFailure<S, A, M, C>,
+    pub coverage: Coverage,
+    pub limits: SweepLimits,
+}
+
+/// A candidate: a flow whose most recent run failed.
+struct Candidate {
+    name: String,
+    last_run_time: Option<DateTime<Utc>>,
+}
+
+fn is_candidate(f: &FlowSummary) -> bool {
+    f.trigger_type.eq_ignore_ascii_case("OnDemand") && f.last_run_status.as_deref() == Some("Error")
+}
+
+/// The event AppFlow would have sent for a failed run record.
+pub fn event_for(flow: &str, record: &RunRecord) -> FailureEvent {
+    FailureEvent {
+        flow_name: flow.to_owned(),
+        execution_id: record.execution_id.clone(),
+        trigger_type: Some("ONDEMAND".into()),
+        status: None,
+        error: record
+            .message
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| truncate_message(m).into_owned()),
+        start_time: record.started_at,
+        time: record.last_updated_at.or(record.started_at),
+    }
+}
+
+impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C> {
+    /// One sweep, which starts no new flow after `deadline`.
+    pub async fn run(&self, deadline: Instant) -> Result<SweepOutput, SweepError> {
+        let mut out = SweepOutput::default();
+        let now = self.on_failure.clock.now();
+
+        // The cheap pass: ListFlows alone.
+        let mut candidates = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .on_failure
+                .appflow
+                .list_flows(token)
+                .await
+                .map_err(SweepError::ListUnavailable)?;
+            out.list_pages += 1;
+            out.flows_listed += page.flows.len();
+            candidates.extend(
+                page.flows
+                    .iter()
+                    .filter(|f| self.coverage.covers(&f.name) && is_candidate(f))
+                    .map(|f| Candidate {
+                        name: f.name.clone(),
+                        last_run_time: f.last_run_time,
+                    }),
+            );
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+            if out.list_pages >= self.limits.max_list_pages.max(1) {
+                out.list_truncated = true;
+                tracing::warn!(
+                    pages = out.list_pages,
+                    "ListFlows has more pages than the sweep reads: flows past them are not swept"
+                );
+                break;
+            }
+        }
+        // Newest failure first (no time last), then by name: a stable order.
+        candidates.sort_by(|a, b| b.last_run_time.cmp(&a.last_run_time).then_with(|| a.name.cmp(&b.name)));
+        // More candidates than one sweep examines: a handled failure stays a
+        // candidate until its window passes, so a fixed order could starve
+        // the rest. The start then moves with the clock's minute.
+        if candidates.len() > self.limits.max_flows {
+            let minute = u64::try_from(now.timestamp() / 60).unwrap_or(0);
+            let len = candidates.len() as u64;
+            let offset = usize::try_from(SplitMix64::new(minute).next_u64() % len).unwrap_or(0);
+            candidates.rotate_left(offset);
+        }
+
+        out.candidates = candidates.len();
+        let mut left = 0;
+        for candidate in &candidates {
+            if out.stopped_by.is_some() {
+                left += 1;
+                continue;
+            }
+            match self.sweep_flow(candidate, now, deadline, &mut out).await {
+                Flow::Examined => out.examined += 1,
+                Flow::OutsideWindow => out.outside_window += 1,
+                Flow::Unexamined(bound) => {
+                    out.stopped_by = Some(bound);
+                    left += 1;
+                }
+            }
+        }
+        out.left_for_next_run = left;
+        tracing::info!(
+            flows_listed = out.flows_listed,
+            list_pages = out.list_pages,
+            candidates = out.candidates,
+            outside_window = out.outside_window,
+            examined = out.examined,
+            failures_seen = out.failures_seen,
+            already_handled = out.already_handled,
+            recovered = out.recovered.len(),
+            problems = out.problems.len(),
+            left_for_next_run = out.left_for_next_run,
+            stopped_by = out.stopped_by,
+            "sweep done"
+        );
+        if out.problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(SweepError::Incomplete(Box::new(out)))
+        }
+    }
+
+    async fn sweep_flow(
+        &self,
+        candidate: &Candidate,
+        now: DateTime<Utc>,
+        deadline: Instant,
+        out: &mut SweepOutput,
+    ) -> Flow {
+        let flow = candidate.name.as_str();
+        let problem = |execution_id: Option<&str>, error_type: &'static str, message: String| SweepProblem {
+            flow: flow.to_owned(),
+            execution_id: execution_id.map(str::to_owned),
+            error_type,
+            message,
+        };
+        // The policy's longest window (a broken policy: the built-in default's).
+        let lookback = match self.on_failure.policies.load(flow, now).await {
+            Ok(loaded) => loaded
+                .policy
+                .usable()
+                .map_or_else(|| Policy::default().longest_window(), |p| p.policy.longest_window()),
+            Err(e) => {
+                out.problems.push(problem(None, "PolicyUnavailable", e.to_string()));
+                return Flow::Examined;
+            }
+        };
+        let since = now - lookback.as_chrono();
+        if candidate.last_run_time.is_some_and(|t| t < since) {
+            return Flow::OutsideWindow;
+        }
+        if out.examined >= self.limits.max_flows {
+            return Flow::Unexamined("max_flows");
+        }
+        if Instant::now() >= deadline {
+            return Flow::Unexamined("deadline");
+        }
+        let window = match read_window(&self.on_failure.appflow, flow, since, self.limits.max_history_pages).await {
+            Ok(w) => w,
+            // Deleted since ListFlows: no run to restart.
+            Err(HistoryError::FlowNotFound(_)) => return Flow::Examined,
+            Err(e) => {
+                out.problems.push(problem(None, "HistoryUnavailable", e.to_string()));
+                return Flow::Examined;
+            }
+        };
+        if !window.complete {
+            out.histories_cut += 1;
+            tracing::warn!(
+                flow,
+                pages = window.pages,
+                "the flow's history is longer than the sweep's bound: the failures in the pages read are swept"
+            );
+        }
+        let mut failed: Vec<(DateTime<Utc>, &RunRecord)> = window
+            .records
+            .iter()
+            .filter(|r| r.status == RunStatus::Error)
+            .filter_map(|r| r.time().map(|t| (t, r)))
+            .filter(|(t, _)| *t >= since)
+            .collect();
+        failed.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.execution_id.cmp(&b.execution_id)));
+        for (_, record) in failed {
+            out.failures_seen += 1;
+            let name = execution_name(flow, &record.execution_id);
+            let id = Some(record.execution_id.as_str());
+            match self.on_failure.state_machine.execution_exists(&name).await {
+                Ok(true) => {
+                    out.already_handled += 1;
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    out.problems.push(problem(id, "StateMachineUnavailable", e.to_string()));
+                    continue;
+                }
+            }
+            match self
+                .on_failure
+                .handle_failure(event_for(flow, record), Origin::Sweep)
+                .await
+            {
+                Ok(o) if o.execution == "already_exists" => out.already_handled += 1,
+                Ok(o) => {
+                    tracing::warn!(
+                        flow,
+                        execution_id = %record.execution_id,
+                        execution_name = %o.execution_name,
+                        action = %o.decision.action,
+                        "recovered a failed run no event reported: decided and started"
+                    );
+                    telemetry::emit(&[telemetry::sweep_recovered_metric(
+                        o.decision.action.as_str(),
+                        now.timestamp_millis(),
+                    )]);
+                    out.recovered.push(Recovered {
+                        flow: flow.to_owned(),
+                        execution_id: record.execution_id.clone(),
+                        execution_name: o.execution_name,
+                        action: o.decision.action.as_str().to_owned(),
+                        execution: o.execution,
+                    });
+                }
+                Err(e) => out.problems.push(problem(id, e.error_type(), e.to_string())),
+            }
+        }
+        Flow::Examined
+    }
+}
+
+/// What became of one candidate.
+enum Flow {
+    Examined,
+    OutsideWindow,
+    /// Not examined: this bound stopped the sweep.
+    Unexamined(&'static str),
+}
