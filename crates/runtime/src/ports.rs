@@ -44,7 +44,17 @@ pub struct FlowInfo {
     pub status: String,
     /// `OnDemand`, `Scheduled`, `Event`.
     pub trigger_type: String,
+    /// After how many consecutive failed runs AppFlow deactivates the flow:
+    /// `triggerProperties.Scheduled.flowErrorDeactivationThreshold` for a
+    /// scheduled flow, 1 for an event flow (deactivated on failure), None
+    /// for an on-demand flow or when DescribeFlow does not say.
+    pub deactivation_threshold: Option<u32>,
 }
+
+/// The flow status DescribeFlow reports for a flow that AppFlow (or
+/// StopFlow) deactivated: StopFlow's documented effect on a scheduled or
+/// event flow, one of the API's `FlowStatus` values.
+pub const DEACTIVATED_STATUS: &str = "Suspended";
 
 /// Amazon AppFlow.
 pub trait AppFlow: Send + Sync {
