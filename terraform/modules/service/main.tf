@@ -281,7 +281,8 @@ locals {
       {
         Sid      = "ReadRunHistory"
         Effect   = "Allow"
-        Action   = ["appflow:DescribeFlowExecutionRecords"]
+        # DescribeFlow: a deactivated flow's flowErrorDeactivationThreshold.
+        Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"]
         Resource = local.flow_arns
       },
       {
