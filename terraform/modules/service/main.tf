@@ -279,8 +279,8 @@ locals {
         Resource = local.policy_parameters
       },
       {
-        Sid      = "ReadRunHistory"
-        Effect   = "Allow"
+        Sid    = "ReadRunHistory"
+        Effect = "Allow"
         # DescribeFlow: a deactivated flow's flowErrorDeactivationThreshold.
         Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"]
         Resource = local.flow_arns
