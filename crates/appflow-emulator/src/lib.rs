@@ -9,6 +9,12 @@
 //! trigger type, a status, a run history, and the outcomes of the runs that
 //! StartFlow will start. Faults can be injected per operation: throttling
 //! (HTTP 429 `ThrottlingException`), internal errors (HTTP 500) and slow replies.
+//!
+//! Deactivation: a scheduled flow with a `flowErrorDeactivationThreshold`
+//! (and every event flow, threshold 1) that fails that many runs in a row
+//! becomes `Suspended` and an "AppFlow Scheduled/Event Flow Deactivated"
+//! event is recorded (`take_events`); StartFlow on such a flow re-activates
+//! it (`Active`) without starting a run, as AWS does.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -95,6 +101,13 @@ pub struct Flow {
     /// Outcomes of the runs StartFlow will start, in order; when empty, runs succeed.
     pub script: VecDeque<RunOutcome>,
     pub history: Vec<Run>,
+    /// Scheduled flows: `flowErrorDeactivationThreshold` (None: never
+    /// deactivated). Event flows are deactivated on every failure.
+    #[serde(default)]
+    pub deactivation_threshold: Option<u32>,
+    /// Failed runs in a row since the flow was last activated or succeeded.
+    #[serde(default)]
+    pub consecutive_failures: u32,
 }
 
 impl Flow {
@@ -106,6 +119,40 @@ impl Flow {
             status: "Active".into(),
             script: VecDeque::new(),
             history: Vec::new(),
+            deactivation_threshold: None,
+            consecutive_failures: 0,
+        }
+    }
+
+    /// A scheduled flow that AppFlow deactivates after `threshold` failed runs in a row.
+    pub fn deactivate_after(mut self, threshold: u32) -> Self {
+        self.deactivation_threshold = Some(threshold);
+        self
+    }
+
+    /// After how many failed runs in a row AppFlow deactivates the flow.
+    pub fn effective_threshold(&self) -> Option<u32> {
+        match self.trigger {
+            TriggerType::OnDemand => None,
+            TriggerType::Event => Some(1),
+            TriggerType::Scheduled => self.deactivation_threshold,
+        }
+    }
+
+    /// Counts a finished run; true when the flow is deactivated by it.
+    fn count_run(&mut self, failed: bool) -> bool {
+        if !failed {
+            self.consecutive_failures = 0;
+            return false;
+        }
+        self.consecutive_failures += 1;
+        match self.effective_threshold() {
+            Some(n) if self.status == "Active" && self.consecutive_failures >= n.max(1) => {
+                self.status = "Suspended".into();
+                self.consecutive_failures = 0;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -278,9 +325,14 @@ impl Emulator {
         }
     }
 
-    /// Adds a run to a flow's history as it is, e.g. the failed run a test starts from.
+    /// Adds a run to a flow's history as it is, e.g. the failed run a test
+    /// starts from (a success ends a scheduled flow's failures in a row; a
+    /// failure never deactivates: see [`Emulator::fail_run`]).
     pub fn add_run(&self, name: &str, run: Run) {
         if let Some(f) = self.lock().flows.get_mut(name) {
+            if run.status == "Successful" {
+                f.consecutive_failures = 0;
+            }
             f.history.push(run);
         }
     }
@@ -298,9 +350,14 @@ impl Emulator {
             last_updated_at: Some(ended),
             message: Some(message.to_owned()),
         };
+        let mut deactivated = None;
         if let Some(f) = inner.flows.get_mut(name) {
             f.history.push(run.clone());
+            if f.count_run(true) {
+                deactivated = Some(flow_deactivated(name, f.trigger, ended));
+            }
         }
+        inner.events.extend(deactivated);
         end_flow_run_report(name, trigger, &run, ended)
     }
 
@@ -388,6 +445,50 @@ pub fn end_flow_run_report(flow: &str, trigger: TriggerType, run: &Run, ended: D
         "resources": [format!("{:032x}", flow.len())],
         "detail": detail,
     })
+}
+
+/// The event AppFlow sends when it deactivates a scheduled or event flow.
+/// AWS documents the detail type and that the payload holds the reason, not
+/// the field's name: the emulator sends `deactivation-reason`.
+pub fn flow_deactivated(flow: &str, trigger: TriggerType, at: DateTime<Utc>) -> Value {
+    let (detail_type, reason) = match trigger {
+        TriggerType::Event => (
+            "AppFlow Event Flow Deactivated",
+            "The event-triggered flow was deactivated after a failed run".to_owned(),
+        ),
+        _ => (
+            "AppFlow Scheduled Flow Deactivated",
+            "The scheduled flow was deactivated after reaching its flowErrorDeactivationThreshold of consecutive failed runs".to_owned(),
+        ),
+    };
+    json!({
+        "version": "0",
+        "id": format!("deactivated-{flow}-{}", at.timestamp()),
+        "detail-type": detail_type,
+        "source": "aws.appflow",
+        "account": ACCOUNT,
+        "time": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": REGION,
+        "resources": [format!("{:032x}", flow.len())],
+        "detail": {
+            "flow-name": flow,
+            "flow-arn": flow_arn(flow),
+            "deactivation-reason": reason,
+        },
+    })
+}
+
+/// DescribeFlow's `triggerConfig`, with the deactivation threshold of a scheduled flow.
+fn trigger_config(f: &Flow) -> Value {
+    let mut config = json!({ "triggerType": f.trigger.api_value() });
+    if f.trigger == TriggerType::Scheduled {
+        let mut scheduled = json!({ "scheduleExpression": "rate(1hours)" });
+        if let Some(n) = f.deactivation_threshold {
+            scheduled["flowErrorDeactivationThreshold"] = json!(n);
+        }
+        config["triggerProperties"] = json!({ "Scheduled": scheduled });
+    }
+    config
 }
 
 pub fn flow_arn(flow: &str) -> String {
@@ -523,6 +624,17 @@ async fn start_flow(State(state): State<Shared>, body: Bytes) -> Response {
         };
         match inner.flows.get_mut(&flow) {
             None => not_found(&flow),
+            // StartFlow on a deactivated scheduled or event flow re-activates it.
+            Some(f) if f.status == "Suspended" && f.trigger != TriggerType::OnDemand => {
+                f.status = "Active".into();
+                f.consecutive_failures = 0;
+                if let Some(t) = token.clone() {
+                    let id = format!("{:08x}-0000-4000-8000-{:012x}", inner.next_id, inner.next_id);
+                    inner.next_id += 1;
+                    inner.tokens.entry((flow.clone(), t)).or_insert(id);
+                }
+                axum::Json(json!({ "flowArn": flow_arn(&flow), "flowStatus": "Active" })).into_response()
+            }
             Some(f) if f.status != "Active" => error(
                 StatusCode::CONFLICT,
                 "ConflictException",
@@ -587,7 +699,7 @@ async fn describe_flow(State(state): State<Shared>, body: Bytes) -> Response {
             "flowName": f.name,
             "flowStatus": f.status,
             "description": "emulated flow",
-            "triggerConfig": { "triggerType": f.trigger.api_value() },
+            "triggerConfig": trigger_config(f),
             "createdAt": 1_700_000_000.0,
             "lastUpdatedAt": 1_700_000_000.0,
         }))

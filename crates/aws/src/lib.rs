@@ -219,6 +219,7 @@ impl AppFlow for AppFlowClient {
                     .trigger_config()
                     .map_or("", |t| t.trigger_type().as_str())
                     .to_owned(),
+                deactivation_threshold: deactivation_threshold(out.trigger_config()),
             })),
             Err(e)
                 if e.as_service_error()
@@ -240,6 +241,22 @@ impl AppFlow for AppFlowClient {
             .await
             .map_err(port_error)?;
         Ok(out.execution_id().map(str::to_owned))
+    }
+}
+
+/// A flow's deactivation threshold (ports.rs `FlowInfo`): the scheduled
+/// trigger's `flowErrorDeactivationThreshold`, 1 for an event flow.
+fn deactivation_threshold(config: Option<&aws_sdk_appflow::types::TriggerConfig>) -> Option<u32> {
+    use aws_sdk_appflow::types::TriggerType;
+    let config = config?;
+    match config.trigger_type() {
+        TriggerType::Event => Some(1),
+        TriggerType::Scheduled => config
+            .trigger_properties()
+            .and_then(|p| p.scheduled())
+            .and_then(|s| s.flow_error_deactivation_threshold())
+            .and_then(|n| u32::try_from(n).ok()),
+        _ => None,
     }
 }
 

@@ -3,8 +3,13 @@
 
 use std::path::Path;
 
-use appflow_retry_policy::{Decision, Diagnostic, FailureEvent, SplitMix64, decide, parse_history, seed_for};
+use appflow_retry_policy::appflow::is_deactivation;
+use appflow_retry_policy::{
+    DeactivationEvent, Decision, Diagnostic, FailureEvent, SplitMix64, decide, decide_reactivation, parse_history,
+    seed_for,
+};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::CliError;
 use crate::files::{read_dir, read_json};
@@ -17,12 +22,30 @@ pub struct ExplainOptions {
     pub now: DateTime<Utc>,
     /// Replaces the seed derived from the execution id.
     pub seed: Option<u64>,
+    /// For a deactivation event: the flow's deactivation threshold.
+    pub threshold: Option<u32>,
+}
+
+/// The deactivation threshold in what `aws appflow describe-flow` printed:
+/// `triggerConfig.triggerProperties.Scheduled.flowErrorDeactivationThreshold`,
+/// 1 for an event flow; None when it says neither.
+pub fn threshold_from_describe_flow(doc: &Value) -> Option<u32> {
+    let config = doc.get("triggerConfig")?;
+    if config.get("triggerType").and_then(Value::as_str) == Some("Event") {
+        return Some(1);
+    }
+    config
+        .pointer("/triggerProperties/Scheduled/flowErrorDeactivationThreshold")
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// The decision as the Lambda makes it, and every policy problem found.
 /// Policies fail closed as in the Lambda: a flow whose file (or default)
 /// is broken decides a notified skip. A failure the Lambda would not decide
-/// yet (its record missing or not final) is an error naming why.
+/// yet (its record missing or not final) is an error naming why. A
+/// deactivation event ("AppFlow Scheduled/Event Flow Deactivated") is
+/// decided by the re-activation rules with `opts.threshold`.
 pub fn explain(
     event: &Path,
     history: &Path,
@@ -30,6 +53,21 @@ pub fn explain(
     opts: ExplainOptions,
 ) -> Result<(Decision, Vec<Diagnostic>), CliError> {
     let event_json = read_json(event)?;
+    if is_deactivation(&event_json) {
+        let (event, _) =
+            DeactivationEvent::parse(&event_json).map_err(|e| CliError(format!("{}: {e}", event.display())))?;
+        let records =
+            parse_history(&read_json(history)?).map_err(|e| CliError(format!("{}: {e}", history.display())))?;
+        let set = read_dir(policies)?;
+        let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
+        let validated = validate_set(&set, &schema);
+        let policy = validated.resolve(&event.flow_name);
+        let mut rng = SplitMix64::new(opts.seed.unwrap_or_else(|| seed_for(&event.deactivation_id())));
+        // As the Lambda: an unknown threshold counts as 1.
+        let threshold = opts.threshold.unwrap_or(1);
+        let decision = decide_reactivation(&event, &policy, &records, threshold, opts.now, &mut rng);
+        return Ok((decision, validated.diagnostics));
+    }
     let event = FailureEvent::from_json(&event_json).map_err(|e| CliError(format!("{}: {e}", event.display())))?;
     let records = parse_history(&read_json(history)?).map_err(|e| CliError(format!("{}: {e}", history.display())))?;
     let set = read_dir(policies)?;

@@ -48,9 +48,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the decision for a failed run as one JSON object.
+    /// Print the decision for a failed run, or a deactivated flow, as one JSON object.
     Explain {
-        /// The EventBridge "AppFlow End Flow Run Report" event.
+        /// The EventBridge "AppFlow End Flow Run Report" event, or an "AppFlow
+        /// Scheduled Flow Deactivated" / "AppFlow Event Flow Deactivated" event.
         #[arg(long)]
         event: PathBuf,
         /// What `aws appflow describe-flow-execution-records` printed for the flow.
@@ -64,6 +65,13 @@ enum Command {
         /// Replaces the jitter seed derived from the execution id.
         #[arg(long)]
         seed: Option<u64>,
+        /// For a deactivation event: the flow's flowErrorDeactivationThreshold
+        /// (default: read from --describe-flow, else 1, as the Lambda).
+        #[arg(long, conflicts_with = "describe_flow")]
+        threshold: Option<u32>,
+        /// For a deactivation event: what `aws appflow describe-flow` printed.
+        #[arg(long)]
+        describe_flow: Option<PathBuf>,
     },
     /// Print the built-in error classes as a Markdown table.
     Classes,
@@ -170,10 +178,28 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             policies,
             now,
             seed,
+            threshold,
+            describe_flow,
         } => {
+            let threshold = match (threshold, describe_flow) {
+                (Some(n), _) => Some(n),
+                (None, Some(path)) => Some(
+                    appflow_retry_cli::explain::threshold_from_describe_flow(&appflow_retry_cli::files::read_json(
+                        &path,
+                    )?)
+                    .ok_or_else(|| {
+                        CliError(format!(
+                            "{}: no triggerConfig.triggerProperties.Scheduled.flowErrorDeactivationThreshold and not an event flow",
+                            path.display()
+                        ))
+                    })?,
+                ),
+                (None, None) => None,
+            };
             let opts = ExplainOptions {
                 now: now.unwrap_or_else(Utc::now),
                 seed,
+                threshold,
             };
             let (decision, diags) = explain(&event, &history, &policies, opts)?;
             warn_problems(&diags);

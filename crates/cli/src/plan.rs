@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN};
-use appflow_retry_policy::plan::{Schedule, schedule};
+use appflow_retry_policy::plan::{ReactivationSchedule, Schedule, reactivation_schedule, schedule};
 use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy};
 use serde::Serialize;
 
@@ -23,6 +23,10 @@ pub struct FlowPlan {
     /// Classes with their own settings, and classes never restarted.
     pub overridden_classes: Vec<String>,
     pub skipped_classes: Vec<String>,
+    /// When `reactivate.enabled`: what happens when AppFlow deactivates the
+    /// flow (scheduled and event flows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactivation: Option<ReactivationSchedule>,
 }
 
 /// The plan for `flow`, and the policy problems that made files fall back.
@@ -55,6 +59,7 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
             schedule: schedule(p, class),
             overridden_classes: p.overrides.keys().map(|k| k.as_str().to_owned()).collect(),
             skipped_classes: p.skip_errors.iter().map(|k| k.as_str().to_owned()).collect(),
+            reactivation: reactivation_schedule(p, class),
         },
         validated.diagnostics,
     ))
@@ -133,5 +138,53 @@ pub fn render(plan: &FlowPlan) -> String {
             let _ = writeln!(out, "Never restarted: {}", plan.skipped_classes.join(", "));
         }
     }
+    if let Some(r) = &plan.reactivation {
+        render_reactivation(&mut out, r);
+    }
     out
+}
+
+/// The re-activation schedule, after the restart schedule.
+fn render_reactivation(out: &mut String, r: &ReactivationSchedule) {
+    let b = &r.backoff;
+    let _ = writeln!(
+        out,
+        "
+When AppFlow deactivates this flow (scheduled and event flows): max_reactivations {} within retry_window {}; backoff {} from {}{}, cap {}, jitter {}",
+        r.max_reactivations,
+        dur(r.retry_window_seconds),
+        b.strategy.as_str(),
+        b.initial_delay,
+        if b.strategy == appflow_retry_policy::Strategy::Exponential {
+            format!(" ×{}", b.multiplier)
+        } else {
+            String::new()
+        },
+        b.max_delay,
+        b.jitter.as_str(),
+    );
+    if !r.reactivations.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:>12}  {:>10}  {:>15}  outcome",
+            "deactivation", "base delay", "delay range"
+        );
+        for p in &r.reactivations {
+            let range = format!("{} - {}", dur(p.min_delay_seconds), dur(p.max_delay_seconds));
+            let _ = writeln!(
+                out,
+                "{:>12}  {:>10}  {:>15}  re-activate",
+                p.deactivation,
+                dur(p.base_delay_seconds),
+                range
+            );
+        }
+    }
+    let verb = if r.end.outcome == "skip" { "skip" } else { "give up" };
+    let _ = writeln!(
+        out,
+        "deactivation {}: {verb}, the flow stays off and a person is told ({})",
+        r.end.failure, r.end.reason
+    );
 }

@@ -592,3 +592,72 @@ fn plan_table_and_json() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown error class \"nope\""));
 }
+
+fn explain_deactivation(args: &[&str]) -> Output {
+    let fx = fixtures();
+    let event = fx.join("scheduled-flow-deactivated.json");
+    let history = fx.join("describe-flow-execution-records.scheduled.json");
+    let mut all = vec![
+        "explain",
+        "--event",
+        event.to_str().unwrap(),
+        "--history",
+        history.to_str().unwrap(),
+        "--now",
+        "2026-11-29T09:07:00Z",
+    ];
+    all.extend_from_slice(args);
+    run_in(&repo(), &all)
+}
+
+#[test]
+fn explain_decides_a_deactivation_with_the_threshold() {
+    // Three failures in a row at threshold 3: the first deactivation, re-activated after 5m.
+    let describe = fixtures().join("describe-flow.scheduled.json");
+    let out = explain_deactivation(&["--describe-flow", describe.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["action"], "reactivate", "{v}");
+    assert_eq!(v["execution_id"], "deactivated-20261129T090621Z");
+    assert_eq!(v["attempt"], 1);
+    assert_eq!(v["max_retries"], 2, "max_reactivations");
+    assert_eq!(v["delay_seconds"], 300);
+    assert_eq!(v["notify"], true, "notify has reactivate");
+    assert_eq!(v["policy"], "policies/flows/nightly-orders-sync.yaml");
+    // At threshold 1 the same history is deactivation 3: past max_reactivations 2.
+    let out = explain_deactivation(&["--threshold", "1"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["action"].as_str(), v["attempt"].as_u64()),
+        (Some("give_up"), Some(3)),
+        "{v}"
+    );
+    assert_eq!(v["notify"], true);
+    // Without a threshold: 1, as the Lambda does when DescribeFlow says none.
+    let out = explain_deactivation(&[]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["action"], "give_up", "{v}");
+}
+
+#[test]
+fn plan_shows_the_reactivation_schedule_when_enabled() {
+    let out = run_in(&repo(), &["plan", "nightly-orders-sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("When AppFlow deactivates this flow"), "{text}");
+    assert!(text.contains("max_reactivations 2 within retry_window 1d"), "{text}");
+    assert!(text.contains("deactivation 3: give up"), "{text}");
+    let out = run_in(&repo(), &["plan", "nightly-orders-sync", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let delays: Vec<u64> = v["reactivation"]["reactivations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["base_delay_seconds"].as_u64().unwrap())
+        .collect();
+    assert_eq!(delays, [300, 600]);
+    // Not enabled: no reactivation section.
+    let out = run_in(&repo(), &["plan", "salesforce-accounts", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("reactivation").is_none(), "{v}");
+}

@@ -23,6 +23,10 @@ fn default_scale() -> f64 {
     0.00005
 }
 
+fn default_every() -> Duration {
+    Duration::from_secs(3_600)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowScenario {
@@ -41,6 +45,18 @@ pub struct FlowScenario {
     /// Extra deliveries of the first failure's event (EventBridge is at-least-once).
     #[serde(default)]
     pub duplicates: usize,
+    /// Scheduled and event flows: AppFlow's `flowErrorDeactivationThreshold`
+    /// (event flows: 1 whatever is set here). None: never deactivated.
+    #[serde(default)]
+    pub deactivate_after: Option<u32>,
+    /// Scheduled flows: the runs after the first failure, one per `every`
+    /// (`succeed`, `fail`, or a message); a run due while the flow is
+    /// deactivated does not happen.
+    #[serde(default)]
+    pub scheduled_runs: Vec<String>,
+    /// The schedule's interval.
+    #[serde(default = "default_every")]
+    pub every: Duration,
     /// Policy texts written to the flow's SSM parameter during the run.
     #[serde(default)]
     pub policy_edits: Vec<PolicyEdit>,
@@ -91,7 +107,17 @@ impl Scenario {
 impl FlowScenario {
     /// The message of restart `n`'s run (0-based), or None when it succeeds.
     pub fn restart_outcome(&self, n: usize) -> Option<String> {
-        match self.restarts.get(n).map(String::as_str) {
+        self.outcome(self.restarts.get(n))
+    }
+
+    /// The message of scheduled run `n` after the first failure (0-based),
+    /// or None when it succeeds.
+    pub fn scheduled_outcome(&self, n: usize) -> Option<String> {
+        self.outcome(self.scheduled_runs.get(n))
+    }
+
+    fn outcome(&self, spec: Option<&String>) -> Option<String> {
+        match spec.map(String::as_str) {
             None | Some("succeed") => None,
             Some("fail") => Some(self.failure.clone()),
             Some(message) => Some(message.to_owned()),

@@ -70,6 +70,7 @@ impl Style {
             Action::Retry => "33",
             Action::GiveUp => "31",
             Action::Skip => "36",
+            Action::Reactivate => "32",
         };
         self.paint(code, &format!("{:<7}", a.as_str()))
     }
@@ -90,6 +91,8 @@ pub struct FlowReport {
 enum Step {
     /// The flow's first failure happens.
     Fail(usize),
+    /// Scheduled run `n` (0-based, after the first failure) is due.
+    Scheduled { flow: usize, n: usize },
     /// An "AppFlow End Flow Run Report" reaches on-failure.
     Deliver {
         flow: usize,
@@ -171,7 +174,11 @@ impl World {
                 None => RunOutcome::Succeed,
                 Some(m) => RunOutcome::Fail(m),
             });
-            emulator.add_flow(Flow::on_demand(&f.name).trigger(f.trigger.into()).then(outcomes));
+            let mut flow = Flow::on_demand(&f.name).trigger(f.trigger.into()).then(outcomes);
+            if let Some(n) = f.deactivate_after {
+                flow = flow.deactivate_after(n);
+            }
+            emulator.add_flow(flow);
         }
         let config = sdk_config_for_endpoint(moto.endpoint()).await;
         let appflow_config = sdk_config_for_endpoint(&emulator.endpoint()).await;
@@ -277,6 +284,14 @@ pub async fn play(
     };
     for (i, f) in scenario.flows.iter().enumerate() {
         push(&mut queue, scenario.start + f.at.as_chrono(), Step::Fail(i));
+        for n in 0..f.scheduled_runs.len() {
+            let offset = f.every.as_chrono() * i32::try_from(n + 1).unwrap_or(i32::MAX);
+            push(
+                &mut queue,
+                scenario.start + f.at.as_chrono() + offset,
+                Step::Scheduled { flow: i, n },
+            );
+        }
         for (e, edit) in f.policy_edits.iter().enumerate() {
             push(
                 &mut queue,
@@ -333,6 +348,18 @@ pub async fn play(
                         duplicate: false,
                     },
                 );
+                for (at, event) in deactivations(&w.emulator, now) {
+                    let _ = writeln!(out, "{}", line(f, style.paint("31", &deactivated_line(&event))));
+                    push(
+                        &mut queue,
+                        at,
+                        Step::Deliver {
+                            flow: i,
+                            event: event.to_string(),
+                            duplicate: false,
+                        },
+                    );
+                }
                 for d in 0..f.duplicates {
                     let again = at + TimeDelta::seconds(1 + d as i64);
                     push(
@@ -342,6 +369,71 @@ pub async fn play(
                             flow: i,
                             event: text.clone(),
                             duplicate: true,
+                        },
+                    );
+                }
+            }
+            Step::Scheduled { flow: i, n } => {
+                let f = &scenario.flows[i];
+                let id = format!("{}-run-{:04}", f.name, n + 2);
+                let status = w.emulator.flow(&f.name).map(|fl| fl.status).unwrap_or_default();
+                if status != "Active" {
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        line(f, format!("scheduled run due, none starts: the flow is {status}"))
+                    );
+                    continue;
+                }
+                match f.scheduled_outcome(n) {
+                    None => {
+                        w.emulator.add_run(
+                            &f.name,
+                            appflow_emulator::Run {
+                                execution_id: id.clone(),
+                                status: "Successful".into(),
+                                started_at: Some(now),
+                                last_updated_at: Some(now + TimeDelta::minutes(3)),
+                                message: None,
+                            },
+                        );
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            line(f, format!("scheduled run {id} {}", style.paint("32", "succeeds")))
+                        );
+                    }
+                    Some(message) => {
+                        let event = w.emulator.fail_run(&f.name, &id, now, &message);
+                        let at = event["time"]
+                            .as_str()
+                            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                            .unwrap_or(now);
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            line(f, format!("scheduled run {id} fails: {}", style.paint("2", &message)))
+                        );
+                        push(
+                            &mut queue,
+                            at,
+                            Step::Deliver {
+                                flow: i,
+                                event: event.to_string(),
+                                duplicate: false,
+                            },
+                        );
+                    }
+                }
+                for (at, event) in deactivations(&w.emulator, now) {
+                    let _ = writeln!(out, "{}", line(f, style.paint("31", &deactivated_line(&event))));
+                    push(
+                        &mut queue,
+                        at,
+                        Step::Deliver {
+                            flow: i,
+                            event: event.to_string(),
+                            duplicate: false,
                         },
                     );
                 }
@@ -391,10 +483,15 @@ pub async fn play(
                     reports[i].notifications += 1;
                 }
                 match (d.action, d.delay_seconds) {
-                    (Action::Retry, Some(delay)) => {
+                    (Action::Retry | Action::Reactivate, Some(delay)) => {
                         let at = now + TimeDelta::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 1000));
+                        let verb = if d.action == Action::Retry {
+                            "restart"
+                        } else {
+                            "re-activate"
+                        };
                         what.push_str(&format!(
-                            " in {} (restart at {})",
+                            " in {} ({verb} at {})",
                             appflow_retry_policy::Duration::from_secs(delay),
                             clock_time(at)
                         ));
@@ -428,6 +525,12 @@ pub async fn play(
                         reports[i].restarts.push(r.outcome.to_owned());
                         let what = if r.outcome == "restarted" {
                             format!("{} new run {id}", style.paint("32", "restarted"))
+                        } else if r.outcome == "reactivated" {
+                            format!(
+                                "{}: the flow is {} again",
+                                style.paint("32", "re-activated"),
+                                r.flow_status.as_deref().unwrap_or("?")
+                            )
                         } else {
                             format!("restart skipped: {}", r.reason)
                         };
@@ -512,6 +615,31 @@ pub async fn play(
     Ok((reports, ok))
 }
 
+/// The deactivation events the emulator recorded (AppFlow deactivates a
+/// flow when a failed run reaches its threshold), with when they reach
+/// on-failure: a second after the failure.
+fn deactivations(emulator: &Emulator, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, Value)> {
+    emulator
+        .take_events()
+        .into_iter()
+        .map(|event| {
+            let at = event["time"]
+                .as_str()
+                .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                .unwrap_or(now);
+            (at + TimeDelta::seconds(1), event)
+        })
+        .collect()
+}
+
+fn deactivated_line(event: &Value) -> String {
+    format!(
+        "AppFlow deactivates the flow ({}): {}",
+        event["detail-type"].as_str().unwrap_or_default(),
+        event["detail"]["deactivation-reason"].as_str().unwrap_or_default()
+    )
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
@@ -550,7 +678,10 @@ fn summary(scenario: &Scenario, reports: &[FlowReport], style: Style, out: &mut 
             "{:<24}  {:<40}  {:>8}  {:>10}  {:>8}  {:<10}  {result}",
             truncate(&f.name, 24),
             decisions,
-            r.restarts.iter().filter(|o| *o == "restarted").count(),
+            r.restarts
+                .iter()
+                .filter(|o| *o == "restarted" || *o == "reactivated")
+                .count(),
             r.duplicates_ignored,
             r.notifications,
             r.last_run

@@ -37,3 +37,31 @@ async fn matching_and_mismatching_expectations() {
     assert!(!ok);
     assert!(text.contains("MISMATCH: expected give_up"), "{text}");
 }
+
+#[tokio::test]
+async fn a_deactivated_scheduled_flow_is_reactivated_and_runs_again() {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let scenario: Scenario = serde_yaml::from_str(
+        "start: 2026-11-29T09:00:00Z\n\
+         flows:\n\
+         - {name: nightly-orders-sync, trigger: scheduled, deactivate_after: 2, failure: 'Read timed out',\n\
+            scheduled_runs: [fail, succeed], expect: [skip, skip, reactivate]}\n",
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let (reports, ok) = play(&scenario, &policies, 0.0, Style { color: false }, &mut out)
+        .await
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(ok, "{text}");
+    assert_eq!(reports[0].restarts, ["reactivated"], "{text}");
+    assert_eq!(reports[0].last_run, "Successful", "{text}");
+    assert_eq!(
+        reports[0].notifications, 2,
+        "the re-activation and its outcome only: {text}"
+    );
+    assert!(
+        text.contains("AppFlow deactivates the flow (AppFlow Scheduled Flow Deactivated)"),
+        "{text}"
+    );
+}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::routing::{FAILED, SUCCEEDED, routed, with};
+use common::routing::{FAILED, SUCCEEDED, deactivated, routed, with};
 use serde_json::json;
 
 const PATTERN: &str = include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern.json");
@@ -37,4 +37,28 @@ async fn the_flow_filter_takes_names_and_prefixes() {
         with(SUCCEEDED, "sap-odata-sales-orders", "covered-but-succeeded"),
     ];
     assert_eq!(routed(PATTERN_COVERED, &events).await, ["exact", "prefixed"]);
+}
+
+#[tokio::test]
+async fn deactivations_of_scheduled_and_event_flows_match() {
+    let mut other = deactivated("Scheduled", "salesforce-accounts");
+    other["detail-type"] = json!("AppFlow Event Flow Report");
+    let events = [
+        deactivated("Scheduled", "salesforce-accounts"),
+        deactivated("Event", "sap-odata-sales-orders"),
+        other,
+    ];
+    assert_eq!(
+        routed(PATTERN, &events).await,
+        ["deactivated:salesforce-accounts", "deactivated:sap-odata-sales-orders"]
+    );
+    let events = [
+        deactivated("Scheduled", "salesforce-accounts"),
+        deactivated("Event", "sap-odata-sales-orders"),
+        deactivated("Scheduled", "zendesk-tickets"),
+    ];
+    assert_eq!(
+        routed(PATTERN_COVERED, &events).await,
+        ["deactivated:salesforce-accounts", "deactivated:sap-odata-sales-orders"]
+    );
 }

@@ -149,3 +149,76 @@ async fn skips_when_the_policy_was_disabled_during_the_wait() {
     assert_eq!(out.outcome, "skipped");
     assert!(out.reason.contains("disabled"));
 }
+
+/// A scheduled flow deactivated by the emulator after its threshold of failed
+/// runs is re-activated end to end: the deactivation event, on-failure's
+/// decision (threshold read through the real DescribeFlow adapter), the
+/// restart's re-checks and StartFlow.
+#[tokio::test]
+async fn a_deactivated_scheduled_flow_is_reactivated() {
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), "backoff: {jitter: none}\n")
+        .await;
+    w.put_parameter(
+        &flow_parameter(PREFIX, "nightly-orders"),
+        "flow: nightly-orders\nreactivate: {enabled: true, max_reactivations: 2, backoff: {jitter: none}}\nnotify: [reactivate]\n",
+    )
+    .await;
+    w.emulator.add_flow(
+        Flow::on_demand("nightly-orders")
+            .trigger(TriggerType::Scheduled)
+            .deactivate_after(2),
+    );
+    let start = Utc::now() - TimeDelta::minutes(30);
+    let first = w.emulator.fail_run("nightly-orders", "run-1", start, "Read timed out");
+    // A failed run of a scheduled flow is skipped, quietly: re-activation covers it.
+    let out = w.on_failure().handle(&first).await.unwrap();
+    assert_eq!((out.decision.action.as_str(), out.decision.notify), ("skip", false));
+    assert!(
+        w.emulator.take_events().is_empty(),
+        "one failure is below the threshold"
+    );
+    w.emulator.fail_run(
+        "nightly-orders",
+        "run-2",
+        start + TimeDelta::minutes(10),
+        "Read timed out",
+    );
+    assert_eq!(w.emulator.flow("nightly-orders").unwrap().status, "Suspended");
+    let events = w.emulator.take_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["detail-type"], "AppFlow Scheduled Flow Deactivated");
+
+    let out = w.on_failure().handle(&events[0]).await.unwrap();
+    let d = &out.decision;
+    assert_eq!(d.action.as_str(), "reactivate", "{d:#?}");
+    assert_eq!((d.attempt, d.max_retries, d.notify), (Some(1), 2, true));
+    assert!(d.reason.contains("threshold 2"), "{}", d.reason);
+
+    let input = appflow_retry_runtime::RestartInput::for_execution(d, Utc::now()).to_json();
+    let restarted = w.restart().handle(&input).await.unwrap();
+    assert_eq!(restarted.outcome, "reactivated", "{restarted:?}");
+    assert_eq!(restarted.flow_status.as_deref(), Some("Active"));
+    assert_eq!(w.emulator.flow("nightly-orders").unwrap().status, "Active");
+    let starts: Vec<_> = w
+        .emulator
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == Operation::StartFlow)
+        .collect();
+    assert_eq!(starts.len(), 1);
+    assert_eq!(
+        starts[0].client_token.as_deref(),
+        Some(client_token(&d.execution_id).as_str())
+    );
+    assert_eq!(
+        w.emulator.flow("nightly-orders").unwrap().history.len(),
+        2,
+        "no run started"
+    );
+
+    // A second step run (a retried Lambda) starts nothing more.
+    let again = w.restart().handle(&input).await.unwrap();
+    assert_eq!((again.outcome, again.notify), ("skipped", true));
+    assert_eq!(w.emulator.count(Operation::StartFlow), 1);
+}

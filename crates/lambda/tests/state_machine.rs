@@ -114,10 +114,11 @@ fn output(d: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutpu
 }
 
 /// The states of an execution whose restart failed for good.
-const GAVE_UP: [&str; 5] = [
+const GAVE_UP: [&str; 6] = [
     "Route",
     "WaitBackoff",
     "Restart",
+    "RestartFailedRoute",
     "NotifyRestartFailed",
     "RestartFailed",
 ];
@@ -446,6 +447,10 @@ fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
         seen,
         [
             "NotifyNoRestart",
+            "NotifyNotReactivated",
+            "NotifyReactivate",
+            "NotifyReactivateFailed",
+            "NotifyReactivateOutcome",
             "NotifyRestartFailed",
             "NotifyRestartOutcome",
             "NotifyRetry"
@@ -628,6 +633,136 @@ fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise()
     // What no retrier fixes is caught and notified.
     let catch = &restart["Catch"][0];
     assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]));
-    assert_eq!(catch["Next"], "NotifyRestartFailed");
+    assert_eq!(catch["Next"], "RestartFailedRoute");
+    let route = &asl["States"]["RestartFailedRoute"];
+    assert_eq!(route["Default"], "NotifyRestartFailed");
+    assert_eq!(route["Choices"][0]["Next"], "NotifyReactivateFailed");
     assert_eq!(catch["ResultPath"], "$.error");
+}
+
+/// A deactivation decision as on-failure puts it in the input.
+fn deactivation_input(action: &str, delay: Option<u64>, notify: bool, notify_on: &[&str]) -> Value {
+    let mut input = machine_input(action, delay, notify, notify_on);
+    input["execution_id"] = json!("deactivated-20261129T090621Z");
+    input["decision"]["execution_id"] = json!("deactivated-20261129T090621Z");
+    input["error_message"] = json!("deactivated after 3 consecutive failures");
+    input
+}
+
+#[tokio::test]
+async fn reactivate_waits_reactivates_and_says_reactivate() {
+    let w = World::new().await;
+    w.moto
+        .queue_lambda_results(&[json!({"outcome": "reactivated", "new_execution_id": null, "reason": "re-activation 1 of 3 after 0s: StartFlow accepted, DescribeFlow now reports Active", "notify": true, "flow_status": "Active"})])
+        .unwrap();
+    let d = w
+        .run_execution(
+            "reactivate-notify",
+            &deactivation_input("reactivate", Some(0), true, &["reactivate"]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "NotifyReactivate",
+            "WaitBackoff",
+            "Restart",
+            "AfterRestart",
+            "NotifyReactivateOutcome",
+            "Done"
+        ]
+    );
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("will re-activate it in 0 seconds: re-activation 2 of 3")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m
+            .contains("re-activation after deactivation deactivated-20261129T090621Z reactivated")
+            && m.contains("now reports Active")),
+        "{messages:?}"
+    );
+    assert!(messages.iter().all(|m| !m.contains("restart ")), "{messages:?}");
+
+    // Quiet: no notification on either side.
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "reactivated", "new_execution_id": null, "reason": "r", "notify": false}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution(
+            "reactivate-quiet",
+            &deactivation_input("reactivate", Some(0), false, &[]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "WaitBackoff", "Restart", "AfterRestart", "Done"]
+    );
+    assert_eq!(w.notifications().await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_deactivation_that_stays_says_so() {
+    let w = World::new().await;
+    let d = w
+        .run_execution("not-reactivated", &deactivation_input("give_up", None, true, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyNotReactivated", "Done"]
+    );
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains("will NOT re-activate it: give_up. test reason"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[0].contains("aws appflow start-flow --flow-name sf-accounts"),
+        "{}",
+        messages[0]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_reactivation_step_says_reactivation() {
+    let w = World::new().await;
+    use_definition(&w, &with_stand_in_for_a_non_retryable_error(asl()), &w.topic_arn).await;
+    w.moto.queue_lambda_results(&[too_large_a_result()]).unwrap();
+    let d = w
+        .run_execution(
+            "reactivate-refused",
+            &deactivation_input("reactivate", Some(0), false, &[]),
+        )
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "RestartFailedRoute",
+            "NotifyReactivateFailed",
+            "RestartFailed"
+        ]
+    );
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("could not confirm the re-activation"),
+        "{}",
+        messages[0]
+    );
 }

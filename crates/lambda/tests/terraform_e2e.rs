@@ -58,7 +58,7 @@ use appflow_retry_testkit::lambda_api::RuntimeApi;
 use appflow_retry_testkit::moto::{Moto, moto_python};
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{TimeDelta, Utc};
-use common::routing::{FAILED, SUCCEEDED, routed, with};
+use common::routing::{FAILED, SUCCEEDED, deactivated, routed, with};
 use serde_json::{Value, json};
 
 /// The flow the binaries are run for: one with a policy file of its own, so
@@ -919,12 +919,20 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
             with(FAILED, "sap-odata-sales-orders", "fixture-failed-named"),
             with(FAILED, UNCOVERED_FLOW, "fixture-failed-uncovered"),
             with(FAILED, "salesforce", "fixture-failed-short-of-prefix"),
+            deactivated("Scheduled", FLOW),
+            deactivated("Event", UNCOVERED_FLOW),
         ],
     )
     .await;
+    let deactivated_label = format!("deactivated:{FLOW}");
     assert_eq!(
         routed_ids,
-        ["emulator-failure", "fixture-failed", "fixture-failed-named"],
+        [
+            deactivated_label.as_str(),
+            "emulator-failure",
+            "fixture-failed",
+            "fixture-failed-named"
+        ],
         "pattern {pattern}"
     );
 

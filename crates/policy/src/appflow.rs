@@ -12,6 +12,20 @@ use serde_json::Value;
 pub const EVENT_SOURCE: &str = "aws.appflow";
 pub const EVENT_DETAIL_TYPE: &str = "AppFlow End Flow Run Report";
 pub const STATUS_SUCCESSFUL: &str = "Execution Successful";
+/// The deactivation events (docs/design.md §6.4), one per trigger type.
+pub const SCHEDULED_DEACTIVATED: &str = "AppFlow Scheduled Flow Deactivated";
+pub const EVENT_DEACTIVATED: &str = "AppFlow Event Flow Deactivated";
+/// The `detail` fields a deactivation reason is read from, in this order:
+/// AWS names no field ("the deactivation reason is specified in the event
+/// payload"), so the likely spellings are accepted.
+pub const REASON_FIELDS: &[&str] = &[
+    "deactivation-reason",
+    "deactivationReason",
+    "deactivation_reason",
+    "reason",
+    "error",
+    "status-reason",
+];
 
 /// An event that cannot be handled, naming the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +202,164 @@ impl FailureEvent {
             let s = s.to_ascii_lowercase();
             s.contains("cancel")
         })
+    }
+}
+
+/// The trigger type of a deactivated flow, from the event's `detail-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeactivatedKind {
+    Scheduled,
+    Event,
+}
+
+impl DeactivatedKind {
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            DeactivatedKind::Scheduled => SCHEDULED_DEACTIVATED,
+            DeactivatedKind::Event => EVENT_DEACTIVATED,
+        }
+    }
+
+    /// As DescribeFlow spells the trigger type.
+    pub fn trigger_type(self) -> &'static str {
+        match self {
+            DeactivatedKind::Scheduled => "Scheduled",
+            DeactivatedKind::Event => "Event",
+        }
+    }
+}
+
+/// Whether an event's `detail-type` is one of the deactivation events: how
+/// the on-failure Lambda routes an event before parsing it.
+pub fn is_deactivation(event: &Value) -> bool {
+    matches!(
+        event.get("detail-type").and_then(Value::as_str),
+        Some(SCHEDULED_DEACTIVATED | EVENT_DEACTIVATED)
+    )
+}
+
+/// AppFlow deactivated a scheduled or event flow after failures, as its
+/// EventBridge event reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeactivationEvent {
+    pub flow_name: String,
+    pub kind: DeactivatedKind,
+    /// The deactivation reason, at most [`MAX_MESSAGE_BYTES`]; None when absent or empty.
+    pub reason: Option<String>,
+    /// The `detail` field the reason was read from (one of [`REASON_FIELDS`]).
+    pub reason_field: Option<&'static str>,
+    /// The envelope's `time`: when AppFlow deactivated the flow.
+    pub time: Option<DateTime<Utc>>,
+    /// The envelope's `id` (EventBridge keeps it across redeliveries).
+    pub event_id: Option<String>,
+}
+
+impl DeactivationEvent {
+    /// Reads a whole EventBridge deactivation event, leniently like
+    /// [`FailureEvent::parse`]: `source`, `detail-type` (one of the two),
+    /// `detail` and `detail.flow-name` are required, and a `time` or an `id`
+    /// to name the deactivation by; the rest degrades and is noted.
+    pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
+        if !event.is_object() {
+            return Err(EventError::new("(event)", "not a JSON object"));
+        }
+        let mut notes = Vec::new();
+        let source = opt_str(event, "source")?;
+        if source != Some(EVENT_SOURCE) {
+            return Err(EventError::new(
+                "source",
+                format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
+            ));
+        }
+        let kind = match opt_str(event, "detail-type")? {
+            Some(SCHEDULED_DEACTIVATED) => DeactivatedKind::Scheduled,
+            Some(EVENT_DEACTIVATED) => DeactivatedKind::Event,
+            other => {
+                return Err(EventError::new(
+                    "detail-type",
+                    format!(
+                        "expected \"{SCHEDULED_DEACTIVATED}\" or \"{EVENT_DEACTIVATED}\", got {}",
+                        shown(other)
+                    ),
+                ));
+            }
+        };
+        let time = lenient_time(event, "time", "time", &mut notes);
+        let event_id = lenient_str(event, "id", &mut notes)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if time.is_none() && event_id.is_none() {
+            return Err(EventError::new(
+                "time",
+                "missing or unreadable, and the event has no `id`: the deactivation cannot be named",
+            ));
+        }
+        let detail = match event.get("detail") {
+            Some(d) if d.is_object() => d,
+            _ => return Err(EventError::new("detail", "missing or not an object")),
+        };
+        let flow_name =
+            match opt_str(detail, "flow-name").map_err(|e| EventError::new("detail.flow-name", e.problem))? {
+                None => return Err(EventError::new("detail.flow-name", "missing")),
+                Some(v) if v.trim().is_empty() => return Err(EventError::new("detail.flow-name", "is empty")),
+                Some(v) if v.trim().chars().count() > MAX_NAME_CHARS => {
+                    return Err(EventError::new(
+                        "detail.flow-name",
+                        format!("is longer than {MAX_NAME_CHARS} characters, AppFlow's limit"),
+                    ));
+                }
+                Some(v) => v.trim().to_owned(),
+            };
+        let mut reason = None;
+        let mut reason_field = None;
+        for &name in REASON_FIELDS {
+            let text = match detail.get(name) {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => {
+                    notes.push(EventNote {
+                        field: format!("detail.{name}"),
+                        note: "not a string: kept as its JSON text".into(),
+                    });
+                    other.to_string()
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            reason = Some(truncate_message(&text).into_owned());
+            reason_field = Some(name);
+            break;
+        }
+        if reason.is_none() {
+            notes.push(EventNote {
+                field: "detail".into(),
+                note: format!("no deactivation reason in any of {}", REASON_FIELDS.join(", ")),
+            });
+        }
+        let event = DeactivationEvent {
+            flow_name,
+            kind,
+            reason,
+            reason_field,
+            time,
+            event_id,
+        };
+        Ok((event, notes))
+    }
+
+    /// A stable name of this deactivation, the same for every delivery of
+    /// the event: `deactivated-<time as YYYYMMDDThhmmssZ>`, else
+    /// `deactivated-<16 hex of the event id's hash>`. It stands where a
+    /// failed run's execution id stands (execution name, client token).
+    pub fn deactivation_id(&self) -> String {
+        match self.time {
+            Some(t) => format!("deactivated-{}", t.format("%Y%m%dT%H%M%SZ")),
+            None => format!(
+                "deactivated-{:016x}",
+                crate::backoff::seed_for(self.event_id.as_deref().unwrap_or_default())
+            ),
+        }
     }
 }
 
@@ -415,6 +587,87 @@ mod tests {
         assert_eq!(e.time.unwrap().to_rfc3339(), "2026-11-29T09:06:21+00:00");
         assert_eq!(e.error.as_deref(), Some("REQUEST_LIMIT_EXCEEDED"));
         assert!(e.is_on_demand());
+    }
+
+    fn deactivation_event() -> Value {
+        json!({
+            "version": "0",
+            "id": "6f0e1c2a-0000-4000-8000-000000000001",
+            "source": "aws.appflow",
+            "detail-type": "AppFlow Scheduled Flow Deactivated",
+            "time": "2026-11-29T09:06:21Z",
+            "detail": {
+                "flow-name": "nightly-orders",
+                "flow-arn": "arn:aws:appflow:eu-west-1:123456789012:flow/nightly-orders",
+                "deactivation-reason": "Flow deactivated after 3 consecutive failures: REQUEST_LIMIT_EXCEEDED"
+            }
+        })
+    }
+
+    #[test]
+    fn reads_a_deactivation_event() {
+        let (e, notes) = DeactivationEvent::parse(&deactivation_event()).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(e.flow_name, "nightly-orders");
+        assert_eq!(e.kind, DeactivatedKind::Scheduled);
+        assert_eq!(e.reason_field, Some("deactivation-reason"));
+        assert!(e.reason.as_deref().unwrap().contains("REQUEST_LIMIT_EXCEEDED"));
+        assert_eq!(e.deactivation_id(), "deactivated-20261129T090621Z");
+        assert!(is_deactivation(&deactivation_event()));
+        assert!(!is_deactivation(&failed_event()));
+
+        // Other reason spellings; odd types degrade; none at all is noted.
+        let mut ev = deactivation_event();
+        ev["detail-type"] = json!(EVENT_DEACTIVATED);
+        ev["detail"].as_object_mut().unwrap().remove("deactivation-reason");
+        ev["detail"]["reason"] = json!({"code": "X"});
+        let (e, notes) = DeactivationEvent::parse(&ev).unwrap();
+        assert_eq!((e.kind, e.reason_field), (DeactivatedKind::Event, Some("reason")));
+        assert_eq!(e.reason.as_deref(), Some(r#"{"code":"X"}"#));
+        assert_eq!(notes[0].field, "detail.reason");
+        ev["detail"].as_object_mut().unwrap().remove("reason");
+        let (e, notes) = DeactivationEvent::parse(&ev).unwrap();
+        assert_eq!(e.reason, None);
+        assert_eq!(notes.last().unwrap().field, "detail");
+
+        // Without a time, the event id names the deactivation, stably.
+        let mut ev = deactivation_event();
+        ev["time"] = json!("soon");
+        let (e, _) = DeactivationEvent::parse(&ev).unwrap();
+        assert_eq!(
+            e.deactivation_id(),
+            DeactivationEvent::parse(&ev).unwrap().0.deactivation_id()
+        );
+        assert!(
+            e.deactivation_id().starts_with("deactivated-"),
+            "{}",
+            e.deactivation_id()
+        );
+    }
+
+    #[test]
+    fn a_deactivation_event_names_the_field_at_fault() {
+        let cases: [(&str, Value, &str); 6] = [
+            ("/source", json!("aws.s3"), "source"),
+            ("/detail-type", json!("AppFlow End Flow Run Report"), "detail-type"),
+            ("/detail", json!(3), "detail"),
+            ("/detail/flow-name", json!(""), "detail.flow-name"),
+            ("/detail/flow-name", json!(["a"]), "detail.flow-name"),
+            (
+                "/detail/flow-name",
+                json!("f".repeat(MAX_NAME_CHARS + 1)),
+                "detail.flow-name",
+            ),
+        ];
+        for (pointer, value, field) in cases {
+            let mut e = deactivation_event();
+            *e.pointer_mut(pointer).unwrap() = value;
+            assert_eq!(DeactivationEvent::parse(&e).unwrap_err().field, field, "{pointer}");
+        }
+        let mut e = deactivation_event();
+        e["time"] = json!(null);
+        e["id"] = json!("");
+        assert_eq!(DeactivationEvent::parse(&e).unwrap_err().field, "time");
     }
 
     #[test]

@@ -104,8 +104,8 @@ pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> Precheck
         FlowPolicy::Broken(b) => return Precheck::Decided(broken_policy(event, b)),
     };
     let p = &policy.policy;
-    let skip = |reason: String| {
-        Precheck::Decided(conclude(
+    let skip_decision = |reason: String| {
+        conclude(
             event,
             policy,
             event_time(event, None),
@@ -115,8 +115,9 @@ pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> Precheck
             Action::Skip,
             None,
             reason,
-        ))
+        )
     };
+    let skip = |reason: String| Precheck::Decided(skip_decision(reason));
     if !p.enabled {
         return skip("retries are disabled for this flow (enabled: false)".into());
     }
@@ -128,9 +129,17 @@ pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> Precheck
     }
     if !event.is_on_demand() {
         let t = event.trigger_type.as_deref().unwrap_or_default();
-        return skip(format!(
+        let mut d = skip_decision(format!(
             "trigger type {t}: AppFlow cannot re-run a scheduled or event-triggered flow on demand (StartFlow only re-activates it)"
         ));
+        // Rule 3: with re-activation enabled, the deactivation is the one
+        // message of the incident, not each failed run.
+        if p.reactivate.enabled {
+            d.notify = false;
+            d.reason
+                .push_str("; reactivate.enabled: the deactivation, if any, is notified instead");
+        }
+        return Precheck::Decided(d);
     }
     Precheck::NeedsHistory(Pending { event, policy })
 }

@@ -13,19 +13,23 @@ pub mod duration;
 pub mod model;
 pub mod naming;
 pub mod plan;
+pub mod reactivate;
 pub mod schema;
 pub mod set;
 pub mod source;
 pub mod validate;
 
 pub use appflow::{
-    EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES, RunRecord, RunStatus, parse_history,
-    truncate_message,
+    DeactivatedKind, DeactivationEvent, EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES,
+    RunRecord, RunStatus, parse_history, truncate_message,
 };
 pub use backoff::{RandomSource, SplitMix64, seed_for};
 pub use decide::{Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, precheck};
 pub use duration::Duration;
-pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Strategy};
+pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
+pub use reactivate::{
+    PendingReactivation, ReactivationPrecheck, deactivations_in_streak, decide_reactivation, reactivation_precheck,
+};
 pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, ResolvedPolicy};
 pub use source::{Diagnostic, Position};
 pub use validate::{PolicySource, Role, SchemaCheck, SchemaViolation, Validated, validate_sources};

@@ -63,6 +63,28 @@ pub struct PolicyFile {
     /// Outcomes that are published to the SNS topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Vec<Action>>,
+
+    /// Re-activating a scheduled or event flow that AppFlow deactivated
+    /// after failures (docs/design.md §4, re-activation rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactivate: Option<ReactivatePatch>,
+}
+
+/// The `reactivate` section of a file: the fields it sets replace the layer below's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactivatePatch {
+    /// `true`: re-activate the flow with StartFlow after AppFlow deactivated
+    /// it (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Re-activations allowed within one `retry_window` (of the reason's class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_reactivations: Option<u32>,
+    /// How long to wait before each re-activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<BackoffPatch>,
 }
 
 /// The name of an error class.
@@ -175,6 +197,9 @@ pub enum Action {
     Retry,
     GiveUp,
     Skip,
+    // Re-activate a deactivated scheduled or event flow (a plain comment:
+    // a doc comment would turn the schema's enum into a oneOf).
+    Reactivate,
 }
 
 impl Action {
@@ -183,6 +208,7 @@ impl Action {
             Action::Retry => "retry",
             Action::GiveUp => "give_up",
             Action::Skip => "skip",
+            Action::Reactivate => "reactivate",
         }
     }
 }
@@ -224,6 +250,25 @@ pub struct Policy {
     pub error_classes: Vec<ErrorClassSpec>,
     pub overrides: BTreeMap<ClassName, ClassOverride>,
     pub notify: Vec<Action>,
+    pub reactivate: Reactivate,
+}
+
+/// The `reactivate` section in force: every field set.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reactivate {
+    pub enabled: bool,
+    pub max_reactivations: u32,
+    pub backoff: Backoff,
+}
+
+impl Reactivate {
+    fn apply(&mut self, patch: &ReactivatePatch) {
+        set(&mut self.enabled, patch.enabled);
+        set(&mut self.max_reactivations, patch.max_reactivations);
+        if let Some(b) = &patch.backoff {
+            self.backoff.apply(b);
+        }
+    }
 }
 
 impl Default for Policy {
@@ -244,6 +289,17 @@ impl Default for Policy {
             error_classes: Vec::new(),
             overrides: BTreeMap::new(),
             notify: vec![Action::GiveUp, Action::Skip],
+            reactivate: Reactivate {
+                enabled: false,
+                max_reactivations: 3,
+                backoff: Backoff {
+                    strategy: Strategy::Exponential,
+                    initial_delay: Duration::from_secs(300),
+                    multiplier: 2.0,
+                    max_delay: Duration::from_secs(3_600),
+                    jitter: Jitter::Full,
+                },
+            },
         }
     }
 }
@@ -277,6 +333,9 @@ impl Policy {
             self.overrides.entry(class.clone()).or_default().apply(over);
         }
         set(&mut self.notify, file.notify.clone());
+        if let Some(patch) = &file.reactivate {
+            self.reactivate.apply(patch);
+        }
     }
 
     /// The policy's settings with `overrides[class]` merged in.
@@ -377,6 +436,21 @@ mod tests {
         assert_eq!(t.backoff.max_delay, p.backoff.max_delay, "policy backoff under it");
         assert_eq!(p.for_class("transient").max_retries, 1);
         assert_eq!(p.for_class("unknown").max_retries, 3);
+    }
+
+    #[test]
+    fn reactivate_merges_key_by_key() {
+        let default = file("reactivate: {max_reactivations: 5, backoff: {initial_delay: 10m, jitter: none}}");
+        let flow = file("flow: x\nreactivate: {enabled: true, backoff: {initial_delay: 1m}}");
+        let p = Policy::default().merged(&default).merged(&flow);
+        assert!(p.reactivate.enabled);
+        assert_eq!(p.reactivate.max_reactivations, 5, "kept from the default");
+        assert_eq!(p.reactivate.backoff.initial_delay.as_secs(), 60, "flow wins");
+        assert_eq!(p.reactivate.backoff.jitter, Jitter::None, "default's backoff key kept");
+        assert_eq!(p.backoff, Policy::default().backoff, "the restart backoff is separate");
+        assert!(!Policy::default().reactivate.enabled, "opt-in");
+        let err = serde_yaml::from_str::<PolicyFile>("reactivate: {enable: true}").unwrap_err();
+        assert!(err.to_string().contains("unknown field `enable`"), "{err}");
     }
 
     #[test]

@@ -106,6 +106,77 @@ pub fn schedule(policy: &Policy, class: Option<&str>) -> Schedule {
     out
 }
 
+/// One re-activation of a deactivated scheduled or event flow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedReactivation {
+    /// The deactivation in the streak (1 = the first).
+    pub deactivation: u32,
+    pub base_delay_seconds: u64,
+    pub min_delay_seconds: u64,
+    pub max_delay_seconds: u64,
+}
+
+/// The re-activation schedule of a policy (docs/design.md §4, R7–R10):
+/// None when `reactivate.enabled` is false. Deactivation n of a streak is
+/// re-activated after the `reactivate.backoff` delay for n, up to
+/// `max_reactivations`; the next one stays off. How far apart
+/// deactivations are depends on the flow's schedule and threshold, so the
+/// retry window's cut is stated, not computed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReactivationSchedule {
+    pub max_reactivations: u32,
+    pub retry_window_seconds: u64,
+    pub backoff: Backoff,
+    pub reactivations: Vec<PlannedReactivation>,
+    pub end: PlanEnd,
+}
+
+/// The re-activation schedule for deactivations whose reason is of `class`.
+pub fn reactivation_schedule(policy: &Policy, class: Option<&str>) -> Option<ReactivationSchedule> {
+    let r = &policy.reactivate;
+    if !r.enabled {
+        return None;
+    }
+    let window = policy.for_class(class.unwrap_or("")).retry_window;
+    let mut out = ReactivationSchedule {
+        max_reactivations: r.max_reactivations,
+        retry_window_seconds: window.as_secs(),
+        backoff: r.backoff.clone(),
+        reactivations: Vec::new(),
+        end: PlanEnd {
+            failure: 1,
+            outcome: "skip",
+            reason: String::new(),
+        },
+    };
+    if !policy.enabled {
+        out.end.reason = "appflow-retry is disabled for this flow (enabled: false)".into();
+        return Some(out);
+    }
+    if let Some(c) = class.filter(|c| policy.skip_errors.iter().any(|s| s.as_str() == *c)) {
+        out.end.reason = format!("error class {c} is in skip_errors: never re-activated");
+        return Some(out);
+    }
+    for n in 1..=r.max_reactivations {
+        let (lo, hi) = r.backoff.delay_range(n);
+        out.reactivations.push(PlannedReactivation {
+            deactivation: n,
+            base_delay_seconds: r.backoff.base_delay(n).floor() as u64,
+            min_delay_seconds: lo.floor() as u64,
+            max_delay_seconds: hi.floor() as u64,
+        });
+    }
+    out.end = PlanEnd {
+        failure: r.max_reactivations.saturating_add(1),
+        outcome: "give_up",
+        reason: format!(
+            "max_reactivations {} is used up (deactivations are counted as failed runs in a row within retry_window {window}, divided by the flow's threshold); a re-activation that would land past the window also gives up",
+            r.max_reactivations
+        ),
+    };
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +236,21 @@ mod tests {
         assert_eq!(schedule(&policy(""), Some("auth")).end.outcome, "skip");
         assert!(schedule(&policy(""), Some("auth")).restarts.is_empty());
         assert_eq!(schedule(&policy("enabled: false"), None).end.outcome, "skip");
+    }
+
+    #[test]
+    fn reactivation_schedule_follows_the_reactivate_section() {
+        assert_eq!(reactivation_schedule(&policy(""), None), None, "off by default");
+        let s = reactivation_schedule(
+            &policy("reactivate: {enabled: true, max_reactivations: 2, backoff: {initial_delay: 5m, jitter: none}}"),
+            None,
+        )
+        .unwrap();
+        let delays: Vec<_> = s.reactivations.iter().map(|r| r.base_delay_seconds).collect();
+        assert_eq!(delays, [300, 600]);
+        assert_eq!((s.end.failure, s.end.outcome), (3, "give_up"));
+        let s = reactivation_schedule(&policy("reactivate: {enabled: true}"), Some("auth")).unwrap();
+        assert_eq!((s.reactivations.len(), s.end.outcome), (0, "skip"));
     }
 
     #[test]

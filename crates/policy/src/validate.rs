@@ -54,6 +54,16 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
     check_retries(&mut out, p.max_retries, vec![path!["max_retries"]]);
     check_window(&mut out, p.retry_window, vec![path!["retry_window"]]);
     check_backoff(&mut out, &p.backoff, &[&[]]);
+    if p.reactivate.max_reactivations > MAX_RETRIES_LIMIT {
+        out.push(Problem::new(
+            vec![path!["reactivate", "max_reactivations"]],
+            format!(
+                "max_reactivations is {}; at most {MAX_RETRIES_LIMIT}",
+                p.reactivate.max_reactivations
+            ),
+        ));
+    }
+    check_backoff(&mut out, &p.reactivate.backoff, &[&path!["reactivate", "backoff"]]);
 
     if p.error_classes.len() > classify::MAX_CUSTOM_CLASSES {
         out.push(Problem::new(

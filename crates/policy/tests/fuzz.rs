@@ -743,3 +743,66 @@ fn decide_never_retries_without_the_failed_runs_error_record() {
         );
     }
 }
+
+/// A deactivation event around an arbitrary `detail` object (a reason of any
+/// type under any of the accepted names, or none).
+fn arbitrary_deactivation() -> impl Strategy<Value = Value> {
+    (
+        btree_map(
+            prop_oneof![
+                json_key(),
+                prop::sample::select(appflow_retry_policy::appflow::REASON_FIELDS.to_vec()).prop_map(str::to_owned),
+                Just("flow-name".to_owned()),
+            ],
+            json_value(),
+            0..10,
+        ),
+        prop::option::of(json_value()),
+        prop::option::of(json_value()),
+    )
+        .prop_map(|(detail, time, id)| {
+            let mut event = serde_json::json!({
+                "source": "aws.appflow",
+                "detail-type": "AppFlow Scheduled Flow Deactivated",
+                "time": "2026-11-29T09:06:21Z",
+                "id": "e-1",
+                "detail": Value::Object(detail.into_iter().collect()),
+            });
+            if let Some(t) = time {
+                event["time"] = t;
+            }
+            if let Some(i) = id {
+                event["id"] = i;
+            }
+            event
+        })
+}
+
+proptest! {
+    #![proptest_config(config(8_002))]
+
+    #[test]
+    fn deactivation_events_are_parsed_or_name_their_field(v in prop_oneof![arbitrary_deactivation(), json_value()]) {
+        let started = Instant::now();
+        let parsed = appflow_retry_policy::DeactivationEvent::parse(&v);
+        prop_assert!(started.elapsed() < CASE_BOUND, "parse took {:?}", started.elapsed());
+        match parsed {
+            Ok((e, _)) => {
+                prop_assert!(!e.flow_name.is_empty() && e.flow_name.chars().count() <= MAX_NAME_CHARS);
+                if let Some(reason) = &e.reason {
+                    prop_assert!(reason.len() <= MAX_MESSAGE_BYTES && !reason.trim().is_empty());
+                    prop_assert!(e.reason_field.is_some());
+                }
+                prop_assert!(e.time.is_some() || e.event_id.is_some());
+                let id = e.deactivation_id();
+                prop_assert!(id.len() <= 36 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{}", id);
+            }
+            Err(err) => {
+                prop_assert!(
+                    ["(event)", "source", "detail-type", "time", "detail", "detail.flow-name"].contains(&err.field.as_str()),
+                    "error on {}", err.field
+                );
+            }
+        }
+    }
+}

@@ -264,6 +264,61 @@ fn wrong_scalar_types_are_refused() {
 }
 
 #[test]
+fn bad_reactivate_sections_are_refused() {
+    run_cases(&[
+        case(
+            "reactivate yaml 1.1 boolean",
+            "reactivate:\n  enabled: yes\n",
+            2,
+            Some(12),
+            &["reactivate.enabled", "expected a boolean"],
+        ),
+        case(
+            "reactivate unknown key",
+            "reactivate:\n  enabled: true\n  max_reactivation: 2\n",
+            3,
+            Some(3),
+            &["reactivate.max_reactivation", "unknown field"],
+        ),
+        case(
+            "reactivate out of range",
+            "reactivate:\n  max_reactivations: 101\n",
+            2,
+            Some(22),
+            &["max_reactivations is 101"],
+        ),
+        case(
+            "reactivate backoff unknown key",
+            "reactivate:\n  backoff:\n    delay: 3s\n",
+            3,
+            Some(5),
+            &["reactivate.backoff.delay", "unknown field"],
+        ),
+        case(
+            "reactivate backoff bare number",
+            "reactivate:\n  backoff:\n    initial_delay: 90\n",
+            3,
+            None,
+            &["reactivate.backoff.initial_delay", "90s"],
+        ),
+        case(
+            "reactivate max_delay below initial_delay",
+            "reactivate:\n  backoff:\n    initial_delay: 10m\n    max_delay: 1m\n",
+            4,
+            None,
+            &["max_delay (1m) is less than initial_delay (10m)"],
+        ),
+        case(
+            "reactivate as a list",
+            "reactivate: [enabled]\n",
+            1,
+            None,
+            &["reactivate"],
+        ),
+    ]);
+}
+
+#[test]
 fn unknown_keys_are_refused_at_every_depth() {
     run_cases(&[
         case("top", "max_retry: 3\n", 1, Some(1), &["unknown field `max_retry`"]),

@@ -68,8 +68,22 @@ impl Flows {
         let info = FlowInfo {
             status: "Active".into(),
             trigger_type: trigger.into(),
+            deactivation_threshold: match trigger {
+                "Scheduled" => Some(3),
+                "Event" => Some(1),
+                _ => None,
+            },
         };
         self.flows.lock().unwrap().insert(name.into(), (info, records));
+    }
+    /// Sets a flow's status (e.g. `Suspended`: deactivated).
+    pub fn set_status(&self, name: &str, status: &str) {
+        if let Some((info, _)) = self.flows.lock().unwrap().get_mut(name) {
+            info.status = status.into();
+        }
+    }
+    pub fn status(&self, name: &str) -> Option<String> {
+        self.flows.lock().unwrap().get(name).map(|(i, _)| i.status.clone())
     }
     pub fn record_calls(&self) -> usize {
         *self.record_calls.lock().unwrap()
@@ -147,10 +161,17 @@ impl AppFlow for Flows {
         if let Some(e) = self.fail.lock().unwrap().clone() {
             return Err(e);
         }
-        if !self.flows.lock().unwrap().contains_key(flow) {
+        let mut flows = self.flows.lock().unwrap();
+        let Some((info, _)) = flows.get_mut(flow) else {
             return Err(PortError::NotFound(format!("no flow {flow}")));
-        }
+        };
         self.started.lock().unwrap().push((flow.into(), client_token.into()));
+        // StartFlow on a scheduled or event flow activates it; no run starts.
+        if !info.trigger_type.eq_ignore_ascii_case("OnDemand") {
+            info.status = "Active".into();
+            return Ok(None);
+        }
+        drop(flows);
         Ok(Some(format!("new-{}", self.started.lock().unwrap().len())))
     }
 }

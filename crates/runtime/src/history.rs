@@ -12,7 +12,8 @@ pub const DEFAULT_MAX_PAGES: usize = 20;
 /// What a reader must have seen before it may stop.
 #[derive(Debug, Clone, Copy)]
 pub struct Cover<'a> {
-    /// The failed run, whose own record the decision needs.
+    /// The failed run, whose own record the decision needs. Empty: no run
+    /// to find (a deactivation), the window ends at `fallback_time`.
     pub execution_id: &'a str,
     /// The failed run's time when its record carries none (the event's).
     pub fallback_time: DateTime<Utc>,
@@ -53,7 +54,7 @@ pub async fn read_history(
 ) -> Result<Vec<RunRecord>, HistoryError> {
     let mut records: Vec<RunRecord> = Vec::new();
     let mut token = None;
-    let mut failed_at: Option<DateTime<Utc>> = None;
+    let mut failed_at: Option<DateTime<Utc>> = cover.execution_id.is_empty().then_some(cover.fallback_time);
     for page_no in 1..=max_pages.max(1) {
         let page = appflow.execution_records(flow, token).await.map_err(|e| match e {
             PortError::NotFound(_) => HistoryError::FlowNotFound(e),

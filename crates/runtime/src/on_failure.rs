@@ -1,9 +1,12 @@
 //! The on-failure handler: one failed flow run in, one state machine
 //! execution out (docs/design.md §1).
 
+use appflow_retry_policy::appflow::is_deactivation;
 use appflow_retry_policy::naming::execution_name;
+use appflow_retry_policy::reactivate::{ReactivationPrecheck, deactivated_at, reactivation_precheck};
 use appflow_retry_policy::{
-    Decision, EventError, FailureEvent, Precheck, SplitMix64, Undecided, failure_message, precheck, truncate_message,
+    DeactivationEvent, Decision, EventError, FailureEvent, Precheck, SplitMix64, Undecided, failure_message, precheck,
+    truncate_message,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -102,8 +105,16 @@ pub fn state_machine_input(decision: &Decision, error_message: &str) -> Value {
 }
 
 impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M, C> {
-    /// Handles an EventBridge event given as JSON (the whole envelope).
+    /// Handles an EventBridge event given as JSON (the whole envelope),
+    /// routed by `detail-type`: a failed run, or a deactivated flow.
     pub async fn handle(&self, event: &Value) -> Result<OnFailureOutput, OnFailureError> {
+        if is_deactivation(event) {
+            let (event, notes) = DeactivationEvent::parse(event)?;
+            for note in &notes {
+                tracing::warn!(flow = %event.flow_name, field = %note.field, note = %note.note, "odd event field degraded");
+            }
+            return self.handle_deactivation(event).await;
+        }
         let (event, notes) = FailureEvent::parse(event)?;
         for note in &notes {
             tracing::warn!(flow = %event.flow_name, execution_id = %event.execution_id, field = %note.field, note = %note.note, "odd event field degraded");
@@ -156,11 +167,78 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         if origin == Origin::Sweep {
             decision.reason = truncate_message(&format!("{SWEEP_REASON_PREFIX}{}", decision.reason)).into_owned();
         }
-        let message = truncate_message(&message);
+        self.start(decision, &message, now, &loaded).await
+    }
+
+    /// Handles a parsed deactivation event (docs/design.md §4, re-activation
+    /// rules): the decision's `execution_id` is the deactivation's id, so a
+    /// duplicate event maps to the same execution.
+    pub async fn handle_deactivation(&self, event: DeactivationEvent) -> Result<OnFailureOutput, OnFailureError> {
+        let now = self.clock.now();
+        tracing::info!(flow = %event.flow_name, detail_type = event.kind.detail_type(), reason_field = ?event.reason_field, "deactivation event");
+        let loaded = self
+            .policies
+            .load(&event.flow_name, now)
+            .await
+            .map_err(OnFailureError::PolicyUnavailable)?;
+        telemetry::policy_problems(&event.flow_name, &loaded);
+        telemetry::emit(&telemetry::policy_metrics(
+            &event.flow_name,
+            &loaded,
+            now.timestamp_millis(),
+        ));
+        let id = event.deactivation_id();
+        let decision = match reactivation_precheck(&event, &loaded.policy, now) {
+            ReactivationPrecheck::Decided(d) => d,
+            ReactivationPrecheck::NeedsHistory(pending) => {
+                let info = self
+                    .appflow
+                    .describe_flow(&event.flow_name)
+                    .await
+                    .map_err(OnFailureError::HistoryUnavailable)?;
+                match info {
+                    None => pending.flow_gone(),
+                    Some(info) => {
+                        let cover = Cover {
+                            execution_id: "",
+                            fallback_time: deactivated_at(&event, now),
+                            lookback: pending.window().as_chrono(),
+                        };
+                        match read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages).await {
+                            // Unknown threshold: 1, which counts the most deactivations (gives up soonest).
+                            Ok(records) => pending.decide(
+                                &records,
+                                info.deactivation_threshold.unwrap_or(1),
+                                &mut SplitMix64::for_execution(&id),
+                            ),
+                            Err(HistoryError::FlowNotFound(_)) => pending.flow_gone(),
+                            Err(HistoryError::Unavailable(e)) => return Err(OnFailureError::HistoryUnavailable(e)),
+                            Err(e @ HistoryError::Incomplete { .. }) => {
+                                return Err(OnFailureError::HistoryIncomplete(e));
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let reason = event.reason.clone().unwrap_or_default();
+        self.start(decision, &reason, now, &loaded).await
+    }
+
+    /// Logs the decision and starts its execution, named after
+    /// (flow, decision.execution_id).
+    async fn start(
+        &self,
+        decision: Decision,
+        message: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        loaded: &crate::policy_cache::Loaded,
+    ) -> Result<OnFailureOutput, OnFailureError> {
+        let message = truncate_message(message);
         telemetry::decision(&decision, &message, loaded.policy.usable().is_none());
         telemetry::emit(&[telemetry::decision_metric(&decision, now.timestamp_millis())]);
 
-        let name = execution_name(&event.flow_name, &event.execution_id);
+        let name = execution_name(&decision.flow, &decision.execution_id);
         let input = state_machine_input(&decision, &message).to_string();
         let outcome = self
             .state_machine

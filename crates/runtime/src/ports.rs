@@ -44,6 +44,11 @@ pub struct FlowInfo {
     pub status: String,
     /// `OnDemand`, `Scheduled`, `Event`.
     pub trigger_type: String,
+    /// After how many consecutive failed runs AppFlow deactivates the flow:
+    /// `triggerProperties.Scheduled.flowErrorDeactivationThreshold` for a
+    /// scheduled flow, 1 for an event flow (deactivated on failure), None
+    /// for an on-demand flow or when DescribeFlow does not say.
+    pub deactivation_threshold: Option<u32>,
 }
 
 /// One flow as ListFlows lists it: the cheap status the reconciliation
@@ -67,6 +72,11 @@ pub struct FlowsPage {
     pub flows: Vec<FlowSummary>,
     pub next_token: Option<String>,
 }
+
+/// The flow status DescribeFlow reports for a flow that AppFlow (or
+/// StopFlow) deactivated: StopFlow's documented effect on a scheduled or
+/// event flow, one of the API's `FlowStatus` values.
+pub const DEACTIVATED_STATUS: &str = "Suspended";
 
 /// Amazon AppFlow.
 pub trait AppFlow: Send + Sync {

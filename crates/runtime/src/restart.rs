@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::{Cover, HistoryError, read_history};
 use crate::policy_cache::PolicyCache;
-use crate::ports::{AppFlow, Clock, ParameterStore, PortError};
+use crate::ports::{AppFlow, Clock, DEACTIVATED_STATUS, ParameterStore, PortError};
 use crate::telemetry;
 
 /// What the state machine's Restart task sends (docs/design.md §5.5).
@@ -59,6 +59,10 @@ pub struct RestartOutput {
     /// (`retry` for a restart, `skip` for a skip), or the skip is one that is
     /// always told (a broken policy).
     pub notify: bool,
+    /// For a re-activation: the flow's status DescribeFlow reports after it
+    /// (after StartFlow when `reactivated`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_status: Option<String>,
 }
 
 /// Errors with stable names that the state machine's Retry and Catch match.
@@ -126,8 +130,12 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 new_execution_id: None,
                 notify: always || d.notify_on.contains(&Action::Skip),
                 reason,
+                flow_status: None,
             }
         };
+        if d.action == Action::Reactivate {
+            return self.reactivate(&input).await;
+        }
         if d.action != Action::Retry {
             return Err(RestartError::InvalidInput(format!(
                 "decision.action is {}, not retry",
@@ -222,6 +230,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 new_execution_id: new_id,
                 reason,
                 notify: d.notify_on.contains(&Action::Retry),
+                flow_status: None,
             }
         };
         let mut newer: Vec<_> = newer_runs(&records, &input.execution_id, d.failed_run_started_at).collect();
@@ -255,6 +264,121 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             Err(PortError::NotFound(_)) => Ok(skip("the flow no longer exists".into(), false)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
+    /// A `reactivate` decision after its wait (docs/design.md §5.6): the
+    /// input names this deactivation's one execution; the policy still
+    /// allows re-activation; the flow still exists, is scheduled or event,
+    /// is still deactivated (`Suspended`), and has not run since. Then
+    /// StartFlow with the deactivation's client token, and DescribeFlow's
+    /// new status is reported. Every outcome but `reactivated` is notified:
+    /// the flow stays off.
+    async fn reactivate(&self, input: &RestartInput) -> Result<RestartOutput, RestartError> {
+        let d = &input.decision;
+        let flow = input.flow_name.as_str();
+        check_origin(input)?;
+        let skip = |reason: String, status: Option<String>| {
+            tracing::info!(flow, deactivation = %input.execution_id, outcome = "skipped", %reason, "reactivate");
+            RestartOutput {
+                outcome: "skipped",
+                new_execution_id: None,
+                notify: true,
+                reason: format!("the flow stays as it is: {reason}"),
+                flow_status: status,
+            }
+        };
+
+        let now = self.clock.now();
+        let loaded = self
+            .policies
+            .load(flow, now)
+            .await
+            .map_err(RestartError::PolicyUnavailable)?;
+        telemetry::policy_problems(flow, &loaded);
+        telemetry::emit(&telemetry::policy_metrics(flow, &loaded, now.timestamp_millis()));
+        match loaded.policy.as_ref() {
+            FlowPolicy::Broken(b) => {
+                return Ok(skip(
+                    format!("its policy became unusable after the decision: {}", b.summary()),
+                    None,
+                ));
+            }
+            FlowPolicy::Usable(p) if !p.policy.enabled || !p.policy.reactivate.enabled => {
+                return Ok(skip(
+                    "re-activation was disabled for it after the decision".into(),
+                    None,
+                ));
+            }
+            FlowPolicy::Usable(_) => {}
+        }
+        let Some(info) = self.appflow.describe_flow(flow).await? else {
+            return Ok(skip("the flow no longer exists".into(), None));
+        };
+        let status = Some(info.status.clone());
+        let trigger = info.trigger_type.as_str();
+        if !(trigger.eq_ignore_ascii_case("Scheduled") || trigger.eq_ignore_ascii_case("Event")) {
+            return Ok(skip(
+                format!("its trigger is now {trigger}, not scheduled or event"),
+                status,
+            ));
+        }
+        if info.status != DEACTIVATED_STATUS {
+            return Ok(skip(
+                format!(
+                    "it is {}, no longer deactivated ({DEACTIVATED_STATUS}): re-activated by a person or by an earlier attempt of this step",
+                    info.status
+                ),
+                status,
+            ));
+        }
+        // A run since the deactivation means someone re-activated and it ran
+        // (and was deactivated again: that deactivation has its own execution).
+        let cover = Cover {
+            execution_id: "",
+            fallback_time: d.failed_run_started_at,
+            lookback: TimeDelta::zero(),
+        };
+        let records = match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
+            Ok(records) => records,
+            Err(HistoryError::FlowNotFound(_)) => return Ok(skip("the flow no longer exists".into(), status)),
+            Err(HistoryError::Unavailable(e)) => return Err(e.into()),
+            Err(e @ HistoryError::Incomplete { .. }) => return Err(RestartError::HistoryIncomplete(e)),
+        };
+        if let Some((t, r)) = newer_runs(&records, "", d.failed_run_started_at).max_by_key(|(t, _)| *t) {
+            return Ok(skip(
+                format!(
+                    "run {} ({}, started {}) came after this deactivation",
+                    r.execution_id,
+                    r.status.as_str(),
+                    format_time(t)
+                ),
+                status,
+            ));
+        }
+
+        match self.appflow.start_flow(flow, &client_token(&input.execution_id)).await {
+            Ok(_) => {}
+            Err(PortError::NotFound(_)) => return Ok(skip("the flow no longer exists".into(), None)),
+            Err(e) => return Err(e.into()),
+        }
+        let after = self.appflow.describe_flow(flow).await?.map(|i| i.status);
+        let reason = format!(
+            "re-activation {} of {} after {}s: StartFlow accepted, DescribeFlow now reports {}",
+            d.attempt.unwrap_or(1),
+            d.max_retries,
+            d.delay_seconds.unwrap_or(0),
+            after.as_deref().unwrap_or("no flow")
+        );
+        tracing::info!(flow, deactivation = %input.execution_id, outcome = "reactivated", flow_status = ?after, %reason, "reactivate");
+        Ok(RestartOutput {
+            outcome: "reactivated",
+            new_execution_id: None,
+            reason,
+            notify: d.notify_on.contains(&Action::Reactivate),
+            flow_status: after,
+        })
     }
 }
 

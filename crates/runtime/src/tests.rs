@@ -595,3 +595,242 @@ fn restart_skips_a_broken_policy_with_a_notification_and_a_deleted_flow() {
     assert!(out.reason.contains("unusable"), "{}", out.reason);
     assert!(w.flows.started.lock().unwrap().is_empty());
 }
+
+// ---- Deactivated scheduled and event flows (docs/design.md §4, re-activation rules)
+
+const NIGHTLY: &str = "nightly-orders";
+
+fn deactivation(flow: &str, detail_type: &str) -> Value {
+    json!({
+        "version": "0", "id": "6f0e1c2a-0000-4000-8000-000000000001", "source": "aws.appflow",
+        "account": "123456789012", "detail-type": detail_type,
+        "time": "2026-11-29T09:06:21Z", "region": "us-east-1", "resources": [],
+        "detail": {"flow-name": flow, "deactivation-reason": "3 consecutive failures: Read timed out"}
+    })
+}
+
+/// A scheduled flow (threshold 3) with three failed runs, deactivated;
+/// its policy enables re-activation.
+fn deactivated_world(policy: &str) -> World {
+    let w = World::new();
+    w.store
+        .put(&flow_parameter(PREFIX, NIGHTLY), &format!("flow: {NIGHTLY}\n{policy}"));
+    let runs = (1..=3)
+        .map(|i| record(&format!("run-{i}"), RunStatus::Error, t0() - TimeDelta::hours(i)))
+        .collect();
+    w.flows.add(NIGHTLY, "Scheduled", runs);
+    w.flows.set_status(NIGHTLY, "Suspended");
+    w
+}
+
+const REACTIVATE: &str = "reactivate: {enabled: true, backoff: {jitter: none}}\nnotify: [give_up, skip, reactivate]\n";
+
+#[tokio::test]
+async fn a_deactivation_becomes_one_reactivate_execution() {
+    let w = deactivated_world(REACTIVATE);
+    let h = w.on_failure();
+    let e = deactivation(NIGHTLY, "AppFlow Scheduled Flow Deactivated");
+    let out = h.handle(&e).await.unwrap();
+    assert_eq!(out.decision.action, Action::Reactivate, "{:#?}", out.decision);
+    assert_eq!(out.decision.attempt, Some(1));
+    assert_eq!(out.decision.delay_seconds, Some(300));
+    assert_eq!(out.decision.execution_id, "deactivated-20261129T090621Z");
+    assert!(out.decision.notify);
+    assert_eq!(
+        out.execution_name,
+        execution_name(NIGHTLY, "deactivated-20261129T090621Z")
+    );
+    let input: Value = serde_json::from_str(&w.machine.executions.lock().unwrap()[0].1).unwrap();
+    assert_eq!(input["error_message"], "3 consecutive failures: Read timed out");
+    assert_eq!(input["decision"]["action"], "reactivate");
+    // A duplicate delivery maps to the same execution.
+    assert_eq!(h.handle(&e).await.unwrap().execution, "already_exists");
+    assert_eq!(w.machine.executions.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn deactivations_that_stay_are_always_notified() {
+    // Re-activation off (the default), and a reason in skip_errors: skip, told.
+    let w = deactivated_world("notify: []\n");
+    let out = w
+        .on_failure()
+        .handle(&deactivation(NIGHTLY, "AppFlow Event Flow Deactivated"))
+        .await
+        .unwrap();
+    assert_eq!((out.decision.action, out.decision.notify), (Action::Skip, true));
+    assert_eq!(w.flows.record_calls(), 0, "decided without history");
+
+    let w = deactivated_world(REACTIVATE);
+    let mut e = deactivation(NIGHTLY, "AppFlow Scheduled Flow Deactivated");
+    e["detail"]["deactivation-reason"] = json!("INVALID_SESSION_ID: expired access token");
+    let out = w.on_failure().handle(&e).await.unwrap();
+    assert_eq!((out.decision.action, out.decision.notify), (Action::Skip, true));
+    assert_eq!(out.decision.error_class.as_deref(), Some("auth"));
+
+    // The flow was deleted meanwhile.
+    let w = deactivated_world(REACTIVATE);
+    let out = w
+        .on_failure()
+        .handle(&deactivation("gone-flow", "AppFlow Scheduled Flow Deactivated"))
+        .await
+        .unwrap();
+    assert_eq!(out.decision.action, Action::Skip);
+    w.store.put(
+        &flow_parameter(PREFIX, "gone-flow"),
+        &format!("flow: gone-flow\n{REACTIVATE}"),
+    );
+    // With re-activation enabled (a fresh handler reads the new parameter), still a told skip.
+    let out = w
+        .on_failure()
+        .handle(&deactivation("gone-flow", "AppFlow Scheduled Flow Deactivated"))
+        .await
+        .unwrap();
+    assert_eq!((out.decision.action, out.decision.notify), (Action::Skip, true));
+    assert!(
+        out.decision.reason.contains("no longer exists"),
+        "{}",
+        out.decision.reason
+    );
+}
+
+#[tokio::test]
+async fn the_threshold_from_describe_flow_counts_earlier_reactivations() {
+    // 6 failures at threshold 3: the second deactivation; max_reactivations 1 → give up.
+    let w = deactivated_world("reactivate: {enabled: true, max_reactivations: 1}\n");
+    let runs = (1..=6)
+        .map(|i| {
+            record(
+                &format!("run-{i}"),
+                RunStatus::Error,
+                t0() - TimeDelta::hours(i) + TimeDelta::minutes(30),
+            )
+        })
+        .collect();
+    w.flows.add(NIGHTLY, "Scheduled", runs);
+    w.flows.set_status(NIGHTLY, "Suspended");
+    let out = w
+        .on_failure()
+        .handle(&deactivation(NIGHTLY, "AppFlow Scheduled Flow Deactivated"))
+        .await
+        .unwrap();
+    assert_eq!((out.decision.action, out.decision.attempt), (Action::GiveUp, Some(2)));
+    assert!(out.decision.notify);
+    // Unreadable AppFlow: an error, never a guess.
+    *w.flows.fail.lock().unwrap() = Some(PortError::Unavailable("503".into()));
+    let err = w
+        .on_failure()
+        .handle(&deactivation(NIGHTLY, "AppFlow Event Flow Deactivated"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "HistoryUnavailable");
+}
+
+#[tokio::test]
+async fn a_deactivation_event_without_a_flow_name_is_invalid() {
+    let w = World::new();
+    let mut e = deactivation(NIGHTLY, "AppFlow Scheduled Flow Deactivated");
+    e["detail"]["flow-name"] = json!(7);
+    let err = w.on_failure().handle(&e).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    assert!(err.to_string().contains("detail.flow-name"), "{err}");
+}
+
+fn reactivate_input(w: &World) -> Value {
+    let out = futures_block(
+        w.on_failure()
+            .handle(&deactivation(NIGHTLY, "AppFlow Scheduled Flow Deactivated")),
+    )
+    .unwrap();
+    assert_eq!(out.decision.action, Action::Reactivate);
+    let id = out.decision.execution_id.clone();
+    json!({
+        "flow_name": NIGHTLY, "execution_id": id, "decision": out.decision,
+        "execution_name": execution_name(NIGHTLY, &id),
+        "execution_started_at": "2026-11-29T09:07:00.000Z",
+    })
+}
+
+#[test]
+fn restart_reactivates_a_deactivated_flow_and_reports_its_status() {
+    let w = deactivated_world(REACTIVATE);
+    let input = reactivate_input(&w);
+    let out = futures_block(w.restart().handle(&input)).unwrap();
+    assert_eq!(out.outcome, "reactivated", "{out:?}");
+    assert_eq!(out.flow_status.as_deref(), Some("Active"));
+    assert!(out.reason.contains("now reports Active"), "{}", out.reason);
+    assert!(out.notify, "notify has reactivate");
+    assert_eq!(w.flows.status(NIGHTLY).as_deref(), Some("Active"));
+    let started = w.flows.started.lock().unwrap().clone();
+    assert_eq!(
+        started,
+        vec![(NIGHTLY.to_owned(), client_token("deactivated-20261129T090621Z"))]
+    );
+    // A retried step finds the flow Active: nothing more, told.
+    let again = futures_block(w.restart().handle(&input)).unwrap();
+    assert_eq!((again.outcome, again.notify), ("skipped", true));
+    assert_eq!(w.flows.started.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn restart_rechecks_before_reactivating() {
+    type Change = fn(&World);
+    let cases: [(&str, Change, &str); 5] = [
+        (
+            "active again",
+            |w| w.flows.set_status(NIGHTLY, "Active"),
+            "no longer deactivated",
+        ),
+        (
+            "now on demand",
+            |w| {
+                w.flows.add(NIGHTLY, "OnDemand", vec![]);
+                w.flows.set_status(NIGHTLY, "Suspended");
+            },
+            "not scheduled or event",
+        ),
+        (
+            "policy turned off",
+            |w| {
+                w.store.put(
+                    &flow_parameter(PREFIX, NIGHTLY),
+                    &format!("flow: {NIGHTLY}\nreactivate: {{enabled: false}}\n"),
+                )
+            },
+            "disabled",
+        ),
+        (
+            "a run since",
+            |w| {
+                let mut runs = vec![record("later", RunStatus::Error, t0() + TimeDelta::hours(1))];
+                runs.push(record("run-1", RunStatus::Error, t0() - TimeDelta::hours(1)));
+                w.flows.add(NIGHTLY, "Scheduled", runs);
+                w.flows.set_status(NIGHTLY, "Suspended");
+            },
+            "came after this deactivation",
+        ),
+        (
+            "deleted",
+            |w| {
+                w.flows.flows.lock().unwrap().remove(NIGHTLY);
+            },
+            "no longer exists",
+        ),
+    ];
+    for (name, change, needle) in cases {
+        let w = deactivated_world(REACTIVATE);
+        let input = reactivate_input(&w);
+        change(&w);
+        // A fresh restart handler: its policy cache sees the change.
+        let out = futures_block(w.restart().handle(&input)).unwrap();
+        assert_eq!((out.outcome, out.notify), ("skipped", true), "{name}: {out:?}");
+        assert!(out.reason.contains(needle), "{name}: {}", out.reason);
+        assert!(w.flows.started.lock().unwrap().is_empty(), "{name}");
+    }
+    // A hand-made input under another name is refused.
+    let w = deactivated_world(REACTIVATE);
+    let mut input = reactivate_input(&w);
+    input["execution_name"] = json!("made-by-hand");
+    let err = futures_block(w.restart().handle(&input)).unwrap_err();
+    assert_eq!(err.error_type(), "RestartRefused");
+    assert!(w.flows.started.lock().unwrap().is_empty());
+}

@@ -41,6 +41,9 @@ locals {
     skip_errors   = ["auth", "permission", "config"]
     initial_delay = 120  # 2m
     max_delay     = 3600 # 1h
+    # reactivate.backoff: its own defaults, not the restart backoff's.
+    reactivate_initial_delay = 300  # 5m
+    reactivate_max_delay     = 3600 # 1h
   }
 
   # Units of a duration, in seconds, and the longest delay or window: the
@@ -454,6 +457,13 @@ locals {
       max_delay     = try(local.duration_seconds["${p}\noverrides.${name}.backoff.max_delay"], local.duration_seconds["${e.lower}\noverrides.${name}.backoff.max_delay"], e.max_delay)
       paths         = ["overrides.${name}.backoff.max_delay", "backoff.max_delay", "overrides.${name}.backoff.initial_delay", "backoff.initial_delay"]
     } if contains(concat(local.builtin_classes, e.classes), name)],
+    [{
+      file          = p
+      at            = "reactivate.backoff"
+      initial_delay = try(local.duration_seconds["${p}\nreactivate.backoff.initial_delay"], local.duration_seconds["${e.lower}\nreactivate.backoff.initial_delay"], local.builtin_policy.reactivate_initial_delay)
+      max_delay     = try(local.duration_seconds["${p}\nreactivate.backoff.max_delay"], local.duration_seconds["${e.lower}\nreactivate.backoff.max_delay"], local.builtin_policy.reactivate_max_delay)
+      paths         = ["reactivate.backoff.max_delay", "reactivate.backoff.initial_delay"]
+    }],
   )])
 
   # Seconds in the canonical form of duration.rs (largest units first, zero

@@ -39,19 +39,26 @@ locals {
   ]
 
   # The rule: failed runs only ("Execution Successful" is the one documented
-  # success status; AWS does not document the failure one).
+  # success status; AWS does not document the failure one), and the two
+  # deactivation events, which carry no run status ($or: the status filter
+  # would drop an event without the field).
   flow_names    = [for f in var.covered_flows : f if !endswith(f, "*")]
   flow_prefixes = [for f in var.covered_flows : trimsuffix(f, "*") if endswith(f, "*")]
-  event_pattern = {
-    source        = ["aws.appflow"]
-    "detail-type" = ["AppFlow End Flow Run Report"]
-    detail = merge(
-      { status = [{ "anything-but" = "Execution Successful" }] },
-      length(var.covered_flows) == 0 ? {} : {
-        "flow-name" = concat(local.flow_names, [for p in local.flow_prefixes : { prefix = p }])
-      },
-    )
-  }
+  event_pattern = merge(
+    {
+      source = ["aws.appflow"]
+      "$or" = [
+        {
+          "detail-type" = ["AppFlow End Flow Run Report"]
+          detail        = { status = [{ "anything-but" = "Execution Successful" }] }
+        },
+        { "detail-type" = ["AppFlow Scheduled Flow Deactivated", "AppFlow Event Flow Deactivated"] },
+      ]
+    },
+    length(var.covered_flows) == 0 ? {} : {
+      detail = { "flow-name" = concat(local.flow_names, [for p in local.flow_prefixes : { prefix = p }]) }
+    },
+  )
 
   environment = {
     APPFLOW_RETRY_POLICY_PREFIX      = var.policy_prefix
@@ -284,9 +291,10 @@ locals {
         Resource = local.policy_parameters
       },
       {
-        Sid      = "ReadRunHistory"
-        Effect   = "Allow"
-        Action   = ["appflow:DescribeFlowExecutionRecords"]
+        Sid    = "ReadRunHistory"
+        Effect = "Allow"
+        # DescribeFlow: a deactivated flow's flowErrorDeactivationThreshold.
+        Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"]
         Resource = local.flow_arns
       },
       {

@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 
 pub const FAILED: &str = include_str!("../../../cli/tests/fixtures/end-flow-run-report.failed.json");
 pub const SUCCEEDED: &str = include_str!("../../../cli/tests/fixtures/end-flow-run-report.succeeded.json");
+pub const DEACTIVATED: &str = include_str!("../../../cli/tests/fixtures/scheduled-flow-deactivated.json");
 
-/// Sends each event through a rule with `pattern`; returns the execution ids that matched.
+/// Sends each event through a rule with `pattern`; returns the execution ids
+/// that matched (a deactivation, which has none: `deactivated:<flow>`).
 pub async fn routed(pattern: &str, events: &[Value]) -> Vec<String> {
     let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto (run `make venv`)"))
         .await
@@ -65,7 +67,11 @@ pub async fn routed(pattern: &str, events: &[Value]) -> Vec<String> {
             .unwrap();
         for m in got.messages.unwrap_or_default() {
             let body: Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
-            matched.push(body["detail"]["execution-id"].as_str().unwrap().to_owned());
+            let label = match body["detail"]["execution-id"].as_str() {
+                Some(id) => id.to_owned(),
+                None => format!("deactivated:{}", body["detail"]["flow-name"].as_str().unwrap()),
+            };
+            matched.push(label);
             sqs.delete_message()
                 .queue_url(&queue_url)
                 .receipt_handle(m.receipt_handle.unwrap())
@@ -83,5 +89,13 @@ pub fn with(base: &str, flow: &str, id: &str) -> Value {
     let mut e: Value = serde_json::from_str(base).unwrap();
     e["detail"]["flow-name"] = json!(flow);
     e["detail"]["execution-id"] = json!(id);
+    e
+}
+
+/// A deactivation event of `kind` ("Scheduled" or "Event") for `flow`.
+pub fn deactivated(kind: &str, flow: &str) -> Value {
+    let mut e: Value = serde_json::from_str(DEACTIVATED).unwrap();
+    e["detail-type"] = json!(format!("AppFlow {kind} Flow Deactivated"));
+    e["detail"]["flow-name"] = json!(flow);
     e
 }

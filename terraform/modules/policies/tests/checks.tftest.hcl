@@ -385,3 +385,31 @@ run "an_alias_bomb_is_refused_without_being_expanded" {
     error_message = "problems: ${jsonencode(output.problems)}"
   }
 }
+
+run "bad_reactivate_sections" {
+  # The reactivate section is checked from the schema like every other:
+  # types, ranges, unknown keys at depth 1 and 2, durations; its backoff's
+  # order over its own built-in max_delay (1h). fine.yaml passes; six problems, no more.
+  command = plan
+  variables {
+    policies_dir = "tests/fixtures/invalid/bad-reactivate"
+  }
+  expect_failures = [output.parameters]
+
+  assert {
+    condition = alltrue([for prefix in [
+      "flows/types.yaml: reactivate.enabled",
+      "flows/types.yaml: reactivate.max_reactivations is 101: it must be between 0 and 100",
+      "flows/unknown.yaml: unknown field reactivate.enable (allowed here: backoff, enabled, max_reactivations)",
+      "flows/unknown.yaml: unknown field reactivate.backoff.delay",
+      "flows/durations.yaml: reactivate.backoff.initial_delay",
+      "flows/order.yaml: reactivate.backoff.initial_delay: max_delay (1h) is less than initial_delay (2h) in the effective reactivate.backoff",
+    ] : anytrue([for p in output.problems : startswith(p, prefix)])])
+    error_message = "problems: ${jsonencode(output.problems)}"
+  }
+
+  assert {
+    condition     = length(output.problems) == 6
+    error_message = "problems: ${jsonencode(output.problems)}"
+  }
+}

@@ -95,7 +95,7 @@ run "least_privilege_iam" {
       } == {
       Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-on-failure:*"]
       ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
-      ReadRunHistory = [["appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
+      ReadRunHistory = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
       ParkFailures   = [["sqs:SendMessage"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-on-failure-errors"]
       Encryption     = [["kms:Decrypt", "kms:GenerateDataKey"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]

@@ -1,0 +1,312 @@
+//! `decide_reactivation()`: what to do when AppFlow deactivated a scheduled
+//! or event flow after failures (docs/design.md §4, re-activation rules R1–R10).
+//!
+//! Two phases, like [`crate::decide()`]: [`reactivation_precheck`] applies the
+//! rules that need only the event and the policy (R1–R4);
+//! [`PendingReactivation::decide`] the rest, given the flow's run records and
+//! its deactivation threshold from DescribeFlow. Every decision that does not
+//! re-activate the flow is notified, whatever `notify` says: a flow left off
+//! must reach a person.
+
+use chrono::{DateTime, Utc};
+
+use crate::appflow::{DeactivationEvent, RunRecord, RunStatus, truncate_message};
+use crate::backoff::RandomSource;
+use crate::decide::{Decision, format_time};
+use crate::duration::Duration;
+use crate::model::Action;
+use crate::set::{FlowPolicy, ResolvedPolicy};
+
+/// The outcome of the re-activation rules that need no history.
+#[derive(Debug)]
+pub enum ReactivationPrecheck<'a> {
+    Decided(Decision),
+    NeedsHistory(PendingReactivation<'a>),
+}
+
+/// A re-activation decision waiting for the flow's run records and threshold.
+#[derive(Debug)]
+pub struct PendingReactivation<'a> {
+    event: &'a DeactivationEvent,
+    policy: &'a ResolvedPolicy,
+    now: DateTime<Utc>,
+    class: String,
+}
+
+/// The deactivation's time: the event's `time`, else `now` (an event named
+/// by its id only).
+pub fn deactivated_at(event: &DeactivationEvent, now: DateTime<Utc>) -> DateTime<Utc> {
+    event.time.unwrap_or(now)
+}
+
+/// R1–R4: a broken policy, a disabled policy or re-activation, a reason
+/// whose class is in `skip_errors`. None of these needs the history.
+pub fn reactivation_precheck<'a>(
+    event: &'a DeactivationEvent,
+    policy: &'a FlowPolicy,
+    now: DateTime<Utc>,
+) -> ReactivationPrecheck<'a> {
+    let at = deactivated_at(event, now);
+    let policy = match policy {
+        FlowPolicy::Usable(p) => p,
+        FlowPolicy::Broken(b) => {
+            // R1.
+            return ReactivationPrecheck::Decided(Decision {
+                flow: event.flow_name.clone(),
+                execution_id: event.deactivation_id(),
+                failed_run_started_at: at,
+                policy: b.source.clone(),
+                error_class: None,
+                attempt: None,
+                max_retries: 0,
+                action: Action::Skip,
+                delay_seconds: None,
+                reason: truncate_message(&format!(
+                    "the flow stays deactivated: its policy cannot be used, so nothing is re-activated until it is fixed: {}",
+                    b.summary()
+                ))
+                .into_owned(),
+                notify_on: Vec::new(),
+                notify: true,
+            });
+        }
+    };
+    let p = &policy.policy;
+    let skip = |class: Option<String>, reason: String| {
+        ReactivationPrecheck::Decided(conclude(event, policy, at, class, None, Action::Skip, None, reason))
+    };
+    // R2, R3.
+    if !p.enabled {
+        return skip(
+            None,
+            "the flow stays deactivated: appflow-retry is disabled for it (enabled: false)".into(),
+        );
+    }
+    if !p.reactivate.enabled {
+        return skip(
+            None,
+            "the flow stays deactivated: re-activation is not enabled for it (reactivate.enabled: false)".into(),
+        );
+    }
+    // R4.
+    let class = policy
+        .classifier
+        .classify(event.reason.as_deref().unwrap_or_default())
+        .to_owned();
+    if p.skip_errors.iter().any(|c| c.as_str() == class) {
+        return skip(
+            Some(class.clone()),
+            format!(
+                "the flow stays deactivated: the reason's error class {class} is in skip_errors, a re-activation would fail the same way"
+            ),
+        );
+    }
+    ReactivationPrecheck::NeedsHistory(PendingReactivation {
+        event,
+        policy,
+        now,
+        class,
+    })
+}
+
+/// The whole re-activation decision for one deactivation.
+pub fn decide_reactivation(
+    event: &DeactivationEvent,
+    policy: &FlowPolicy,
+    records: &[RunRecord],
+    threshold: u32,
+    now: DateTime<Utc>,
+    rng: &mut dyn RandomSource,
+) -> Decision {
+    match reactivation_precheck(event, policy, now) {
+        ReactivationPrecheck::Decided(d) => d,
+        ReactivationPrecheck::NeedsHistory(pending) => pending.decide(records, threshold, rng),
+    }
+}
+
+/// How many times the flow has been deactivated in the current streak, this
+/// deactivation included (R7): `max(1, ⌊errors / max(threshold, 1)⌋)`, where
+/// `errors` counts the `Error` records at or before the deactivation, newest
+/// first, stopping at the first record of another status or older than the
+/// deactivation's time − `window`. Returns that count and the streak's start
+/// (the oldest counted failure's time, else the deactivation's).
+pub fn deactivations_in_streak(
+    records: &[RunRecord],
+    threshold: u32,
+    deactivated_at: DateTime<Utc>,
+    window: Duration,
+) -> (u32, DateTime<Utc>) {
+    let mut older: Vec<(DateTime<Utc>, &RunRecord)> = records
+        .iter()
+        .filter_map(|r| r.time().map(|t| (t, r)))
+        .filter(|(t, _)| *t <= deactivated_at)
+        .collect();
+    // Newest first; at equal times a run that did not fail comes first and ends the streak.
+    older.sort_by(|(ta, a), (tb, b)| {
+        tb.cmp(ta)
+            .then_with(|| (a.status == RunStatus::Error).cmp(&(b.status == RunStatus::Error)))
+    });
+    let start = deactivated_at - window.as_chrono();
+    let errors = older
+        .iter()
+        .take_while(|(t, r)| *t >= start && r.status == RunStatus::Error)
+        .count();
+    let streak_start = errors.checked_sub(1).map_or(deactivated_at, |i| older[i].0);
+    let per = usize::try_from(threshold.max(1)).unwrap_or(usize::MAX);
+    let n = u32::try_from((errors / per).max(1)).unwrap_or(u32::MAX);
+    (n, streak_start)
+}
+
+impl PendingReactivation<'_> {
+    /// The policy this decision is made with.
+    pub fn policy(&self) -> &ResolvedPolicy {
+        self.policy
+    }
+
+    /// How far before the deactivation the decision looks.
+    pub fn window(&self) -> Duration {
+        self.policy.policy.for_class(&self.class).retry_window
+    }
+
+    /// R5: the flow no longer exists (DescribeFlow or its history answers not found).
+    pub fn flow_gone(self) -> Decision {
+        let at = deactivated_at(self.event, self.now);
+        conclude(
+            self.event,
+            self.policy,
+            at,
+            Some(self.class),
+            None,
+            Action::Skip,
+            None,
+            "the flow no longer exists: nothing to re-activate".into(),
+        )
+    }
+
+    /// R6–R10, given the flow's run records (any order) and its
+    /// `flowErrorDeactivationThreshold` (1 for event flows, and when unknown).
+    pub fn decide(self, records: &[RunRecord], threshold: u32, rng: &mut dyn RandomSource) -> Decision {
+        let PendingReactivation {
+            event,
+            policy,
+            now,
+            class,
+        } = self;
+        let at = deactivated_at(event, now);
+        let r = &policy.policy.reactivate;
+        let window = policy.policy.for_class(&class).retry_window;
+        let done = |attempt: Option<u32>, action: Action, delay: Option<u64>, reason: String| {
+            conclude(event, policy, at, Some(class.clone()), attempt, action, delay, reason)
+        };
+
+        // R6. A run after the deactivation: the flow is active again.
+        if let Some((t, rec)) = records
+            .iter()
+            .filter_map(|r| r.time().map(|t| (t, r)))
+            .filter(|(t, _)| *t > at)
+            .max_by_key(|(t, _)| *t)
+        {
+            return done(
+                None,
+                Action::Skip,
+                None,
+                format!(
+                    "the flow ran after it was deactivated (run {}, {}, started {}): it is active again",
+                    rec.execution_id,
+                    rec.status.as_str(),
+                    format_time(t)
+                ),
+            );
+        }
+
+        // R7. Deactivations in this streak, this one included.
+        let (n, streak_start) = deactivations_in_streak(records, threshold, at, window);
+
+        // R8–R9. Out of re-activations, or out of time.
+        if n > r.max_reactivations {
+            return done(
+                Some(n),
+                Action::GiveUp,
+                None,
+                format!(
+                    "the flow stays deactivated: deactivation {n} within {window} (threshold {}), max_reactivations {} is used up",
+                    threshold.max(1),
+                    r.max_reactivations
+                ),
+            );
+        }
+        let window_end = streak_start + window.as_chrono();
+        if now >= window_end {
+            return done(
+                Some(n),
+                Action::GiveUp,
+                None,
+                format!(
+                    "the flow stays deactivated: its failure streak began {} and retry_window {window} has passed",
+                    format_time(streak_start)
+                ),
+            );
+        }
+
+        // R10. The delay, and whether the re-activation still lands in the window.
+        let delay = r.backoff.delay(n, rng);
+        if now + Duration::from_secs(delay).as_chrono() > window_end {
+            return done(
+                Some(n),
+                Action::GiveUp,
+                None,
+                format!(
+                    "the flow stays deactivated: a re-activation after {} would be past the retry_window {window} of the streak that began {}",
+                    Duration::from_secs(delay),
+                    format_time(streak_start)
+                ),
+            );
+        }
+        done(
+            Some(n),
+            Action::Reactivate,
+            Some(delay),
+            format!(
+                "re-activation {n} of {} after {} ({} backoff, jitter {}; {} deactivated it, threshold {})",
+                r.max_reactivations,
+                Duration::from_secs(delay),
+                r.backoff.strategy.as_str(),
+                r.backoff.jitter.as_str(),
+                event
+                    .reason
+                    .as_deref()
+                    .map_or_else(|| "AppFlow".to_owned(), |m| format!("AppFlow ({m})")),
+                threshold.max(1),
+            ),
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conclude(
+    event: &DeactivationEvent,
+    policy: &ResolvedPolicy,
+    at: DateTime<Utc>,
+    error_class: Option<String>,
+    attempt: Option<u32>,
+    action: Action,
+    delay_seconds: Option<u64>,
+    reason: String,
+) -> Decision {
+    let notify_on = policy.policy.notify.clone();
+    Decision {
+        flow: event.flow_name.clone(),
+        execution_id: event.deactivation_id(),
+        failed_run_started_at: at,
+        policy: policy.source.clone(),
+        error_class,
+        attempt,
+        max_retries: policy.policy.reactivate.max_reactivations,
+        action,
+        delay_seconds,
+        reason: truncate_message(&reason).into_owned(),
+        // A deactivation that is not re-activated is always told.
+        notify: action != Action::Reactivate || notify_on.contains(&action),
+        notify_on,
+    }
+}
