@@ -12,7 +12,8 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use appflow_retry_policy::FailureEvent;
+use appflow_retry_policy::appflow::is_deactivation;
+use appflow_retry_policy::{DeactivationEvent, FailureEvent};
 use serde_json::Value;
 
 use crate::ports::PortError;
@@ -163,7 +164,15 @@ pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
             "neither an EventBridge event (no `detail-type`) nor a Lambda invocation record (no `requestPayload`)",
         ));
     };
-    let parsed = FailureEvent::from_json(&event).map_err(|e| {
+    // The two kinds on-failure handles (docs/design.md §6.4): a failed run,
+    // whose id is its execution id, or a deactivation, whose id is the
+    // deactivation id its execution is named after.
+    let parsed = if is_deactivation(&event) {
+        DeactivationEvent::parse(&event).map(|(d, _)| (d.flow_name.clone(), d.deactivation_id()))
+    } else {
+        FailureEvent::from_json(&event).map(|f| (f.flow_name, f.execution_id))
+    };
+    let (flow_name, execution_id) = parsed.map_err(|e| {
         let field = if e.field == "(event)" {
             prefix.trim_end_matches('.').to_owned()
         } else {
@@ -177,8 +186,8 @@ pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
     Ok(Extracted {
         shape,
         event,
-        flow_name: parsed.flow_name,
-        execution_id: parsed.execution_id,
+        flow_name,
+        execution_id,
         cause,
     })
 }

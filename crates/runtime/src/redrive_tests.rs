@@ -14,6 +14,7 @@ use crate::{OnFailure, PolicyCache};
 
 const DLQ_MESSAGE: &str = include_str!("../tests/fixtures/dead-letter-queue.message.json");
 const RECORD_MESSAGE: &str = include_str!("../tests/fixtures/errors-queue.message.json");
+const DEACTIVATION_EVENT: &str = include_str!("../../cli/tests/fixtures/scheduled-flow-deactivated.json");
 const DLQ: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/appflow-retry-events-dlq";
 const ERRORS: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/appflow-retry-on-failure-errors";
 const FUNCTION: &str = "appflow-retry-on-failure";
@@ -71,6 +72,29 @@ fn an_invocation_record_holds_the_event_in_request_payload() {
     record["requestPayload"] = Value::String(record["requestPayload"].to_string());
     let x = extract(&record.to_string()).unwrap();
     assert_eq!(x.event, json(RECORD_MESSAGE)["requestPayload"]);
+}
+
+#[test]
+fn a_parked_deactivation_event_is_extracted_under_its_deactivation_id() {
+    // The rule also routes the two deactivation events (docs/design.md §4,
+    // re-activation rules), so either queue can hold one, in either shape.
+    let event = json(DEACTIVATION_EVENT);
+    let x = extract(DEACTIVATION_EVENT).unwrap();
+    assert_eq!(x.shape, Shape::Event);
+    assert_eq!(x.flow_name, "nightly-orders-sync");
+    assert!(x.execution_id.starts_with("deactivated-"), "{}", x.execution_id);
+
+    let mut record = json(RECORD_MESSAGE);
+    record["requestPayload"] = event.clone();
+    let y = extract(&record.to_string()).unwrap();
+    assert_eq!(y.shape, Shape::InvocationRecord);
+    assert_eq!(y.event, event);
+    assert_eq!(y.execution_id, x.execution_id);
+
+    // Its required fields are named with the record's prefix.
+    record["requestPayload"]["detail"]["flow-name"] = Value::Null;
+    let err = extract(&record.to_string()).unwrap_err();
+    assert_eq!(err.field, "requestPayload.detail.flow-name");
 }
 
 #[test]
