@@ -133,15 +133,9 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         let now = self.clock.now();
         let loaded = self
             .policies
-            .load(&event.flow_name, now)
+            .load_reported(&event.flow_name, now)
             .await
             .map_err(OnFailureError::PolicyUnavailable)?;
-        telemetry::policy_problems(&event.flow_name, &loaded);
-        telemetry::emit(&telemetry::policy_metrics(
-            &event.flow_name,
-            &loaded,
-            now.timestamp_millis(),
-        ));
 
         let mut message = failure_message(&event, None).to_owned();
         let mut decision = match precheck(&event, &loaded.policy) {
@@ -178,15 +172,9 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         tracing::info!(flow = %event.flow_name, detail_type = event.kind.detail_type(), reason_field = ?event.reason_field, "deactivation event");
         let loaded = self
             .policies
-            .load(&event.flow_name, now)
+            .load_reported(&event.flow_name, now)
             .await
             .map_err(OnFailureError::PolicyUnavailable)?;
-        telemetry::policy_problems(&event.flow_name, &loaded);
-        telemetry::emit(&telemetry::policy_metrics(
-            &event.flow_name,
-            &loaded,
-            now.timestamp_millis(),
-        ));
         let id = event.deactivation_id();
         let decision = match reactivation_precheck(&event, &loaded.policy, now) {
             ReactivationPrecheck::Decided(d) => d,

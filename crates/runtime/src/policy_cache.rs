@@ -125,4 +125,13 @@ impl<S: ParameterStore> PolicyCache<S> {
         );
         Ok(loaded)
     }
+
+    /// [`load`](Self::load), then the policy's problems logged and its
+    /// metrics emitted: what every handler does with a policy it acts on.
+    pub async fn load_reported(&self, flow: &str, now: DateTime<Utc>) -> Result<Loaded, PortError> {
+        let loaded = self.load(flow, now).await?;
+        crate::telemetry::policy_problems(flow, &loaded);
+        crate::telemetry::emit(&crate::telemetry::policy_metrics(flow, &loaded, now.timestamp_millis()));
+        Ok(loaded)
+    }
 }

@@ -147,11 +147,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let now = self.clock.now();
         let loaded = self
             .policies
-            .load(flow, now)
+            .load_reported(flow, now)
             .await
             .map_err(RestartError::PolicyUnavailable)?;
-        telemetry::policy_problems(flow, &loaded);
-        telemetry::emit(&telemetry::policy_metrics(flow, &loaded, now.timestamp_millis()));
         match loaded.policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
@@ -293,11 +291,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let now = self.clock.now();
         let loaded = self
             .policies
-            .load(flow, now)
+            .load_reported(flow, now)
             .await
             .map_err(RestartError::PolicyUnavailable)?;
-        telemetry::policy_problems(flow, &loaded);
-        telemetry::emit(&telemetry::policy_metrics(flow, &loaded, now.timestamp_millis()));
         match loaded.policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
