@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::history::{Cover, HistoryError, read_history};
 use crate::policy_cache::PolicyCache;
 use crate::ports::{AppFlow, Clock, DEACTIVATED_STATUS, ParameterStore, PortError};
-use crate::telemetry;
 
 /// What the state machine's Restart task sends (docs/design.md §5.5).
 #[derive(Debug, Clone, Deserialize, Serialize)]
