@@ -30,6 +30,20 @@ resource "aws_ssm_parameter" "policy" {
   tags        = var.tags
 }
 
+# Policies are configuration, not secrets, but the provider marks a
+# parameter's `value` sensitive, so `terraform plan` would show every policy
+# edit as "(sensitive value)". This copy of each text exists to show the edit,
+# line by line, next to the parameter it changes; it creates nothing in AWS.
+# (`insecure_value` would show it too, but the provider does not update a
+# parameter switched from `value` to `insecure_value`: every existing
+# deployment would keep its old policies while apply reports success. Seen
+# with provider 5.100 against moto, and reported upstream.)
+resource "terraform_data" "policy_text" {
+  for_each = module.policies.parameters
+
+  input = each.value.value
+}
+
 module "service" {
   source = "./modules/service"
 

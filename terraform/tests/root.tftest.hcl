@@ -44,6 +44,19 @@ run "one_parameter_per_policy_file" {
   }
 
   assert {
+    condition = alltrue([
+      for name, p in aws_ssm_parameter.policy :
+      terraform_data.policy_text[name].input == p.value && !issensitive(terraform_data.policy_text[name].input)
+    ])
+    error_message = "each policy's text is in the plan in the clear (terraform_data.policy_text), equal to its parameter's value, so a reviewer sees an edit"
+  }
+
+  assert {
+    condition     = keys(terraform_data.policy_text) == keys(aws_ssm_parameter.policy)
+    error_message = "one readable copy per policy parameter"
+  }
+
+  assert {
     condition     = alltrue([for p in aws_ssm_parameter.policy : p.type == "String" && p.tier == "Standard"])
     error_message = "this repository's policies fit the Standard tier"
   }

@@ -36,7 +36,9 @@
 //!    takes the failure events and not the success one; its target is the
 //!    deployed on-failure function, its dead letters go to the events queue,
 //!    and on-failure's failed invocations to the errors queue.
-//! 6. `terraform destroy` leaves nothing in moto: every kind of resource the
+//! 6. A policy edit is readable in `terraform plan` (the text's changed lines,
+//!    not "(sensitive value)"), and `terraform apply` updates the parameter.
+//! 7. `terraform destroy` leaves nothing in moto: every kind of resource the
 //!    state held is listed per service (tools/moto_inventory.py) before
 //!    (as many as the state says) and after (none).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -102,6 +104,8 @@ const LISTED: &[(&str, &str)] = &[
     ("aws_sqs_queue", "sqs queues"),
     ("aws_ssm_parameter", "ssm parameters"),
 ];
+/// Resource types that live in the Terraform state only, never in AWS.
+const STATE_ONLY: &[&str] = &["terraform_data"];
 /// Resource types that are attributes of a listed object and go with it.
 const ATTACHED: &[&str] = &[
     "aws_lambda_function_event_invoke_config",
@@ -339,7 +343,7 @@ fn state_counts(state: &Value) -> BTreeMap<String, usize> {
             *counts.get_mut(*kind).unwrap() += 1;
         } else {
             assert!(
-                ATTACHED.contains(&t.as_str()),
+                ATTACHED.contains(&t.as_str()) || STATE_ONLY.contains(&t.as_str()),
                 "the root module now creates {t}: list it in tools/moto_inventory.py and LISTED \
                  (or ATTACHED if it goes with its parent), so the destroy check covers it"
             );
@@ -936,7 +940,85 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         "pattern {pattern}"
     );
 
-    // ---------------------------------------------------------------- 6. destroy
+    // ---------------------------------------------------------------- 6. a policy edit
+    step(started, "a policy edit: readable in terraform plan, applied to SSM");
+    let edited_file = work.0.join("policies/flows").join(format!("{FLOW}.yaml"));
+    let original = std::fs::read_to_string(&edited_file).unwrap();
+    assert!(
+        original.contains("\nmax_retries: 5\n"),
+        "{FLOW}.yaml changed: pick another edit"
+    );
+    let edited = original.replace("\nmax_retries: 5\n", "\nmax_retries: 4\n");
+    std::fs::write(&edited_file, &edited).unwrap();
+    let plan_text = tf
+        .run(
+            "plan-edit",
+            &["plan", "-input=false", "-no-color", "-out=edit.tfplan"],
+            true,
+            Duration::from_secs(300),
+        )
+        .await;
+    let parameter = format!("{prefix}/flows/{FLOW}");
+    let header = format!("terraform_data.policy_text[\"{parameter}\"] will be updated in-place");
+    let section = plan_text
+        .split("\n  # ")
+        .find(|s| s.starts_with(&header))
+        .unwrap_or_else(|| panic!("the plan does not show the edit as {header:?}:\n{plan_text}"));
+    for line in ["- max_retries: 5", "+ max_retries: 4"] {
+        assert!(
+            section.lines().any(|l| l.trim_start() == line),
+            "the plan does not show {line:?} in the clear:\n{section}"
+        );
+    }
+    assert!(!section.contains("(sensitive value)"), "{section}");
+    // README's "Reviewing a policy edit" shows this section.
+    println!("  # {section}");
+    let edit_plan = tf.json("show-edit-plan", &["show", "-json", "edit.tfplan"]).await;
+    let mut edited_addresses: Vec<&str> = edit_plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rc| rc["change"]["actions"] == json!(["update"]))
+        .filter(|rc| {
+            !rc["address"]
+                .as_str()
+                .unwrap()
+                .starts_with("module.service.aws_lambda_function.")
+        })
+        .map(|rc| rc["address"].as_str().unwrap())
+        .collect();
+    edited_addresses.sort_unstable();
+    assert_eq!(
+        edited_addresses,
+        [
+            format!("aws_ssm_parameter.policy[\"{parameter}\"]"),
+            format!("terraform_data.policy_text[\"{parameter}\"]"),
+        ],
+        "a policy edit updates its parameter and its readable copy in place, nothing else"
+    );
+    tf.run(
+        "apply-edit",
+        &["apply", "-auto-approve", "-input=false", "-no-color", "edit.tfplan"],
+        false,
+        Duration::from_secs(300),
+    )
+    .await;
+    let applied_text = ssm
+        .get_parameter()
+        .name(&parameter)
+        .send()
+        .await
+        .unwrap()
+        .parameter
+        .unwrap()
+        .value
+        .unwrap();
+    assert_eq!(
+        applied_text, edited,
+        "terraform apply did not publish the edited policy"
+    );
+
+    // ---------------------------------------------------------------- 7. destroy
     step(started, "terraform destroy");
     tf.run(
         "destroy",
