@@ -238,7 +238,8 @@ pub fn row(detail: &ExecutionDetail, states: Option<&[String]>) -> Row {
     }
 }
 
-/// "in 4m", "12m ago", "now": `t` relative to `now`, in the largest unit.
+/// "in 4m", "12m ago", "in 1h59m", "2d3h ago", "now": `t` relative to
+/// `now`, in the two largest units (seconds only under a minute), rounded down.
 pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (t - now).num_seconds();
     let a = secs.unsigned_abs();
@@ -248,8 +249,10 @@ pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let amount = match a {
         0..60 => format!("{a}s"),
         60..3600 => format!("{}m", a / 60),
-        3600..86_400 => format!("{}h", a / 3600),
-        _ => format!("{}d", a / 86_400),
+        3600..86_400 if (a % 3600) / 60 == 0 => format!("{}h", a / 3600),
+        3600..86_400 => format!("{}h{}m", a / 3600, (a % 3600) / 60),
+        _ if (a % 86_400) / 3600 == 0 => format!("{}d", a / 86_400),
+        _ => format!("{}d{}h", a / 86_400, (a % 86_400) / 3600),
     };
     if secs > 0 {
         format!("in {amount}")

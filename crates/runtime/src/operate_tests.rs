@@ -81,7 +81,7 @@ impl Executions for Fake {
                 start: e.detail.start,
             })
             .collect();
-        all.sort_by(|a, b| b.start.cmp(&a.start));
+        all.sort_by_key(|e| std::cmp::Reverse(e.start));
         let from: usize = next_token.map_or(0, |t| t.parse().unwrap());
         let to = (from + max).min(all.len());
         Ok(ExecutionsPage {
@@ -104,10 +104,10 @@ impl Executions for Fake {
         let mut execs = self.execs.lock().unwrap();
         let e = execs.iter_mut().find(|e| e.detail.arn == arn).unwrap();
         let out = e.states.clone();
-        if let Some((name, state)) = self.advance.lock().unwrap().take() {
-            if name == e.detail.name {
-                e.states.insert(0, state);
-            }
+        if let Some((name, state)) = self.advance.lock().unwrap().take()
+            && name == e.detail.name
+        {
+            e.states.insert(0, state);
         }
         Ok(out)
     }
@@ -187,7 +187,9 @@ fn relative_times_use_the_largest_unit() {
     assert_eq!(relative(t(12, 0, 30), now), "in 30s");
     assert_eq!(relative(now, now), "now");
     assert_eq!(relative(t(9, 0, 0), now), "3h ago");
-    assert_eq!(relative(t(9, 0, 0) - TimeDelta::days(2), now), "2d ago");
+    assert_eq!(relative(t(9, 0, 0) - TimeDelta::days(2), now), "2d3h ago");
+    assert_eq!(relative(t(12, 0, 0) - TimeDelta::days(2), now), "2d ago");
+    assert_eq!(relative(t(13, 59, 59), now), "in 1h59m");
 }
 
 #[test]
