@@ -306,10 +306,17 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
         table.contains("orders    give_up     transient    2/3      done     all 3 restarts used"),
         "{table}"
     );
+    let (pending_part, recent_part) = table.split_once("Recent decisions").unwrap();
     assert!(
-        lines.iter().all(|l| l.chars().count() <= 160),
-        "no line wider than COLUMNS:\n{table}"
+        recent_part.lines().all(|l| l.chars().count() <= 160),
+        "no recent decision wider than COLUMNS:\n{table}"
     );
+    for name in [&n.orders, &n.events, &n.billing] {
+        assert!(
+            pending_part.contains(&format!("  {name}\n")),
+            "execution names are never cut:\n{table}"
+        );
+    }
     assert!(table.contains("…"), "the long reason is cut:\n{table}");
 
     // --flow and --since filter.
@@ -334,6 +341,7 @@ async fn cancel_stops_only_pending_restarts() {
     // A dry run stops nothing.
     let o = w.run(&["cancel", "--flow", "billing", "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    eprint!("{}", stdout(&o));
     assert_eq!(
         stdout(&o),
         format!(
@@ -346,6 +354,7 @@ async fn cancel_stops_only_pending_restarts() {
     // An execution past its Wait (its restart done) is refused.
     let o = w.run(&["cancel", "--execution", &n.done, "--reason", "x"]);
     assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    eprint!("{}", stdout(&o));
     assert!(
         stdout(&o).starts_with(&format!("refused {} (flow orders", n.done)),
         "{}",

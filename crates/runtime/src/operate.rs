@@ -441,7 +441,8 @@ pub fn status_word(r: &Row) -> &'static str {
     }
 }
 
-/// The two tables of `status`, at most `width` characters wide.
+/// The two tables of `status`: the recent decisions at most `width`
+/// characters wide (the reason is cut), the pending restarts whole.
 pub fn render_status(s: &Status, width: usize) -> String {
     let now = s.generated_at;
     let mut out = String::from("Pending restarts\n");
@@ -464,6 +465,8 @@ pub fn render_status(s: &Status, width: usize) -> String {
                 ]
             })
             .collect();
+        // Identifiers are never cut (`cancel --execution` takes the name):
+        // this table ignores the width; only free text is cut.
         out.push_str(&render_table(
             &[
                 "FLOW",
@@ -475,7 +478,7 @@ pub fn render_status(s: &Status, width: usize) -> String {
                 "EXECUTION",
             ],
             &rows,
-            width,
+            usize::MAX,
         ));
     }
     out.push_str("\nRecent decisions\n");
