@@ -49,7 +49,14 @@ impl World {
             .load()
             .await;
         let sfn = aws_sdk_sfn::Client::new(&config);
-        let definition = ASL
+        // The Restart retries without jitter: a restart being retried stays
+        // in `Restart` for its first 30 s interval (a restart in progress).
+        let mut asl: Value = serde_json::from_str(ASL).unwrap();
+        for retrier in asl["States"]["Restart"]["Retry"].as_array_mut().unwrap() {
+            retrier["JitterStrategy"] = json!("NONE");
+        }
+        let definition = asl
+            .to_string()
             .replace("${topic_arn}", "arn:aws:sns:us-east-1:123456789012:appflow-retry")
             .replace(
                 "${restart_function_arn}",
@@ -350,6 +357,63 @@ async fn cancel_stops_only_pending_restarts() {
         )
     );
     assert_eq!(w.status_of(&n.billing).await.status, ExecutionStatus::Running);
+
+    // An execution past its Wait, its restart in progress (being retried), is refused.
+    w.moto.queue_lambda_results(&[json!("x".repeat(6_100_000))]).unwrap();
+    let restarting = w
+        .start(&input(
+            "orders",
+            "11111111-0000-4000-8000-000000000007",
+            "retry",
+            0,
+            "transient",
+            "restart 3 of 3 after 0s",
+        ))
+        .await;
+    w.wait_for(&restarting, Some("Restart")).await;
+    let o = w.run(&["status", "--json"]);
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let row = doc["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["execution"] == restarting.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["phase"], "restarting", "{row}");
+    assert_eq!(row["state"], "Restart", "{row}");
+    assert!(
+        !doc["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["execution"] == restarting.as_str())
+    );
+    let o = w.run(&["cancel", "--flow", "orders", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(
+        stdout(&o).contains(&format!("would stop {} (flow orders", n.orders)),
+        "{}",
+        describe(&o)
+    );
+    assert!(
+        stdout(&o).contains(&format!("refused {restarting} (flow orders, failed run 11111111-0000-4000-8000-000000000007): past its Wait (state Restart entered): a restart that has begun cannot be stopped safely")),
+        "{}",
+        describe(&o)
+    );
+    eprint!("{}", stdout(&o));
+    let o = w.run(&["cancel", "--execution", &restarting, "--reason", "x"]);
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert_eq!(
+        w.status_of(&restarting).await.status,
+        ExecutionStatus::Running,
+        "not stopped"
+    );
+    assert_eq!(
+        w.status_of(&n.orders).await.status,
+        ExecutionStatus::Running,
+        "a dry run stops nothing"
+    );
 
     // An execution past its Wait (its restart done) is refused.
     let o = w.run(&["cancel", "--execution", &n.done, "--reason", "x"]);
