@@ -404,7 +404,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 (None, Some(flow)) => Target::Flow(flow),
                 (None, None) => return Err(CliError("give --flow or --execution".into())),
             };
-            let lines = async_runtime()?.block_on(status::cancel(
+            let (lines, truncated) = async_runtime()?.block_on(status::cancel(
                 &deployment.into_deployment(),
                 &target,
                 reason.as_deref(),
@@ -425,9 +425,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     println!("{}", line.render());
                 }
             }
-            let all_done = lines
-                .iter()
-                .all(|l| matches!(l.outcome, CancelOutcome::Stopped | CancelOutcome::WouldStop));
+            if truncated {
+                eprintln!(
+                    "warning: only the newest {max_executions} running executions were examined: raise --max-executions to reach older ones"
+                );
+            }
+            let all_done = !truncated
+                && lines
+                    .iter()
+                    .all(|l| matches!(l.outcome, CancelOutcome::Stopped | CancelOutcome::WouldStop));
             Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }

@@ -83,14 +83,14 @@ pub fn who() -> String {
         .unwrap_or_else(|| "an unknown user".to_owned())
 }
 
-/// Stops the pending restarts of `target`.
+/// Stops the pending restarts of `target`; true when the bound was hit.
 pub async fn cancel(
     d: &Deployment,
     target: &Target,
     reason: Option<&str>,
     dry_run: bool,
     max_executions: usize,
-) -> Result<Vec<CancelLine>, CliError> {
+) -> Result<(Vec<CancelLine>, bool), CliError> {
     let port = d.port().await?;
     let who = who();
     let reason = reason

@@ -594,7 +594,8 @@ pub fn cause(reason: &str, who: &str) -> String {
 
 /// Stops the pending restarts of `target`: each execution's history is read
 /// again right before its StopExecution, so one that entered its restart
-/// meanwhile is refused. Nothing is stopped with `dry_run`.
+/// meanwhile is refused. Nothing is stopped with `dry_run`. The flag is true
+/// when `--flow` hit the bound: older running executions were not examined.
 pub async fn cancel<E: Executions>(
     port: &E,
     target: &Target,
@@ -602,17 +603,19 @@ pub async fn cancel<E: Executions>(
     who: &str,
     dry_run: bool,
     max_executions: usize,
-) -> Result<Vec<CancelLine>, PortError> {
+) -> Result<(Vec<CancelLine>, bool), PortError> {
+    let mut truncated = false;
     let candidates: Vec<Row> = match target {
         Target::Execution(name) => vec![read_row(port, &port.arn_of(name)).await?],
         Target::Flow(flow) => {
-            let (running, _) = list(
+            let (running, hit) = list(
                 port,
                 Some(RunState::Running),
                 max_executions.clamp(1, MAX_EXECUTIONS),
                 None,
             )
             .await?;
+            truncated = hit;
             let mut rows = Vec::new();
             for e in running {
                 let r = read_row(port, &e.arn).await?;
@@ -658,7 +661,7 @@ pub async fn cancel<E: Executions>(
             Err(e) => lines.push(line(CancelOutcome::Failed { error: e.to_string() })),
         }
     }
-    Ok(lines)
+    Ok((lines, truncated))
 }
 
 #[cfg(test)]

@@ -296,9 +296,10 @@ async fn status_filters_and_bounds() {
 #[tokio::test]
 async fn cancel_stops_pending_only_and_names_who() {
     let f = world();
-    let lines = cancel(&f, &Target::Flow("orders".into()), "bad deploy", "alice", true, 100)
+    let (lines, truncated) = cancel(&f, &Target::Flow("orders".into()), "bad deploy", "alice", true, 100)
         .await
         .unwrap();
+    assert!(!truncated);
     assert_eq!(f.calls("stop"), 0, "a dry run stops nothing");
     let outcomes: Vec<_> = lines.iter().map(|l| (l.execution.as_str(), &l.outcome)).collect();
     assert_eq!(outcomes[0], ("pending", &CancelOutcome::WouldStop));
@@ -306,7 +307,11 @@ async fn cancel_stops_pending_only_and_names_who() {
         matches!(outcomes[1], ("restarting", CancelOutcome::Refused { why }) if why.starts_with("past its Wait (state Restart entered)"))
     );
 
-    let lines = cancel(&f, &Target::Flow("orders".into()), "bad deploy", "alice", false, 100)
+    let (_, truncated) = cancel(&f, &Target::Flow("orders".into()), "x", "a", true, 1)
+        .await
+        .unwrap();
+    assert!(truncated, "three running executions, a bound of one");
+    let (lines, _) = cancel(&f, &Target::Flow("orders".into()), "bad deploy", "alice", false, 100)
         .await
         .unwrap();
     assert_eq!(lines[0].outcome, CancelOutcome::Stopped);
@@ -320,7 +325,7 @@ async fn cancel_stops_pending_only_and_names_who() {
     assert_eq!(r.phase, Phase::Cancelled);
     assert!(render_status(&s, 200).contains("cancelled   bad deploy (by alice, appflow-retry cancel)"));
 
-    let lines = cancel(&f, &Target::Execution("done".into()), "x", "alice", false, 100)
+    let (lines, _) = cancel(&f, &Target::Execution("done".into()), "x", "alice", false, 100)
         .await
         .unwrap();
     assert_eq!(
@@ -341,7 +346,7 @@ async fn cancel_rechecks_right_before_stopping() {
     let f = world();
     // The Wait ends between the first read and the re-check.
     *f.advance.lock().unwrap() = Some(("pending".into(), "Restart".into()));
-    let lines = cancel(&f, &Target::Execution("pending".into()), "x", "a", false, 100)
+    let (lines, _) = cancel(&f, &Target::Execution("pending".into()), "x", "a", false, 100)
         .await
         .unwrap();
     assert!(matches!(&lines[0].outcome, CancelOutcome::Refused { why } if why.starts_with("past its Wait")));
