@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use appflow_retry_policy::appflow::epoch_seconds;
 use appflow_retry_policy::{RunRecord, RunStatus};
+use appflow_retry_runtime::operate::{ExecutionDetail, ExecutionSummary, Executions, ExecutionsPage, RunState};
 use appflow_retry_runtime::ports::{
     AppFlow, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
 };
@@ -304,6 +305,122 @@ impl StateMachine for StepFunctions {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(false),
             Err(e) => Err(port_error(e)),
         }
+    }
+}
+
+fn run_state(s: &aws_sdk_sfn::types::ExecutionStatus) -> RunState {
+    use aws_sdk_sfn::types::ExecutionStatus as S;
+    match s {
+        S::Running => RunState::Running,
+        S::Succeeded => RunState::Succeeded,
+        S::TimedOut => RunState::TimedOut,
+        S::Aborted => RunState::Aborted,
+        S::PendingRedrive => RunState::PendingRedrive,
+        // FAILED, and any status newer than this SDK: not running, not cancelled.
+        _ => RunState::Failed,
+    }
+}
+
+fn sfn_time(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
+    time(Some(t)).unwrap_or_default()
+}
+
+/// `appflow-retry status` and `cancel` (docs/design.md §5.10).
+impl Executions for StepFunctions {
+    fn arn_of(&self, name: &str) -> String {
+        execution_arn(&self.state_machine_arn, name)
+    }
+
+    async fn list_executions(
+        &self,
+        status: Option<RunState>,
+        next_token: Option<String>,
+        max: usize,
+    ) -> Result<ExecutionsPage, PortError> {
+        use aws_sdk_sfn::types::ExecutionStatus as S;
+        let filter = status.map(|s| match s {
+            RunState::Running => S::Running,
+            RunState::Succeeded => S::Succeeded,
+            RunState::Failed => S::Failed,
+            RunState::TimedOut => S::TimedOut,
+            RunState::Aborted => S::Aborted,
+            RunState::PendingRedrive => S::PendingRedrive,
+        });
+        let out = self
+            .client
+            .list_executions()
+            .state_machine_arn(&self.state_machine_arn)
+            .set_status_filter(filter)
+            .set_next_token(next_token)
+            .max_results(i32::try_from(max.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(ExecutionsPage {
+            executions: out
+                .executions
+                .iter()
+                .map(|e| ExecutionSummary {
+                    arn: e.execution_arn.clone(),
+                    name: e.name.clone(),
+                    status: run_state(&e.status),
+                    start: sfn_time(&e.start_date),
+                })
+                .collect(),
+            next_token: out.next_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    async fn describe_execution(&self, arn: &str) -> Result<ExecutionDetail, PortError> {
+        match self.client.describe_execution().execution_arn(arn).send().await {
+            Ok(d) => Ok(ExecutionDetail {
+                arn: d.execution_arn,
+                name: d.name.unwrap_or_default(),
+                status: run_state(&d.status),
+                start: sfn_time(&d.start_date),
+                stop: time(d.stop_date.as_ref()),
+                input: d.input,
+                error: d.error,
+                cause: d.cause,
+            }),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => {
+                Err(PortError::NotFound(format!("no execution {arn}")))
+            }
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    async fn states_entered_newest_first(&self, arn: &str, max: usize) -> Result<Vec<String>, PortError> {
+        let out = self
+            .client
+            .get_execution_history()
+            .execution_arn(arn)
+            .reverse_order(true)
+            .max_results(i32::try_from(max.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(port_error)?;
+        // Newest first by event id, whatever order the service answered in
+        // (moto ignores reverseOrder and maxResults).
+        let mut events: Vec<_> = out.events.iter().collect();
+        events.sort_by_key(|e| std::cmp::Reverse(e.id));
+        Ok(events
+            .into_iter()
+            .take(max)
+            .filter_map(|e| e.state_entered_event_details().map(|d| d.name.clone()))
+            .collect())
+    }
+
+    async fn stop_execution(&self, arn: &str, error: &str, cause: &str) -> Result<(), PortError> {
+        self.client
+            .stop_execution()
+            .execution_arn(arn)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(port_error)
     }
 }
 

@@ -6,6 +6,8 @@ pub mod files;
 pub mod plan;
 pub mod redrive;
 pub mod schema_check;
+pub mod status;
+pub mod terraform;
 pub mod validate;
 
 use std::fmt;

@@ -5,11 +5,15 @@ use std::process::ExitCode;
 
 use appflow_retry_cli::explain::{ExplainOptions, explain};
 use appflow_retry_cli::redrive::{RedriveArgs, Targets, targets_from_terraform_dir};
-use appflow_retry_cli::{CliError, plan, redrive, validate};
+use appflow_retry_cli::status::{Deployment, parse_since};
+use appflow_retry_cli::{CliError, plan, redrive, status, validate};
 use appflow_retry_policy::Diagnostic;
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::classify::builtin_table_markdown;
 use appflow_retry_policy::schema::policy_schema_json;
+use appflow_retry_runtime::operate::{
+    CancelOutcome, DEFAULT_MAX_EXECUTIONS, DEFAULT_WIDTH, MAX_EXECUTIONS, StatusQuery, Target, render_status,
+};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
@@ -17,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "appflow-retry",
     version,
-    about = "Retry policies for Amazon AppFlow flows: validate them, plan them, explain decisions, redrive parked failures."
+    about = "Retry policies for Amazon AppFlow flows: validate them, plan them, explain decisions, redrive parked failures, list and cancel pending restarts."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -111,6 +115,106 @@ enum Command {
         #[arg(long)]
         endpoint_url: Option<String>,
     },
+    /// List pending restarts (executions waiting out their backoff) and
+    /// recent decisions, read from the retry state machine's executions.
+    Status {
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// Only this flow.
+        #[arg(long)]
+        flow: Option<String>,
+        /// Recent decisions since this: a duration back from now (2h, 30m, 1d) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Show at most N recent decisions (newest first).
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        last: usize,
+        /// Examine at most N executions per listing (running ones, then all).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EXECUTIONS, value_parser = parse_max_executions)]
+        max_executions: usize,
+        /// Print one JSON document instead of the tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop pending restarts (StopExecution, error `Cancelled`, a cause
+    /// naming who and why). An execution past its Wait is refused: its
+    /// restart may have called StartFlow already. Exits 1 when any was
+    /// refused or could not be stopped.
+    Cancel {
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// Every pending restart of this flow.
+        #[arg(long, required_unless_present = "execution", conflicts_with = "execution")]
+        flow: Option<String>,
+        /// Exactly this execution (its name, as `status` prints it).
+        #[arg(long)]
+        execution: Option<String>,
+        /// Why; recorded in the execution's stop cause with who cancelled
+        /// (default: "cancelled by <user> with appflow-retry cancel").
+        #[arg(long)]
+        reason: Option<String>,
+        /// List what would be stopped; stop nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Examine at most N running executions (with --flow).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EXECUTIONS, value_parser = parse_max_executions)]
+        max_executions: usize,
+        /// Print one JSON array instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the retry state machine is, and how to reach AWS.
+#[derive(clap::Args)]
+struct DeploymentArgs {
+    /// The retry state machine (default: the APPFLOW_RETRY_STATE_MACHINE_ARN variable).
+    #[arg(long, conflicts_with = "terraform_dir")]
+    state_machine_arn: Option<String>,
+    /// The Terraform root module applied: its output `state_machine_arn`
+    /// (`terraform output -json` is run there).
+    #[arg(long)]
+    terraform_dir: Option<PathBuf>,
+    /// The AWS region (default: from the environment or profile).
+    #[arg(long)]
+    region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator).
+    #[arg(long)]
+    endpoint_url: Option<String>,
+}
+
+impl DeploymentArgs {
+    fn into_deployment(self) -> Deployment {
+        Deployment {
+            state_machine_arn: self.state_machine_arn,
+            terraform_dir: self.terraform_dir,
+            region: self.region,
+            endpoint_url: self.endpoint_url,
+        }
+    }
+}
+
+fn async_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("cannot start the async runtime: {e}")))
+}
+
+/// The terminal's width (`COLUMNS`), else [`DEFAULT_WIDTH`].
+fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w: &usize| *w >= 40)
+        .unwrap_or(DEFAULT_WIDTH)
+}
+
+fn parse_max_executions(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_EXECUTIONS).contains(&n) => Ok(n),
+        _ => Err(format!("a number from 1 to {MAX_EXECUTIONS}")),
+    }
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -242,10 +346,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 region,
                 endpoint_url,
             };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| CliError(format!("cannot start the async runtime: {e}")))?;
+            let runtime = async_runtime()?;
             let report = runtime.block_on(redrive::redrive(&args))?;
             for line in &report.lines {
                 println!("{line}");
@@ -262,6 +363,78 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Status {
+            deployment,
+            flow,
+            since,
+            last,
+            max_executions,
+            json,
+        } => {
+            let since = since.map(|s| parse_since(&s, Utc::now())).transpose()?;
+            let query = StatusQuery {
+                flow,
+                since,
+                max_executions,
+                last,
+            };
+            let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(), &query))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&s).map_err(|e| CliError(e.to_string()))?
+                );
+            } else {
+                print!("{}", render_status(&s, width()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel {
+            deployment,
+            flow,
+            execution,
+            reason,
+            dry_run,
+            max_executions,
+            json,
+        } => {
+            let target = match (execution, flow) {
+                (Some(name), _) => Target::Execution(name),
+                (None, Some(flow)) => Target::Flow(flow),
+                (None, None) => return Err(CliError("give --flow or --execution".into())),
+            };
+            let (lines, truncated) = async_runtime()?.block_on(status::cancel(
+                &deployment.into_deployment(),
+                &target,
+                reason.as_deref(),
+                dry_run,
+                max_executions,
+            ))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&lines).map_err(|e| CliError(e.to_string()))?
+                );
+            } else if lines.is_empty() {
+                if let Target::Flow(flow) = &target {
+                    println!("no pending restart of flow {flow}");
+                }
+            } else {
+                for line in &lines {
+                    println!("{}", line.render());
+                }
+            }
+            if truncated {
+                eprintln!(
+                    "warning: only the newest {max_executions} running executions were examined: raise --max-executions to reach older ones"
+                );
+            }
+            let all_done = !truncated
+                && lines
+                    .iter()
+                    .all(|l| matches!(l.outcome, CancelOutcome::Stopped | CancelOutcome::WouldStop));
+            Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }

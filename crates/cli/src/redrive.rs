@@ -4,13 +4,11 @@
 //! the function (flags, or the Terraform root's outputs) and wires the SDK.
 
 use std::path::Path;
-use std::process::Command;
-
-use appflow_retry_aws::{LambdaClient, Sqs, sdk_config_with};
-use appflow_retry_runtime::redrive::{Options, Redrive, Report, Source};
-use serde_json::Value;
 
 use crate::CliError;
+use crate::terraform::Outputs;
+use appflow_retry_aws::{LambdaClient, Sqs, sdk_config_with};
+use appflow_retry_runtime::redrive::{Options, Redrive, Report, Source};
 
 /// The Terraform root's outputs redrive reads.
 pub const OUTPUT_DEAD_LETTER_QUEUE: &str = "dead_letter_queue_url";
@@ -49,39 +47,20 @@ impl Targets {
 
 /// Reads what `terraform output -json` printed in the root module.
 pub fn targets_from_terraform_output(json: &str) -> Result<Targets, CliError> {
-    let doc: Value =
-        serde_json::from_str(json).map_err(|e| CliError(format!("terraform output -json: not JSON: {e}")))?;
-    let output = |name: &str| -> Result<String, CliError> {
-        match doc.get(name).map(|o| o.get("value")) {
-            Some(Some(Value::String(s))) if !s.is_empty() => Ok(s.clone()),
-            Some(Some(_)) => Err(CliError(format!("terraform output `{name}`: not a non-empty string"))),
-            _ => Err(CliError(format!(
-                "terraform output `{name}` is missing: is this the appflow-retry root module, applied?"
-            ))),
-        }
-    };
+    targets_from_outputs(&Outputs::parse(json)?)
+}
+
+fn targets_from_outputs(outputs: &Outputs) -> Result<Targets, CliError> {
     Ok(Targets {
-        dead_letter_queue_url: Some(output(OUTPUT_DEAD_LETTER_QUEUE)?),
-        errors_queue_url: Some(output(OUTPUT_ERRORS_QUEUE)?),
-        function_name: output(OUTPUT_FUNCTION)?,
+        dead_letter_queue_url: Some(outputs.string(OUTPUT_DEAD_LETTER_QUEUE)?),
+        errors_queue_url: Some(outputs.string(OUTPUT_ERRORS_QUEUE)?),
+        function_name: outputs.string(OUTPUT_FUNCTION)?,
     })
 }
 
 /// Runs `terraform output -json` in `dir` and reads the targets from it.
 pub fn targets_from_terraform_dir(dir: &Path) -> Result<Targets, CliError> {
-    let out = Command::new("terraform")
-        .arg(format!("-chdir={}", dir.display()))
-        .args(["output", "-json"])
-        .output()
-        .map_err(|e| CliError(format!("cannot run terraform: {e}")))?;
-    if !out.status.success() {
-        return Err(CliError(format!(
-            "terraform output -json in {} failed: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    targets_from_terraform_output(&String::from_utf8_lossy(&out.stdout))
+    targets_from_outputs(&Outputs::read(dir)?)
 }
 
 /// What the command line asked for.

@@ -5,6 +5,7 @@
 
 pub mod history;
 pub mod on_failure;
+pub mod operate;
 pub mod policy_cache;
 pub mod ports;
 pub mod redrive;

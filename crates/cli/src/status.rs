@@ -1,0 +1,140 @@
+//! `appflow-retry status` and `appflow-retry cancel` (docs/design.md §5.10).
+//! The work is `appflow_retry_runtime::operate`; this finds the state
+//! machine (flag, environment variable, or the Terraform root's output),
+//! wires the SDK and parses `--since`.
+
+use std::path::PathBuf;
+
+use appflow_retry_aws::{StepFunctions, sdk_config_with};
+use appflow_retry_policy::appflow::parse_time;
+use appflow_retry_policy::duration::Duration;
+use appflow_retry_runtime::operate::{self, CancelLine, Status, StatusQuery, Target};
+use chrono::{DateTime, Utc};
+
+use crate::CliError;
+use crate::terraform::Outputs;
+
+/// The environment variable naming the state machine.
+pub const STATE_MACHINE_ENV: &str = "APPFLOW_RETRY_STATE_MACHINE_ARN";
+/// The Terraform root's output naming it.
+pub const OUTPUT_STATE_MACHINE: &str = "state_machine_arn";
+
+/// Where the state machine is and how to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    pub state_machine_arn: Option<String>,
+    pub terraform_dir: Option<PathBuf>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+impl Deployment {
+    /// `--state-machine-arn`, else `APPFLOW_RETRY_STATE_MACHINE_ARN`, else
+    /// the output `state_machine_arn` of `--terraform-dir`.
+    pub fn state_machine(&self, env: Option<String>) -> Result<String, CliError> {
+        if let Some(arn) = self.state_machine_arn.clone().filter(|a| !a.is_empty()) {
+            return Ok(arn);
+        }
+        if let Some(dir) = &self.terraform_dir {
+            return Outputs::read(dir)?.string(OUTPUT_STATE_MACHINE);
+        }
+        env.filter(|a| !a.is_empty()).ok_or_else(|| {
+            CliError(format!(
+                "no state machine: give --state-machine-arn, set {STATE_MACHINE_ENV}, or give --terraform-dir (its output `{OUTPUT_STATE_MACHINE}`)"
+            ))
+        })
+    }
+
+    async fn port(&self) -> Result<StepFunctions, CliError> {
+        let arn = self.state_machine(std::env::var(STATE_MACHINE_ENV).ok())?;
+        let config = sdk_config_with(self.region.as_deref(), self.endpoint_url.as_deref()).await;
+        Ok(StepFunctions::new(&config, &arn))
+    }
+}
+
+/// `--since`: a duration back from `now` (`2h`, `30m`, `1d`) or an RFC 3339 time.
+pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CliError> {
+    if let Ok(t) = parse_time(s) {
+        return Ok(t);
+    }
+    let back: Duration = s.parse().map_err(|e| {
+        CliError(format!(
+            "--since `{s}`: neither a duration (2h, 30m) nor an RFC 3339 time: {e}"
+        ))
+    })?;
+    now.checked_sub_signed(back.as_chrono())
+        .ok_or_else(|| CliError(format!("--since `{s}`: too far back")))
+}
+
+/// Reads the status of the deployment.
+pub async fn status(d: &Deployment, q: &StatusQuery) -> Result<Status, CliError> {
+    let port = d.port().await?;
+    operate::status(&port, q, Utc::now())
+        .await
+        .map_err(|e| CliError(format!("Step Functions: {e}")))
+}
+
+/// Who cancels: the `USER` (or `USERNAME`) of this shell.
+pub fn who() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "an unknown user".to_owned())
+}
+
+/// Stops the pending restarts of `target`; true when the bound was hit.
+pub async fn cancel(
+    d: &Deployment,
+    target: &Target,
+    reason: Option<&str>,
+    dry_run: bool,
+    max_executions: usize,
+) -> Result<(Vec<CancelLine>, bool), CliError> {
+    let port = d.port().await?;
+    let who = who();
+    let reason = reason
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("cancelled by {who} with appflow-retry cancel"));
+    operate::cancel(&port, target, &reason, &who, dry_run, max_executions)
+        .await
+        .map_err(|e| CliError(format!("Step Functions: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_flag_wins_over_the_environment() {
+        let d = Deployment {
+            state_machine_arn: Some("arn:flag".into()),
+            ..Deployment::default()
+        };
+        assert_eq!(d.state_machine(Some("arn:env".into())).unwrap(), "arn:flag");
+        let d = Deployment::default();
+        assert_eq!(d.state_machine(Some("arn:env".into())).unwrap(), "arn:env");
+        let e = d.state_machine(None).unwrap_err();
+        assert!(e.0.contains("--state-machine-arn"), "{e}");
+    }
+
+    #[test]
+    fn since_is_a_duration_or_a_time() {
+        let now = parse_time("2026-11-30T12:00:00Z").unwrap();
+        assert_eq!(
+            parse_since("2h", now).unwrap(),
+            parse_time("2026-11-30T10:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_since("2026-11-29T08:00:00Z", now).unwrap(),
+            parse_time("2026-11-29T08:00:00Z").unwrap()
+        );
+        assert!(
+            parse_since("yesterday", now)
+                .unwrap_err()
+                .0
+                .starts_with("--since `yesterday`")
+        );
+    }
+}
