@@ -262,7 +262,10 @@ mod tests {
         let e = success_event();
         for notify in ["[give_up, skip]", "[]"] {
             let p = policy(notify);
-            assert!(matches!(recovery_precheck(&e, &p), RecoveryPrecheck::Nothing(_)), "{notify}");
+            assert!(
+                matches!(recovery_precheck(&e, &p), RecoveryPrecheck::Nothing(_)),
+                "{notify}"
+            );
         }
         let broken = FlowPolicy::Broken(crate::BrokenPolicy {
             source: "/p/flows/x".into(),
@@ -283,11 +286,22 @@ mod tests {
             panic!()
         };
         let ok = rec("ok", S, "12:05");
-        type Case<'a> = (&'a str, Vec<RunRecord>, Vec<Option<Action>>, Result<(usize, &'a str), &'a str>);
+        type Case<'a> = (
+            &'a str,
+            Vec<RunRecord>,
+            Vec<Option<Action>>,
+            Result<(usize, &'a str), &'a str>,
+        );
         let cases: Vec<Case> = vec![
             (
                 "a streak restarted twice, ended by the second restart",
-                vec![ok.clone(), rec("f3", E, "11:40"), rec("f2", E, "10:30"), rec("f1", E, "09:59"), rec("s0", S, "09:00")],
+                vec![
+                    ok.clone(),
+                    rec("f3", E, "11:40"),
+                    rec("f2", E, "10:30"),
+                    rec("f1", E, "09:59"),
+                    rec("s0", S, "09:00"),
+                ],
                 vec![Some(Action::Retry), Some(Action::Retry), Some(Action::Retry)],
                 Ok((3, "salesforce-accounts recovered after 3 restarts; down 2 h 9 min")),
             ),
@@ -306,9 +320,23 @@ mod tests {
             ("no earlier run", vec![ok.clone()], vec![], Err("no earlier run")),
             (
                 "a success after a give-up says so",
-                vec![ok.clone(), rec("f4", E, "11:00"), rec("f3", E, "10:40"), rec("f2", E, "10:20"), rec("f1", E, "10:00")],
-                vec![Some(Action::GiveUp), Some(Action::Retry), Some(Action::Retry), Some(Action::Retry)],
-                Ok((4, "salesforce-accounts recovered after appflow-retry gave up on it (3 restarts before): run ok succeeded on its own or was started by hand; down 2 h 8 min")),
+                vec![
+                    ok.clone(),
+                    rec("f4", E, "11:00"),
+                    rec("f3", E, "10:40"),
+                    rec("f2", E, "10:20"),
+                    rec("f1", E, "10:00"),
+                ],
+                vec![
+                    Some(Action::GiveUp),
+                    Some(Action::Retry),
+                    Some(Action::Retry),
+                    Some(Action::Retry),
+                ],
+                Ok((
+                    4,
+                    "salesforce-accounts recovered after appflow-retry gave up on it (3 restarts before): run ok succeeded on its own or was started by hand; down 2 h 8 min",
+                )),
             ),
             (
                 "the newest failure was skipped (e.g. auth): nothing",
@@ -330,7 +358,12 @@ mod tests {
             ),
             (
                 "a cancelled run ends the streak, like rule 7",
-                vec![ok.clone(), rec("f2", E, "11:00"), rec("c", RunStatus::Canceled, "10:30"), rec("f1", E, "10:00")],
+                vec![
+                    ok.clone(),
+                    rec("f2", E, "11:00"),
+                    rec("c", RunStatus::Canceled, "10:30"),
+                    rec("f1", E, "10:00"),
+                ],
                 vec![Some(Action::Retry)],
                 Ok((1, "recovered after 1 restart")),
             ),
@@ -359,7 +392,11 @@ mod tests {
                 (Ok((s, d)), Ok((len, text))) => {
                     assert_eq!(s.len, len, "{name}");
                     assert!(d.reason.contains(text), "{name}: {}", d.reason);
-                    assert_eq!((d.action, d.notify, d.attempt), (Action::Recovered, true, Some(len as u32)), "{name}");
+                    assert_eq!(
+                        (d.action, d.notify, d.attempt),
+                        (Action::Recovered, true, Some(len as u32)),
+                        "{name}"
+                    );
                     assert_eq!(d.execution_id, "ok");
                     assert_eq!(d.failed_run_started_at, s.started_at);
                 }
@@ -419,8 +456,14 @@ mod tests {
 
     #[test]
     fn the_action_is_read_from_a_state_machine_input() {
-        assert_eq!(action_of_input(r#"{"decision":{"action":"retry"}}"#), Some(Action::Retry));
-        assert_eq!(action_of_input(r#"{"decision":{"action":"give_up"}}"#), Some(Action::GiveUp));
+        assert_eq!(
+            action_of_input(r#"{"decision":{"action":"retry"}}"#),
+            Some(Action::Retry)
+        );
+        assert_eq!(
+            action_of_input(r#"{"decision":{"action":"give_up"}}"#),
+            Some(Action::GiveUp)
+        );
         assert_eq!(action_of_input(r#"{"decision":{"action":"nonsense"}}"#), None);
         assert_eq!(action_of_input("not json"), None);
     }
