@@ -798,7 +798,8 @@ async fn recovered_is_told_once_and_never_restarts() {
         messages[0]
     );
     assert!(
-        messages[0].contains("run run-ok succeeded and ended a failure streak of 2 runs that began 2026-11-29T07:00:00Z"),
+        messages[0]
+            .contains("run run-ok succeeded and ended a failure streak of 2 runs that began 2026-11-29T07:00:00Z"),
         "{}",
         messages[0]
     );
