@@ -57,6 +57,7 @@ module "service" {
     architecture   = var.lambda_architecture
   }
   covered_flows          = var.covered_flows
+  recovered_flows        = module.policies.recovered_flows
   sweep_enabled          = var.sweep_enabled
   sweep_interval_minutes = var.sweep_interval_minutes
   notification_emails    = var.notification_emails

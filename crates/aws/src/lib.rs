@@ -306,6 +306,15 @@ impl StateMachine for StepFunctions {
             Err(e) => Err(port_error(e)),
         }
     }
+
+    async fn execution_input(&self, name: &str) -> Result<Option<String>, PortError> {
+        let arn = execution_arn(&self.state_machine_arn, name);
+        match self.client.describe_execution().execution_arn(arn).send().await {
+            Ok(out) => Ok(out.input().map(str::to_owned)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(None),
+            Err(e) => Err(port_error(e)),
+        }
+    }
 }
 
 fn run_state(s: &aws_sdk_sfn::types::ExecutionStatus) -> RunState {

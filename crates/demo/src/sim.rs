@@ -70,7 +70,7 @@ impl Style {
             Action::Retry => "33",
             Action::GiveUp => "31",
             Action::Skip => "36",
-            Action::Reactivate => "32",
+            Action::Reactivate | Action::Recovered => "32",
         };
         self.paint(code, &format!("{:<7}", a.as_str()))
     }

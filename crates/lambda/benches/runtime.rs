@@ -86,6 +86,10 @@ impl<P: StateMachine> StateMachine for Counting<P> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.execution_exists(name).await
     }
+    async fn execution_input(&self, name: &str) -> Result<Option<String>, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.execution_input(name).await
+    }
 }
 
 async fn setup() -> (Moto, Emulator, String) {

@@ -13,8 +13,8 @@ use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
-    Coverage, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, OnFailureOutput, PolicyCache, Restart, RestartError,
-    RestartOutput, Sweep, SweepError, SweepLimits, SweepOutput,
+    Coverage, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart, RestartError, RestartOutput,
+    Sweep, SweepError, SweepLimits, SweepOutput,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -198,14 +198,13 @@ pub async fn within_deadline<T, E: Into<NamedError>>(
     }
 }
 
-/// The on-failure function: an EventBridge event in, the decision out. The
+/// The on-failure function: an EventBridge event in, the decision out (for
+/// a successful run's report, what became of it: docs/design.md §4,
+/// recovery rules). The
 /// payload is read as plain JSON so that a malformed envelope is an
 /// `InvalidEvent` naming its field, not a runtime deserialisation error.
-pub async fn on_failure_fn(
-    handler: &OnFailureHandler,
-    event: LambdaEvent<Value>,
-) -> Result<OnFailureOutput, NamedError> {
-    within_deadline(&event.context, handler.handle(&event.payload)).await
+pub async fn on_failure_fn(handler: &OnFailureHandler, event: LambdaEvent<Value>) -> Result<Reply, NamedError> {
+    within_deadline(&event.context, handler.handle_any(&event.payload)).await
 }
 
 /// How long before the invocation's deadline the sweep starts no new flow,

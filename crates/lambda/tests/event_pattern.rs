@@ -11,6 +11,37 @@ use serde_json::json;
 const PATTERN: &str = include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern.json");
 const PATTERN_COVERED: &str =
     include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern-covered.json");
+const PATTERN_RECOVERED_ALL: &str =
+    include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern-recovered-all.json");
+const PATTERN_RECOVERED_COVERED: &str =
+    include_str!("../../../terraform/modules/service/tests/fixtures/event-pattern-recovered-covered.json");
+
+#[tokio::test]
+async fn successes_match_only_for_the_flows_whose_policy_asks_for_recovered() {
+    let events = [
+        with(FAILED, "noisy", "noisy-failed"),
+        with(SUCCEEDED, "noisy", "noisy-succeeded"),
+        with(SUCCEEDED, "salesforce-accounts", "succeeded"),
+        deactivated("Scheduled", "noisy"),
+    ];
+    assert_eq!(
+        routed(PATTERN_RECOVERED_ALL, &events).await,
+        ["deactivated:noisy", "noisy-failed", "succeeded"]
+    );
+    let events = [
+        with(SUCCEEDED, "sap-orders", "asks"),
+        with(SUCCEEDED, "sap-odata-sales-orders", "covered-does-not-ask"),
+        with(SUCCEEDED, "salesforce-accounts", "covered-does-not-ask-2"),
+        with(FAILED, "sap-odata-sales-orders", "covered-failed"),
+        with(FAILED, "zendesk-tickets", "not-covered"),
+        deactivated("Event", "sap-orders"),
+        deactivated("Event", "zendesk-tickets"),
+    ];
+    assert_eq!(
+        routed(PATTERN_RECOVERED_COVERED, &events).await,
+        ["asks", "covered-failed", "deactivated:sap-orders"]
+    );
+}
 
 #[tokio::test]
 async fn failed_runs_match_and_successful_ones_do_not() {

@@ -451,6 +451,7 @@ fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
             "NotifyReactivate",
             "NotifyReactivateFailed",
             "NotifyReactivateOutcome",
+            "NotifyRecovered",
             "NotifyRestartFailed",
             "NotifyRestartOutcome",
             "NotifyRetry"
@@ -765,4 +766,49 @@ async fn a_failed_reactivation_step_says_reactivation() {
         "{}",
         messages[0]
     );
+}
+
+/// A `recovered` decision as on-failure puts it in the input (named after the successful run).
+fn recovered_input(notify: bool) -> Value {
+    let mut input = machine_input("recovered", None, notify, &["give_up", "recovered"]);
+    input["execution_id"] = json!("run-ok");
+    input["error_message"] = json!("");
+    let d = &mut input["decision"];
+    d["execution_id"] = json!("run-ok");
+    d["error_class"] = Value::Null;
+    d["failed_run_started_at"] = json!("2026-11-29T07:00:00Z");
+    d["reason"] = json!("sf-accounts recovered after 2 restarts; down 2 h 6 min (failure streak of 3 runs)");
+    input
+}
+
+#[tokio::test]
+async fn recovered_is_told_once_and_never_restarts() {
+    let w = World::new().await;
+    let d = w.run_execution("recovered", &recovered_input(true)).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(
+        w.states_entered(&d.execution_arn).await,
+        ["Route", "NotifyRecovered", "Done"]
+    );
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("sf-accounts recovered after 2 restarts; down 2 h 6 min"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[0]
+            .contains("run run-ok succeeded and ended a failure streak of 2 runs that began 2026-11-29T07:00:00Z"),
+        "{}",
+        messages[0]
+    );
+    assert!(!messages[0].contains("NOT be restarted"), "{}", messages[0]);
+
+    // Not notified (never started by on-failure, but a hand-made input must
+    // not reach the no-restart notification or the restart either).
+    let d = w.run_execution("recovered-quiet", &recovered_input(false)).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(w.states_entered(&d.execution_arn).await, ["Route", "Done"]);
+    assert!(w.notifications().await.is_empty());
 }

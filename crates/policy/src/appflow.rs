@@ -105,6 +105,17 @@ impl FailureEvent {
     /// `detail.execution-id` are required; an optional field of an odd type
     /// or value is degraded (stringified or ignored) and noted, never fatal.
     pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
+        Self::parse_report(event, false)
+    }
+
+    /// Reads the report of a *successful* run (docs/design.md §4, recovery
+    /// rules): the same fields and checks as [`FailureEvent::parse`], but
+    /// `detail.status` must be `Execution Successful`.
+    pub fn parse_success(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
+        Self::parse_report(event, true)
+    }
+
+    fn parse_report(event: &Value, success: bool) -> Result<(Self, Vec<EventNote>), EventError> {
         if !event.is_object() {
             return Err(EventError::new("(event)", "not a JSON object"));
         }
@@ -147,7 +158,13 @@ impl FailureEvent {
         let flow_name = required("flow-name")?;
         let execution_id = required("execution-id")?;
         let status = lenient_str(detail, "status", &mut notes);
-        if status.as_deref() == Some(STATUS_SUCCESSFUL) {
+        if success && status.as_deref() != Some(STATUS_SUCCESSFUL) {
+            return Err(EventError::new(
+                &field("status"),
+                format!("expected \"{STATUS_SUCCESSFUL}\", got {}", shown(status.as_deref())),
+            ));
+        }
+        if !success && status.as_deref() == Some(STATUS_SUCCESSFUL) {
             return Err(EventError::new(
                 &field("status"),
                 format!("\"{STATUS_SUCCESSFUL}\" is not a failed run (check the EventBridge rule)"),
@@ -227,6 +244,14 @@ impl DeactivatedKind {
             DeactivatedKind::Event => "Event",
         }
     }
+}
+
+/// Whether an event is the report of a successful run: how the on-failure
+/// Lambda routes the success events the rule sends for the flows whose
+/// policy asks for `recovered` (docs/design.md §5.5).
+pub fn is_success(event: &Value) -> bool {
+    event.get("detail-type").and_then(Value::as_str) == Some(EVENT_DETAIL_TYPE)
+        && event.pointer("/detail/status").and_then(Value::as_str) == Some(STATUS_SUCCESSFUL)
 }
 
 /// Whether an event's `detail-type` is one of the deactivation events: how
@@ -737,6 +762,20 @@ mod tests {
             &error[error.len() - 60..]
         );
         assert_eq!(truncate_message("short"), "short");
+    }
+
+    #[test]
+    fn a_success_report_parses_only_as_a_success() {
+        let mut e = failed_event();
+        assert!(!is_success(&e));
+        let err = FailureEvent::parse_success(&e).unwrap_err();
+        assert_eq!(err.field, "detail.status");
+        e["detail"]["status"] = json!(STATUS_SUCCESSFUL);
+        assert!(is_success(&e));
+        let (ok, _) = FailureEvent::parse_success(&e).unwrap();
+        assert_eq!(ok.status.as_deref(), Some(STATUS_SUCCESSFUL));
+        assert!(FailureEvent::parse(&e).is_err());
+        assert!(!is_success(&deactivation_event()));
     }
 
     #[test]

@@ -387,7 +387,8 @@ pub fn failure_message<'a>(event: &'a FailureEvent, record: Option<&'a RunRecord
         .unwrap_or_default()
 }
 
-fn error_last(a: &RunRecord, b: &RunRecord) -> Ordering {
+/// Rule 7's order at equal times: a run that did not fail sorts first.
+pub(crate) fn error_last(a: &RunRecord, b: &RunRecord) -> Ordering {
     (a.status == RunStatus::Error).cmp(&(b.status == RunStatus::Error))
 }
 

@@ -14,6 +14,7 @@ pub mod model;
 pub mod naming;
 pub mod plan;
 pub mod reactivate;
+pub mod recover;
 pub mod schema;
 pub mod set;
 pub mod source;
@@ -29,6 +30,9 @@ pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
 pub use reactivate::{
     PendingReactivation, ReactivationPrecheck, deactivations_in_streak, decide_reactivation, reactivation_precheck,
+};
+pub use recover::{
+    PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,
 };
 pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, ResolvedPolicy};
 pub use source::{Diagnostic, Position};

@@ -197,6 +197,10 @@ pub enum Action {
     Retry,
     GiveUp,
     Skip,
+    // A failure streak the service restarted (or gave up on) ended in a
+    // successful run: one message per incident (docs/design.md §4, recovery
+    // rules). Only a `notify` value: never a restart.
+    Recovered,
     // Re-activate a deactivated scheduled or event flow (a plain comment:
     // a doc comment would turn the schema's enum into a oneOf).
     Reactivate,
@@ -208,6 +212,7 @@ impl Action {
             Action::Retry => "retry",
             Action::GiveUp => "give_up",
             Action::Skip => "skip",
+            Action::Recovered => "recovered",
             Action::Reactivate => "reactivate",
         }
     }

@@ -234,10 +234,10 @@ fn wrong_scalar_types_are_refused() {
         ),
         case(
             "unknown notify value",
-            "notify: [retry, recovered]\n",
+            "notify: [retry, recovering]\n",
             1,
             None,
-            &["notify", "recovered"],
+            &["notify", "recovering"],
         ),
         case(
             "unknown strategy",

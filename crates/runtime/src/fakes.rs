@@ -181,6 +181,7 @@ pub struct Machine {
     pub executions: Mutex<Vec<(String, String)>>,
     pub fail: Mutex<Option<PortError>>,
     pub describes: Mutex<usize>,
+    pub input_reads: Mutex<usize>,
 }
 
 impl StateMachine for Machine {
@@ -204,6 +205,15 @@ impl StateMachine for Machine {
             return Err(e);
         }
         Ok(self.executions.lock().unwrap().iter().any(|(n, _)| n == name))
+    }
+
+    async fn execution_input(&self, name: &str) -> Result<Option<String>, PortError> {
+        *self.input_reads.lock().unwrap() += 1;
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let ex = self.executions.lock().unwrap();
+        Ok(ex.iter().find(|(n, _)| n == name).map(|(_, i)| i.clone()))
     }
 }
 

@@ -16,13 +16,17 @@ pub mod telemetry;
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
+mod recover_tests;
+#[cfg(test)]
 mod redrive_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]
 mod tests;
 
-pub use on_failure::{OnFailure, OnFailureError, OnFailureOutput, Origin, SWEEP_REASON_PREFIX, state_machine_input};
+pub use on_failure::{
+    OnFailure, OnFailureError, OnFailureOutput, Origin, RecoveryOutput, Reply, SWEEP_REASON_PREFIX, state_machine_input,
+};
 pub use policy_cache::{DEFAULT_TTL_SECONDS, Loaded, PolicyCache};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
 pub use sweep::{Coverage, Sweep, SweepError, SweepLimits, SweepOutput};

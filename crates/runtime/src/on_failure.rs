@@ -1,9 +1,11 @@
 //! The on-failure handler: one failed flow run in, one state machine
 //! execution out (docs/design.md §1).
 
-use appflow_retry_policy::appflow::is_deactivation;
+use appflow_retry_policy::Action;
+use appflow_retry_policy::appflow::{is_deactivation, is_success};
 use appflow_retry_policy::naming::execution_name;
 use appflow_retry_policy::reactivate::{ReactivationPrecheck, deactivated_at, reactivation_precheck};
+use appflow_retry_policy::recover::{Recovery, RecoveryPrecheck, Streak, action_of_input, recovery_precheck};
 use appflow_retry_policy::{
     DeactivationEvent, Decision, EventError, FailureEvent, Precheck, SplitMix64, Undecided, failure_message, precheck,
     truncate_message,
@@ -68,6 +70,28 @@ pub struct OnFailureOutput {
     pub policy_problems: Vec<String>,
 }
 
+/// What the handler did with a successful run's report (docs/design.md §4,
+/// recovery rules).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecoveryOutput {
+    pub flow: String,
+    pub execution_id: String,
+    /// The `recovered` execution started (or found started before), when
+    /// the run ended a failure streak the service restarted or gave up on.
+    pub recovered: Option<OnFailureOutput>,
+    /// Why nothing was told, when nothing was.
+    pub reason: Option<String>,
+}
+
+/// The on-failure function's reply: a failure's (or deactivation's)
+/// decision, or what became of a success report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Decided(OnFailureOutput),
+    Success(RecoveryOutput),
+}
+
 /// Who reported the failed run: its EventBridge event, or the
 /// reconciliation sweep that found it in the run history without one
 /// (docs/design.md §5.9). Both take the same path; a sweep's decision says
@@ -105,6 +129,21 @@ pub fn state_machine_input(decision: &Decision, error_message: &str) -> Value {
 }
 
 impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M, C> {
+    /// Handles any event the rule routes, given as JSON (the whole
+    /// envelope), by `detail-type` and `detail.status`: a successful run
+    /// (only flows whose policy asks for `recovered` are routed), else
+    /// [`handle`](Self::handle).
+    pub async fn handle_any(&self, event: &Value) -> Result<Reply, OnFailureError> {
+        if is_success(event) {
+            let (event, notes) = FailureEvent::parse_success(event)?;
+            for note in &notes {
+                tracing::warn!(flow = %event.flow_name, execution_id = %event.execution_id, field = %note.field, note = %note.note, "odd event field degraded");
+            }
+            return self.handle_success(event).await.map(Reply::Success);
+        }
+        self.handle(event).await.map(Reply::Decided)
+    }
+
     /// Handles an EventBridge event given as JSON (the whole envelope),
     /// routed by `detail-type`: a failed run, or a deactivated flow.
     pub async fn handle(&self, event: &Value) -> Result<OnFailureOutput, OnFailureError> {
@@ -213,6 +252,83 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         self.start(decision, &reason, now, &loaded).await
     }
 
+    /// Handles a successful run's report (docs/design.md §4, recovery
+    /// rules): the policy first (a flow whose policy does not ask for
+    /// `recovered` costs no history read), then the history, then the
+    /// service's decisions for the streak's failures; one `recovered`
+    /// execution named after (flow, the successful run), so a duplicate
+    /// event tells nothing new.
+    pub async fn handle_success(&self, event: FailureEvent) -> Result<RecoveryOutput, OnFailureError> {
+        let now = self.clock.now();
+        let loaded = self
+            .policies
+            .load_reported(&event.flow_name, now)
+            .await
+            .map_err(OnFailureError::PolicyUnavailable)?;
+        let nothing = |why: String| {
+            tracing::info!(flow = %event.flow_name, execution_id = %event.execution_id, reason = %why, "successful run: nothing to tell");
+            Ok(RecoveryOutput {
+                flow: event.flow_name.clone(),
+                execution_id: event.execution_id.clone(),
+                recovered: None,
+                reason: Some(why),
+            })
+        };
+        let pending = match recovery_precheck(&event, &loaded.policy) {
+            RecoveryPrecheck::Nothing(why) => return nothing(why),
+            RecoveryPrecheck::NeedsHistory(p) => p,
+        };
+        let cover = Cover {
+            execution_id: &event.execution_id,
+            fallback_time: event.start_time.or(event.time).unwrap_or(now),
+            lookback: pending.lookback().as_chrono(),
+        };
+        let records = match read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages).await {
+            Ok(records) => records,
+            Err(HistoryError::FlowNotFound(_)) => return nothing("the flow no longer exists".into()),
+            Err(HistoryError::Unavailable(e)) => return Err(OnFailureError::HistoryUnavailable(e)),
+            Err(e @ HistoryError::Incomplete { .. }) => return Err(OnFailureError::HistoryIncomplete(e)),
+        };
+        let streak = match pending.streak(&records, now) {
+            Ok(s) => s,
+            Err(why) => return nothing(why),
+        };
+        let actions = self.streak_actions(&event.flow_name, &streak).await?;
+        match pending.decide(&streak, &actions) {
+            Recovery::Nothing(why) => nothing(why),
+            Recovery::Notify(decision) => {
+                let out = self.start(decision, "", now, &loaded).await?;
+                Ok(RecoveryOutput {
+                    flow: event.flow_name.clone(),
+                    execution_id: event.execution_id.clone(),
+                    recovered: Some(out),
+                    reason: None,
+                })
+            }
+        }
+    }
+
+    /// What the service decided for the streak's failures, newest first,
+    /// read from their executions' inputs; only the newest when it was
+    /// neither restarted nor given up (nothing is told then).
+    async fn streak_actions(&self, flow: &str, streak: &Streak) -> Result<Vec<Option<Action>>, OnFailureError> {
+        let mut actions = Vec::with_capacity(streak.failures.len());
+        for id in &streak.failures {
+            let input = self
+                .state_machine
+                .execution_input(&execution_name(flow, id))
+                .await
+                .map_err(state_machine_error)?;
+            let action = input.as_deref().and_then(action_of_input);
+            let first = actions.is_empty();
+            actions.push(action);
+            if first && !matches!(action, Some(Action::Retry | Action::GiveUp)) {
+                break;
+            }
+        }
+        Ok(actions)
+    }
+
     /// Logs the decision and starts its execution, named after
     /// (flow, decision.execution_id).
     async fn start(
@@ -232,10 +348,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             .state_machine
             .start_execution(&name, &input)
             .await
-            .map_err(|e| match e {
-                PortError::Failed(_) | PortError::NotFound(_) => OnFailureError::StateMachineRejected(e),
-                PortError::Throttled(_) | PortError::Unavailable(_) => OnFailureError::StateMachineUnavailable(e),
-            })?;
+            .map_err(state_machine_error)?;
         let execution = match outcome {
             StartOutcome::Started { .. } => "started",
             StartOutcome::AlreadyExists => {
@@ -253,5 +366,12 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             execution,
             policy_problems,
         })
+    }
+}
+
+fn state_machine_error(e: PortError) -> OnFailureError {
+    match e {
+        PortError::Failed(_) | PortError::NotFound(_) => OnFailureError::StateMachineRejected(e),
+        PortError::Throttled(_) | PortError::Unavailable(_) => OnFailureError::StateMachineUnavailable(e),
     }
 }

@@ -119,6 +119,12 @@ pub trait StateMachine: Send + Sync {
     /// Whether an execution of this name exists (DescribeExecution; its
     /// "does not exist" answer is `false`, any other failure an error).
     fn execution_exists(&self, name: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// The input of the execution of this name (DescribeExecution's
+    /// `input`): how the recovery rules learn what the service decided for
+    /// a failure (docs/design.md §4, recovery rules). None when no
+    /// execution of that name exists (or it has no input).
+    fn execution_input(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
 }
 
 /// The time decisions are made at.
@@ -176,6 +182,10 @@ impl<T: StateMachine> StateMachine for &T {
 
     fn execution_exists(&self, name: &str) -> impl Future<Output = Result<bool, PortError>> + Send {
         (**self).execution_exists(name)
+    }
+
+    fn execution_input(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send {
+        (**self).execution_input(name)
     }
 }
 

@@ -105,6 +105,13 @@ locals {
   duplicate_flows = { for f, ps in local.claims : f => ps if length(ps) > 1 }
   flow_file       = { for f, ps in local.claims : f => ps[0] }
 
+  # `notify` as each file writes it (null: not set, inherited), for the
+  # rule's routing of successful runs (outputs.tf, recovered_flows). The
+  # built-in default's notify does not hold recovered.
+  file_sets_notify  = { for p, d in local.docs : p => try(d.notify, null) != null }
+  file_notify       = { for p, d in local.docs : p => try([for v in d.notify : tostring(v)], []) }
+  recovered_default = anytrue([for p in local.default_path : contains(local.file_notify[p], "recovered")])
+
   ##############################################################################
   # SSM names
   ##############################################################################

@@ -116,3 +116,12 @@ output "flow_parameter_names" {
   description = "Map of flow name to its parameter name, `<prefix>/flows/<encoded flow>`."
   value       = tomap(local.flow_parameter_names)
 }
+
+output "recovered_flows" {
+  description = "Which flows' effective notify holds `recovered` (docs/design.md §5.5), for the rule's success branch: { all = the default's notify holds it, flows = flow files whose own notify holds it (when not all), except = flow files whose own notify leaves it out (when all) }. A flow file without notify inherits the default's; lists replace."
+  value = {
+    all    = local.recovered_default
+    flows  = local.recovered_default ? [] : sort([for f, p in local.flow_file : f if local.file_sets_notify[p] && contains(local.file_notify[p], "recovered")])
+    except = local.recovered_default ? sort([for f, p in local.flow_file : f if local.file_sets_notify[p] && !contains(local.file_notify[p], "recovered")]) : []
+  }
+}

@@ -44,21 +44,57 @@ locals {
   # would drop an event without the field).
   flow_names    = [for f in var.covered_flows : f if !endswith(f, "*")]
   flow_prefixes = [for f in var.covered_flows : trimsuffix(f, "*") if endswith(f, "*")]
-  event_pattern = merge(
+  covered_json  = jsonencode(concat(local.flow_names, [for p in local.flow_prefixes : { prefix = p }]))
+  failure_branches = [
+    {
+      "detail-type" = ["AppFlow End Flow Run Report"]
+      detail        = { status = [{ "anything-but" = "Execution Successful" }] }
+    },
+    { "detail-type" = ["AppFlow Scheduled Flow Deactivated", "AppFlow Event Flow Deactivated"] },
+  ]
+
+  # Successful runs, only of the flows whose effective notify holds
+  # `recovered` (docs/design.md §5.5): the flows the policies name, or every
+  # flow but the exceptions when the default asks. Inside covered_flows
+  # only; an exception inside a covered prefix is left to the Lambda, which
+  # stops after one cached policy read. No flow asks: no branch at all.
+  recovered_named = [
+    for f in var.recovered_flows.flows : f
+    if length(var.covered_flows) == 0 || contains(local.flow_names, f) || anytrue([for p in local.flow_prefixes : startswith(f, p)])
+  ]
+  recovered_filter_json = (
+    var.recovered_flows.all
+    ? (length(var.covered_flows) > 0 ? local.covered_json : length(var.recovered_flows.except) > 0 ? jsonencode([{ "anything-but" = var.recovered_flows.except }]) : "null")
+    : jsonencode(local.recovered_named)
+  )
+  recovered_branch_json = (var.recovered_flows.all || length(local.recovered_named) > 0) ? jsonencode({
+    "detail-type" = ["AppFlow End Flow Run Report"]
+    detail = merge(
+      { status = ["Execution Successful"] },
+      local.recovered_filter_json == "null" ? {} : { "flow-name" = jsondecode(local.recovered_filter_json) },
+    )
+  }) : "null"
+
+  # The rule: failed runs only ("Execution Successful" is the one documented
+  # success status; AWS does not document the failure one), and the two
+  # deactivation events, which carry no run status ($or: the status filter
+  # would drop an event without the field). With a success branch, the
+  # covered_flows filter moves into each branch (one field, one filter).
+  event_pattern = jsondecode(local.recovered_branch_json == "null" ? jsonencode(merge(
     {
       source = ["aws.appflow"]
-      "$or" = [
-        {
-          "detail-type" = ["AppFlow End Flow Run Report"]
-          detail        = { status = [{ "anything-but" = "Execution Successful" }] }
-        },
-        { "detail-type" = ["AppFlow Scheduled Flow Deactivated", "AppFlow Event Flow Deactivated"] },
-      ]
+      "$or"  = local.failure_branches
     },
     length(var.covered_flows) == 0 ? {} : {
-      detail = { "flow-name" = concat(local.flow_names, [for p in local.flow_prefixes : { prefix = p }]) }
+      detail = { "flow-name" = jsondecode(local.covered_json) }
     },
-  )
+    )) : jsonencode({
+    source = ["aws.appflow"]
+    "$or" = concat(
+      [for b in local.failure_branches : jsondecode(length(var.covered_flows) == 0 ? jsonencode(b) : jsonencode(merge(b, { detail = merge(try(b.detail, {}), { "flow-name" = jsondecode(local.covered_json) }) })))],
+      [jsondecode(local.recovered_branch_json)],
+    )
+  }))
 
   environment = {
     APPFLOW_RETRY_POLICY_PREFIX      = var.policy_prefix

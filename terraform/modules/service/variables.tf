@@ -83,6 +83,17 @@ variable "covered_flows" {
   }
 }
 
+variable "recovered_flows" {
+  description = "Flows whose successful runs the rule routes, for the `recovered` notification (the policies module's `recovered_flows` output): all = the default policy's notify holds recovered (every flow but `except`, whose files set notify without it), else the `flows` whose files' notify holds it. Nothing asks: no success is routed."
+  type = object({
+    all    = optional(bool, false)
+    flows  = optional(list(string), [])
+    except = optional(list(string), [])
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "sweep_enabled" {
   description = "Whether the reconciliation sweep runs on its schedule (false: the rule stays, disabled)."
   type        = bool

@@ -488,3 +488,65 @@ run "a_bad_sweep_interval_is_refused" {
 
   expect_failures = [var.sweep_interval_minutes]
 }
+
+# Successful runs reach the Lambda only for the flows whose policy asks for
+# `recovered` (docs/design.md §5.5): a third $or branch.
+run "recovered_routes_successes_of_the_flows_that_ask_only" {
+  command = plan
+
+  variables {
+    recovered_flows = { flows = ["salesforce-accounts", "hubspot"] }
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == {
+      source = ["aws.appflow"]
+      "$or" = concat(jsondecode(file("tests/fixtures/event-pattern.json"))["$or"], [{
+        "detail-type" = ["AppFlow End Flow Run Report"]
+        detail        = { status = ["Execution Successful"], "flow-name" = ["salesforce-accounts", "hubspot"] }
+      }])
+    }
+    error_message = "successes of the named flows only: ${aws_cloudwatch_event_rule.this.event_pattern}"
+  }
+}
+
+run "recovered_by_default_routes_every_success_but_the_exceptions" {
+  command = plan
+
+  variables {
+    recovered_flows = { all = true, except = ["noisy"] }
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == jsondecode(file("tests/fixtures/event-pattern-recovered-all.json"))
+    error_message = "every success but the exceptions: ${aws_cloudwatch_event_rule.this.event_pattern}"
+  }
+}
+
+run "recovered_within_covered_flows_moves_the_flow_filter_into_each_branch" {
+  command = plan
+
+  variables {
+    covered_flows   = ["salesforce-accounts", "sap-*"]
+    recovered_flows = { flows = ["sap-orders", "elsewhere"] }
+  }
+
+  assert {
+    # The fixture is also what the moto EventBridge test routes sample events with.
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == jsondecode(file("tests/fixtures/event-pattern-recovered-covered.json"))
+    error_message = "one flow-name filter per branch, successes of covered flows that ask: ${aws_cloudwatch_event_rule.this.event_pattern}"
+  }
+}
+
+run "no_flow_asks_no_success_branch" {
+  command = plan
+
+  variables {
+    recovered_flows = { all = false, flows = [], except = ["x"] }
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == jsondecode(file("tests/fixtures/event-pattern.json"))
+    error_message = "no flow asks: the pattern is the failures' alone"
+  }
+}
