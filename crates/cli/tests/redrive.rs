@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use appflow_retry_testkit::moto::Moto;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use serde_json::{Value, json};
 
@@ -47,14 +46,7 @@ impl World {
         let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto starts (run `make venv`)"))
             .await
             .unwrap();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .endpoint_url(moto.endpoint())
-            .load()
-            .await;
+        let config = appflow_retry_aws::sdk_config_for_endpoint(moto.endpoint()).await;
         let sqs = aws_sdk_sqs::Client::new(&config);
         let lambda = aws_sdk_lambda::Client::new(&config);
         let mut urls = Vec::new();

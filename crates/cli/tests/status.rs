@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use appflow_retry_policy::naming::execution_name;
 use appflow_retry_testkit::moto::Moto;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{Value, json};
 
@@ -40,14 +39,7 @@ impl World {
         let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto starts (run `make venv`)"))
             .await
             .unwrap();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .endpoint_url(moto.endpoint())
-            .load()
-            .await;
+        let config = appflow_retry_aws::sdk_config_for_endpoint(moto.endpoint()).await;
         let sfn = aws_sdk_sfn::Client::new(&config);
         // The Restart retries without jitter: a restart being retried stays
         // in `Restart` for its first 30 s interval (a restart in progress).
