@@ -81,18 +81,10 @@ pub fn render(plan: &FlowPlan) -> String {
     let _ = writeln!(out, "flow {} ({class}), policy {}", plan.flow, plan.policy);
     let _ = writeln!(
         out,
-        "max_retries {} within retry_window {}; backoff {} from {}{}, cap {}, jitter {}",
+        "max_retries {} within retry_window {}; backoff {}",
         s.max_retries,
         dur(s.retry_window_seconds),
-        b.strategy.as_str(),
-        b.initial_delay,
-        if b.strategy == appflow_retry_policy::Strategy::Exponential {
-            format!(" ×{}", b.multiplier)
-        } else {
-            String::new()
-        },
-        b.max_delay,
-        b.jitter.as_str(),
+        backoff_text(b),
     );
     if !s.restarts.is_empty() {
         let _ = writeln!(out);
@@ -144,24 +136,32 @@ pub fn render(plan: &FlowPlan) -> String {
     out
 }
 
+/// A backoff as both schedules print it: `exponential from 30s ×2, cap 15m, jitter full`.
+fn backoff_text(b: &appflow_retry_policy::Backoff) -> String {
+    let multiplier = if b.strategy == appflow_retry_policy::Strategy::Exponential {
+        format!(" ×{}", b.multiplier)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} from {}{multiplier}, cap {}, jitter {}",
+        b.strategy.as_str(),
+        b.initial_delay,
+        b.max_delay,
+        b.jitter.as_str()
+    )
+}
+
 /// The re-activation schedule, after the restart schedule.
 fn render_reactivation(out: &mut String, r: &ReactivationSchedule) {
     let b = &r.backoff;
     let _ = writeln!(
         out,
         "
-When AppFlow deactivates this flow (scheduled and event flows): max_reactivations {} within retry_window {}; backoff {} from {}{}, cap {}, jitter {}",
+When AppFlow deactivates this flow (scheduled and event flows): max_reactivations {} within retry_window {}; backoff {}",
         r.max_reactivations,
         dur(r.retry_window_seconds),
-        b.strategy.as_str(),
-        b.initial_delay,
-        if b.strategy == appflow_retry_policy::Strategy::Exponential {
-            format!(" ×{}", b.multiplier)
-        } else {
-            String::new()
-        },
-        b.max_delay,
-        b.jitter.as_str(),
+        backoff_text(b),
     );
     if !r.reactivations.is_empty() {
         let _ = writeln!(out);
