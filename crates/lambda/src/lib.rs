@@ -18,6 +18,12 @@ use appflow_retry_runtime::{
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use std::str::FromStr;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 pub const ENV_PREFIX: &str = "APPFLOW_RETRY_POLICY_PREFIX";
 pub const ENV_STATE_MACHINE: &str = "APPFLOW_RETRY_STATE_MACHINE_ARN";
@@ -64,20 +70,57 @@ impl Settings {
     }
 }
 
-/// JSON logs, one object per line, without ANSI colours; level from
-/// `RUST_LOG` (default info). Metric lines (EMF) go to stdout too.
+/// The name of the span the Lambda runtime opens around each invocation; it
+/// carries the `requestId` (and `xrayTraceId` when traced).
+pub const INVOCATION_SPAN: &str = "Lambda runtime invoke";
+
+/// The log level filter, as the Lambda runtime's own subscriber chooses it:
+/// `AWS_LAMBDA_LOG_LEVEL` (Lambda sets it from the function's application
+/// log level) wins, then `RUST_LOG` (directives such as
+/// `appflow_retry_runtime=debug` work), then `info`. Lambda's `FATAL` is
+/// `error` here: `tracing` has no fatal level. An unreadable value falls
+/// back to `info` rather than silencing the function.
+pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> EnvFilter {
+    let lambda_level = lambda_level.map(str::trim).filter(|l| !l.is_empty());
+    if let Some(level) = lambda_level {
+        let level = if level.eq_ignore_ascii_case("fatal") {
+            "error"
+        } else {
+            level
+        };
+        let level = LevelFilter::from_str(level).unwrap_or(LevelFilter::INFO);
+        return EnvFilter::default().add_directive(level.into());
+    }
+    match rust_log.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(directives) => EnvFilter::builder()
+            .with_default_directive(LevelFilter::INFO.into())
+            .parse(directives)
+            .unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::new("info"),
+    }
+}
+
+/// JSON logs, one object per line, without ANSI colours, level from
+/// [`log_filter`]. Each line written during an invocation carries the
+/// runtime's invocation span (`"span": {"name": "Lambda runtime invoke",
+/// "requestId": ...}`), whatever the level: the span is let through even
+/// when its own level (info) is filtered out. Metric lines (EMF) go to
+/// stdout too.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let filter = log_filter(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+    );
+    let invocation = filter_fn(|meta| meta.is_span() && meta.name() == INVOCATION_SPAN);
+    let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
-        .with_current_span(false)
+        .with_current_span(true)
         .with_span_list(false)
         .with_ansi(false)
         .with_target(false)
-        .with_env_filter(filter)
-        .init();
+        .with_filter(filter.or(invocation));
+    tracing_subscriber::registry().with(json).init();
     appflow_retry_runtime::telemetry::metrics_to_stdout();
 }
 
@@ -282,5 +325,25 @@ mod tests {
 
         let done = async { Ok::<_, NamedError>(7) };
         assert_eq!(within_deadline(&context_with(60_000), done).await.unwrap(), 7);
+    }
+
+    #[test]
+    fn the_lambda_log_level_wins_over_rust_log_and_fatal_is_error() {
+        let hint = |lambda: Option<&str>, rust: Option<&str>| log_filter(lambda, rust).max_level_hint();
+        assert_eq!(hint(None, None), Some(LevelFilter::INFO));
+        assert_eq!(hint(Some("DEBUG"), Some("error")), Some(LevelFilter::DEBUG));
+        assert_eq!(hint(Some("WARN"), None), Some(LevelFilter::WARN));
+        assert_eq!(hint(Some("FATAL"), None), Some(LevelFilter::ERROR));
+        assert_eq!(
+            hint(Some("  "), Some("trace")),
+            Some(LevelFilter::TRACE),
+            "blank: not set"
+        );
+        assert_eq!(hint(Some("loud"), None), Some(LevelFilter::INFO), "unreadable: info");
+        assert_eq!(
+            hint(None, Some("appflow_retry_runtime=debug")),
+            Some(LevelFilter::DEBUG)
+        );
+        assert_eq!(hint(None, Some("[[[")), Some(LevelFilter::INFO), "unreadable: info");
     }
 }
