@@ -26,7 +26,7 @@ endif
 endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
-        schema bench example demo demo-check package deploy clean help \
+        schema bench example demo demo-check package deploy clean help tools-test \
         e2e e2e-skipped deploy-local
 
 all: build
@@ -48,7 +48,7 @@ build:
 # The Terraform e2e runs when Terraform is installed; `make e2e` alone fails without it.
 E2E := $(if $(shell command -v $(TERRAFORM) 2> /dev/null),e2e,e2e-skipped)
 
-test: test-rust policies schema-check lint terraform-test checkov demo-check $(E2E)
+test: test-rust tools-test policies schema-check lint terraform-test checkov demo-check $(E2E)
 
 # The integration tests start moto (pinned, from PyPI) on free loopback ports.
 test-rust: venv
@@ -60,6 +60,10 @@ $(VENV)/.installed: tools/requirements-moto.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-moto.txt
 	touch $@
+
+# The Python tools' own tests (the Lambda zip checker, the moto shim).
+tools-test: venv
+	$(VENV)/bin/python -m unittest discover --start-directory tools --pattern 'test_*.py'
 
 # Every policy file against the JSON Schema and the semantic rules.
 policies:
