@@ -26,7 +26,7 @@ endif
 endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
-        schema bench example demo demo-check package deploy clean help tools-test \
+        schema bench example demo demo-check package deploy clean help tools-test deny \
         e2e e2e-skipped deploy-local
 
 all: build
@@ -48,7 +48,7 @@ build:
 # The Terraform e2e runs when Terraform is installed; `make e2e` alone fails without it.
 E2E := $(if $(shell command -v $(TERRAFORM) 2> /dev/null),e2e,e2e-skipped)
 
-test: test-rust tools-test policies schema-check lint terraform-test checkov demo-check $(E2E)
+test: test-rust tools-test policies schema-check lint deny terraform-test checkov demo-check $(E2E)
 
 # The integration tests start moto (pinned, from PyPI) on free loopback ports.
 test-rust: venv
@@ -107,6 +107,21 @@ checkov: $(CHECKOV_VENV)/.installed
 	@$(PYTHON) tools/checkov-gate.py target/checkov.json
 
 lint: fmt-check clippy
+
+# cargo-deny (deny.toml): licenses, sources, and no unexplained second version
+# of a crate. Offline: these checks read Cargo.lock and the registry cache.
+# Pinned, built from crates.io into .tools/ the first time (a few minutes;
+# LTO is off for this build only, it is a build tool).
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := .tools/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
+
+deny: $(CARGO_DENY)
+	$(CARGO_DENY) --offline check licenses bans sources
+
+$(CARGO_DENY):
+	@echo "installing cargo-deny $(CARGO_DENY_VERSION) into .tools/ (built from crates.io: a few minutes, once)"
+	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  $(CARGO) install --locked --root .tools/cargo-deny-$(CARGO_DENY_VERSION) cargo-deny@$(CARGO_DENY_VERSION)
 
 fmt:
 	$(CARGO) fmt --all
