@@ -6,6 +6,8 @@
 //! Lambdas at local emulators. AppFlow throttles often: its client retries
 //! more (with jittered exponential backoff) than the SDK's default.
 
+#![warn(missing_docs)]
+
 use std::time::Duration;
 
 use appflow_retry_policy::appflow::epoch_seconds;
@@ -75,8 +77,11 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<chrono::DateTime<chron
 /// How hard the AppFlow client tries before the handler sees an error.
 #[derive(Debug, Clone)]
 pub struct AppFlowRetry {
+    /// Attempts in all, the first included.
     pub max_attempts: u32,
+    /// The first backoff's upper bound (full jitter).
     pub initial_backoff: Duration,
+    /// The cap on any one backoff.
     pub max_backoff: Duration,
     /// Per attempt; a slow reply past this is retried.
     pub attempt_timeout: Duration,
@@ -102,6 +107,7 @@ pub struct Ssm {
 }
 
 impl Ssm {
+    /// An adapter over a client built from `config`.
     pub fn new(config: &SdkConfig) -> Self {
         Ssm {
             client: aws_sdk_ssm::Client::new(config),
@@ -126,6 +132,7 @@ pub struct AppFlowClient {
 }
 
 impl AppFlowClient {
+    /// An adapter over a client built from `config`, retrying as `retry` says.
     pub fn new(config: &SdkConfig, retry: &AppFlowRetry) -> Self {
         let conf = aws_sdk_appflow::config::Builder::from(config)
             .retry_config(
@@ -269,6 +276,8 @@ pub struct StepFunctions {
 }
 
 impl StepFunctions {
+    /// An adapter over a client built from `config`, for the state machine
+    /// `state_machine_arn`.
     pub fn new(config: &SdkConfig, state_machine_arn: &str) -> Self {
         StepFunctions {
             client: aws_sdk_sfn::Client::new(config),
@@ -452,6 +461,7 @@ pub struct Sqs {
 }
 
 impl Sqs {
+    /// An adapter over a client built from `config`, long polling for 1 s.
     pub fn new(config: &SdkConfig) -> Self {
         Sqs {
             client: aws_sdk_sqs::Client::new(config),
@@ -531,6 +541,7 @@ pub struct LambdaClient {
 }
 
 impl LambdaClient {
+    /// An adapter over a client built from `config`.
     pub fn new(config: &SdkConfig) -> Self {
         LambdaClient {
             client: aws_sdk_lambda::Client::new(config),

@@ -8,6 +8,8 @@
 //! ending in `*`; empty: every flow). Endpoints come from the standard
 //! `AWS_ENDPOINT_URL*` variables.
 
+#![warn(missing_docs)]
+
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_from_env};
 use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
@@ -25,16 +27,23 @@ use tracing_subscriber::filter::{FilterExt, LevelFilter, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// The SSM path prefix of the policies (default `/appflow-retry`).
 pub const ENV_PREFIX: &str = "APPFLOW_RETRY_POLICY_PREFIX";
+/// The retry state machine's ARN (on-failure and sweep).
 pub const ENV_STATE_MACHINE: &str = "APPFLOW_RETRY_STATE_MACHINE_ARN";
+/// How long a policy read from SSM is reused, in seconds (default 60).
 pub const ENV_TTL: &str = "APPFLOW_RETRY_POLICY_TTL_SECONDS";
+/// The flows the sweep covers: names, or prefixes ending in `*` (empty: all).
 pub const ENV_COVERED_FLOWS: &str = "APPFLOW_RETRY_COVERED_FLOWS";
 
 /// Settings read from the environment at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// From [`ENV_PREFIX`].
     pub policy_prefix: String,
+    /// From [`ENV_TTL`].
     pub policy_ttl_seconds: u64,
+    /// From [`ENV_STATE_MACHINE`]; required by the functions that start executions.
     pub state_machine_arn: Option<String>,
     /// The flows the sweep covers (empty: all).
     pub coverage: Coverage,
@@ -65,6 +74,7 @@ impl Settings {
         })
     }
 
+    /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, String> {
         Self::from_vars(|k| std::env::var(k).ok())
     }
@@ -128,7 +138,9 @@ pub fn init_logging() {
 /// state machine's Retry/Catch and the alarms match.
 #[derive(Debug)]
 pub struct NamedError {
+    /// Lambda's `errorType`.
     pub error_type: &'static str,
+    /// Lambda's `errorMessage`.
     pub message: String,
 }
 
@@ -172,7 +184,9 @@ impl From<RestartError> for NamedError {
 
 /// The on-failure function's handler type, with the AWS adapters.
 pub type OnFailureHandler = OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock>;
+/// The restart function's handler type, with the AWS adapters.
 pub type RestartHandler = Restart<Ssm, AppFlowClient, SystemClock>;
+/// The sweep function's handler type, with the AWS adapters.
 pub type SweepHandler = Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock>;
 
 /// Builds the on-failure handler from the environment.

@@ -15,6 +15,8 @@
 //!
 //! Everything listens on `127.0.0.1` only.
 
+#![warn(missing_docs)]
+
 pub mod lambda_api;
 pub mod moto;
 pub mod ports;
