@@ -36,6 +36,24 @@ pub const ENV_TTL: &str = "APPFLOW_RETRY_POLICY_TTL_SECONDS";
 /// The flows the sweep covers: names, or prefixes ending in `*` (empty: all).
 pub const ENV_COVERED_FLOWS: &str = "APPFLOW_RETRY_COVERED_FLOWS";
 
+/// Why a function cannot start: a setting of its environment is unusable.
+/// The message names the variable and its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// [`ENV_TTL`] is not a whole number.
+    #[error("{}={:?} is not a whole number of seconds", ENV_TTL, .0)]
+    Ttl(String),
+    /// [`ENV_PREFIX`] is not an SSM path.
+    #[error("{}={:?} must start with '/'", ENV_PREFIX, .0)]
+    Prefix(String),
+    /// An entry of [`ENV_COVERED_FLOWS`] is unusable (the message says which).
+    #[error("{}: {}", ENV_COVERED_FLOWS, .0)]
+    CoveredFlows(String),
+    /// [`ENV_STATE_MACHINE`] is missing where executions are started.
+    #[error("{} is not set", ENV_STATE_MACHINE)]
+    NoStateMachine,
+}
+
 /// Settings read from the environment at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -51,21 +69,19 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the settings through `var` (the process environment in Lambda).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let policy_ttl_seconds = match var(ENV_TTL).filter(|v| !v.is_empty()) {
             None => DEFAULT_TTL_SECONDS,
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("{ENV_TTL}={v:?} is not a whole number of seconds"))?,
+            Some(v) => v.parse().map_err(|_| SettingsError::Ttl(v))?,
         };
         let policy_prefix = var(ENV_PREFIX)
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_POLICY_PREFIX.to_owned());
         if !policy_prefix.starts_with('/') {
-            return Err(format!("{ENV_PREFIX}={policy_prefix:?} must start with '/'"));
+            return Err(SettingsError::Prefix(policy_prefix));
         }
         let coverage = Coverage::parse(&var(ENV_COVERED_FLOWS).unwrap_or_default())
-            .map_err(|e| format!("{ENV_COVERED_FLOWS}: {e}"))?;
+            .map_err(|e| SettingsError::CoveredFlows(e.to_string()))?;
         Ok(Settings {
             policy_prefix,
             policy_ttl_seconds,
@@ -75,7 +91,7 @@ impl Settings {
     }
 
     /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_vars(|k| std::env::var(k).ok())
     }
 }
@@ -190,12 +206,12 @@ pub type RestartHandler = Restart<Ssm, AppFlowClient, SystemClock>;
 pub type SweepHandler = Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock>;
 
 /// Builds the on-failure handler from the environment.
-pub async fn on_failure_from_env() -> Result<OnFailureHandler, String> {
+pub async fn on_failure_from_env() -> Result<OnFailureHandler, SettingsError> {
     let settings = Settings::from_env()?;
     let arn = settings
         .state_machine_arn
         .clone()
-        .ok_or_else(|| format!("{ENV_STATE_MACHINE} is not set"))?;
+        .ok_or(SettingsError::NoStateMachine)?;
     let config = sdk_config_from_env().await;
     Ok(OnFailure {
         policies: PolicyCache::new(Ssm::new(&config), &settings.policy_prefix, settings.policy_ttl_seconds),
@@ -208,7 +224,7 @@ pub async fn on_failure_from_env() -> Result<OnFailureHandler, String> {
 
 /// Builds the sweep from the environment: the on-failure handler's ports
 /// and settings, and the covered flows.
-pub async fn sweep_from_env() -> Result<SweepHandler, String> {
+pub async fn sweep_from_env() -> Result<SweepHandler, SettingsError> {
     let coverage = Settings::from_env()?.coverage;
     Ok(Sweep {
         on_failure: on_failure_from_env().await?,
@@ -218,7 +234,7 @@ pub async fn sweep_from_env() -> Result<SweepHandler, String> {
 }
 
 /// Builds the restart handler from the environment.
-pub async fn restart_from_env() -> Result<RestartHandler, String> {
+pub async fn restart_from_env() -> Result<RestartHandler, SettingsError> {
     let settings = Settings::from_env()?;
     let config = sdk_config_from_env().await;
     Ok(Restart {
@@ -321,8 +337,35 @@ mod tests {
         assert!(settings.coverage.covers("sap-orders"));
         assert!(!settings.coverage.covers("marketo"));
         assert!(Settings::from_vars(vars("")).unwrap().coverage.covers("marketo"));
-        let err = Settings::from_vars(vars("sap*x")).unwrap_err();
+        let err = Settings::from_vars(vars("sap*x")).unwrap_err().to_string();
         assert!(err.contains(ENV_COVERED_FLOWS) && err.contains("sap*x"), "{err}");
+    }
+
+    #[test]
+    fn an_unusable_setting_is_named_with_its_value() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(name, _)| *name == k).map(|(_, v)| (*v).to_owned())
+        };
+        let err = Settings::from_vars(vars(&[(ENV_TTL, "1m")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "APPFLOW_RETRY_POLICY_TTL_SECONDS=\"1m\" is not a whole number of seconds"
+        );
+        let err = Settings::from_vars(vars(&[(ENV_PREFIX, "appflow")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "APPFLOW_RETRY_POLICY_PREFIX=\"appflow\" must start with '/'"
+        );
+        let fine = Settings::from_vars(vars(&[(ENV_TTL, ""), (ENV_PREFIX, "")])).unwrap();
+        assert_eq!(
+            (fine.policy_prefix.as_str(), fine.policy_ttl_seconds),
+            ("/appflow-retry", 60)
+        );
+        assert_eq!(fine.state_machine_arn, None);
+        assert_eq!(
+            SettingsError::NoStateMachine.to_string(),
+            "APPFLOW_RETRY_STATE_MACHINE_ARN is not set"
+        );
     }
 
     #[tokio::test]
