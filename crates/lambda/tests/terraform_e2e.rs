@@ -549,7 +549,8 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
             (change["actions"].clone(), keys, after["logging_config"].clone()),
         );
     }
-    let functions = ["on_failure", "restart", "sweep"].map(|f| format!("module.service.aws_lambda_function.{f}"));
+    let functions =
+        ["on-failure", "restart", "sweep"].map(|f| format!("module.service.aws_lambda_function.this[\"{f}\"]"));
     assert_eq!(
         changes.keys().cloned().collect::<Vec<_>>(),
         functions.to_vec(),

@@ -22,7 +22,11 @@ locals {
   metric_namespace = "AppFlowRetry"
 
   # Every path that can still drop or silently alter work has an alarm; each
-  # fires on any occurrence in 5 minutes and notifies the topic.
+  # fires on any occurrence (more than 0) in one period of 5 minutes and
+  # notifies the topic.
+  alarm_period_seconds = 5 * 60
+  alarm_threshold      = 0
+
   alarms = {
     # Undelivered AppFlow events.
     events-failed-invocations = {
@@ -51,7 +55,7 @@ locals {
       namespace   = "AWS/Lambda"
       metric      = "Errors"
       statistic   = "Sum"
-      dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
+      dimensions  = { FunctionName = aws_lambda_function.this["on-failure"].function_name }
       description = "The on-failure function returned errors (see its log group)."
     }
     on-failure-errors-not-empty = {
@@ -65,21 +69,21 @@ locals {
       namespace   = "AWS/Lambda"
       metric      = "DestinationDeliveryFailures"
       statistic   = "Sum"
-      dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
+      dimensions  = { FunctionName = aws_lambda_function.this["on-failure"].function_name }
       description = "Lambda could not send failed on-failure invocations to the on-failure-errors queue (queue or KMS permissions?): those failed AppFlow events are LOST."
     }
     on-failure-events-dropped = {
       namespace   = "AWS/Lambda"
       metric      = "AsyncEventsDropped"
       statistic   = "Sum"
-      dimensions  = { FunctionName = aws_lambda_function.on_failure.function_name }
+      dimensions  = { FunctionName = aws_lambda_function.this["on-failure"].function_name }
       description = "Lambda gave up on asynchronous events for on-failure (retries exhausted, event too old or throttled too long): each should be in the on-failure-errors queue; if on-failure-destination-failures fires too, it is lost."
     }
     restart-errors = {
       namespace   = "AWS/Lambda"
       metric      = "Errors"
       statistic   = "Sum"
-      dimensions  = { FunctionName = aws_lambda_function.restart.function_name }
+      dimensions  = { FunctionName = aws_lambda_function.this["restart"].function_name }
       description = "The restart function returned errors (see its log group)."
     }
     # The reconciliation sweep.
@@ -87,7 +91,7 @@ locals {
       namespace   = "AWS/Lambda"
       metric      = "Errors"
       statistic   = "Sum"
-      dimensions  = { FunctionName = aws_lambda_function.sweep.function_name }
+      dimensions  = { FunctionName = aws_lambda_function.this["sweep"].function_name }
       description = "The sweep function returned errors (see its log group: SweepIncomplete names the flows and runs it could not handle, ListFlowsUnavailable means it swept nothing). The next scheduled sweep tries again."
     }
     sweep-recovered-failures = {
@@ -153,9 +157,9 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   metric_name         = each.value.metric
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
-  period              = 300
+  period              = local.alarm_period_seconds
   evaluation_periods  = 1
-  threshold           = 0
+  threshold           = local.alarm_threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.this.arn]

@@ -16,6 +16,12 @@ locals {
     { "detail-type" = ["AppFlow Scheduled Flow Deactivated", "AppFlow Event Flow Deactivated"] },
   ]
 
+  # EventBridge's retries of an on-failure invocation (its defaults are 24
+  # hours and 185): a failed run is decided within the hour or lands in the
+  # dead-letter queue, where the events-dlq-not-empty alarm reports it.
+  rule_retry_max_age_seconds = 60 * 60
+  rule_retry_attempts        = 20
+
   # Successful runs, only of the flows whose effective notify holds
   # `recovered` (docs/design.md §5.5): the flows the policies name, or every
   # flow but the exceptions when the default asks. Inside covered_flows
@@ -69,11 +75,11 @@ resource "aws_cloudwatch_event_rule" "this" {
 
 resource "aws_cloudwatch_event_target" "this" {
   rule = aws_cloudwatch_event_rule.this.name
-  arn  = aws_lambda_function.on_failure.arn
+  arn  = aws_lambda_function.this["on-failure"].arn
 
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 20
+    maximum_event_age_in_seconds = local.rule_retry_max_age_seconds
+    maximum_retry_attempts       = local.rule_retry_attempts
   }
 
   dead_letter_config {
@@ -92,5 +98,5 @@ resource "aws_cloudwatch_event_rule" "sweep" {
 
 resource "aws_cloudwatch_event_target" "sweep" {
   rule = aws_cloudwatch_event_rule.sweep.name
-  arn  = aws_lambda_function.sweep.arn
+  arn  = aws_lambda_function.this["sweep"].arn
 }

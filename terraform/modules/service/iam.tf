@@ -1,3 +1,6 @@
+# The roles of the three functions and of the state machine: least
+# privilege, one statement per need.
+
 locals {
   lambda_assume = jsonencode({
     Version = "2012-10-17"
@@ -16,21 +19,19 @@ locals {
     Resource = "*"
   }
 
-  on_failure_policy = {
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "Logs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = "${aws_cloudwatch_log_group.on_failure.arn}:*"
-      },
-      {
-        Sid      = "ReadPolicies"
-        Effect   = "Allow"
-        Action   = ["ssm:GetParameter"]
-        Resource = local.policy_parameters
-      },
+  # StartExecution on this state machine: on-failure and the sweep start
+  # retries.
+  start_retry = {
+    Sid      = "StartRetry"
+    Effect   = "Allow"
+    Action   = ["states:StartExecution"]
+    Resource = local.state_machine_arn
+  }
+
+  # What each function may do beyond what they all may (below), in the
+  # order of the policy's statements.
+  function_statements = {
+    on-failure = [
       {
         Sid    = "ReadRunHistory"
         Effect = "Allow"
@@ -38,46 +39,26 @@ locals {
         Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"]
         Resource = local.flow_arns
       },
-      {
-        Sid      = "StartRetry"
-        Effect   = "Allow"
-        Action   = ["states:StartExecution"]
-        Resource = local.state_machine_arn
-      },
+      local.start_retry,
       {
         Sid      = "ParkFailures"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
         Resource = aws_sqs_queue.failures.arn
       },
-      {
-        Sid      = "Encryption"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource = local.kms_key_arn
-      },
-      local.xray,
     ]
-  }
-
-  # The sweep: ListFlows (the account's flows), the run history
-  # of the covered flows, the state machine's executions by name, and
-  # StartExecution as on-failure.
-  sweep_policy = {
-    Version = "2012-10-17"
-    Statement = [
+    restart = [
       {
-        Sid      = "Logs"
+        Sid      = "RestartFlows"
         Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = "${aws_cloudwatch_log_group.sweep.arn}:*"
+        Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"]
+        Resource = local.flow_arns
       },
-      {
-        Sid      = "ReadPolicies"
-        Effect   = "Allow"
-        Action   = ["ssm:GetParameter"]
-        Resource = local.policy_parameters
-      },
+    ]
+    # The sweep: ListFlows (the account's flows), the run history of the
+    # covered flows, the state machine's executions by name, and
+    # StartExecution as on-failure.
+    sweep = [
       {
         Sid    = "ListFlows"
         Effect = "Allow"
@@ -99,51 +80,50 @@ locals {
         Action   = ["states:DescribeExecution"]
         Resource = local.execution_arns
       },
-      {
-        Sid      = "StartRetry"
-        Effect   = "Allow"
-        Action   = ["states:StartExecution"]
-        Resource = local.state_machine_arn
-      },
-      {
-        Sid      = "Encryption"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = local.kms_key_arn
-      },
-      local.xray,
+      local.start_retry,
     ]
   }
 
-  restart_policy = {
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "Logs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = "${aws_cloudwatch_log_group.restart.arn}:*"
-      },
-      {
-        Sid      = "ReadPolicies"
-        Effect   = "Allow"
-        Action   = ["ssm:GetParameter"]
-        Resource = local.policy_parameters
-      },
-      {
-        Sid      = "RestartFlows"
-        Effect   = "Allow"
-        Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"]
-        Resource = local.flow_arns
-      },
-      {
-        Sid      = "Encryption"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = local.kms_key_arn
-      },
-      local.xray,
-    ]
+  # The key: every function reads its encrypted environment; on-failure
+  # also writes to the encrypted failures queue.
+  function_kms_actions = {
+    on-failure = ["kms:Decrypt", "kms:GenerateDataKey"]
+    restart    = ["kms:Decrypt"]
+    sweep      = ["kms:Decrypt"]
+  }
+
+  # Every function: its own log group, the policies in SSM, its own
+  # statements, the key, tracing.
+  function_policies = {
+    for f, statements in local.function_statements : f => {
+      Version = "2012-10-17"
+      Statement = concat(
+        [
+          {
+            Sid      = "Logs"
+            Effect   = "Allow"
+            Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+            Resource = "${aws_cloudwatch_log_group.function[f].arn}:*"
+          },
+          {
+            Sid      = "ReadPolicies"
+            Effect   = "Allow"
+            Action   = ["ssm:GetParameter"]
+            Resource = local.policy_parameters
+          },
+        ],
+        statements,
+        [
+          {
+            Sid      = "Encryption"
+            Effect   = "Allow"
+            Action   = local.function_kms_actions[f]
+            Resource = local.kms_key_arn
+          },
+          local.xray,
+        ],
+      )
+    }
   }
 
   state_machine_policy = {
@@ -182,40 +162,51 @@ locals {
   }
 }
 
-resource "aws_iam_role" "on_failure" {
-  name               = local.on_failure_name
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name               = "${var.name}-${each.key}"
   assume_role_policy = local.lambda_assume
   tags               = var.tags
 }
 
-resource "aws_iam_role_policy" "on_failure" {
-  name   = "on-failure"
-  role   = aws_iam_role.on_failure.id
-  policy = jsonencode(local.on_failure_policy)
+resource "aws_iam_role_policy" "function" {
+  for_each = local.function_policies
+
+  name   = each.key
+  role   = aws_iam_role.function[each.key].id
+  policy = jsonencode(each.value)
 }
 
-resource "aws_iam_role" "sweep" {
-  name               = local.sweep_name
-  assume_role_policy = local.lambda_assume
-  tags               = var.tags
+# One role and one policy per function, as the functions (lambda.tf).
+moved {
+  from = aws_iam_role.on_failure
+  to   = aws_iam_role.function["on-failure"]
 }
 
-resource "aws_iam_role_policy" "sweep" {
-  name   = "sweep"
-  role   = aws_iam_role.sweep.id
-  policy = jsonencode(local.sweep_policy)
+moved {
+  from = aws_iam_role.restart
+  to   = aws_iam_role.function["restart"]
 }
 
-resource "aws_iam_role" "restart" {
-  name               = local.restart_name
-  assume_role_policy = local.lambda_assume
-  tags               = var.tags
+moved {
+  from = aws_iam_role.sweep
+  to   = aws_iam_role.function["sweep"]
 }
 
-resource "aws_iam_role_policy" "restart" {
-  name   = "restart"
-  role   = aws_iam_role.restart.id
-  policy = jsonencode(local.restart_policy)
+moved {
+  from = aws_iam_role_policy.on_failure
+  to   = aws_iam_role_policy.function["on-failure"]
+}
+
+moved {
+  from = aws_iam_role_policy.restart
+  to   = aws_iam_role_policy.function["restart"]
+}
+
+moved {
+  from = aws_iam_role_policy.sweep
+  to   = aws_iam_role_policy.function["sweep"]
 }
 
 resource "aws_iam_role" "state_machine" {

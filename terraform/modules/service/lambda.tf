@@ -1,5 +1,6 @@
-# The three Lambdas (on-failure, restart, sweep), their log groups, invoke
-# configurations and permissions.
+# The three Lambdas (on-failure, restart, sweep): one entry each in
+# local.functions, one instance each of the log group, role (iam.tf) and
+# function below; what differs between them is in that entry.
 
 locals {
   environment = {
@@ -7,56 +8,90 @@ locals {
     APPFLOW_RETRY_POLICY_TTL_SECONDS = tostring(var.policy_ttl_seconds)
     RUST_LOG                         = var.lambda.log_level
   }
+
+  # Rust binaries on the OS-only runtime: each zip holds one `bootstrap`.
+  lambda_runtime = "provided.al2023"
+  lambda_handler = "bootstrap"
+
+  # The sweep runs one at a time: two overlapping sweeps would decide the
+  # same lost runs twice.
+  sweep_concurrency = 1
+
+  # on-failure's asynchronous invocations: Lambda's maxima (2 retries, 6
+  # hours), so that a transient error is retried as long as Lambda allows
+  # before the event is parked in the failures queue.
+  on_failure_async_retries     = 2
+  on_failure_async_max_age_sec = 6 * 60 * 60
+
+  # Keyed by the function's name suffix: function, role and log group are
+  # "<name>-<key>", the role's inline policy is "<key>".
+  functions = {
+    on-failure = {
+      description = "appflow-retry: decides what to do with a failed AppFlow run"
+      zip         = var.lambda.on_failure_zip
+      timeout     = var.lambda.timeout
+      concurrency = var.lambda.on_failure_concurrency
+      environment = merge(local.environment, {
+        APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
+      })
+    }
+    restart = {
+      description = "appflow-retry: re-checks a flow after its backoff and restarts it"
+      zip         = var.lambda.restart_zip
+      timeout     = var.lambda.timeout
+      concurrency = var.lambda.restart_concurrency
+      environment = local.environment
+    }
+    # The reconciliation sweep: on a schedule, the failed on-demand runs whose
+    # event never arrived, decided as on-failure decides them.
+    sweep = {
+      description = "appflow-retry: finds and decides failed AppFlow runs whose event never arrived"
+      zip         = var.lambda.sweep_zip
+      timeout     = var.lambda.sweep_timeout
+      concurrency = local.sweep_concurrency
+      environment = merge(local.environment, {
+        APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
+        APPFLOW_RETRY_COVERED_FLOWS     = join(",", var.covered_flows)
+      })
+    }
+  }
 }
 
-resource "aws_cloudwatch_log_group" "on_failure" {
-  name              = "/aws/lambda/${local.on_failure_name}"
+resource "aws_cloudwatch_log_group" "function" {
+  for_each = local.functions
+
+  name              = "/aws/lambda/${var.name}-${each.key}"
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
   tags              = var.tags
 }
 
-resource "aws_cloudwatch_log_group" "restart" {
-  name              = "/aws/lambda/${local.restart_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = local.kms_key_arn
-  tags              = var.tags
-}
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:No function needs a DLQ: EventBridge invokes on-failure asynchronously and aws_lambda_function_event_invoke_config sends its failures to an SQS on-failure destination (more context than a DLQ); the state machine invokes restart synchronously and its Retry/Catch handle errors; a failed scheduled sweep is redone by the next one and raises the sweep-errors alarm.
+  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zips are built from this repository by make package.
+  for_each = local.functions
 
-resource "aws_cloudwatch_log_group" "sweep" {
-  name              = "/aws/lambda/${local.sweep_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = local.kms_key_arn
-  tags              = var.tags
-}
-
-
-resource "aws_lambda_function" "on_failure" {
-  #checkov:skip=CKV_AWS_116:EventBridge invokes asynchronously; aws_lambda_function_event_invoke_config sends failures to an SQS on-failure destination, which keeps more context than a DLQ.
-  #checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
-  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zip is built from this repository by make package.
-  function_name                  = local.on_failure_name
-  description                    = "appflow-retry: decides what to do with a failed AppFlow run"
-  role                           = aws_iam_role.on_failure.arn
-  runtime                        = "provided.al2023"
-  handler                        = "bootstrap"
+  function_name                  = "${var.name}-${each.key}"
+  description                    = each.value.description
+  role                           = aws_iam_role.function[each.key].arn
+  runtime                        = local.lambda_runtime
+  handler                        = local.lambda_handler
   architectures                  = [var.lambda.architecture]
-  filename                       = var.lambda.on_failure_zip
-  source_code_hash               = filebase64sha256(var.lambda.on_failure_zip)
+  filename                       = each.value.zip
+  source_code_hash               = filebase64sha256(each.value.zip)
   memory_size                    = var.lambda.memory_size
-  timeout                        = var.lambda.timeout
-  reserved_concurrent_executions = var.lambda.on_failure_concurrency
+  timeout                        = each.value.timeout
+  reserved_concurrent_executions = each.value.concurrency
   kms_key_arn                    = local.kms_key_arn
 
   environment {
-    variables = merge(local.environment, {
-      APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
-    })
+    variables = each.value.environment
   }
 
   logging_config {
     log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.on_failure.name
+    log_group  = aws_cloudwatch_log_group.function[each.key].name
   }
 
   tracing_config {
@@ -64,13 +99,44 @@ resource "aws_lambda_function" "on_failure" {
   }
 
   tags       = var.tags
-  depends_on = [aws_iam_role_policy.on_failure]
+  depends_on = [aws_iam_role_policy.function]
+}
+
+# The functions were three resource blocks before they became one for_each.
+moved {
+  from = aws_lambda_function.on_failure
+  to   = aws_lambda_function.this["on-failure"]
+}
+
+moved {
+  from = aws_lambda_function.restart
+  to   = aws_lambda_function.this["restart"]
+}
+
+moved {
+  from = aws_lambda_function.sweep
+  to   = aws_lambda_function.this["sweep"]
+}
+
+moved {
+  from = aws_cloudwatch_log_group.on_failure
+  to   = aws_cloudwatch_log_group.function["on-failure"]
+}
+
+moved {
+  from = aws_cloudwatch_log_group.restart
+  to   = aws_cloudwatch_log_group.function["restart"]
+}
+
+moved {
+  from = aws_cloudwatch_log_group.sweep
+  to   = aws_cloudwatch_log_group.function["sweep"]
 }
 
 resource "aws_lambda_function_event_invoke_config" "on_failure" {
-  function_name                = aws_lambda_function.on_failure.function_name
-  maximum_retry_attempts       = 2
-  maximum_event_age_in_seconds = 21600
+  function_name                = aws_lambda_function.this["on-failure"].function_name
+  maximum_retry_attempts       = local.on_failure_async_retries
+  maximum_event_age_in_seconds = local.on_failure_async_max_age_sec
 
   destination_config {
     on_failure {
@@ -82,53 +148,15 @@ resource "aws_lambda_function_event_invoke_config" "on_failure" {
 resource "aws_lambda_permission" "rule" {
   statement_id  = "AllowAppFlowFailureRule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.on_failure.function_name
+  function_name = aws_lambda_function.this["on-failure"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this.arn
 }
 
-# The reconciliation sweep: on a schedule, the failed on-demand runs whose
-# event never arrived, decided as on-failure decides them. One at a time.
-resource "aws_lambda_function" "sweep" {
-  #checkov:skip=CKV_AWS_116:A scheduled sweep keeps no event worth a DLQ: the next scheduled run does the same work again, and its errors raise the sweep-errors alarm.
-  #checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
-  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zip is built from this repository by make package.
-  function_name                  = local.sweep_name
-  description                    = "appflow-retry: finds and decides failed AppFlow runs whose event never arrived"
-  role                           = aws_iam_role.sweep.arn
-  runtime                        = "provided.al2023"
-  handler                        = "bootstrap"
-  architectures                  = [var.lambda.architecture]
-  filename                       = var.lambda.sweep_zip
-  source_code_hash               = filebase64sha256(var.lambda.sweep_zip)
-  memory_size                    = var.lambda.memory_size
-  timeout                        = var.lambda.sweep_timeout
-  reserved_concurrent_executions = 1
-  kms_key_arn                    = local.kms_key_arn
-
-  environment {
-    variables = merge(local.environment, {
-      APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
-      APPFLOW_RETRY_COVERED_FLOWS     = join(",", var.covered_flows)
-    })
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.sweep.name
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  tags       = var.tags
-  depends_on = [aws_iam_role_policy.sweep]
-}
-
-# A failed sweep is not retried: the next scheduled one does the same work.
+# A failed sweep is not retried: the next scheduled one does the same work;
+# an event older than one interval is dropped, as the next sweep has started.
 resource "aws_lambda_function_event_invoke_config" "sweep" {
-  function_name                = aws_lambda_function.sweep.function_name
+  function_name                = aws_lambda_function.this["sweep"].function_name
   maximum_retry_attempts       = 0
   maximum_event_age_in_seconds = 60 * var.sweep_interval_minutes
 }
@@ -136,41 +164,7 @@ resource "aws_lambda_function_event_invoke_config" "sweep" {
 resource "aws_lambda_permission" "sweep_schedule" {
   statement_id  = "AllowSweepSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.sweep.function_name
+  function_name = aws_lambda_function.this["sweep"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.sweep.arn
-}
-
-resource "aws_lambda_function" "restart" {
-  #checkov:skip=CKV_AWS_116:Invoked synchronously by the state machine, whose Retry/Catch handle errors; a DLQ only serves asynchronous invocations.
-  #checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SSM, AppFlow); no VPC resource to reach.
-  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zip is built from this repository by make package.
-  function_name                  = local.restart_name
-  description                    = "appflow-retry: re-checks a flow after its backoff and restarts it"
-  role                           = aws_iam_role.restart.arn
-  runtime                        = "provided.al2023"
-  handler                        = "bootstrap"
-  architectures                  = [var.lambda.architecture]
-  filename                       = var.lambda.restart_zip
-  source_code_hash               = filebase64sha256(var.lambda.restart_zip)
-  memory_size                    = var.lambda.memory_size
-  timeout                        = var.lambda.timeout
-  reserved_concurrent_executions = var.lambda.restart_concurrency
-  kms_key_arn                    = local.kms_key_arn
-
-  environment {
-    variables = local.environment
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.restart.name
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  tags       = var.tags
-  depends_on = [aws_iam_role_policy.restart]
 }

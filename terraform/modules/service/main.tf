@@ -18,9 +18,7 @@ locals {
 
   kms_key_arn = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.this[0].arn
 
-  on_failure_name    = "${var.name}-on-failure"
   restart_name       = "${var.name}-restart"
-  sweep_name         = "${var.name}-sweep"
   state_machine_name = "${var.name}-retry"
 
   # ARNs known before apply, so that policies and the template need no cycle.

@@ -1,7 +1,13 @@
+locals {
+  # 14 days, the SQS maximum: the longest time to find a parked event and
+  # redrive it.
+  queue_retention_seconds = 14 * 24 * 60 * 60
+}
+
 # Events EventBridge could not deliver to on-failure.
 resource "aws_sqs_queue" "events_dlq" {
   name                      = "${var.name}-events-dlq"
-  message_retention_seconds = 1209600
+  message_retention_seconds = local.queue_retention_seconds
   kms_master_key_id         = local.kms_key_arn
   tags                      = var.tags
 }
@@ -24,7 +30,7 @@ resource "aws_sqs_queue_policy" "events_dlq" {
 # Events on-failure could not handle after Lambda's asynchronous retries.
 resource "aws_sqs_queue" "failures" {
   name                      = "${var.name}-on-failure-errors"
-  message_retention_seconds = 1209600
+  message_retention_seconds = local.queue_retention_seconds
   kms_master_key_id         = local.kms_key_arn
   tags                      = var.tags
 }

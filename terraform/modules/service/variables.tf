@@ -52,8 +52,8 @@ variable "lambda" {
   }
 
   validation {
-    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= 170
-    error_message = "lambda.timeout must be 10-170 seconds: the state machine's Restart task times out after 180 s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
+    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= local.lambda_timeout_max_seconds
+    error_message = "lambda.timeout must be 10-${local.lambda_timeout_max_seconds} seconds: the state machine's Restart task times out after ${local.restart_task_timeout_seconds} s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
   }
 
   validation {
