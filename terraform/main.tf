@@ -15,7 +15,7 @@ module "policies" {
   source = "./modules/policies"
 
   policies_dir = local.policies_dir
-  prefix       = var.ssm_prefix
+  ssm_prefix   = var.ssm_prefix
 }
 
 resource "aws_ssm_parameter" "policy" {
@@ -48,7 +48,7 @@ module "service" {
   source = "./modules/service"
 
   name               = var.name
-  policy_prefix      = var.ssm_prefix
+  ssm_prefix         = var.ssm_prefix
   policy_ttl_seconds = var.policy_ttl_seconds
   lambda = {
     on_failure_zip = "${local.package_dir}/on-failure/bootstrap.zip"

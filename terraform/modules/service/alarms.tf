@@ -51,7 +51,7 @@ locals {
       description = "The events-dlq queue holds failed AppFlow events EventBridge could not deliver to on-failure. Inspect and redrive them."
     }
     # on-failure's asynchronous invocations.
-    on-failure-errors = {
+    on-failure-function-errors = {
       namespace   = "AWS/Lambda"
       metric      = "Errors"
       statistic   = "Sum"
@@ -62,7 +62,7 @@ locals {
       namespace   = "AWS/SQS"
       metric      = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
-      dimensions  = { QueueName = aws_sqs_queue.failures.name }
+      dimensions  = { QueueName = aws_sqs_queue.on_failure_errors.name }
       description = "The on-failure-errors queue holds failed AppFlow events on-failure could not handle after its retries. Inspect and redrive them."
     }
     on-failure-destination-failures = {
@@ -146,6 +146,14 @@ locals {
 moved {
   from = aws_cloudwatch_metric_alarm.this["policy-fallbacks"]
   to   = aws_cloudwatch_metric_alarm.this["broken-policies"]
+}
+
+# The function's Errors alarm was "on-failure-errors", the name of the
+# queue whose own alarm is on-failure-errors-not-empty. The alarm's name
+# changes with its key, so CloudWatch replaces it (history and state only).
+moved {
+  from = aws_cloudwatch_metric_alarm.this["on-failure-errors"]
+  to   = aws_cloudwatch_metric_alarm.this["on-failure-function-errors"]
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {

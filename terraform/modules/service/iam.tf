@@ -44,7 +44,7 @@ locals {
         Sid      = "ParkFailures"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
-        Resource = aws_sqs_queue.failures.arn
+        Resource = aws_sqs_queue.on_failure_errors.arn
       },
     ]
     restart = [

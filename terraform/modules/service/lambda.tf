@@ -4,7 +4,7 @@
 
 locals {
   environment = {
-    APPFLOW_RETRY_POLICY_PREFIX      = var.policy_prefix
+    APPFLOW_RETRY_POLICY_PREFIX      = var.ssm_prefix
     APPFLOW_RETRY_POLICY_TTL_SECONDS = tostring(var.policy_ttl_seconds)
     RUST_LOG                         = var.lambda.log_level
   }
@@ -140,7 +140,7 @@ resource "aws_lambda_function_event_invoke_config" "on_failure" {
 
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.failures.arn
+      destination = aws_sqs_queue.on_failure_errors.arn
     }
   }
 }

@@ -32,7 +32,7 @@ locals {
   # Every alarm of this module is named "<name>-<key>" (local.alarms).
   alarm_arn_pattern    = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-*"
   restart_function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${local.restart_name}"
-  policy_parameters    = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.policy_prefix}/*"
+  policy_parameters    = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${var.ssm_prefix}/*"
 
   # AppFlow flows the functions may touch: all, or those covered.
   flow_arn_prefix = "arn:${local.partition}:appflow:${local.region}:${local.account}:flow/"

@@ -45,7 +45,7 @@ output "dead_letter_queue_url" {
 
 output "on_failure_errors_queue_url" {
   description = "Events the on-failure function could not handle after its retries."
-  value       = aws_sqs_queue.failures.url
+  value       = aws_sqs_queue.on_failure_errors.url
 }
 
 output "kms_key_arn" {

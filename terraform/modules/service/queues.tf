@@ -28,9 +28,17 @@ resource "aws_sqs_queue_policy" "events_dlq" {
 }
 
 # Events on-failure could not handle after Lambda's asynchronous retries.
-resource "aws_sqs_queue" "failures" {
+resource "aws_sqs_queue" "on_failure_errors" {
   name                      = "${var.name}-on-failure-errors"
   message_retention_seconds = local.queue_retention_seconds
   kms_master_key_id         = local.kms_key_arn
   tags                      = var.tags
+}
+
+# Named for the queue it is (<name>-on-failure-errors, the root output
+# on_failure_errors_queue_url, the on-failure-errors-not-empty alarm); it was
+# "failures".
+moved {
+  from = aws_sqs_queue.failures
+  to   = aws_sqs_queue.on_failure_errors
 }

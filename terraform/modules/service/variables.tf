@@ -9,14 +9,14 @@ variable "name" {
   }
 }
 
-variable "policy_prefix" {
+variable "ssm_prefix" {
   description = "SSM prefix of the retry policies: <prefix>/default and <prefix>/flows/<encoded flow>."
   type        = string
   default     = "/appflow-retry"
 
   validation {
-    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.policy_prefix))
-    error_message = "policy_prefix must start with '/', have no trailing '/', and use only letters, digits, '_', '.', '-' and '/'."
+    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.ssm_prefix))
+    error_message = "ssm_prefix must start with '/', have no trailing '/', and use only letters, digits, '_', '.', '-' and '/'."
   }
 }
 

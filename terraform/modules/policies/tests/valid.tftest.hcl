@@ -109,7 +109,7 @@ run "another_prefix" {
   command = plan
 
   variables {
-    prefix = "/team-a/appflow_retry.v2"
+    ssm_prefix = "/team-a/appflow_retry.v2"
   }
 
   assert {

@@ -36,7 +36,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_sqs_queue.failures
+  target          = aws_sqs_queue.on_failure_errors
   override_during = plan
   values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-on-failure-errors" }
 }
@@ -204,7 +204,7 @@ run "one_function_role_policy_and_log_group_each" {
   }
 
   assert {
-    condition     = [aws_sqs_queue.failures.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds] == [1209600, 1209600]
+    condition     = [aws_sqs_queue.on_failure_errors.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds] == [1209600, 1209600]
     error_message = "both queues keep a message 14 days, the SQS maximum"
   }
 
@@ -267,7 +267,7 @@ run "lambda_environment_and_runtime" {
   command = plan
 
   variables {
-    policy_prefix      = "/data-platform/retry"
+    ssm_prefix         = "/data-platform/retry"
     policy_ttl_seconds = 120
   }
 
@@ -307,7 +307,7 @@ run "lambda_environment_and_runtime" {
   }
 
   assert {
-    condition     = aws_lambda_function_event_invoke_config.on_failure.destination_config[0].on_failure[0].destination == aws_sqs_queue.failures.arn
+    condition     = aws_lambda_function_event_invoke_config.on_failure.destination_config[0].on_failure[0].destination == aws_sqs_queue.on_failure_errors.arn
     error_message = "a handler error must end in the on-failure destination queue"
   }
 }
@@ -352,8 +352,8 @@ run "every_alarm_notifies_the_topic" {
   assert {
     condition = keys(aws_cloudwatch_metric_alarm.this) == [
       "broken-policies", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
-      "events-failed-invocations", "notifications-failed", "on-failure-destination-failures", "on-failure-errors",
-      "on-failure-errors-not-empty", "on-failure-events-dropped", "restart-errors", "retry-executions-failed",
+      "events-failed-invocations", "notifications-failed", "on-failure-destination-failures",
+      "on-failure-errors-not-empty", "on-failure-events-dropped", "on-failure-function-errors", "restart-errors", "retry-executions-failed",
       "retry-executions-timed-out", "sweep-errors", "sweep-recovered-failures",
     ]
     error_message = "every path that can drop work is watched: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
@@ -376,7 +376,7 @@ run "every_alarm_notifies_the_topic" {
       "events-failed-invocations"       = ["AWS/Events", "FailedInvocations", { RuleName = "appflow-retry-failed-runs" }]
       "events-dlq-send-failures"        = ["AWS/Events", "InvocationsFailedToBeSentToDlq", { RuleName = "appflow-retry-failed-runs" }]
       "events-dlq-not-empty"            = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-events-dlq" }]
-      "on-failure-errors"               = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-on-failure" }]
+      "on-failure-function-errors"      = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-errors-not-empty"     = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-on-failure-errors" }]
       "on-failure-destination-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-events-dropped"       = ["AWS/Lambda", "AsyncEventsDropped", { FunctionName = "appflow-retry-on-failure" }]
