@@ -55,6 +55,7 @@ module "service" {
     restart_zip    = "${local.package_dir}/restart/bootstrap.zip"
     sweep_zip      = "${local.package_dir}/sweep/bootstrap.zip"
     architecture   = var.lambda_architecture
+    log_level      = lower(var.log_level)
   }
   covered_flows          = var.covered_flows
   recovered_flows        = module.policies.recovered_flows

@@ -89,3 +89,13 @@ run "a_custom_prefix_reaches_ssm_and_the_lambdas" {
     error_message = "the sweep is deployed from its package"
   }
 }
+
+run "a_log_level_lambda_does_not_know_is_refused" {
+  command = plan
+
+  variables {
+    log_level = "verbose"
+  }
+
+  expect_failures = [var.log_level]
+}

@@ -559,7 +559,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     for (address, (actions, keys, logging)) in &changes {
         assert_eq!(actions, &json!(["update"]), "{address}");
         assert_eq!(keys, &["logging_config"], "{address}: {changes:#?}");
-        assert_eq!(logging[0]["log_format"], "Text", "{address}: {logging}");
+        assert_eq!(logging[0]["log_format"], "JSON", "{address}: {logging}");
     }
     let outputs_changed: Vec<&String> = plan["output_changes"]
         .as_object()

@@ -9,6 +9,9 @@ locals {
     RUST_LOG                         = var.lambda.log_level
   }
 
+  # Lambda's own platform lines (START, END, REPORT): INFO, Lambda's default.
+  lambda_system_log_level = "INFO"
+
   # Rust binaries on the OS-only runtime: each zip holds one `bootstrap`.
   lambda_runtime = "provided.al2023"
   lambda_handler = "bootstrap"
@@ -89,9 +92,15 @@ resource "aws_lambda_function" "this" {
     variables = each.value.environment
   }
 
+  # The functions print one JSON object per line, so the log format is JSON
+  # (Lambda's own START/END/REPORT lines become JSON too). Lambda passes the
+  # levels to the function as AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL,
+  # and drops application lines below application_log_level.
   logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.function[each.key].name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.function[each.key].name
+    application_log_level = upper(var.lambda.log_level)
+    system_log_level      = local.lambda_system_log_level
   }
 
   tracing_config {

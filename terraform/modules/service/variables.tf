@@ -68,7 +68,7 @@ variable "lambda" {
 
   validation {
     condition     = contains(["error", "warn", "info", "debug", "trace"], var.lambda.log_level)
-    error_message = "lambda.log_level must be one of error, warn, info, debug, trace."
+    error_message = "lambda.log_level must be one of error, warn, info, debug, trace (the functions' RUST_LOG; upper case, their Lambda application log level)."
   }
 }
 

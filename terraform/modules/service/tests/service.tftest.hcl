@@ -214,6 +214,38 @@ run "one_function_role_policy_and_log_group_each" {
   }
 }
 
+run "the_functions_log_json_at_the_given_level" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for f in aws_lambda_function.this :
+      f.logging_config[0].log_format == "JSON" && f.logging_config[0].application_log_level == "INFO" && f.logging_config[0].system_log_level == "INFO"
+    ])
+    error_message = "the functions print JSON lines: log format JSON, application and system level INFO by default"
+  }
+}
+
+run "the_log_level_sets_rust_log_and_the_application_log_level" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip = "tests/fixtures/bootstrap.zip"
+      restart_zip    = "tests/fixtures/bootstrap.zip"
+      sweep_zip      = "tests/fixtures/bootstrap.zip"
+      log_level      = "debug"
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for f in aws_lambda_function.this :
+      f.logging_config[0].application_log_level == "DEBUG" && f.environment[0].variables["RUST_LOG"] == "debug" && f.logging_config[0].system_log_level == "INFO"
+    ])
+    error_message = "lambda.log_level is RUST_LOG and, upper case, the application log level; Lambda's own lines stay at INFO"
+  }
+}
+
 run "event_pattern_matches_failed_runs_of_every_flow" {
   command = plan
 
