@@ -9,7 +9,7 @@ mock_provider "aws" {
   }
   override_data {
     target = module.service.data.aws_region.current
-    values = { name = "eu-west-1" }
+    values = { id = "eu-west-1" }
   }
   override_data {
     target = module.service.data.aws_partition.current

@@ -13,8 +13,10 @@ data "aws_caller_identity" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
-  account   = data.aws_caller_identity.current.account_id
+  # id, not name: both are the region's name in provider 5.x and 6.x, but
+  # 6.0 deprecates name (for region, which 5.x does not have).
+  region  = data.aws_region.current.id
+  account = data.aws_caller_identity.current.account_id
 
   kms_key_arn = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.this[0].arn
 
