@@ -141,21 +141,6 @@ locals {
   }
 }
 
-# The alarm was renamed when broken policies stopped falling back to the
-# default policy (its metric was PolicyFallbacks).
-moved {
-  from = aws_cloudwatch_metric_alarm.this["policy-fallbacks"]
-  to   = aws_cloudwatch_metric_alarm.this["broken-policies"]
-}
-
-# The function's Errors alarm was "on-failure-errors", the name of the
-# queue whose own alarm is on-failure-errors-not-empty. The alarm's name
-# changes with its key, so CloudWatch replaces it (history and state only).
-moved {
-  from = aws_cloudwatch_metric_alarm.this["on-failure-errors"]
-  to   = aws_cloudwatch_metric_alarm.this["on-failure-function-errors"]
-}
-
 resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = local.alarms
 

@@ -2,14 +2,23 @@
 # privilege, one statement per need.
 
 locals {
-  lambda_assume = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
+  # Who may assume the roles: the Lambda service, for the functions' roles;
+  # Step Functions, for the state machine's, and only on behalf of this
+  # account.
+  assume_role_conditions = {
+    lambda = {}
+    states = { Condition = { StringEquals = { "aws:SourceAccount" = local.account } } }
+  }
+  assume_role_policies = {
+    for service, condition in local.assume_role_conditions : service => jsonencode({
+      Version = "2012-10-17"
+      Statement = [merge({
+        Effect    = "Allow"
+        Principal = { Service = "${service}.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+      }, condition)]
+    })
+  }
 
   xray = {
     Sid    = "Tracing"
@@ -166,7 +175,7 @@ resource "aws_iam_role" "function" {
   for_each = local.functions
 
   name               = "${var.name}-${each.key}"
-  assume_role_policy = local.lambda_assume
+  assume_role_policy = local.assume_role_policies.lambda
   tags               = var.tags
 }
 
@@ -178,49 +187,10 @@ resource "aws_iam_role_policy" "function" {
   policy = jsonencode(each.value)
 }
 
-# One role and one policy per function, as the functions (lambda.tf).
-moved {
-  from = aws_iam_role.on_failure
-  to   = aws_iam_role.function["on-failure"]
-}
-
-moved {
-  from = aws_iam_role.restart
-  to   = aws_iam_role.function["restart"]
-}
-
-moved {
-  from = aws_iam_role.sweep
-  to   = aws_iam_role.function["sweep"]
-}
-
-moved {
-  from = aws_iam_role_policy.on_failure
-  to   = aws_iam_role_policy.function["on-failure"]
-}
-
-moved {
-  from = aws_iam_role_policy.restart
-  to   = aws_iam_role_policy.function["restart"]
-}
-
-moved {
-  from = aws_iam_role_policy.sweep
-  to   = aws_iam_role_policy.function["sweep"]
-}
-
 resource "aws_iam_role" "state_machine" {
-  name = local.state_machine_name
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "states.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
-    }]
-  })
-  tags = var.tags
+  name               = local.state_machine_name
+  assume_role_policy = local.assume_role_policies.states
+  tags               = var.tags
 }
 
 resource "aws_iam_role_policy" "state_machine" {

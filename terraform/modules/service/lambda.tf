@@ -1,6 +1,6 @@
 # The three Lambdas (on-failure, restart, sweep): one entry each in
-# local.functions, one instance each of the log group, role (iam.tf) and
-# function below; what differs between them is in that entry.
+# local.functions, one instance each of the function below, its log group
+# (logs.tf) and its role (iam.tf); what differs between them is in that entry.
 
 locals {
   environment = {
@@ -60,15 +60,6 @@ locals {
   }
 }
 
-resource "aws_cloudwatch_log_group" "function" {
-  for_each = local.functions
-
-  name              = "/aws/lambda/${var.name}-${each.key}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = local.kms_key_arn
-  tags              = var.tags
-}
-
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:No function needs a DLQ: EventBridge invokes on-failure asynchronously and aws_lambda_function_event_invoke_config sends its failures to an SQS on-failure destination (more context than a DLQ); the state machine invokes restart synchronously and its Retry/Catch handle errors; a failed scheduled sweep is redone by the next one and raises the sweep-errors alarm.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
@@ -109,37 +100,6 @@ resource "aws_lambda_function" "this" {
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy.function]
-}
-
-# The functions were three resource blocks before they became one for_each.
-moved {
-  from = aws_lambda_function.on_failure
-  to   = aws_lambda_function.this["on-failure"]
-}
-
-moved {
-  from = aws_lambda_function.restart
-  to   = aws_lambda_function.this["restart"]
-}
-
-moved {
-  from = aws_lambda_function.sweep
-  to   = aws_lambda_function.this["sweep"]
-}
-
-moved {
-  from = aws_cloudwatch_log_group.on_failure
-  to   = aws_cloudwatch_log_group.function["on-failure"]
-}
-
-moved {
-  from = aws_cloudwatch_log_group.restart
-  to   = aws_cloudwatch_log_group.function["restart"]
-}
-
-moved {
-  from = aws_cloudwatch_log_group.sweep
-  to   = aws_cloudwatch_log_group.function["sweep"]
 }
 
 resource "aws_lambda_function_event_invoke_config" "on_failure" {

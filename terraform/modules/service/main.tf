@@ -4,8 +4,8 @@
 # statement names its actions and, where AWS allows it, its resources.
 #
 # One file per concern: main.tf (names and ARNs), events.tf (the rules),
-# lambda.tf, state_machine.tf, iam.tf, kms.tf, notifications.tf, queues.tf,
-# alarms.tf.
+# lambda.tf, state_machine.tf, iam.tf, kms.tf, logs.tf, notifications.tf,
+# queues.tf, alarms.tf; moved.tf holds the addresses that changed.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}

@@ -34,11 +34,3 @@ resource "aws_sqs_queue" "on_failure_errors" {
   kms_master_key_id         = local.kms_key_arn
   tags                      = var.tags
 }
-
-# Named for the queue it is (<name>-on-failure-errors, the root output
-# on_failure_errors_queue_url, the on-failure-errors-not-empty alarm); it was
-# "failures".
-moved {
-  from = aws_sqs_queue.failures
-  to   = aws_sqs_queue.on_failure_errors
-}

@@ -1,4 +1,4 @@
-# The retry state machine and its log group.
+# The retry state machine (its log group is in logs.tf).
 
 locals {
   template = coalesce(var.state_machine_template, "${path.module}/../../../statemachines/retry.asl.json")
@@ -11,13 +11,6 @@ locals {
   restart_task_timeout_seconds  = 180
   lambda_timeout_margin_seconds = 10
   lambda_timeout_max_seconds    = local.restart_task_timeout_seconds - local.lambda_timeout_margin_seconds
-}
-
-resource "aws_cloudwatch_log_group" "state_machine" {
-  name              = "/aws/vendedlogs/states/${local.state_machine_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = local.kms_key_arn
-  tags              = var.tags
 }
 
 

@@ -199,6 +199,14 @@ run "one_function_role_policy_and_log_group_each" {
   }
 
   assert {
+    condition = [jsondecode(aws_iam_role.function["sweep"].assume_role_policy), jsondecode(aws_iam_role.state_machine.assume_role_policy)] == [
+      { Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }] },
+      { Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole", Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } } }] },
+    ]
+    error_message = "the functions' roles trust Lambda; the state machine's trusts Step Functions, for this account only"
+  }
+
+  assert {
     condition     = [aws_lambda_function_event_invoke_config.on_failure.maximum_retry_attempts, aws_lambda_function_event_invoke_config.on_failure.maximum_event_age_in_seconds] == [2, 21600]
     error_message = "on-failure's asynchronous invocations: Lambda's maxima, 2 retries within 6 hours"
   }
