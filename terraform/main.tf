@@ -15,7 +15,7 @@ module "policies" {
   source = "./modules/policies"
 
   policies_dir = local.policies_dir
-  prefix       = var.ssm_prefix
+  ssm_prefix   = var.ssm_prefix
 }
 
 resource "aws_ssm_parameter" "policy" {
@@ -48,13 +48,14 @@ module "service" {
   source = "./modules/service"
 
   name               = var.name
-  policy_prefix      = var.ssm_prefix
+  ssm_prefix         = var.ssm_prefix
   policy_ttl_seconds = var.policy_ttl_seconds
   lambda = {
     on_failure_zip = "${local.package_dir}/on-failure/bootstrap.zip"
     restart_zip    = "${local.package_dir}/restart/bootstrap.zip"
     sweep_zip      = "${local.package_dir}/sweep/bootstrap.zip"
     architecture   = var.lambda_architecture
+    log_level      = lower(var.log_level)
   }
   covered_flows          = var.covered_flows
   recovered_flows        = module.policies.recovered_flows

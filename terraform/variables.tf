@@ -64,6 +64,17 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "log_level" {
+  description = "Level of the functions' logs: TRACE, DEBUG, INFO, WARN or ERROR (their JSON log format's application log level, and RUST_LOG)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], upper(var.log_level))
+    error_message = "log_level must be TRACE, DEBUG, INFO, WARN or ERROR."
+  }
+}
+
 variable "policy_ttl_seconds" {
   description = "How long the Lambdas cache a policy before reading SSM again: an edited policy applies at most this long after `terraform apply`."
   type        = number

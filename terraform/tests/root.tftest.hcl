@@ -9,7 +9,7 @@ mock_provider "aws" {
   }
   override_data {
     target = module.service.data.aws_region.current
-    values = { name = "eu-west-1" }
+    values = { id = "eu-west-1" }
   }
   override_data {
     target = module.service.data.aws_partition.current
@@ -88,4 +88,14 @@ run "a_custom_prefix_reaches_ssm_and_the_lambdas" {
     condition     = output.sweep_function_name == "appflow-retry-sweep"
     error_message = "the sweep is deployed from its package"
   }
+}
+
+run "a_log_level_lambda_does_not_know_is_refused" {
+  command = plan
+
+  variables {
+    log_level = "verbose"
+  }
+
+  expect_failures = [var.log_level]
 }

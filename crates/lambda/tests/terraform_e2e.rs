@@ -549,7 +549,8 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
             (change["actions"].clone(), keys, after["logging_config"].clone()),
         );
     }
-    let functions = ["on_failure", "restart", "sweep"].map(|f| format!("module.service.aws_lambda_function.{f}"));
+    let functions =
+        ["on-failure", "restart", "sweep"].map(|f| format!("module.service.aws_lambda_function.this[\"{f}\"]"));
     assert_eq!(
         changes.keys().cloned().collect::<Vec<_>>(),
         functions.to_vec(),
@@ -558,7 +559,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     for (address, (actions, keys, logging)) in &changes {
         assert_eq!(actions, &json!(["update"]), "{address}");
         assert_eq!(keys, &["logging_config"], "{address}: {changes:#?}");
-        assert_eq!(logging[0]["log_format"], "Text", "{address}: {logging}");
+        assert_eq!(logging[0]["log_format"], "JSON", "{address}: {logging}");
     }
     let outputs_changed: Vec<&String> = plan["output_changes"]
         .as_object()

@@ -1,22 +1,12 @@
-# A complete deployment: your own policies directory, two covered flow
-# groups, e-mail notifications, arm64 Lambdas, your tags.
+# A complete deployment: your own policies directory and SSM prefix, three
+# covered flow groups, e-mail notifications, arm64 Lambdas, your tags.
+# README.md says what it creates.
 #
 #   make package ARCH=arm64            # in the repository root
 #   terraform init && terraform apply  # here
 
-terraform {
-  required_version = ">= 1.9"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.0"
-    }
-  }
-}
-
 provider "aws" {
-  region = "eu-west-1"
+  region = var.region
 }
 
 module "appflow_retry" {
@@ -27,21 +17,14 @@ module "appflow_retry" {
   ssm_prefix          = "/data-platform/appflow-retry"
   lambda_package_dir  = "${path.module}/../../../target/lambda-arm64"
   lambda_architecture = "arm64"
-  covered_flows       = ["salesforce-*", "sap-odata-sales-orders", "marketo-leads"]
-  notification_emails = ["data-platform-oncall@example.com"]
+  covered_flows       = var.covered_flows
+  notification_emails = var.notification_emails
   log_retention_days  = 731
+  log_level           = "INFO"
   policy_ttl_seconds  = 60
 
   tags = {
     team    = "data-platform"
     service = "appflow-retry"
   }
-}
-
-output "state_machine_arn" {
-  value = module.appflow_retry.state_machine_arn
-}
-
-output "policy_parameter_names" {
-  value = module.appflow_retry.policy_parameter_names
 }

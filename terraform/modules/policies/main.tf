@@ -116,14 +116,14 @@ locals {
   # SSM names
   ##############################################################################
 
-  default_parameter_name = "${var.prefix}/default"
+  default_parameter_name = "${var.ssm_prefix}/default"
 
   # encode_flow_name: `_` is the escape character, so it is doubled FIRST;
   # then each other character a flow name may hold outside [A-Za-z0-9.-] is
   # `_` and its two uppercase hex digits. Only valid flow names get here.
   flow_parameter_names = {
     for f in keys(local.flow_file) :
-    f => "${var.prefix}/flows/${replace(replace(replace(replace(f, "_", "__"), "!", "_21"), "@", "_40"), "#", "_23")}"
+    f => "${var.ssm_prefix}/flows/${replace(replace(replace(replace(f, "_", "__"), "!", "_21"), "@", "_40"), "#", "_23")}"
   }
 
   parameters = merge(

@@ -9,34 +9,34 @@ variable "policies_dir" {
   }
 }
 
-variable "prefix" {
+variable "ssm_prefix" {
   description = "SSM parameter name prefix: `<prefix>/default` and `<prefix>/flows/<encoded flow>`. Must equal the service's APPFLOW_RETRY_POLICY_PREFIX."
   type        = string
   default     = "/appflow-retry"
   nullable    = false
 
   validation {
-    condition     = can(regex("^/[A-Za-z0-9_./-]*$", var.prefix)) && !endswith(var.prefix, "/")
-    error_message = "prefix must start with \"/\", must not end with \"/\" and may hold only A-Z a-z 0-9 _ . - / (got \"${var.prefix}\")."
+    condition     = can(regex("^/[A-Za-z0-9_./-]*$", var.ssm_prefix)) && !endswith(var.ssm_prefix, "/")
+    error_message = "ssm_prefix must start with \"/\", must not end with \"/\" and may hold only A-Z a-z 0-9 _ . - / (got \"${var.ssm_prefix}\")."
   }
 
   validation {
-    condition     = !can(regex("(?i)^/(aws|ssm)", var.prefix))
-    error_message = "prefix must not begin with \"aws\" or \"ssm\" (any case): SSM reserves those names (got \"${var.prefix}\")."
+    condition     = !can(regex("(?i)^/(aws|ssm)", var.ssm_prefix))
+    error_message = "ssm_prefix must not begin with \"aws\" or \"ssm\" (any case): SSM reserves those names (got \"${var.ssm_prefix}\")."
   }
 
   validation {
     # SSM allows 15 hierarchy levels; the deepest name is <prefix>/flows/<flow>.
-    condition     = length(regexall("/", var.prefix)) <= 13 && !strcontains(var.prefix, "//")
-    error_message = "prefix may have at most 13 levels and no empty level (\"//\"): SSM allows 15 and the module adds flows/<flow> (got \"${var.prefix}\")."
+    condition     = length(regexall("/", var.ssm_prefix)) <= 13 && !strcontains(var.ssm_prefix, "//")
+    error_message = "ssm_prefix may have at most 13 levels and no empty level (\"//\"): SSM allows 15 and the module adds flows/<flow> (got \"${var.ssm_prefix}\")."
   }
 
   validation {
     # 128 + "/flows/" + the longest encoded flow name (256 characters, all
     # but the first escaped: 766) + the ARN's "arn:<partition>:ssm:<region>:<account>:parameter"
     # stays within SSM's 1011-character limit on a name with its ARN.
-    condition     = length(var.prefix) <= 128
-    error_message = "prefix must be at most 128 characters, so that every valid flow's parameter name fits SSM's limit (got ${length(var.prefix)})."
+    condition     = length(var.ssm_prefix) <= 128
+    error_message = "ssm_prefix must be at most 128 characters, so that every valid flow's parameter name fits SSM's limit (got ${length(var.ssm_prefix)})."
   }
 }
 

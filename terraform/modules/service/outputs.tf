@@ -10,17 +10,17 @@ output "topic_arn" {
 
 output "on_failure_function_name" {
   description = "The on-failure Lambda."
-  value       = aws_lambda_function.on_failure.function_name
+  value       = aws_lambda_function.this["on-failure"].function_name
 }
 
 output "restart_function_name" {
   description = "The restart Lambda."
-  value       = aws_lambda_function.restart.function_name
+  value       = aws_lambda_function.this["restart"].function_name
 }
 
 output "sweep_function_name" {
   description = "The reconciliation sweep Lambda."
-  value       = aws_lambda_function.sweep.function_name
+  value       = aws_lambda_function.this["sweep"].function_name
 }
 
 output "sweep_rule_name" {
@@ -45,7 +45,7 @@ output "dead_letter_queue_url" {
 
 output "on_failure_errors_queue_url" {
   description = "Events the on-failure function could not handle after its retries."
-  value       = aws_sqs_queue.failures.url
+  value       = aws_sqs_queue.on_failure_errors.url
 }
 
 output "kms_key_arn" {

@@ -9,14 +9,14 @@ variable "name" {
   }
 }
 
-variable "policy_prefix" {
+variable "ssm_prefix" {
   description = "SSM prefix of the retry policies: <prefix>/default and <prefix>/flows/<encoded flow>."
   type        = string
   default     = "/appflow-retry"
 
   validation {
-    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.policy_prefix))
-    error_message = "policy_prefix must start with '/', have no trailing '/', and use only letters, digits, '_', '.', '-' and '/'."
+    condition     = can(regex("^(/[A-Za-z0-9_.-]+)+$", var.ssm_prefix))
+    error_message = "ssm_prefix must start with '/', have no trailing '/', and use only letters, digits, '_', '.', '-' and '/'."
   }
 }
 
@@ -52,8 +52,8 @@ variable "lambda" {
   }
 
   validation {
-    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= 170
-    error_message = "lambda.timeout must be 10-170 seconds: the state machine's Restart task times out after 180 s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
+    condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= local.lambda_timeout_max_seconds
+    error_message = "lambda.timeout must be 10-${local.lambda_timeout_max_seconds} seconds: the state machine's Restart task times out after ${local.restart_task_timeout_seconds} s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
   }
 
   validation {
@@ -68,7 +68,7 @@ variable "lambda" {
 
   validation {
     condition     = contains(["error", "warn", "info", "debug", "trace"], var.lambda.log_level)
-    error_message = "lambda.log_level must be one of error, warn, info, debug, trace."
+    error_message = "lambda.log_level must be one of error, warn, info, debug, trace (the functions' RUST_LOG; upper case, their Lambda application log level)."
   }
 }
 

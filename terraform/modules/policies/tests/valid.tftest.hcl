@@ -39,23 +39,13 @@ run "publishes_every_file_under_the_default_prefix" {
 
   # Values are the files' exact text, comments included.
   assert {
-    condition     = output.parameters["/appflow-retry/default"].value == file("tests/fixtures/valid/default.yaml")
-    error_message = "default value differs from default.yaml"
-  }
-
-  assert {
-    condition     = output.parameters["/appflow-retry/flows/marketo-leads"].value == file("tests/fixtures/valid/flows/marketo-leads.yml")
-    error_message = "marketo-leads value differs from its file"
-  }
-
-  assert {
-    condition     = output.parameters["/appflow-retry/flows/salesforce-accounts"].value == file("tests/fixtures/valid/flows/salesforce-accounts.yaml")
-    error_message = "salesforce-accounts value differs from its file"
-  }
-
-  assert {
-    condition     = output.parameters["/appflow-retry/flows/sap-odata-sales-orders"].value == file("tests/fixtures/valid/flows/sap-odata-sales-orders.yaml")
-    error_message = "sap-odata-sales-orders value differs from its file"
+    condition = [for name, path in {
+      "/appflow-retry/default"                      = "default.yaml"
+      "/appflow-retry/flows/marketo-leads"          = "flows/marketo-leads.yml"
+      "/appflow-retry/flows/salesforce-accounts"    = "flows/salesforce-accounts.yaml"
+      "/appflow-retry/flows/sap-odata-sales-orders" = "flows/sap-odata-sales-orders.yaml"
+    } : name if output.parameters[name].value != file("tests/fixtures/valid/${path}")] == []
+    error_message = "each parameter holds its file's exact text, comments included"
   }
 
   assert {
@@ -109,7 +99,7 @@ run "another_prefix" {
   command = plan
 
   variables {
-    prefix = "/team-a/appflow_retry.v2"
+    ssm_prefix = "/team-a/appflow_retry.v2"
   }
 
   assert {

@@ -9,7 +9,7 @@ mock_provider "aws" {
   }
   override_data {
     target = data.aws_region.current
-    values = { name = "eu-west-1" }
+    values = { id = "eu-west-1" }
   }
   override_data {
     target = data.aws_partition.current
@@ -18,13 +18,13 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target          = aws_lambda_function.restart
+  target          = aws_lambda_function.this["restart"]
   override_during = plan
   values          = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart" }
 }
 
 override_resource {
-  target          = aws_lambda_function.on_failure
+  target          = aws_lambda_function.this["on-failure"]
   override_during = plan
   values          = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-on-failure" }
 }
@@ -36,7 +36,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_sqs_queue.failures
+  target          = aws_sqs_queue.on_failure_errors
   override_during = plan
   values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-on-failure-errors" }
 }
@@ -60,19 +60,19 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_cloudwatch_log_group.on_failure
+  target          = aws_cloudwatch_log_group.function["on-failure"]
   override_during = plan
   values          = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-on-failure" }
 }
 
 override_resource {
-  target          = aws_cloudwatch_log_group.restart
+  target          = aws_cloudwatch_log_group.function["restart"]
   override_during = plan
   values          = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-restart" }
 }
 
 override_resource {
-  target          = aws_cloudwatch_log_group.sweep
+  target          = aws_cloudwatch_log_group.function["sweep"]
   override_during = plan
   values          = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep" }
 }
@@ -91,7 +91,7 @@ run "least_privilege_iam" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.on_failure.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in jsondecode(aws_iam_role_policy.function["on-failure"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
       Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-on-failure:*"]
       ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
@@ -106,7 +106,7 @@ run "least_privilege_iam" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.restart.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in jsondecode(aws_iam_role_policy.function["restart"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
       Logs         = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-restart:*"]
       ReadPolicies = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
@@ -119,7 +119,7 @@ run "least_privilege_iam" {
 
   assert {
     condition = {
-      for s in jsondecode(aws_iam_role_policy.sweep.policy).Statement : s.Sid => [s.Action, s.Resource]
+      for s in jsondecode(aws_iam_role_policy.function["sweep"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
       Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep:*"]
       ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
@@ -145,11 +145,112 @@ run "least_privilege_iam" {
 
   assert {
     condition = alltrue(flatten([
-      for doc in [aws_iam_role_policy.on_failure.policy, aws_iam_role_policy.restart.policy, aws_iam_role_policy.sweep.policy, aws_iam_role_policy.state_machine.policy, aws_kms_key.this[0].policy] : [
+      for doc in [aws_iam_role_policy.function["on-failure"].policy, aws_iam_role_policy.function["restart"].policy, aws_iam_role_policy.function["sweep"].policy, aws_iam_role_policy.state_machine.policy, aws_kms_key.this[0].policy] : [
         for s in jsondecode(doc).Statement : [for a in flatten([s.Action]) : a != "*" && !endswith(a, ":*")]
       ]
     ]))
     error_message = "no policy may grant a '*' action"
+  }
+}
+
+# The three functions are one for_each (lambda.tf, iam.tf): one function,
+# role, inline policy and log group per key, named as the three blocks they
+# replaced were (moved blocks carry an existing deployment over).
+run "one_function_role_policy_and_log_group_each" {
+  command = plan
+
+  assert {
+    condition = [
+      keys(aws_lambda_function.this), keys(aws_iam_role.function), keys(aws_iam_role_policy.function), keys(aws_cloudwatch_log_group.function),
+    ] == [for i in range(4) : ["on-failure", "restart", "sweep"]]
+    error_message = "one instance per function, keyed on-failure, restart, sweep"
+  }
+
+  assert {
+    condition = alltrue([
+      for k, f in aws_lambda_function.this :
+      f.function_name == "appflow-retry-${k}"
+      && aws_iam_role.function[k].name == "appflow-retry-${k}"
+      && aws_iam_role_policy.function[k].name == k
+      && aws_cloudwatch_log_group.function[k].name == "/aws/lambda/appflow-retry-${k}"
+      && f.logging_config[0].log_group == "/aws/lambda/appflow-retry-${k}"
+    ])
+    error_message = "function and role are <name>-<key>, the inline policy <key>, the log group /aws/lambda/<name>-<key>"
+  }
+
+  assert {
+    condition = { for k, f in aws_lambda_function.this : k => [f.timeout, f.reserved_concurrent_executions, f.memory_size] } == {
+      on-failure = [120, 20, 256]
+      restart    = [120, 10, 256]
+      sweep      = [300, 1, 256]
+    }
+    error_message = "timeouts, concurrency and memory: ${jsonencode({ for k, f in aws_lambda_function.this : k => [f.timeout, f.reserved_concurrent_executions, f.memory_size] })}"
+  }
+
+  # The statements in the order the three separate policies had them: the
+  # shared ones first (Logs, ReadPolicies) and last (Encryption, Tracing).
+  assert {
+    condition = { for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] } == {
+      on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "ParkFailures", "Encryption", "Tracing"]
+      restart    = ["Logs", "ReadPolicies", "RestartFlows", "Encryption", "Tracing"]
+      sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "Encryption", "Tracing"]
+    }
+    error_message = "statement order: ${jsonencode({ for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] })}"
+  }
+
+  assert {
+    condition = [jsondecode(aws_iam_role.function["sweep"].assume_role_policy), jsondecode(aws_iam_role.state_machine.assume_role_policy)] == [
+      { Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }] },
+      { Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "states.amazonaws.com" }, Action = "sts:AssumeRole", Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } } }] },
+    ]
+    error_message = "the functions' roles trust Lambda; the state machine's trusts Step Functions, for this account only"
+  }
+
+  assert {
+    condition     = [aws_lambda_function_event_invoke_config.on_failure.maximum_retry_attempts, aws_lambda_function_event_invoke_config.on_failure.maximum_event_age_in_seconds] == [2, 21600]
+    error_message = "on-failure's asynchronous invocations: Lambda's maxima, 2 retries within 6 hours"
+  }
+
+  assert {
+    condition     = [aws_sqs_queue.on_failure_errors.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds] == [1209600, 1209600]
+    error_message = "both queues keep a message 14 days, the SQS maximum"
+  }
+
+  assert {
+    condition     = [aws_cloudwatch_event_target.this.retry_policy[0].maximum_event_age_in_seconds, aws_cloudwatch_event_target.this.retry_policy[0].maximum_retry_attempts] == [3600, 20]
+    error_message = "EventBridge retries on-failure 20 times within an hour"
+  }
+}
+
+run "the_functions_log_json_at_the_given_level" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for f in aws_lambda_function.this :
+      f.logging_config[0].log_format == "JSON" && f.logging_config[0].application_log_level == "INFO" && f.logging_config[0].system_log_level == "INFO"
+    ])
+    error_message = "the functions print JSON lines: log format JSON, application and system level INFO by default"
+  }
+}
+
+run "the_log_level_sets_rust_log_and_the_application_log_level" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip = "tests/fixtures/bootstrap.zip"
+      restart_zip    = "tests/fixtures/bootstrap.zip"
+      sweep_zip      = "tests/fixtures/bootstrap.zip"
+      log_level      = "debug"
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for f in aws_lambda_function.this :
+      f.logging_config[0].application_log_level == "DEBUG" && f.environment[0].variables["RUST_LOG"] == "debug" && f.logging_config[0].system_log_level == "INFO"
+    ])
+    error_message = "lambda.log_level is RUST_LOG and, upper case, the application log level; Lambda's own lines stay at INFO"
   }
 }
 
@@ -181,7 +282,7 @@ run "flow_filter_narrows_the_rule_and_the_permissions" {
   }
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.restart.policy).Statement : s.Resource if s.Sid == "RestartFlows"][0] == [
+    condition = [for s in jsondecode(aws_iam_role_policy.function["restart"].policy).Statement : s.Resource if s.Sid == "RestartFlows"][0] == [
       "arn:aws:appflow:eu-west-1:123456789012:flow/salesforce-accounts",
       "arn:aws:appflow:eu-west-1:123456789012:flow/sap-*",
     ]
@@ -189,7 +290,7 @@ run "flow_filter_narrows_the_rule_and_the_permissions" {
   }
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.sweep.policy).Statement : s.Resource if s.Sid == "ReadRunHistory"][0] == [
+    condition = [for s in jsondecode(aws_iam_role_policy.function["sweep"].policy).Statement : s.Resource if s.Sid == "ReadRunHistory"][0] == [
       "arn:aws:appflow:eu-west-1:123456789012:flow/salesforce-accounts",
       "arn:aws:appflow:eu-west-1:123456789012:flow/sap-*",
     ]
@@ -197,7 +298,7 @@ run "flow_filter_narrows_the_rule_and_the_permissions" {
   }
 
   assert {
-    condition     = aws_lambda_function.sweep.environment[0].variables["APPFLOW_RETRY_COVERED_FLOWS"] == "salesforce-accounts,sap-*"
+    condition     = aws_lambda_function.this["sweep"].environment[0].variables["APPFLOW_RETRY_COVERED_FLOWS"] == "salesforce-accounts,sap-*"
     error_message = "the sweep reads the covered flows from its environment"
   }
 }
@@ -206,22 +307,22 @@ run "lambda_environment_and_runtime" {
   command = plan
 
   variables {
-    policy_prefix      = "/data-platform/retry"
+    ssm_prefix         = "/data-platform/retry"
     policy_ttl_seconds = 120
   }
 
   assert {
-    condition = aws_lambda_function.on_failure.environment[0].variables == tomap({
+    condition = aws_lambda_function.this["on-failure"].environment[0].variables == tomap({
       APPFLOW_RETRY_POLICY_PREFIX      = "/data-platform/retry"
       APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
       APPFLOW_RETRY_STATE_MACHINE_ARN  = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"
       RUST_LOG                         = "info"
     })
-    error_message = "on-failure's environment: ${jsonencode(aws_lambda_function.on_failure.environment[0].variables)}"
+    error_message = "on-failure's environment: ${jsonencode(aws_lambda_function.this["on-failure"].environment[0].variables)}"
   }
 
   assert {
-    condition = aws_lambda_function.restart.environment[0].variables == tomap({
+    condition = aws_lambda_function.this["restart"].environment[0].variables == tomap({
       APPFLOW_RETRY_POLICY_PREFIX      = "/data-platform/retry"
       APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
       RUST_LOG                         = "info"
@@ -230,23 +331,23 @@ run "lambda_environment_and_runtime" {
   }
 
   assert {
-    condition = aws_lambda_function.sweep.environment[0].variables == tomap({
+    condition = aws_lambda_function.this["sweep"].environment[0].variables == tomap({
       APPFLOW_RETRY_POLICY_PREFIX      = "/data-platform/retry"
       APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
       APPFLOW_RETRY_STATE_MACHINE_ARN  = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"
       APPFLOW_RETRY_COVERED_FLOWS      = ""
       RUST_LOG                         = "info"
     })
-    error_message = "the sweep's environment: ${jsonencode(aws_lambda_function.sweep.environment[0].variables)}"
+    error_message = "the sweep's environment: ${jsonencode(aws_lambda_function.this["sweep"].environment[0].variables)}"
   }
 
   assert {
-    condition     = [for f in [aws_lambda_function.on_failure, aws_lambda_function.restart, aws_lambda_function.sweep] : [f.runtime, f.handler, f.architectures[0]]] == [["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"]]
+    condition     = [for f in [aws_lambda_function.this["on-failure"], aws_lambda_function.this["restart"], aws_lambda_function.this["sweep"]] : [f.runtime, f.handler, f.architectures[0]]] == [["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"], ["provided.al2023", "bootstrap", "x86_64"]]
     error_message = "Rust functions run on provided.al2023 with handler bootstrap"
   }
 
   assert {
-    condition     = aws_lambda_function_event_invoke_config.on_failure.destination_config[0].on_failure[0].destination == aws_sqs_queue.failures.arn
+    condition     = aws_lambda_function_event_invoke_config.on_failure.destination_config[0].on_failure[0].destination == aws_sqs_queue.on_failure_errors.arn
     error_message = "a handler error must end in the on-failure destination queue"
   }
 }
@@ -291,8 +392,8 @@ run "every_alarm_notifies_the_topic" {
   assert {
     condition = keys(aws_cloudwatch_metric_alarm.this) == [
       "broken-policies", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
-      "events-failed-invocations", "notifications-failed", "on-failure-destination-failures", "on-failure-errors",
-      "on-failure-errors-not-empty", "on-failure-events-dropped", "restart-errors", "retry-executions-failed",
+      "events-failed-invocations", "notifications-failed", "on-failure-destination-failures",
+      "on-failure-errors-not-empty", "on-failure-events-dropped", "on-failure-function-errors", "restart-errors", "retry-executions-failed",
       "retry-executions-timed-out", "sweep-errors", "sweep-recovered-failures",
     ]
     error_message = "every path that can drop work is watched: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
@@ -315,7 +416,7 @@ run "every_alarm_notifies_the_topic" {
       "events-failed-invocations"       = ["AWS/Events", "FailedInvocations", { RuleName = "appflow-retry-failed-runs" }]
       "events-dlq-send-failures"        = ["AWS/Events", "InvocationsFailedToBeSentToDlq", { RuleName = "appflow-retry-failed-runs" }]
       "events-dlq-not-empty"            = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-events-dlq" }]
-      "on-failure-errors"               = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-on-failure" }]
+      "on-failure-function-errors"      = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-errors-not-empty"     = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-on-failure-errors" }]
       "on-failure-destination-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-events-dropped"       = ["AWS/Lambda", "AsyncEventsDropped", { FunctionName = "appflow-retry-on-failure" }]
@@ -441,6 +542,37 @@ run "a_lambda_timeout_past_the_restart_task_timeout_is_refused" {
   expect_failures = [var.lambda]
 }
 
+# 170 s is the longest: 10 s under the Restart task's 180 s (state_machine.tf).
+run "a_lambda_timeout_just_under_the_restart_task_timeout_is_accepted" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip = "tests/fixtures/bootstrap.zip"
+      restart_zip    = "tests/fixtures/bootstrap.zip"
+      sweep_zip      = "tests/fixtures/bootstrap.zip"
+      timeout        = 170
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["restart"].timeout == 170 && jsondecode(aws_sfn_state_machine.this.definition).States.Restart.TimeoutSeconds == 180
+    error_message = "the Restart task times out after 180 s, and a 170 s function fits under it"
+  }
+}
+
+run "a_lambda_timeout_inside_the_margin_is_refused" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip = "tests/fixtures/bootstrap.zip"
+      restart_zip    = "tests/fixtures/bootstrap.zip"
+      sweep_zip      = "tests/fixtures/bootstrap.zip"
+      timeout        = 171
+    }
+  }
+  expect_failures = [var.lambda]
+}
+
 run "the_sweep_runs_every_15_minutes_one_at_a_time" {
   command = plan
 
@@ -455,7 +587,7 @@ run "the_sweep_runs_every_15_minutes_one_at_a_time" {
   }
 
   assert {
-    condition     = aws_lambda_function.sweep.timeout == 300 && aws_lambda_function.sweep.reserved_concurrent_executions == 1
+    condition     = aws_lambda_function.this["sweep"].timeout == 300 && aws_lambda_function.this["sweep"].reserved_concurrent_executions == 1
     error_message = "one sweep at a time, with 300 s by default"
   }
 

@@ -1,0 +1,160 @@
+# A notification the state machine could not publish: its SNS tasks retry,
+# then continue, so the failure is counted from the execution log (level
+# ERROR with execution data: every TaskFailed event is logged, as JSON with
+# `type` and `details.resourceType`). Each failed attempt counts once.
+resource "aws_cloudwatch_log_metric_filter" "notifications_failed" {
+  name           = "${var.name}-notifications-failed"
+  log_group_name = aws_cloudwatch_log_group.state_machine.name
+  pattern        = "{ ($.type = \"TaskFailed\") && ($.details.resourceType = \"sns\") }"
+
+  metric_transformation {
+    name      = "NotificationsFailed"
+    namespace = local.metric_namespace
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
+locals {
+  # The namespace of the metrics the service itself publishes: the Lambdas'
+  # EMF metrics (BrokenPolicies, DefaultPolicyMissing) and the log metric
+  # filter above.
+  metric_namespace = "AppFlowRetry"
+
+  # Every path that can still drop or silently alter work has an alarm; each
+  # fires on any occurrence (more than 0) in one period of 5 minutes and
+  # notifies the topic.
+  alarm_period_seconds = 5 * 60
+  alarm_threshold      = 0
+
+  alarms = {
+    # Undelivered AppFlow events.
+    events-failed-invocations = {
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      statistic   = "Sum"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
+      description = "EventBridge could not invoke on-failure for failed AppFlow runs after its retries: the events are in the events-dlq queue (see events-dlq-not-empty), or lost if that failed too (see events-dlq-send-failures)."
+    }
+    events-dlq-send-failures = {
+      namespace   = "AWS/Events"
+      metric      = "InvocationsFailedToBeSentToDlq"
+      statistic   = "Sum"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
+      description = "EventBridge could neither deliver failed-run events nor write them to the events-dlq queue (queue policy or KMS key policy?). The sweep (when enabled) finds failed on-demand runs within their window on its next run; others are LOST: find them with aws appflow describe-flow-execution-records and restart them by hand."
+    }
+    events-dlq-not-empty = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = aws_sqs_queue.events_dlq.name }
+      description = "The events-dlq queue holds failed AppFlow events EventBridge could not deliver to on-failure. Inspect and redrive them."
+    }
+    # on-failure's asynchronous invocations.
+    on-failure-function-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.this["on-failure"].function_name }
+      description = "The on-failure function returned errors (see its log group)."
+    }
+    on-failure-errors-not-empty = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = aws_sqs_queue.on_failure_errors.name }
+      description = "The on-failure-errors queue holds failed AppFlow events on-failure could not handle after its retries. Inspect and redrive them."
+    }
+    on-failure-destination-failures = {
+      namespace   = "AWS/Lambda"
+      metric      = "DestinationDeliveryFailures"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.this["on-failure"].function_name }
+      description = "Lambda could not send failed on-failure invocations to the on-failure-errors queue (queue or KMS permissions?): those failed AppFlow events are LOST."
+    }
+    on-failure-events-dropped = {
+      namespace   = "AWS/Lambda"
+      metric      = "AsyncEventsDropped"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.this["on-failure"].function_name }
+      description = "Lambda gave up on asynchronous events for on-failure (retries exhausted, event too old or throttled too long): each should be in the on-failure-errors queue; if on-failure-destination-failures fires too, it is lost."
+    }
+    restart-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.this["restart"].function_name }
+      description = "The restart function returned errors (see its log group)."
+    }
+    # The reconciliation sweep.
+    sweep-errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      statistic   = "Sum"
+      dimensions  = { FunctionName = aws_lambda_function.this["sweep"].function_name }
+      description = "The sweep function returned errors (see its log group: SweepIncomplete names the flows and runs it could not handle, ListFlowsUnavailable means it swept nothing). The next scheduled sweep tries again."
+    }
+    sweep-recovered-failures = {
+      namespace   = local.metric_namespace
+      metric      = "SweepRecovered"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "The sweep found failed AppFlow runs whose EventBridge event never arrived, and decided them (their decisions say so). Events are being lost: check the rule and AppFlow's event delivery."
+    }
+    # The state machine.
+    retry-executions-failed = {
+      namespace   = "AWS/States"
+      metric      = "ExecutionsFailed"
+      statistic   = "Sum"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
+      description = "A retry state machine execution failed: a restart could not be done (a notification says which)."
+    }
+    retry-executions-timed-out = {
+      namespace   = "AWS/States"
+      metric      = "ExecutionsTimedOut"
+      statistic   = "Sum"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
+      description = "A retry state machine execution timed out: its restart was not done, and nothing was notified. The execution history names the flow."
+    }
+    notifications-failed = {
+      namespace   = local.metric_namespace
+      metric      = "NotificationsFailed"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "The state machine could not publish a notification to the topic (an SNS task failed; the execution went on). See the state machine's log group for the TaskFailed event and the execution."
+    }
+    # Policies: the Lambdas fail closed.
+    broken-policies = {
+      namespace   = local.metric_namespace
+      metric      = "BrokenPolicies"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "A policy parameter in SSM is broken (YAML, schema or rules): the failures of the flows it governs are skipped and notified, never decided on the default. The on-failure log names the parameter, line and problem."
+    }
+    default-policy-missing = {
+      namespace   = local.metric_namespace
+      metric      = "DefaultPolicyMissing"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "The <prefix>/default policy parameter does not exist: flows without a file of their own run on the service's built-in defaults. Publish policies/default.yaml (terraform apply)."
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = local.alarm_period_seconds
+  evaluation_periods  = 1
+  threshold           = local.alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  tags                = var.tags
+}
