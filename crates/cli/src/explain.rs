@@ -5,8 +5,8 @@ use std::path::Path;
 
 use appflow_retry_policy::appflow::is_deactivation;
 use appflow_retry_policy::{
-    DeactivationEvent, Decision, Diagnostic, FailureEvent, SplitMix64, decide, decide_reactivation, parse_history,
-    seed_for,
+    DeactivationEvent, Decision, Diagnostic, FailureEvent, SplitMix64, TriggerType, decide, decide_reactivation,
+    parse_history, seed_for,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -31,7 +31,12 @@ pub struct ExplainOptions {
 /// 1 for an event flow; None when it says neither.
 pub fn threshold_from_describe_flow(doc: &Value) -> Option<u32> {
     let config = doc.get("triggerConfig")?;
-    if config.get("triggerType").and_then(Value::as_str) == Some("Event") {
+    if config
+        .get("triggerType")
+        .and_then(Value::as_str)
+        .map(TriggerType::parse)
+        == Some(TriggerType::Event)
+    {
         return Some(1);
     }
     config

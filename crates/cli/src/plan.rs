@@ -5,7 +5,7 @@ use std::path::Path;
 
 use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN};
 use appflow_retry_policy::plan::{ReactivationSchedule, Schedule, reactivation_schedule, schedule};
-use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy};
+use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy, PlanOutcome};
 use serde::Serialize;
 
 use crate::CliError;
@@ -96,7 +96,7 @@ pub fn render(plan: &FlowPlan) -> String {
         for r in &s.restarts {
             let range = format!("{} - {}", dur(r.min_delay_seconds), dur(r.max_delay_seconds));
             let outcome = match r.outcome {
-                "retry" => "restart",
+                PlanOutcome::Retry => "restart",
                 _ => "restart, or give up if jitter lands it past the window",
             };
             let _ = writeln!(
@@ -110,7 +110,11 @@ pub fn render(plan: &FlowPlan) -> String {
             );
         }
     }
-    let verb = if s.end.outcome == "skip" { "skip" } else { "give up" };
+    let verb = if s.end.outcome == PlanOutcome::Skip {
+        "skip"
+    } else {
+        "give up"
+    };
     let _ = writeln!(out, "\nfailure {}: {verb} ({})", s.end.failure, s.end.reason);
     if !s.restarts.is_empty() {
         let _ = writeln!(
@@ -181,7 +185,11 @@ When AppFlow deactivates this flow (scheduled and event flows): max_reactivation
             );
         }
     }
-    let verb = if r.end.outcome == "skip" { "skip" } else { "give up" };
+    let verb = if r.end.outcome == PlanOutcome::Skip {
+        "skip"
+    } else {
+        "give up"
+    };
     let _ = writeln!(
         out,
         "deactivation {}: {verb}, the flow stays off and a person is told ({})",

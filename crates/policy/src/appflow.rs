@@ -65,6 +65,69 @@ pub fn truncate_message(message: &str) -> std::borrow::Cow<'_, str> {
     format!("{}{note}", &message[..end]).into()
 }
 
+/// A flow's trigger type, as AppFlow spells it in DescribeFlow and ListFlows
+/// (`OnDemand`, `Scheduled`, `Event`) and in its events (`ONDEMAND`, ...):
+/// read case-insensitively. A type AppFlow may add later is kept as
+/// [`TriggerType::Other`] with its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TriggerType {
+    OnDemand,
+    Scheduled,
+    Event,
+    /// Any other text, as sent.
+    Other(String),
+}
+
+impl TriggerType {
+    /// The trigger type `text` names, ignoring case and surrounding blanks.
+    pub fn parse(text: &str) -> Self {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("OnDemand") {
+            TriggerType::OnDemand
+        } else if t.eq_ignore_ascii_case("Scheduled") {
+            TriggerType::Scheduled
+        } else if t.eq_ignore_ascii_case("Event") {
+            TriggerType::Event
+        } else {
+            TriggerType::Other(text.to_owned())
+        }
+    }
+
+    /// As DescribeFlow spells it; an unknown type as it was sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TriggerType::OnDemand => "OnDemand",
+            TriggerType::Scheduled => "Scheduled",
+            TriggerType::Event => "Event",
+            TriggerType::Other(t) => t,
+        }
+    }
+
+    /// Whether AppFlow deactivates the flow after failures (and StartFlow
+    /// re-activates it): a scheduled or an event flow.
+    pub fn is_scheduled_or_event(&self) -> bool {
+        matches!(self, TriggerType::Scheduled | TriggerType::Event)
+    }
+}
+
+impl std::fmt::Display for TriggerType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for TriggerType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TriggerType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TriggerType::parse(&<String as serde::Deserialize>::deserialize(d)?))
+    }
+}
+
 /// A failed flow run as its EventBridge event reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureEvent {
@@ -205,10 +268,15 @@ impl FailureEvent {
     /// Whether the run can be restarted with StartFlow: on-demand, or the
     /// trigger type is missing or empty (the restart re-checks with DescribeFlow).
     pub fn is_on_demand(&self) -> bool {
-        match self.trigger_type.as_deref().map(str::trim) {
-            None | Some("") => true,
-            Some(t) => t.eq_ignore_ascii_case("ONDEMAND"),
-        }
+        self.trigger().is_none_or(|t| t == TriggerType::OnDemand)
+    }
+
+    /// The event's trigger type; None when it is missing or empty.
+    pub fn trigger(&self) -> Option<TriggerType> {
+        self.trigger_type
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(TriggerType::parse)
     }
 
     /// Whether the event says a person cancelled the run: its `status`
@@ -242,6 +310,14 @@ impl DeactivatedKind {
         match self {
             DeactivatedKind::Scheduled => "Scheduled",
             DeactivatedKind::Event => "Event",
+        }
+    }
+
+    /// The trigger type of the deactivated flow.
+    pub fn trigger(self) -> TriggerType {
+        match self {
+            DeactivatedKind::Scheduled => TriggerType::Scheduled,
+            DeactivatedKind::Event => TriggerType::Event,
         }
     }
 }
@@ -584,6 +660,27 @@ pub fn epoch_seconds(secs: f64) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trigger_types_are_read_in_any_case_and_unknown_ones_kept() {
+        for (text, want) in [
+            ("OnDemand", TriggerType::OnDemand),
+            ("ONDEMAND", TriggerType::OnDemand),
+            (" ondemand ", TriggerType::OnDemand),
+            ("Scheduled", TriggerType::Scheduled),
+            ("SCHEDULED", TriggerType::Scheduled),
+            ("Event", TriggerType::Event),
+            ("EVENT", TriggerType::Event),
+            ("Streaming", TriggerType::Other("Streaming".into())),
+        ] {
+            assert_eq!(TriggerType::parse(text), want, "{text}");
+            let json = serde_json::to_string(&want).unwrap();
+            assert_eq!(serde_json::from_str::<TriggerType>(&json).unwrap(), want);
+        }
+        assert_eq!(TriggerType::OnDemand.to_string(), "OnDemand");
+        assert_eq!(TriggerType::Other("Streaming".into()).to_string(), "Streaming");
+        assert!(TriggerType::Event.is_scheduled_or_event() && !TriggerType::OnDemand.is_scheduled_or_event());
+    }
     use serde_json::json;
 
     fn failed_event() -> Value {

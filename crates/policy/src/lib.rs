@@ -12,6 +12,7 @@ pub mod decide;
 pub mod duration;
 pub mod model;
 pub mod naming;
+pub mod outcome;
 pub mod plan;
 pub mod reactivate;
 pub mod recover;
@@ -22,12 +23,13 @@ pub mod validate;
 
 pub use appflow::{
     DeactivatedKind, DeactivationEvent, EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES,
-    RunRecord, RunStatus, parse_history, truncate_message,
+    RunRecord, RunStatus, TriggerType, parse_history, truncate_message,
 };
 pub use backoff::{RandomSource, SplitMix64, seed_for};
 pub use decide::{Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, precheck};
 pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
+pub use outcome::{ExecutionStart, PlanOutcome, RestartOutcome};
 pub use reactivate::{
     PendingReactivation, ReactivationPrecheck, deactivations_in_streak, decide_reactivation, reactivation_precheck,
 };

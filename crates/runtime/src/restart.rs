@@ -4,7 +4,9 @@
 
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::naming::{client_token, execution_name};
-use appflow_retry_policy::{Action, Decision, FlowPolicy, RunStatus, format_time, newer_runs};
+use appflow_retry_policy::{
+    Action, Decision, FlowPolicy, RestartOutcome, RunStatus, TriggerType, format_time, newer_runs,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +52,8 @@ impl RestartInput {
 /// What the restart did; the state machine branches on `notify`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RestartOutput {
-    /// `restarted` or `skipped`.
-    pub outcome: &'static str,
+    /// `restarted` or `skipped` (`reactivated` or `skipped` for a re-activation).
+    pub outcome: RestartOutcome,
     pub new_execution_id: Option<String>,
     pub reason: String,
     /// Whether a person is told: `decision.notify_on` asks for this outcome
@@ -123,9 +125,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let d = &input.decision;
         let flow = input.flow_name.as_str();
         let skip = |reason: String, always: bool| {
-            tracing::info!(flow, execution_id = %input.execution_id, outcome = "skipped", %reason, "restart");
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "restart");
             RestartOutput {
-                outcome: "skipped",
+                outcome: RestartOutcome::Skipped,
                 new_execution_id: None,
                 notify: always || d.notify_on.contains(&Action::Skip),
                 reason,
@@ -170,7 +172,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         if info.status != "Active" {
             return Ok(skip(format!("the flow is {}, not Active", info.status), false));
         }
-        if !info.trigger_type.eq_ignore_ascii_case("OnDemand") {
+        if info.trigger() != TriggerType::OnDemand {
             return Ok(skip(
                 format!(
                     "the flow's trigger is {}: AppFlow cannot re-run it on demand",
@@ -221,9 +223,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             d.delay_seconds.unwrap_or(0)
         );
         let restarted = |new_id: Option<String>, reason: String| {
-            tracing::info!(flow, execution_id = %input.execution_id, outcome = "restarted", new_execution_id = ?new_id, %reason, "restart");
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = %RestartOutcome::Restarted, new_execution_id = ?new_id, %reason, "restart");
             RestartOutput {
-                outcome: "restarted",
+                outcome: RestartOutcome::Restarted,
                 new_execution_id: new_id,
                 reason,
                 notify: d.notify_on.contains(&Action::Retry),
@@ -277,9 +279,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let flow = input.flow_name.as_str();
         check_origin(input)?;
         let skip = |reason: String, status: Option<String>| {
-            tracing::info!(flow, deactivation = %input.execution_id, outcome = "skipped", %reason, "reactivate");
+            tracing::info!(flow, deactivation = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "reactivate");
             RestartOutput {
-                outcome: "skipped",
+                outcome: RestartOutcome::Skipped,
                 new_execution_id: None,
                 notify: true,
                 reason: format!("the flow stays as it is: {reason}"),
@@ -312,10 +314,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             return Ok(skip("the flow no longer exists".into(), None));
         };
         let status = Some(info.status.clone());
-        let trigger = info.trigger_type.as_str();
-        if !(trigger.eq_ignore_ascii_case("Scheduled") || trigger.eq_ignore_ascii_case("Event")) {
+        if !info.trigger().is_scheduled_or_event() {
             return Ok(skip(
-                format!("its trigger is now {trigger}, not scheduled or event"),
+                format!("its trigger is now {}, not scheduled or event", info.trigger_type),
                 status,
             ));
         }
@@ -366,9 +367,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             d.delay_seconds.unwrap_or(0),
             after.as_deref().unwrap_or("no flow")
         );
-        tracing::info!(flow, deactivation = %input.execution_id, outcome = "reactivated", flow_status = ?after, %reason, "reactivate");
+        tracing::info!(flow, deactivation = %input.execution_id, outcome = %RestartOutcome::Reactivated, flow_status = ?after, %reason, "reactivate");
         Ok(RestartOutput {
-            outcome: "reactivated",
+            outcome: RestartOutcome::Reactivated,
             new_execution_id: None,
             reason,
             notify: d.notify_on.contains(&Action::Reactivate),
