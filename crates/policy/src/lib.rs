@@ -26,7 +26,10 @@ pub use appflow::{
     RunRecord, RunStatus, TriggerType, parse_history, truncate_message,
 };
 pub use backoff::{RandomSource, SplitMix64, seed_for};
-pub use decide::{Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, precheck};
+pub use decide::{
+    Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, newest_newer_run,
+    precheck,
+};
 pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
 pub use outcome::{ExecutionStart, PlanOutcome, RestartOutcome};

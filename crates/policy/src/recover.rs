@@ -11,7 +11,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::appflow::{FailureEvent, RunRecord, RunStatus};
-use crate::decide::{Decision, error_last, format_time};
+use crate::decide::{Decision, error_streak, format_time, runs_newest_first};
 use crate::duration::Duration;
 use crate::model::Action;
 use crate::set::{FlowPolicy, ResolvedPolicy};
@@ -97,13 +97,7 @@ impl PendingRecovery<'_> {
         // R3. The run just before the success, newest first; at equal times
         // a run that did not fail comes first (rule 7's order); records at
         // the success's own time are ignored.
-        let mut older: Vec<(DateTime<Utc>, &RunRecord)> = records
-            .iter()
-            .filter(|r| r.execution_id != self.event.execution_id)
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t < success_at)
-            .collect();
-        older.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| error_last(a, b)));
+        let older = runs_newest_first(records, Some(&self.event.execution_id), |t| t < success_at);
         let (newest_at, newest) = match older.first() {
             None => return Err("no earlier run: no failure streak ended".into()),
             Some((_, r)) if r.status != RunStatus::Error => {
@@ -117,16 +111,13 @@ impl PendingRecovery<'_> {
         };
         // R4. The streak as rule 7 counts it for its newest failure.
         let window_start = newest_at - self.lookback().as_chrono();
-        let len = older
-            .iter()
-            .take_while(|(t, r)| *t >= window_start && r.status == RunStatus::Error)
-            .count();
+        let (len, oldest) = error_streak(&older, window_start);
         debug_assert!(len >= 1 && older[0].1.execution_id == newest.execution_id);
         Ok(Streak {
             success_at,
             success_ended_at,
             len,
-            started_at: older[len - 1].0,
+            started_at: oldest.unwrap_or(newest_at),
             failures: older
                 .iter()
                 .take(len.min(MAX_STREAK_LOOKUPS))
