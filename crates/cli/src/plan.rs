@@ -3,15 +3,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN};
+use appflow_retry_policy::classify::is_builtin;
 use appflow_retry_policy::plan::{ReactivationSchedule, Schedule, reactivation_schedule, schedule};
 use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy, PlanOutcome};
 use serde::Serialize;
 
 use crate::CliError;
-use crate::files::read_dir;
-use crate::schema_check::JsonSchemaCheck;
-use crate::validate::validate_set;
+use crate::validate::validate_dir;
 
 /// A flow's schedule with where its policy came from.
 #[derive(Debug, Serialize)]
@@ -31,9 +29,7 @@ pub struct FlowPlan {
 
 /// The plan for `flow`, and the policy problems that made files fall back.
 pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPlan, Vec<Diagnostic>), CliError> {
-    let set = read_dir(policies)?;
-    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
-    let validated = validate_set(&set, &schema);
+    let validated = validate_dir(policies)?;
     let resolved = match validated.resolve(flow) {
         FlowPolicy::Usable(p) => p,
         FlowPolicy::Broken(b) => {
@@ -45,9 +41,7 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
     };
     let p = &resolved.policy;
     if let Some(c) = class {
-        let known = c == UNKNOWN
-            || BUILTIN_CLASSES.iter().any(|b| b.name == c)
-            || p.error_classes.iter().any(|e| e.name.as_str() == c);
+        let known = is_builtin(c) || p.error_classes.iter().any(|e| e.name.as_str() == c);
         if !known {
             return Err(CliError(format!("unknown error class \"{c}\" for flow {flow}")));
         }
