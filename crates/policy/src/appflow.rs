@@ -179,17 +179,8 @@ impl FailureEvent {
     }
 
     fn parse_report(event: &Value, success: bool) -> Result<(Self, Vec<EventNote>), EventError> {
-        if !event.is_object() {
-            return Err(EventError::new("(event)", "not a JSON object"));
-        }
+        check_source(event)?;
         let mut notes = Vec::new();
-        let source = opt_str(event, "source")?;
-        if source != Some(EVENT_SOURCE) {
-            return Err(EventError::new(
-                "source",
-                format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
-            ));
-        }
         let detail_type = opt_str(event, "detail-type")?;
         if detail_type != Some(EVENT_DETAIL_TYPE) {
             return Err(EventError::new(
@@ -198,10 +189,7 @@ impl FailureEvent {
             ));
         }
         let time = lenient_time(event, "time", "time", &mut notes);
-        let detail = match event.get("detail") {
-            Some(d) if d.is_object() => d,
-            _ => return Err(EventError::new("detail", "missing or not an object")),
-        };
+        let detail = detail_object(event)?;
         let field = |name: &str| format!("detail.{name}");
         let required = |name: &str| -> Result<String, EventError> {
             let v = opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem))?;
@@ -361,17 +349,8 @@ impl DeactivationEvent {
     /// `detail` and `detail.flow-name` are required, and a `time` or an `id`
     /// to name the deactivation by; the rest degrades and is noted.
     pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
-        if !event.is_object() {
-            return Err(EventError::new("(event)", "not a JSON object"));
-        }
+        check_source(event)?;
         let mut notes = Vec::new();
-        let source = opt_str(event, "source")?;
-        if source != Some(EVENT_SOURCE) {
-            return Err(EventError::new(
-                "source",
-                format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
-            ));
-        }
         let kind = match opt_str(event, "detail-type")? {
             Some(SCHEDULED_DEACTIVATED) => DeactivatedKind::Scheduled,
             Some(EVENT_DEACTIVATED) => DeactivatedKind::Event,
@@ -395,10 +374,7 @@ impl DeactivationEvent {
                 "missing or unreadable, and the event has no `id`: the deactivation cannot be named",
             ));
         }
-        let detail = match event.get("detail") {
-            Some(d) if d.is_object() => d,
-            _ => return Err(EventError::new("detail", "missing or not an object")),
-        };
+        let detail = detail_object(event)?;
         let flow_name =
             match opt_str(detail, "flow-name").map_err(|e| EventError::new("detail.flow-name", e.problem))? {
                 None => return Err(EventError::new("detail.flow-name", "missing")),
@@ -461,6 +437,29 @@ impl DeactivationEvent {
                 crate::backoff::seed_for(self.event_id.as_deref().unwrap_or_default())
             ),
         }
+    }
+}
+
+/// The start of every AppFlow event's checks: a JSON object from `aws.appflow`.
+fn check_source(event: &Value) -> Result<(), EventError> {
+    if !event.is_object() {
+        return Err(EventError::new("(event)", "not a JSON object"));
+    }
+    let source = opt_str(event, "source")?;
+    if source != Some(EVENT_SOURCE) {
+        return Err(EventError::new(
+            "source",
+            format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
+        ));
+    }
+    Ok(())
+}
+
+/// The event's `detail`, which must be an object.
+fn detail_object(event: &Value) -> Result<&Value, EventError> {
+    match event.get("detail") {
+        Some(d) if d.is_object() => Ok(d),
+        _ => Err(EventError::new("detail", "missing or not an object")),
     }
 }
 
