@@ -41,4 +41,4 @@ pub use recover::{
 };
 pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, ResolvedPolicy};
 pub use source::{Diagnostic, Position};
-pub use validate::{PolicySource, Role, SchemaCheck, SchemaViolation, Validated, validate_sources};
+pub use validate::{FileKind, PolicySource, SchemaCheck, SchemaViolation, Validated, validate_sources};

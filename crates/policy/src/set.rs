@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::classify::Classifier;
 use crate::model::{Policy, PolicyFile};
 use crate::source::{Diagnostic, Position};
-use crate::validate::{PolicySource, Role, check_policy, validate_sources};
+use crate::validate::{FileKind, PolicySource, check_policy, validate_sources};
 
 /// The `policy` value of a decision made on the built-in or default policy alone.
 pub const DEFAULT_SOURCE: &str = "default";
@@ -133,13 +133,13 @@ impl FlowPolicy {
     /// Only a missing default means the built-in defaults.
     pub fn from_texts(flow: &str, default: Option<(&str, &str)>, flow_text: Option<(&str, &str)>) -> FlowPolicy {
         let sources: Vec<PolicySource> = default
-            .map(|(name, text)| (name, text, Role::Default))
+            .map(|(name, text)| (name, text, FileKind::Default))
             .into_iter()
-            .chain(flow_text.map(|(name, text)| (name, text, Role::Flow)))
-            .map(|(name, text, role)| PolicySource {
+            .chain(flow_text.map(|(name, text)| (name, text, FileKind::Flow)))
+            .map(|(name, text, kind)| PolicySource {
                 file: name.to_owned(),
                 text: text.to_owned(),
-                role,
+                kind,
             })
             .collect();
         let validated = validate_sources(&sources, None);

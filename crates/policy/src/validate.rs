@@ -277,9 +277,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Whether a file is the set's default or a flow's.
+/// The kind of a policy file: the set's default or a flow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum FileKind {
     Default,
     Flow,
 }
@@ -290,7 +290,7 @@ pub struct PolicySource {
     /// How diagnostics name the file (a path, or an SSM parameter name).
     pub file: String,
     pub text: String,
-    pub role: Role,
+    pub kind: FileKind,
 }
 
 /// A schema violation found by a [`SchemaCheck`].
@@ -409,11 +409,11 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
     let mut broken_default = None;
     let mut broken_flows: BTreeMap<String, String> = BTreeMap::new();
     let mut parsed: Vec<(&PolicySource, YamlDoc, PolicyFile)> = Vec::new();
-    let mut mark_broken = |src: &PolicySource, flow: Option<String>| match src.role {
-        Role::Default => {
+    let mut mark_broken = |src: &PolicySource, flow: Option<String>| match src.kind {
+        FileKind::Default => {
             broken_default.get_or_insert_with(|| src.file.clone());
         }
-        Role::Flow => {
+        FileKind::Flow => {
             if let Some(flow) = flow {
                 broken_flows.entry(flow).or_insert_with(|| src.file.clone());
             }
@@ -481,7 +481,7 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
 
     // The default: checked on its own (over the built-in defaults).
     let mut base = Policy::default();
-    let defaults: Vec<_> = parsed.iter().filter(|(s, ..)| s.role == Role::Default).collect();
+    let defaults: Vec<_> = parsed.iter().filter(|(s, ..)| s.kind == FileKind::Default).collect();
     for (i, (src, doc, file)) in defaults.iter().enumerate() {
         let before = diags.len();
         if i > 0 {
@@ -512,7 +512,7 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
     // Flow files: each on its effective policy; problems the default alone
     // causes were reported there and are not repeated for every flow.
     let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
-    for (src, doc, file) in parsed.iter().filter(|(s, ..)| s.role == Role::Flow) {
+    for (src, doc, file) in parsed.iter().filter(|(s, ..)| s.kind == FileKind::Flow) {
         let before = diags.len();
         let Some(flow) = file.flow.as_deref() else {
             diags.push(doc.diag_pos(

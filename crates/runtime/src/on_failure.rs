@@ -336,7 +336,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         decision: Decision,
         message: &str,
         now: chrono::DateTime<chrono::Utc>,
-        loaded: &crate::policy_cache::Loaded,
+        loaded: &crate::policy_cache::LoadedPolicy,
     ) -> Result<OnFailureOutput, OnFailureError> {
         let message = truncate_message(message);
         telemetry::decision(&decision, &message, loaded.policy.usable().is_none());
