@@ -37,8 +37,8 @@ pub use reactivate::{
     PendingReactivation, ReactivationPrecheck, deactivations_in_streak, decide_reactivation, reactivation_precheck,
 };
 pub use recover::{
-    PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,
+    NoStreak, PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,
 };
-pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, ResolvedPolicy};
+pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicyError, PolicySet, ResolvedPolicy};
 pub use source::{Diagnostic, Position};
 pub use validate::{FileKind, PolicySource, SchemaCheck, SchemaViolation, Validated, validate_sources};

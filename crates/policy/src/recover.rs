@@ -60,6 +60,15 @@ pub struct Streak {
     pub failures: Vec<String>,
 }
 
+/// Why a successful run ended no failure streak (R3): nothing to tell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoStreak {
+    #[error("no earlier run: no failure streak ended")]
+    NoEarlierRun,
+    #[error("the run before it ({execution_id}) ended {status}: no failure streak ended")]
+    EndedWith { execution_id: String, status: String },
+}
+
 /// R1–R2: the policy must be usable and its `notify` must hold `recovered`.
 pub fn recovery_precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> RecoveryPrecheck<'a> {
     match policy {
@@ -82,7 +91,7 @@ impl PendingRecovery<'_> {
     }
 
     /// R3–R4: the failure streak the successful run ended, or why there is none.
-    pub fn streak(&self, records: &[RunRecord], now: DateTime<Utc>) -> Result<Streak, String> {
+    pub fn streak(&self, records: &[RunRecord], now: DateTime<Utc>) -> Result<Streak, NoStreak> {
         let own = records.iter().find(|r| r.execution_id == self.event.execution_id);
         let success_at = own
             .and_then(RunRecord::time)
@@ -99,13 +108,12 @@ impl PendingRecovery<'_> {
         // the success's own time are ignored.
         let older = runs_newest_first(records, Some(&self.event.execution_id), |t| t < success_at);
         let (newest_at, newest) = match older.first() {
-            None => return Err("no earlier run: no failure streak ended".into()),
+            None => return Err(NoStreak::NoEarlierRun),
             Some((_, r)) if r.status != RunStatus::Error => {
-                return Err(format!(
-                    "the run before it ({}) ended {}: no failure streak ended",
-                    r.execution_id,
-                    r.status.as_str()
-                ));
+                return Err(NoStreak::EndedWith {
+                    execution_id: r.execution_id.clone(),
+                    status: r.status.as_str().to_owned(),
+                });
             }
             Some((t, r)) => (*t, *r),
         };
@@ -372,13 +380,16 @@ mod tests {
             ),
         ];
         for (name, records, actions, want) in cases {
-            let got = pending.streak(&records, t("13:00")).and_then(|s| {
-                assert!(s.failures.len() == s.len, "{name}");
-                match pending.decide(&s, &actions) {
-                    Recovery::Notify(d) => Ok((s, d)),
-                    Recovery::Nothing(why) => Err(why),
-                }
-            });
+            let got = pending
+                .streak(&records, t("13:00"))
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    assert!(s.failures.len() == s.len, "{name}");
+                    match pending.decide(&s, &actions) {
+                        Recovery::Notify(d) => Ok((s, d)),
+                        Recovery::Nothing(why) => Err(why),
+                    }
+                });
             match (got, want) {
                 (Ok((s, d)), Ok((len, text))) => {
                     assert_eq!(s.len, len, "{name}");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, ClassifierError};
 use crate::model::{Policy, PolicyFile};
 use crate::source::{Diagnostic, Position};
 use crate::validate::{FileKind, PolicySource, check_policy, validate_sources};
@@ -27,7 +27,7 @@ pub struct PolicySet {
 
 impl PolicySet {
     /// The policy in force for `flow`: built-in defaults ← default ← the flow's file.
-    pub fn resolve(&self, flow: &str) -> Result<ResolvedPolicy, String> {
+    pub fn resolve(&self, flow: &str) -> Result<ResolvedPolicy, PolicyError> {
         let mut policy = Policy::default();
         if let Some(d) = &self.default {
             policy.apply(&d.file);
@@ -44,6 +44,16 @@ impl PolicySet {
     }
 }
 
+/// Why a policy cannot be decided with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The first rule of [`check_policy`] it breaks.
+    #[error("{0}")]
+    Rule(String),
+    #[error(transparent)]
+    Classifier(#[from] ClassifierError),
+}
+
 /// The policy for one flow, ready to decide with.
 #[derive(Debug, Clone)]
 pub struct ResolvedPolicy {
@@ -55,15 +65,15 @@ pub struct ResolvedPolicy {
 
 impl ResolvedPolicy {
     /// Compiles a policy's classifier; fails when the policy breaks a rule.
-    pub fn new(source: String, policy: Policy) -> Result<Self, String> {
+    pub fn new(source: String, policy: Policy) -> Result<Self, PolicyError> {
         if let Some(problem) = check_policy(&policy).into_iter().next() {
-            return Err(problem.message);
+            return Err(PolicyError::Rule(problem.message));
         }
         Self::compile(source, policy)
     }
 
     /// Compiles the classifier of a policy that passed [`check_policy`].
-    fn compile(source: String, policy: Policy) -> Result<Self, String> {
+    fn compile(source: String, policy: Policy) -> Result<Self, PolicyError> {
         let classifier = Classifier::new(&policy.error_classes)?;
         Ok(ResolvedPolicy {
             source,

@@ -119,7 +119,7 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
         let before = out.len();
         for (j, pattern) in class.patterns.iter().enumerate() {
             if let Err(e) = classify::check_pattern(pattern) {
-                out.push(Problem::new(vec![at(&path!["patterns", j])], e));
+                out.push(Problem::new(vec![at(&path!["patterns", j])], e.to_string()));
             }
         }
         // As the Lambda compiles it: all of the class's patterns in one regex.
@@ -127,7 +127,7 @@ pub fn check_policy(p: &Policy) -> Vec<Problem> {
             && !class.patterns.is_empty()
             && let Err(e) = classify::check_class(&class.patterns)
         {
-            out.push(Problem::new(vec![at(&path!["patterns"])], e));
+            out.push(Problem::new(vec![at(&path!["patterns"])], e.to_string()));
         }
     }
 
@@ -341,7 +341,8 @@ impl Validated {
         match self.set.resolve(flow) {
             Ok(p) => FlowPolicy::Usable(p),
             // Unreachable for a validated set; still never a guess.
-            Err(message) => {
+            Err(e) => {
+                let message = e.to_string();
                 let source = self.set.flows.get(flow).map_or(DEFAULT_SOURCE, |f| f.source.as_str());
                 FlowPolicy::Broken(BrokenPolicy {
                     source: source.to_owned(),

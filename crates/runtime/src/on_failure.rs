@@ -291,7 +291,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         };
         let streak = match pending.streak(&records, now) {
             Ok(s) => s,
-            Err(why) => return nothing(why),
+            Err(why) => return nothing(why.to_string()),
         };
         let actions = self.streak_actions(&event.flow_name, &streak).await?;
         match pending.decide(&streak, &actions) {
