@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use appflow_retry_policy::source::MAX_READ_BYTES;
+use appflow_retry_policy::yaml::MAX_READ_BYTES;
 use appflow_retry_policy::{FileKind, PolicySource};
 
 use crate::CliError;

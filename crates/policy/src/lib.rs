@@ -9,7 +9,9 @@ pub mod appflow;
 pub mod backoff;
 pub mod classify;
 pub mod decide;
+pub mod diagnostic;
 pub mod duration;
+pub mod field_path;
 pub mod model;
 pub mod naming;
 pub mod outcome;
@@ -18,8 +20,8 @@ pub mod reactivate;
 pub mod recover;
 pub mod schema;
 pub mod set;
-pub mod source;
 pub mod validate;
+pub mod yaml;
 
 pub use appflow::{
     DeactivatedKind, DeactivationEvent, EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES,
@@ -30,6 +32,7 @@ pub use decide::{
     Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, newest_newer_run,
     precheck,
 };
+pub use diagnostic::{Diagnostic, Position};
 pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
 pub use outcome::{ExecutionStart, PlanOutcome, RestartOutcome};
@@ -40,5 +43,4 @@ pub use recover::{
     NoStreak, PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,
 };
 pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicyError, PolicySet, ResolvedPolicy};
-pub use source::{Diagnostic, Position};
 pub use validate::{FileKind, PolicySource, SchemaCheck, SchemaViolation, Validated, validate_sources};

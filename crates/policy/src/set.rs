@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::classify::{Classifier, ClassifierError};
+use crate::diagnostic::{Diagnostic, Position};
 use crate::model::{Policy, PolicyFile};
-use crate::source::{Diagnostic, Position};
 use crate::validate::{FileKind, PolicySource, check_policy, validate_sources};
 
 /// The `policy` value of a decision made on the built-in or default policy alone.

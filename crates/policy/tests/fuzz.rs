@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use appflow_retry_policy::appflow::MAX_NAME_CHARS;
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
-use appflow_retry_policy::source::YamlDoc;
 use appflow_retry_policy::validate::check_policy;
+use appflow_retry_policy::yaml::YamlDoc;
 use appflow_retry_policy::{
     Action, FailureEvent, FileKind, FlowPolicy, MAX_MESSAGE_BYTES, PolicySource, RunRecord, RunStatus, SplitMix64,
     Undecided, decide, validate_sources,

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
-use appflow_retry_policy::source::YamlDoc;
+use appflow_retry_policy::yaml::YamlDoc;
 use appflow_retry_policy::{
     Action, BrokenPolicy, Diagnostic, FailureEvent, FileKind, FlowPolicy, PolicySource, Precheck, ResolvedPolicy,
     precheck, validate_sources,

@@ -13,15 +13,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
-fn config(seed: u64) -> Config {
-    Config {
-        cases: 256,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
         .unwrap()
@@ -65,7 +56,7 @@ fn policy_yaml(
 }
 
 proptest! {
-    #![proptest_config(config(12_001))]
+    #![proptest_config(Config { rng_seed: RngSeed::Fixed(12_001), failure_persistence: None, ..Config::default() })]
 
     #[test]
     fn the_schedule_is_what_decide_does_failure_after_failure(

@@ -14,10 +14,12 @@ use suggest::unknown_key_message;
 
 use std::collections::BTreeMap;
 
+use crate::diagnostic::{Diagnostic, Position};
+use crate::field_path::{FieldPath, PathSeg, display_path};
 use crate::model::{Policy, PolicyFile};
 use crate::path;
 use crate::set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, SourcedFile};
-use crate::source::{Diagnostic, FieldPath, PathSeg, Position, YamlDoc, display_path};
+use crate::yaml::YamlDoc;
 
 /// The kind of a policy file: the set's default or a flow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 
 use super::suggest::suggest;
 use crate::classify::{self, BUILTIN_CLASSES, UNKNOWN};
+use crate::diagnostic::Diagnostic;
 use crate::duration::{Duration, MAX_DURATION};
+use crate::field_path::{FieldPath, PathSeg};
 use crate::model::{Backoff, CLASS_NAME_PATTERN, ClassName, Policy};
 use crate::path;
-use crate::source::{Diagnostic, FieldPath, PathSeg, YamlDoc};
+use crate::yaml::YamlDoc;
 
 /// The largest value SSM stores (Advanced tier); above 4 KB needs that tier.
 pub const SSM_MAX_VALUE_BYTES: usize = 8 * 1024;

@@ -1,7 +1,7 @@
 //! "Did you mean" hints: the closest known name, and the fields the schema
 //! allows where an unknown key was written.
 
-use crate::source::{PathSeg, display_path};
+use crate::field_path::{PathSeg, display_path};
 
 /// The closest candidate within a third of the word's length (at least 2
 /// edits), for "did you mean" hints.
