@@ -220,13 +220,7 @@ impl Pending<'_> {
                 policy,
                 failed_at,
                 settings.max_retries,
-                Verdict {
-                    error_class: Some(class.clone()),
-                    attempt,
-                    action,
-                    delay_seconds: delay,
-                    reason,
-                },
+                Verdict::of_class(&class, attempt, action, delay, reason),
             ))
         };
 
@@ -445,6 +439,23 @@ pub(crate) struct Verdict {
 }
 
 impl Verdict {
+    /// A verdict on a failure of `class`.
+    pub(crate) fn of_class(
+        class: &str,
+        attempt: Option<u32>,
+        action: Action,
+        delay_seconds: Option<u64>,
+        reason: String,
+    ) -> Self {
+        Verdict {
+            error_class: Some(class.to_owned()),
+            attempt,
+            action,
+            delay_seconds,
+            reason,
+        }
+    }
+
     /// A skip, before any attempt is counted.
     pub(crate) fn skip(error_class: Option<String>, reason: String) -> Self {
         Verdict {
@@ -464,25 +475,19 @@ fn conclude(
     max_retries: u32,
     verdict: Verdict,
 ) -> Decision {
-    let Verdict {
-        error_class,
-        attempt,
-        action,
-        delay_seconds,
-        reason,
-    } = verdict;
+    let action = verdict.action;
     let notify_on = policy.policy.notify.clone();
     Decision {
         flow: event.flow_name.clone(),
         execution_id: event.execution_id.clone(),
         failed_run_started_at: failed_at,
         policy: policy.source.clone(),
-        error_class,
-        attempt,
+        error_class: verdict.error_class,
+        attempt: verdict.attempt,
         max_retries,
         action,
-        delay_seconds,
-        reason,
+        delay_seconds: verdict.delay_seconds,
+        reason: verdict.reason,
         notify: notify_on.contains(&action),
         notify_on,
     }

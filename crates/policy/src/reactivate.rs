@@ -186,13 +186,7 @@ impl PendingReactivation<'_> {
                 event,
                 policy,
                 at,
-                Verdict {
-                    error_class: Some(class.clone()),
-                    attempt,
-                    action,
-                    delay_seconds: delay,
-                    reason,
-                },
+                Verdict::of_class(&class, attempt, action, delay, reason),
             )
         };
 
@@ -275,25 +269,19 @@ impl PendingReactivation<'_> {
 }
 
 fn conclude(event: &DeactivationEvent, policy: &ResolvedPolicy, at: DateTime<Utc>, verdict: Verdict) -> Decision {
-    let Verdict {
-        error_class,
-        attempt,
-        action,
-        delay_seconds,
-        reason,
-    } = verdict;
+    let action = verdict.action;
     let notify_on = policy.policy.notify.clone();
     Decision {
         flow: event.flow_name.clone(),
         execution_id: event.deactivation_id(),
         failed_run_started_at: at,
         policy: policy.source.clone(),
-        error_class,
-        attempt,
+        error_class: verdict.error_class,
+        attempt: verdict.attempt,
         max_retries: policy.policy.reactivate.max_reactivations,
         action,
-        delay_seconds,
-        reason: truncate_message(&reason).into_owned(),
+        delay_seconds: verdict.delay_seconds,
+        reason: truncate_message(&verdict.reason).into_owned(),
         // A deactivation that is not re-activated is always told.
         notify: action != Action::Reactivate || notify_on.contains(&action),
         notify_on,
