@@ -5,16 +5,15 @@ use std::path::Path;
 
 use appflow_retry_policy::appflow::is_deactivation;
 use appflow_retry_policy::{
-    DeactivationEvent, Decision, Diagnostic, FailureEvent, SplitMix64, decide, decide_reactivation, parse_history,
-    seed_for,
+    DeactivationEvent, Decision, Diagnostic, EventError, FailureEvent, RunRecord, SplitMix64, TriggerType, decide,
+    decide_reactivation, parse_history, seed_for,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::CliError;
-use crate::files::{read_dir, read_json};
-use crate::schema_check::JsonSchemaCheck;
-use crate::validate::validate_set;
+use crate::files::read_json;
+use crate::validate::validate_dir;
 
 /// What `explain` needs besides the files.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +30,12 @@ pub struct ExplainOptions {
 /// 1 for an event flow; None when it says neither.
 pub fn threshold_from_describe_flow(doc: &Value) -> Option<u32> {
     let config = doc.get("triggerConfig")?;
-    if config.get("triggerType").and_then(Value::as_str) == Some("Event") {
+    if config
+        .get("triggerType")
+        .and_then(Value::as_str)
+        .map(TriggerType::parse)
+        == Some(TriggerType::Event)
+    {
         return Some(1);
     }
     config
@@ -53,14 +57,11 @@ pub fn explain(
     opts: ExplainOptions,
 ) -> Result<(Decision, Vec<Diagnostic>), CliError> {
     let event_json = read_json(event)?;
+    let in_event = |e: EventError| CliError(format!("{}: {e}", event.display()));
     if is_deactivation(&event_json) {
-        let (event, _) =
-            DeactivationEvent::parse(&event_json).map_err(|e| CliError(format!("{}: {e}", event.display())))?;
-        let records =
-            parse_history(&read_json(history)?).map_err(|e| CliError(format!("{}: {e}", history.display())))?;
-        let set = read_dir(policies)?;
-        let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
-        let validated = validate_set(&set, &schema);
+        let (event, _) = DeactivationEvent::parse(&event_json).map_err(in_event)?;
+        let records = read_records(history)?;
+        let validated = validate_dir(policies)?;
         let policy = validated.resolve(&event.flow_name);
         let mut rng = SplitMix64::new(opts.seed.unwrap_or_else(|| seed_for(&event.deactivation_id())));
         // As the Lambda: an unknown threshold counts as 1.
@@ -68,14 +69,17 @@ pub fn explain(
         let decision = decide_reactivation(&event, &policy, &records, threshold, opts.now, &mut rng);
         return Ok((decision, validated.diagnostics));
     }
-    let event = FailureEvent::from_json(&event_json).map_err(|e| CliError(format!("{}: {e}", event.display())))?;
-    let records = parse_history(&read_json(history)?).map_err(|e| CliError(format!("{}: {e}", history.display())))?;
-    let set = read_dir(policies)?;
-    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
-    let validated = validate_set(&set, &schema);
+    let event = FailureEvent::from_json(&event_json).map_err(in_event)?;
+    let records = read_records(history)?;
+    let validated = validate_dir(policies)?;
     let policy = validated.resolve(&event.flow_name);
     let mut rng = SplitMix64::new(opts.seed.unwrap_or_else(|| seed_for(&event.execution_id)));
     let decision = decide(&event, &records, &policy, opts.now, &mut rng)
         .map_err(|e| CliError(format!("no decision ({}): {e}", e.error_type())))?;
     Ok((decision, validated.diagnostics))
+}
+
+/// The run records in what `aws appflow describe-flow-execution-records` printed.
+fn read_records(history: &Path) -> Result<Vec<RunRecord>, CliError> {
+    parse_history(&read_json(history)?).map_err(|e| CliError(format!("{}: {e}", history.display())))
 }

@@ -5,8 +5,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use appflow_retry_policy::source::MAX_READ_BYTES;
-use appflow_retry_policy::{PolicySource, Role};
+use appflow_retry_policy::yaml::MAX_READ_BYTES;
+use appflow_retry_policy::{FileKind, PolicySource};
 
 use crate::CliError;
 
@@ -24,7 +24,7 @@ fn is_yaml(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
-fn read(path: &Path, role: Role) -> Result<PolicySource, CliError> {
+fn read(path: &Path, kind: FileKind) -> Result<PolicySource, CliError> {
     let fail = |e: std::io::Error| CliError(format!("{}: {e}", path.display()));
     // Read at most one byte past the limit: a larger file is reported as too
     // large by the parser, and a huge one costs no memory.
@@ -37,7 +37,7 @@ fn read(path: &Path, role: Role) -> Result<PolicySource, CliError> {
     Ok(PolicySource {
         file: path.display().to_string(),
         text,
-        role,
+        kind,
     })
 }
 
@@ -45,7 +45,7 @@ fn read(path: &Path, role: Role) -> Result<PolicySource, CliError> {
 pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
     let mut sources = Vec::new();
     if let Some(default) = DEFAULT_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
-        sources.push(read(&default, Role::Default)?);
+        sources.push(read(&default, FileKind::Default)?);
     }
     let flows = dir.join("flows");
     if flows.is_dir() {
@@ -56,7 +56,7 @@ pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
             .collect();
         paths.sort();
         for p in paths {
-            sources.push(read(&p, Role::Flow)?);
+            sources.push(read(&p, FileKind::Flow)?);
         }
     }
     if sources.is_empty() {
@@ -86,16 +86,16 @@ pub fn read_path(path: &Path) -> Result<SetOnDisk, CliError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     if DEFAULT_NAMES.contains(&name) {
         return Ok(SetOnDisk {
-            sources: vec![read(path, Role::Default)?],
+            sources: vec![read(path, FileKind::Default)?],
             schema_file: None,
         });
     }
     let mut sources = Vec::new();
     let set_dir = path.parent().and_then(Path::parent);
     if let Some(default) = set_dir.and_then(|d| DEFAULT_NAMES.iter().map(|n| d.join(n)).find(|p| p.is_file())) {
-        sources.push(read(&default, Role::Default)?);
+        sources.push(read(&default, FileKind::Default)?);
     }
-    sources.push(read(path, Role::Flow)?);
+    sources.push(read(path, FileKind::Flow)?);
     Ok(SetOnDisk {
         sources,
         schema_file: None,

@@ -3,15 +3,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN};
+use appflow_retry_policy::classify::is_builtin;
 use appflow_retry_policy::plan::{ReactivationSchedule, Schedule, reactivation_schedule, schedule};
-use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy};
+use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy, PlanOutcome};
 use serde::Serialize;
 
 use crate::CliError;
-use crate::files::read_dir;
-use crate::schema_check::JsonSchemaCheck;
-use crate::validate::validate_set;
+use crate::validate::validate_dir;
 
 /// A flow's schedule with where its policy came from.
 #[derive(Debug, Serialize)]
@@ -31,9 +29,7 @@ pub struct FlowPlan {
 
 /// The plan for `flow`, and the policy problems that made files fall back.
 pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPlan, Vec<Diagnostic>), CliError> {
-    let set = read_dir(policies)?;
-    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
-    let validated = validate_set(&set, &schema);
+    let validated = validate_dir(policies)?;
     let resolved = match validated.resolve(flow) {
         FlowPolicy::Usable(p) => p,
         FlowPolicy::Broken(b) => {
@@ -45,9 +41,7 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
     };
     let p = &resolved.policy;
     if let Some(c) = class {
-        let known = c == UNKNOWN
-            || BUILTIN_CLASSES.iter().any(|b| b.name == c)
-            || p.error_classes.iter().any(|e| e.name.as_str() == c);
+        let known = is_builtin(c) || p.error_classes.iter().any(|e| e.name.as_str() == c);
         if !known {
             return Err(CliError(format!("unknown error class \"{c}\" for flow {flow}")));
         }
@@ -96,7 +90,7 @@ pub fn render(plan: &FlowPlan) -> String {
         for r in &s.restarts {
             let range = format!("{} - {}", dur(r.min_delay_seconds), dur(r.max_delay_seconds));
             let outcome = match r.outcome {
-                "retry" => "restart",
+                PlanOutcome::Retry => "restart",
                 _ => "restart, or give up if jitter lands it past the window",
             };
             let _ = writeln!(
@@ -110,7 +104,11 @@ pub fn render(plan: &FlowPlan) -> String {
             );
         }
     }
-    let verb = if s.end.outcome == "skip" { "skip" } else { "give up" };
+    let verb = if s.end.outcome == PlanOutcome::Skip {
+        "skip"
+    } else {
+        "give up"
+    };
     let _ = writeln!(out, "\nfailure {}: {verb} ({})", s.end.failure, s.end.reason);
     if !s.restarts.is_empty() {
         let _ = writeln!(
@@ -181,7 +179,11 @@ When AppFlow deactivates this flow (scheduled and event flows): max_reactivation
             );
         }
     }
-    let verb = if r.end.outcome == "skip" { "skip" } else { "give up" };
+    let verb = if r.end.outcome == PlanOutcome::Skip {
+        "skip"
+    } else {
+        "give up"
+    };
     let _ = writeln!(
         out,
         "deactivation {}: {verb}, the flow stays off and a person is told ({})",

@@ -1,7 +1,7 @@
 //! JSON Schema validation of policy documents with the `jsonschema` crate.
 
 use appflow_retry_policy::duration::{DURATION_PATTERN, Duration};
-use appflow_retry_policy::source::{PathSeg, display_path};
+use appflow_retry_policy::field_path::{PathSeg, display_path};
 use appflow_retry_policy::{SchemaCheck, SchemaViolation};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;

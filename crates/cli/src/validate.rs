@@ -6,7 +6,7 @@ use appflow_retry_policy::schema::policy_schema_json;
 use appflow_retry_policy::{Diagnostic, Position, Validated, validate_sources};
 
 use crate::CliError;
-use crate::files::{SetOnDisk, read_path};
+use crate::files::{SetOnDisk, read_dir, read_path};
 use crate::schema_check::JsonSchemaCheck;
 
 /// What `validate` found.
@@ -31,6 +31,15 @@ pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
         report.diagnostics.extend(validate_set(&set, &schema).diagnostics);
     }
     Ok(report)
+}
+
+/// Reads the policy directory and validates it as the Lambdas validate what
+/// they read from SSM: the set the flows' policies are resolved in, with
+/// every problem found.
+pub fn validate_dir(policies: &Path) -> Result<Validated, CliError> {
+    let set = read_dir(policies)?;
+    let schema = JsonSchemaCheck::new(&appflow_retry_policy::schema::policy_schema())?;
+    Ok(validate_set(&set, &schema))
 }
 
 /// Validates one set read from disk.

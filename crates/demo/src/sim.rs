@@ -522,7 +522,7 @@ pub async fn play(
                             reports[i].notifications += 1;
                         }
                         let id = r.new_execution_id.clone().unwrap_or_else(|| "-".into());
-                        reports[i].restarts.push(r.outcome.to_owned());
+                        reports[i].restarts.push(r.outcome.as_str().to_owned());
                         let what = if r.outcome == "restarted" {
                             format!("{} new run {id}", style.paint("32", "restarted"))
                         } else if r.outcome == "reactivated" {

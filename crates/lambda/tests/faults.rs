@@ -229,7 +229,10 @@ async fn start_execution_faults_are_named_and_start_nothing() {
     }
     // The redelivered event, with Step Functions back, is decided once.
     let out = w.on_failure().handle(&event).await.unwrap();
-    assert_eq!((out.execution, out.decision.action), ("started", Action::Retry));
+    assert_eq!(
+        (out.execution.as_str(), out.decision.action),
+        ("started", Action::Retry)
+    );
     assert_eq!(w.executions().await, [name]);
 }
 
@@ -278,7 +281,7 @@ async fn restart_fault_matrix(op: Operation, tag: &str) {
             .handle(&input)
             .await
             .unwrap_or_else(|e| panic!("{op:?} {fault:?}: {e}"));
-        assert_eq!(out.outcome, "restarted", "{op:?} {fault:?}: {}", out.reason);
+        assert_eq!(out.outcome.as_str(), "restarted", "{op:?} {fault:?}: {}", out.reason);
         let runs = new_runs(&w, &flow);
         assert_eq!(runs.len(), 1, "{op:?} {fault:?}: exactly one run: {runs:?}");
         assert_eq!(out.new_execution_id.as_deref(), Some(runs[0].execution_id.as_str()));
@@ -312,7 +315,7 @@ async fn a_lost_start_flow_reply_restarts_once_and_reports_the_run() {
     let runs = new_runs(&w, "sf-lost-once");
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(
-        (out.outcome, out.new_execution_id.as_deref()),
+        (out.outcome.as_str(), out.new_execution_id.as_deref()),
         ("restarted", Some(runs[0].execution_id.as_str()))
     );
     assert_eq!(statuses(&w, Operation::StartFlow, "sf-lost-once"), [500, 200]);
@@ -341,7 +344,7 @@ async fn a_lost_start_flow_reply_restarts_once_and_reports_the_run() {
     );
     // The state machine retries: the run that started after the backoff is this restart's own.
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "restarted", "{}", out.reason);
+    assert_eq!(out.outcome.as_str(), "restarted", "{}", out.reason);
     assert_eq!(out.new_execution_id.as_deref(), Some(runs[0].execution_id.as_str()));
     assert!(out.reason.contains("started by an earlier attempt"), "{}", out.reason);
     assert_eq!(
@@ -355,7 +358,7 @@ async fn a_lost_start_flow_reply_restarts_once_and_reports_the_run() {
     // that run started: it is someone else's run, and nothing more starts.
     let early = RestartInput::for_execution(&decision, Utc::now()).to_json();
     let out = w.restart().handle(&early).await.unwrap();
-    assert_eq!(out.outcome, "skipped", "{}", out.reason);
+    assert_eq!(out.outcome.as_str(), "skipped", "{}", out.reason);
     assert_eq!(new_runs(&w, flow).len(), 1);
 }
 
@@ -370,7 +373,7 @@ async fn a_policy_that_forbids_the_restart_after_the_decision_wins() {
     )
     .await;
     let out = w.restart().handle(&restart_input(&decision)).await.unwrap();
-    assert_eq!(out.outcome, "skipped");
+    assert_eq!(out.outcome.as_str(), "skipped");
     assert!(out.reason.contains("disabled"), "{}", out.reason);
 
     // Throttled first, disabled before the state machine's retry.
@@ -385,7 +388,7 @@ async fn a_policy_that_forbids_the_restart_after_the_decision_wins() {
     )
     .await;
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "skipped");
+    assert_eq!(out.outcome.as_str(), "skipped");
 
     // Broken during the wait: skipped and always notified.
     let decision = decided(&w, "sf-broken").await;
@@ -395,14 +398,14 @@ async fn a_policy_that_forbids_the_restart_after_the_decision_wins() {
     )
     .await;
     let out = w.restart().handle(&restart_input(&decision)).await.unwrap();
-    assert_eq!((out.outcome, out.notify), ("skipped", true));
+    assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true));
     assert!(out.reason.contains("unusable"), "{}", out.reason);
 
     // The default broken during the wait: every flow skips.
     let decision = decided(&w, "sf-default-broken").await;
     w.put_parameter(&default_parameter(PREFIX), "max_retries: [\n").await;
     let out = w.restart().handle(&restart_input(&decision)).await.unwrap();
-    assert_eq!((out.outcome, out.notify), ("skipped", true));
+    assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true));
 
     for flow in [
         "sf-disabled",
@@ -484,7 +487,7 @@ async fn forged_restart_inputs_start_nothing() {
     assert_eq!(w.emulator.count(Operation::StartFlow), 0, "nothing started");
     // The genuine input still restarts, once.
     let out = w.restart().handle(&genuine).await.unwrap();
-    assert_eq!(out.outcome, "restarted");
+    assert_eq!(out.outcome.as_str(), "restarted");
     assert_eq!(new_runs(&w, flow).len(), 3, "ok-run, busy-run and the restart");
     assert_eq!(w.emulator.count(Operation::StartFlow), 1);
 }
@@ -547,7 +550,7 @@ async fn a_hundred_duplicate_deliveries_among_faults_start_one_execution_and_one
     assert!(
         decisions
             .iter()
-            .all(|d| matches!(d.execution, "started" | "already_exists"))
+            .all(|d| matches!(d.execution.as_str(), "started" | "already_exists"))
     );
     let name = execution_name(flow, FAILED);
     assert_eq!(w.executions().await, [name], "exactly one execution");

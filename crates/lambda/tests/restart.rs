@@ -34,7 +34,7 @@ async fn decided() -> (World, Value) {
 async fn restarts_the_flow_with_a_client_token() {
     let (w, input) = decided().await;
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "restarted");
+    assert_eq!(out.outcome.as_str(), "restarted");
     let new_id = out.new_execution_id.unwrap();
     let starts: Vec<_> = w
         .emulator
@@ -61,7 +61,7 @@ async fn the_client_token_is_the_same_on_a_repeat() {
     let err = w.restart().handle(&input).await.unwrap_err();
     assert_eq!(err.error_type(), "AppFlowUnavailable");
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "restarted");
+    assert_eq!(out.outcome.as_str(), "restarted");
     let tokens: Vec<_> = w
         .emulator
         .calls()
@@ -103,7 +103,7 @@ async fn skips_when_a_newer_run_succeeded() {
         },
     );
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "skipped");
+    assert_eq!(out.outcome.as_str(), "skipped");
     assert!(out.reason.contains("newer run newer (Successful)"), "{}", out.reason);
     assert!(out.notify);
     assert_eq!(w.emulator.count(Operation::StartFlow), 0);
@@ -115,7 +115,7 @@ async fn skips_when_the_flow_is_deleted_or_not_active_or_not_on_demand() {
     w.emulator.delete_flow("sf-accounts");
     let out = w.restart().handle(&input).await.unwrap();
     assert_eq!(
-        (out.outcome, out.reason.as_str()),
+        (out.outcome.as_str(), out.reason.as_str()),
         ("skipped", "the flow no longer exists")
     );
 
@@ -123,7 +123,7 @@ async fn skips_when_the_flow_is_deleted_or_not_active_or_not_on_demand() {
     w.emulator.set_status("sf-accounts", "Suspended");
     let out = w.restart().handle(&input).await.unwrap();
     assert_eq!(
-        (out.outcome, out.reason.as_str()),
+        (out.outcome.as_str(), out.reason.as_str()),
         ("skipped", "the flow is Suspended, not Active")
     );
 
@@ -132,7 +132,7 @@ async fn skips_when_the_flow_is_deleted_or_not_active_or_not_on_demand() {
     flow.trigger = TriggerType::Scheduled;
     w.emulator.add_flow(flow);
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "skipped");
+    assert_eq!(out.outcome.as_str(), "skipped");
     assert!(out.reason.contains("Scheduled"));
     assert_eq!(w.emulator.count(Operation::StartFlow), 0);
 }
@@ -146,7 +146,7 @@ async fn skips_when_the_policy_was_disabled_during_the_wait() {
     )
     .await;
     let out = w.restart().handle(&input).await.unwrap();
-    assert_eq!(out.outcome, "skipped");
+    assert_eq!(out.outcome.as_str(), "skipped");
     assert!(out.reason.contains("disabled"));
 }
 
@@ -197,7 +197,7 @@ async fn a_deactivated_scheduled_flow_is_reactivated() {
 
     let input = appflow_retry_runtime::RestartInput::for_execution(d, Utc::now()).to_json();
     let restarted = w.restart().handle(&input).await.unwrap();
-    assert_eq!(restarted.outcome, "reactivated", "{restarted:?}");
+    assert_eq!(restarted.outcome.as_str(), "reactivated", "{restarted:?}");
     assert_eq!(restarted.flow_status.as_deref(), Some("Active"));
     assert_eq!(w.emulator.flow("nightly-orders").unwrap().status, "Active");
     let starts: Vec<_> = w
@@ -219,6 +219,6 @@ async fn a_deactivated_scheduled_flow_is_reactivated() {
 
     // A second step run (a retried Lambda) starts nothing more.
     let again = w.restart().handle(&input).await.unwrap();
-    assert_eq!((again.outcome, again.notify), ("skipped", true));
+    assert_eq!((again.outcome.as_str(), again.notify), ("skipped", true));
     assert_eq!(w.emulator.count(Operation::StartFlow), 1);
 }

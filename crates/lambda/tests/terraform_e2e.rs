@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use appflow_emulator::{Emulator, Flow, Operation};
 use appflow_retry_aws::sdk_config_for_endpoint;
 use appflow_retry_policy::naming::{default_parameter, execution_name, flow_parameter};
-use appflow_retry_policy::source::YamlDoc;
+use appflow_retry_policy::yaml::YamlDoc;
 use appflow_retry_policy::{FlowPolicy, PolicyFile, RandomSource, SplitMix64, format_time};
 use appflow_retry_testkit::lambda_api::RuntimeApi;
 use appflow_retry_testkit::moto::{Moto, moto_python};

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use appflow_retry_policy::FlowPolicy;
-use appflow_retry_policy::validate::{PolicySource, Role, validate_sources};
+use appflow_retry_policy::validate::{FileKind, PolicySource, validate_sources};
 
 const MIB: usize = 1 << 20;
 const CASE_VAR: &str = "APPFLOW_RETRY_HOSTILE_CASE";
@@ -92,7 +92,7 @@ fn run_case(index: usize) {
     let sources = [PolicySource {
         file: "flows/hostile.yaml".into(),
         text: text.clone(),
-        role: Role::Flow,
+        kind: FileKind::Flow,
     }];
     let validated = validate_sources(&sources, None);
     let lambda = FlowPolicy::from_texts("f", Some(("/p/default", "{}")), Some(("/p/flows/f", &text)));

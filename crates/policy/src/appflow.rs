@@ -65,6 +65,69 @@ pub fn truncate_message(message: &str) -> std::borrow::Cow<'_, str> {
     format!("{}{note}", &message[..end]).into()
 }
 
+/// A flow's trigger type, as AppFlow spells it in DescribeFlow and ListFlows
+/// (`OnDemand`, `Scheduled`, `Event`) and in its events (`ONDEMAND`, ...):
+/// read case-insensitively. A type AppFlow may add later is kept as
+/// [`TriggerType::Other`] with its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TriggerType {
+    OnDemand,
+    Scheduled,
+    Event,
+    /// Any other text, as sent.
+    Other(String),
+}
+
+impl TriggerType {
+    /// The trigger type `text` names, ignoring case and surrounding blanks.
+    pub fn parse(text: &str) -> Self {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("OnDemand") {
+            TriggerType::OnDemand
+        } else if t.eq_ignore_ascii_case("Scheduled") {
+            TriggerType::Scheduled
+        } else if t.eq_ignore_ascii_case("Event") {
+            TriggerType::Event
+        } else {
+            TriggerType::Other(text.to_owned())
+        }
+    }
+
+    /// As DescribeFlow spells it; an unknown type as it was sent.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TriggerType::OnDemand => "OnDemand",
+            TriggerType::Scheduled => "Scheduled",
+            TriggerType::Event => "Event",
+            TriggerType::Other(t) => t,
+        }
+    }
+
+    /// Whether AppFlow deactivates the flow after failures (and StartFlow
+    /// re-activates it): a scheduled or an event flow.
+    pub fn is_scheduled_or_event(&self) -> bool {
+        matches!(self, TriggerType::Scheduled | TriggerType::Event)
+    }
+}
+
+impl std::fmt::Display for TriggerType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for TriggerType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TriggerType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TriggerType::parse(&<String as serde::Deserialize>::deserialize(d)?))
+    }
+}
+
 /// A failed flow run as its EventBridge event reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureEvent {
@@ -116,17 +179,8 @@ impl FailureEvent {
     }
 
     fn parse_report(event: &Value, success: bool) -> Result<(Self, Vec<EventNote>), EventError> {
-        if !event.is_object() {
-            return Err(EventError::new("(event)", "not a JSON object"));
-        }
+        check_source(event)?;
         let mut notes = Vec::new();
-        let source = opt_str(event, "source")?;
-        if source != Some(EVENT_SOURCE) {
-            return Err(EventError::new(
-                "source",
-                format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
-            ));
-        }
         let detail_type = opt_str(event, "detail-type")?;
         if detail_type != Some(EVENT_DETAIL_TYPE) {
             return Err(EventError::new(
@@ -135,10 +189,7 @@ impl FailureEvent {
             ));
         }
         let time = lenient_time(event, "time", "time", &mut notes);
-        let detail = match event.get("detail") {
-            Some(d) if d.is_object() => d,
-            _ => return Err(EventError::new("detail", "missing or not an object")),
-        };
+        let detail = detail_object(event)?;
         let field = |name: &str| format!("detail.{name}");
         let required = |name: &str| -> Result<String, EventError> {
             let v = opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem))?;
@@ -205,10 +256,15 @@ impl FailureEvent {
     /// Whether the run can be restarted with StartFlow: on-demand, or the
     /// trigger type is missing or empty (the restart re-checks with DescribeFlow).
     pub fn is_on_demand(&self) -> bool {
-        match self.trigger_type.as_deref().map(str::trim) {
-            None | Some("") => true,
-            Some(t) => t.eq_ignore_ascii_case("ONDEMAND"),
-        }
+        self.trigger().is_none_or(|t| t == TriggerType::OnDemand)
+    }
+
+    /// The event's trigger type; None when it is missing or empty.
+    pub fn trigger(&self) -> Option<TriggerType> {
+        self.trigger_type
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(TriggerType::parse)
     }
 
     /// Whether the event says a person cancelled the run: its `status`
@@ -242,6 +298,14 @@ impl DeactivatedKind {
         match self {
             DeactivatedKind::Scheduled => "Scheduled",
             DeactivatedKind::Event => "Event",
+        }
+    }
+
+    /// The trigger type of the deactivated flow.
+    pub fn trigger(self) -> TriggerType {
+        match self {
+            DeactivatedKind::Scheduled => TriggerType::Scheduled,
+            DeactivatedKind::Event => TriggerType::Event,
         }
     }
 }
@@ -285,17 +349,8 @@ impl DeactivationEvent {
     /// `detail` and `detail.flow-name` are required, and a `time` or an `id`
     /// to name the deactivation by; the rest degrades and is noted.
     pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
-        if !event.is_object() {
-            return Err(EventError::new("(event)", "not a JSON object"));
-        }
+        check_source(event)?;
         let mut notes = Vec::new();
-        let source = opt_str(event, "source")?;
-        if source != Some(EVENT_SOURCE) {
-            return Err(EventError::new(
-                "source",
-                format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
-            ));
-        }
         let kind = match opt_str(event, "detail-type")? {
             Some(SCHEDULED_DEACTIVATED) => DeactivatedKind::Scheduled,
             Some(EVENT_DEACTIVATED) => DeactivatedKind::Event,
@@ -319,10 +374,7 @@ impl DeactivationEvent {
                 "missing or unreadable, and the event has no `id`: the deactivation cannot be named",
             ));
         }
-        let detail = match event.get("detail") {
-            Some(d) if d.is_object() => d,
-            _ => return Err(EventError::new("detail", "missing or not an object")),
-        };
+        let detail = detail_object(event)?;
         let flow_name =
             match opt_str(detail, "flow-name").map_err(|e| EventError::new("detail.flow-name", e.problem))? {
                 None => return Err(EventError::new("detail.flow-name", "missing")),
@@ -385,6 +437,29 @@ impl DeactivationEvent {
                 crate::backoff::seed_for(self.event_id.as_deref().unwrap_or_default())
             ),
         }
+    }
+}
+
+/// The start of every AppFlow event's checks: a JSON object from `aws.appflow`.
+fn check_source(event: &Value) -> Result<(), EventError> {
+    if !event.is_object() {
+        return Err(EventError::new("(event)", "not a JSON object"));
+    }
+    let source = opt_str(event, "source")?;
+    if source != Some(EVENT_SOURCE) {
+        return Err(EventError::new(
+            "source",
+            format!("expected \"{EVENT_SOURCE}\", got {}", shown(source)),
+        ));
+    }
+    Ok(())
+}
+
+/// The event's `detail`, which must be an object.
+fn detail_object(event: &Value) -> Result<&Value, EventError> {
+    match event.get("detail") {
+        Some(d) if d.is_object() => Ok(d),
+        _ => Err(EventError::new("detail", "missing or not an object")),
     }
 }
 
@@ -584,6 +659,27 @@ pub fn epoch_seconds(secs: f64) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trigger_types_are_read_in_any_case_and_unknown_ones_kept() {
+        for (text, want) in [
+            ("OnDemand", TriggerType::OnDemand),
+            ("ONDEMAND", TriggerType::OnDemand),
+            (" ondemand ", TriggerType::OnDemand),
+            ("Scheduled", TriggerType::Scheduled),
+            ("SCHEDULED", TriggerType::Scheduled),
+            ("Event", TriggerType::Event),
+            ("EVENT", TriggerType::Event),
+            ("Streaming", TriggerType::Other("Streaming".into())),
+        ] {
+            assert_eq!(TriggerType::parse(text), want, "{text}");
+            let json = serde_json::to_string(&want).unwrap();
+            assert_eq!(serde_json::from_str::<TriggerType>(&json).unwrap(), want);
+        }
+        assert_eq!(TriggerType::OnDemand.to_string(), "OnDemand");
+        assert_eq!(TriggerType::Other("Streaming".into()).to_string(), "Streaming");
+        assert!(TriggerType::Event.is_scheduled_or_event() && !TriggerType::OnDemand.is_scheduled_or_event());
+    }
     use serde_json::json;
 
     fn failed_event() -> Value {

@@ -128,15 +128,12 @@ pub const MAX_CUSTOM_CLASSES: usize = 32;
 /// Checks one custom pattern: its length and its syntax. Only the syntax is
 /// parsed here (cheap); the compiled size is checked once per class by
 /// [`check_class`], which compiles exactly what the Lambda compiles.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
     if pattern.is_empty() {
-        return Err("empty pattern: it would match every message".into());
+        return Err(PatternError::Empty);
     }
     if pattern.len() > MAX_PATTERN_LEN {
-        return Err(format!(
-            "pattern is {} characters; at most {MAX_PATTERN_LEN}",
-            pattern.len()
-        ));
+        return Err(PatternError::TooLong { len: pattern.len() });
     }
     regex_syntax::ParserBuilder::new()
         .case_insensitive(true)
@@ -145,20 +142,51 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| {
             // The syntax error spans lines with a caret; keep it on one line.
-            format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("").trim())
+            PatternError::Syntax(e.to_string().lines().last().unwrap_or("").trim().to_owned())
         })
+}
+
+/// Why one custom pattern is refused ([`check_pattern`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("empty pattern: it would match every message")]
+    Empty,
+    #[error("pattern is {len} characters; at most {MAX_PATTERN_LEN}")]
+    TooLong { len: usize },
+    /// The parser's message, on one line.
+    #[error("invalid regex: {0}")]
+    Syntax(String),
+}
+
+/// Why a class's patterns are refused together ([`check_class`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClassError {
+    #[error(
+        "the class's {patterns} patterns together compile larger than {limit} bytes: split the class or simplify them"
+    )]
+    TooBig { patterns: usize, limit: usize },
+    #[error("the class's patterns do not compile together: {0}")]
+    Compile(String),
+}
+
+/// A custom class that does not compile ([`Classifier::new`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("error class {class}: {problem}")]
+pub struct ClassifierError {
+    pub class: String,
+    pub problem: String,
 }
 
 /// Checks a whole class as the Lambda compiles it: its patterns joined
 /// into one regex, within the same size bound. Patterns that pass
 /// [`check_pattern`] one by one can still exceed it together.
-pub fn check_class(patterns: &[impl AsRef<str>]) -> Result<(), String> {
+pub fn check_class(patterns: &[impl AsRef<str>]) -> Result<(), ClassError> {
     compile(patterns).map(|_| ()).map_err(|e| match e {
-        regex::Error::CompiledTooBig(limit) => format!(
-            "the class's {} patterns together compile larger than {limit} bytes: split the class or simplify them",
-            patterns.len()
-        ),
-        other => format!("the class's patterns do not compile together: {other}"),
+        regex::Error::CompiledTooBig(limit) => ClassError::TooBig {
+            patterns: patterns.len(),
+            limit,
+        },
+        other => ClassError::Compile(other.to_string()),
     })
 }
 
@@ -190,21 +218,21 @@ impl Classifier {
     /// Compiles the custom classes. Patterns are expected to have passed
     /// validation ([`check_pattern`]); one that still fails is an error
     /// naming the class.
-    pub fn new(custom: &[ErrorClassSpec]) -> Result<Self, String> {
+    pub fn new(custom: &[ErrorClassSpec]) -> Result<Self, ClassifierError> {
         let custom = custom
             .iter()
             .map(|c| {
+                let refused = |problem: String| ClassifierError {
+                    class: c.name.as_str().to_owned(),
+                    problem,
+                };
                 if let Some(p) = c.patterns.iter().find(|p| p.is_empty() || p.len() > MAX_PATTERN_LEN) {
-                    return Err(format!(
-                        "error class {}: pattern of {} characters",
-                        c.name.as_str(),
-                        p.len()
-                    ));
+                    return Err(refused(format!("pattern of {} characters", p.len())));
                 }
-                let re = compile(&c.patterns).map_err(|e| format!("error class {}: {e}", c.name.as_str()))?;
+                let re = compile(&c.patterns).map_err(|e| refused(e.to_string()))?;
                 Ok((c.name.as_str().to_owned(), re))
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, ClassifierError>>()?;
         Ok(Classifier { custom })
     }
 
@@ -301,7 +329,12 @@ mod tests {
 
     #[test]
     fn patterns_are_checked() {
-        assert!(check_pattern("(unclosed").unwrap_err().starts_with("invalid regex"));
+        assert!(
+            check_pattern("(unclosed")
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid regex")
+        );
         assert!(check_pattern("").is_err());
         assert!(check_pattern(&"a".repeat(MAX_PATTERN_LEN + 1)).is_err());
         // The size is the class's to check, compiled as the Lambda compiles it.
@@ -309,6 +342,7 @@ mod tests {
         assert!(
             check_class(&[r"\w{1000}\w{1000}"])
                 .unwrap_err()
+                .to_string()
                 .contains("compile larger than")
         );
         assert!(check_pattern("REQUEST_LIMIT_EXCEEDED").is_ok());

@@ -108,13 +108,9 @@ pub fn precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> Precheck
         conclude(
             event,
             policy,
-            event_time(event, None),
-            None,
-            None,
+            record_or_event_time(event, None),
             p.max_retries,
-            Action::Skip,
-            None,
-            reason,
+            Verdict::skip(None, reason),
         )
     };
     let skip = |reason: String| Precheck::Decided(skip_decision(reason));
@@ -149,7 +145,7 @@ pub fn broken_policy(event: &FailureEvent, broken: &BrokenPolicy) -> Decision {
     Decision {
         flow: event.flow_name.clone(),
         execution_id: event.execution_id.clone(),
-        failed_run_started_at: event_time(event, None),
+        failed_run_started_at: record_or_event_time(event, None),
         policy: broken.source.clone(),
         error_class: None,
         attempt: None,
@@ -193,13 +189,12 @@ impl Pending<'_> {
         conclude(
             event,
             policy,
-            event_time(event, None),
-            None,
-            None,
+            record_or_event_time(event, None),
             policy.policy.max_retries,
-            Action::Skip,
-            None,
-            "the flow no longer exists: AppFlow has no run history for it".into(),
+            Verdict::skip(
+                None,
+                "the flow no longer exists: AppFlow has no run history for it".into(),
+            ),
         )
     }
 
@@ -218,18 +213,14 @@ impl Pending<'_> {
         let class = policy.classifier.classify(&message).to_owned();
         let settings = policy.policy.for_class(&class);
         let window = settings.retry_window;
-        let failed_at = event_time(event, failed);
+        let failed_at = record_or_event_time(event, failed);
         let done = |attempt: Option<u32>, action: Action, delay: Option<u64>, reason: String| {
             Ok(conclude(
                 event,
                 policy,
                 failed_at,
-                Some(class.clone()),
-                attempt,
                 settings.max_retries,
-                action,
-                delay,
-                reason,
+                Verdict::of_class(&class, attempt, action, delay, reason),
             ))
         };
 
@@ -275,9 +266,7 @@ impl Pending<'_> {
                 });
             }
         }
-        let others = || records.iter().filter(|r| r.execution_id != event.execution_id);
-        let newest = newer_runs(records, &event.execution_id, failed_at).max_by_key(|(t, _)| *t);
-        if let Some((t, r)) = newest {
+        if let Some((t, r)) = newest_newer_run(records, &event.execution_id, failed_at) {
             return done(
                 None,
                 Action::Skip,
@@ -292,18 +281,9 @@ impl Pending<'_> {
         }
 
         // 7. The failure streak: Error runs just older than this one, within the window.
-        let mut older: Vec<(DateTime<Utc>, &RunRecord)> = others()
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t < failed_at)
-            .collect();
-        // Newest first; at equal times a run that did not fail comes first and ends the streak.
-        older.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| error_last(a, b)));
-        let window_start = failed_at - window.as_chrono();
-        let counted = older
-            .iter()
-            .take_while(|(t, r)| *t >= window_start && r.status == RunStatus::Error)
-            .count();
-        let streak_start = counted.checked_sub(1).map_or(failed_at, |i| older[i].0);
+        let older = runs_newest_first(records, Some(&event.execution_id), |t| t < failed_at);
+        let (counted, oldest) = error_streak(&older, failed_at - window.as_chrono());
+        let streak_start = oldest.unwrap_or(failed_at);
         let attempt = u32::try_from(counted).unwrap_or(u32::MAX).saturating_add(1);
 
         // 8–9. Out of restarts, or out of time.
@@ -377,6 +357,49 @@ pub fn newer_runs<'a>(
         .filter(move |(t, _)| *t > failed_at)
 }
 
+/// The newest of [`newer_runs`]: the run that supersedes a failure (rule 6)
+/// or shows a deactivated flow ran again.
+pub fn newest_newer_run<'a>(
+    records: &'a [RunRecord],
+    failed_execution_id: &'a str,
+    failed_at: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, &'a RunRecord)> {
+    newer_runs(records, failed_execution_id, failed_at).max_by_key(|(t, _)| *t)
+}
+
+/// The runs with a time that `keep` accepts (all but `exclude`, when given),
+/// newest first in rule 7's order: at equal times a run that did not fail
+/// comes first, so it ends a streak.
+pub(crate) fn runs_newest_first<'a>(
+    records: &'a [RunRecord],
+    exclude: Option<&str>,
+    keep: impl Fn(DateTime<Utc>) -> bool,
+) -> Vec<(DateTime<Utc>, &'a RunRecord)> {
+    let mut runs: Vec<(DateTime<Utc>, &RunRecord)> = records
+        .iter()
+        .filter(|r| exclude != Some(r.execution_id.as_str()))
+        .filter_map(|r| r.time().map(|t| (t, r)))
+        .filter(|(t, _)| keep(*t))
+        .collect();
+    runs.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| error_last(a, b)));
+    runs
+}
+
+/// Rule 7's failure streak in runs ordered by [`runs_newest_first`]: how
+/// many `Error` runs at or after `since` lead them (counting stops at the
+/// first run of another status or older than `since`), and the oldest
+/// counted run's time (None when there is none).
+pub(crate) fn error_streak(
+    newest_first: &[(DateTime<Utc>, &RunRecord)],
+    since: DateTime<Utc>,
+) -> (usize, Option<DateTime<Utc>>) {
+    let counted = newest_first
+        .iter()
+        .take_while(|(t, r)| *t >= since && r.status == RunStatus::Error)
+        .count();
+    (counted, counted.checked_sub(1).map(|i| newest_first[i].0))
+}
+
 /// AppFlow's message for the failed run: the event's `error`, else the run
 /// record's (docs/design.md §4 rule 4), untruncated.
 pub fn failure_message<'a>(event: &'a FailureEvent, record: Option<&'a RunRecord>) -> &'a str {
@@ -388,12 +411,13 @@ pub fn failure_message<'a>(event: &'a FailureEvent, record: Option<&'a RunRecord
 }
 
 /// Rule 7's order at equal times: a run that did not fail sorts first.
-pub(crate) fn error_last(a: &RunRecord, b: &RunRecord) -> Ordering {
+fn error_last(a: &RunRecord, b: &RunRecord) -> Ordering {
     (a.status == RunStatus::Error).cmp(&(b.status == RunStatus::Error))
 }
 
-/// The failed run's time: its record's, else the event's start time, else the event's time.
-fn event_time(event: &FailureEvent, record: Option<&RunRecord>) -> DateTime<Utc> {
+/// The failed run's time: its record's when there is one, else the event's
+/// start time, else the event's time.
+fn record_or_event_time(event: &FailureEvent, record: Option<&RunRecord>) -> DateTime<Utc> {
     record
         .and_then(RunRecord::time)
         .or(event.start_time)
@@ -402,30 +426,68 @@ fn event_time(event: &FailureEvent, record: Option<&RunRecord>) -> DateTime<Utc>
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one rule settles for a decision: the class, the attempt, the action,
+/// the delay and why. The rest of the [`Decision`] comes from the failure
+/// and the policy.
+#[derive(Debug)]
+pub(crate) struct Verdict {
+    pub error_class: Option<String>,
+    pub attempt: Option<u32>,
+    pub action: Action,
+    pub delay_seconds: Option<u64>,
+    pub reason: String,
+}
+
+impl Verdict {
+    /// A verdict on a failure of `class`.
+    pub(crate) fn of_class(
+        class: &str,
+        attempt: Option<u32>,
+        action: Action,
+        delay_seconds: Option<u64>,
+        reason: String,
+    ) -> Self {
+        Verdict {
+            error_class: Some(class.to_owned()),
+            attempt,
+            action,
+            delay_seconds,
+            reason,
+        }
+    }
+
+    /// A skip, before any attempt is counted.
+    pub(crate) fn skip(error_class: Option<String>, reason: String) -> Self {
+        Verdict {
+            error_class,
+            attempt: None,
+            action: Action::Skip,
+            delay_seconds: None,
+            reason,
+        }
+    }
+}
+
 fn conclude(
     event: &FailureEvent,
     policy: &ResolvedPolicy,
     failed_at: DateTime<Utc>,
-    error_class: Option<String>,
-    attempt: Option<u32>,
     max_retries: u32,
-    action: Action,
-    delay_seconds: Option<u64>,
-    reason: String,
+    verdict: Verdict,
 ) -> Decision {
+    let action = verdict.action;
     let notify_on = policy.policy.notify.clone();
     Decision {
         flow: event.flow_name.clone(),
         execution_id: event.execution_id.clone(),
         failed_run_started_at: failed_at,
         policy: policy.source.clone(),
-        error_class,
-        attempt,
+        error_class: verdict.error_class,
+        attempt: verdict.attempt,
         max_retries,
         action,
-        delay_seconds,
-        reason,
+        delay_seconds: verdict.delay_seconds,
+        reason: verdict.reason,
         notify: notify_on.contains(&action),
         notify_on,
     }

@@ -9,31 +9,38 @@ pub mod appflow;
 pub mod backoff;
 pub mod classify;
 pub mod decide;
+pub mod diagnostic;
 pub mod duration;
+pub mod field_path;
 pub mod model;
 pub mod naming;
+pub mod outcome;
 pub mod plan;
 pub mod reactivate;
 pub mod recover;
 pub mod schema;
 pub mod set;
-pub mod source;
 pub mod validate;
+pub mod yaml;
 
 pub use appflow::{
     DeactivatedKind, DeactivationEvent, EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES,
-    RunRecord, RunStatus, parse_history, truncate_message,
+    RunRecord, RunStatus, TriggerType, parse_history, truncate_message,
 };
 pub use backoff::{RandomSource, SplitMix64, seed_for};
-pub use decide::{Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, precheck};
+pub use decide::{
+    Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, newest_newer_run,
+    precheck,
+};
+pub use diagnostic::{Diagnostic, Position};
 pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
+pub use outcome::{ExecutionStart, PlanOutcome, RestartOutcome};
 pub use reactivate::{
     PendingReactivation, ReactivationPrecheck, deactivations_in_streak, decide_reactivation, reactivation_precheck,
 };
 pub use recover::{
-    PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,
+    NoStreak, PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,
 };
-pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicySet, ResolvedPolicy};
-pub use source::{Diagnostic, Position};
-pub use validate::{PolicySource, Role, SchemaCheck, SchemaViolation, Validated, validate_sources};
+pub use set::{BrokenPolicy, DEFAULT_SOURCE, FlowPolicy, PolicyError, PolicySet, ResolvedPolicy};
+pub use validate::{FileKind, PolicySource, SchemaCheck, SchemaViolation, Validated, validate_sources};

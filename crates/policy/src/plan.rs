@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::model::{Backoff, Policy};
+use crate::outcome::PlanOutcome;
 
 /// One restart of the schedule. Offsets count from the streak's first failure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,7 +20,7 @@ pub struct PlannedRestart {
     pub latest_offset_seconds: u64,
     /// `retry`, or `retry_or_give_up` when jitter decides whether the restart
     /// still lands inside the retry window.
-    pub outcome: &'static str,
+    pub outcome: PlanOutcome,
 }
 
 /// How the schedule ends.
@@ -28,7 +29,7 @@ pub struct PlanEnd {
     /// The failure that is not restarted (1 = the first failure).
     pub failure: u32,
     /// `give_up` or `skip`.
-    pub outcome: &'static str,
+    pub outcome: PlanOutcome,
     pub reason: String,
 }
 
@@ -54,7 +55,7 @@ pub fn schedule(policy: &Policy, class: Option<&str>) -> Schedule {
         restarts: Vec::new(),
         end: PlanEnd {
             failure: 1,
-            outcome: "skip",
+            outcome: PlanOutcome::Skip,
             reason: String::new(),
         },
     };
@@ -70,7 +71,7 @@ pub fn schedule(policy: &Policy, class: Option<&str>) -> Schedule {
     for attempt in 1..=settings.max_retries.saturating_add(1) {
         let give_up = |reason: String| PlanEnd {
             failure: attempt,
-            outcome: "give_up",
+            outcome: PlanOutcome::GiveUp,
             reason,
         };
         if attempt > settings.max_retries {
@@ -100,7 +101,11 @@ pub fn schedule(policy: &Policy, class: Option<&str>) -> Schedule {
             max_delay_seconds: hi,
             earliest_offset_seconds: earliest,
             latest_offset_seconds: latest,
-            outcome: if certain { "retry" } else { "retry_or_give_up" },
+            outcome: if certain {
+                PlanOutcome::Retry
+            } else {
+                PlanOutcome::RetryOrGiveUp
+            },
         });
     }
     out
@@ -145,7 +150,7 @@ pub fn reactivation_schedule(policy: &Policy, class: Option<&str>) -> Option<Rea
         reactivations: Vec::new(),
         end: PlanEnd {
             failure: 1,
-            outcome: "skip",
+            outcome: PlanOutcome::Skip,
             reason: String::new(),
         },
     };
@@ -168,7 +173,7 @@ pub fn reactivation_schedule(policy: &Policy, class: Option<&str>) -> Option<Rea
     }
     out.end = PlanEnd {
         failure: r.max_reactivations.saturating_add(1),
-        outcome: "give_up",
+        outcome: PlanOutcome::GiveUp,
         reason: format!(
             "max_reactivations {} is used up (deactivations are counted as failed runs in a row within retry_window {window}, divided by the flow's threshold); a re-activation that would land past the window also gives up",
             r.max_reactivations
@@ -195,7 +200,7 @@ mod tests {
             .map(|r| (r.base_delay_seconds, r.earliest_offset_seconds))
             .collect();
         assert_eq!(offsets, [(120, 120), (240, 360), (480, 840)]);
-        assert_eq!((s.end.failure, s.end.outcome), (4, "give_up"));
+        assert_eq!((s.end.failure, s.end.outcome), (4, PlanOutcome::GiveUp));
         assert!(s.end.reason.contains("max_retries 3"));
     }
 
@@ -211,11 +216,11 @@ mod tests {
         assert_eq!(
             outcomes,
             [
-                "retry",
-                "retry",
-                "retry_or_give_up",
-                "retry_or_give_up",
-                "retry_or_give_up"
+                PlanOutcome::Retry,
+                PlanOutcome::Retry,
+                PlanOutcome::RetryOrGiveUp,
+                PlanOutcome::RetryOrGiveUp,
+                PlanOutcome::RetryOrGiveUp
             ]
         );
         assert_eq!(s.restarts[4].earliest_offset_seconds, 600);
@@ -233,9 +238,9 @@ mod tests {
 
     #[test]
     fn skipped_and_disabled() {
-        assert_eq!(schedule(&policy(""), Some("auth")).end.outcome, "skip");
+        assert_eq!(schedule(&policy(""), Some("auth")).end.outcome, PlanOutcome::Skip);
         assert!(schedule(&policy(""), Some("auth")).restarts.is_empty());
-        assert_eq!(schedule(&policy("enabled: false"), None).end.outcome, "skip");
+        assert_eq!(schedule(&policy("enabled: false"), None).end.outcome, PlanOutcome::Skip);
     }
 
     #[test]
@@ -248,9 +253,9 @@ mod tests {
         .unwrap();
         let delays: Vec<_> = s.reactivations.iter().map(|r| r.base_delay_seconds).collect();
         assert_eq!(delays, [300, 600]);
-        assert_eq!((s.end.failure, s.end.outcome), (3, "give_up"));
+        assert_eq!((s.end.failure, s.end.outcome), (3, PlanOutcome::GiveUp));
         let s = reactivation_schedule(&policy("reactivate: {enabled: true}"), Some("auth")).unwrap();
-        assert_eq!((s.reactivations.len(), s.end.outcome), (0, "skip"));
+        assert_eq!((s.reactivations.len(), s.end.outcome), (0, PlanOutcome::Skip));
     }
 
     #[test]

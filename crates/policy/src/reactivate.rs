@@ -10,9 +10,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::appflow::{DeactivationEvent, RunRecord, RunStatus, truncate_message};
+use crate::appflow::{DeactivationEvent, RunRecord, truncate_message};
 use crate::backoff::RandomSource;
-use crate::decide::{Decision, format_time};
+use crate::decide::{Decision, Verdict, error_streak, format_time, newest_newer_run, runs_newest_first};
 use crate::duration::Duration;
 use crate::model::Action;
 use crate::set::{FlowPolicy, ResolvedPolicy};
@@ -73,7 +73,7 @@ pub fn reactivation_precheck<'a>(
     };
     let p = &policy.policy;
     let skip = |class: Option<String>, reason: String| {
-        ReactivationPrecheck::Decided(conclude(event, policy, at, class, None, Action::Skip, None, reason))
+        ReactivationPrecheck::Decided(conclude(event, policy, at, Verdict::skip(class, reason)))
     };
     // R2, R3.
     if !p.enabled {
@@ -136,22 +136,9 @@ pub fn deactivations_in_streak(
     deactivated_at: DateTime<Utc>,
     window: Duration,
 ) -> (u32, DateTime<Utc>) {
-    let mut older: Vec<(DateTime<Utc>, &RunRecord)> = records
-        .iter()
-        .filter_map(|r| r.time().map(|t| (t, r)))
-        .filter(|(t, _)| *t <= deactivated_at)
-        .collect();
-    // Newest first; at equal times a run that did not fail comes first and ends the streak.
-    older.sort_by(|(ta, a), (tb, b)| {
-        tb.cmp(ta)
-            .then_with(|| (a.status == RunStatus::Error).cmp(&(b.status == RunStatus::Error)))
-    });
-    let start = deactivated_at - window.as_chrono();
-    let errors = older
-        .iter()
-        .take_while(|(t, r)| *t >= start && r.status == RunStatus::Error)
-        .count();
-    let streak_start = errors.checked_sub(1).map_or(deactivated_at, |i| older[i].0);
+    let older = runs_newest_first(records, None, |t| t <= deactivated_at);
+    let (errors, oldest) = error_streak(&older, deactivated_at - window.as_chrono());
+    let streak_start = oldest.unwrap_or(deactivated_at);
     let per = usize::try_from(threshold.max(1)).unwrap_or(usize::MAX);
     let n = u32::try_from((errors / per).max(1)).unwrap_or(u32::MAX);
     (n, streak_start)
@@ -175,11 +162,10 @@ impl PendingReactivation<'_> {
             self.event,
             self.policy,
             at,
-            Some(self.class),
-            None,
-            Action::Skip,
-            None,
-            "the flow no longer exists: nothing to re-activate".into(),
+            Verdict::skip(
+                Some(self.class),
+                "the flow no longer exists: nothing to re-activate".into(),
+            ),
         )
     }
 
@@ -196,16 +182,16 @@ impl PendingReactivation<'_> {
         let r = &policy.policy.reactivate;
         let window = policy.policy.for_class(&class).retry_window;
         let done = |attempt: Option<u32>, action: Action, delay: Option<u64>, reason: String| {
-            conclude(event, policy, at, Some(class.clone()), attempt, action, delay, reason)
+            conclude(
+                event,
+                policy,
+                at,
+                Verdict::of_class(&class, attempt, action, delay, reason),
+            )
         };
 
         // R6. A run after the deactivation: the flow is active again.
-        if let Some((t, rec)) = records
-            .iter()
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t > at)
-            .max_by_key(|(t, _)| *t)
-        {
+        if let Some((t, rec)) = newest_newer_run(records, "", at) {
             return done(
                 None,
                 Action::Skip,
@@ -282,29 +268,20 @@ impl PendingReactivation<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn conclude(
-    event: &DeactivationEvent,
-    policy: &ResolvedPolicy,
-    at: DateTime<Utc>,
-    error_class: Option<String>,
-    attempt: Option<u32>,
-    action: Action,
-    delay_seconds: Option<u64>,
-    reason: String,
-) -> Decision {
+fn conclude(event: &DeactivationEvent, policy: &ResolvedPolicy, at: DateTime<Utc>, verdict: Verdict) -> Decision {
+    let action = verdict.action;
     let notify_on = policy.policy.notify.clone();
     Decision {
         flow: event.flow_name.clone(),
         execution_id: event.deactivation_id(),
         failed_run_started_at: at,
         policy: policy.source.clone(),
-        error_class,
-        attempt,
+        error_class: verdict.error_class,
+        attempt: verdict.attempt,
         max_retries: policy.policy.reactivate.max_reactivations,
         action,
-        delay_seconds,
-        reason: truncate_message(&reason).into_owned(),
+        delay_seconds: verdict.delay_seconds,
+        reason: truncate_message(&verdict.reason).into_owned(),
         // A deactivation that is not re-activated is always told.
         notify: action != Action::Reactivate || notify_on.contains(&action),
         notify_on,

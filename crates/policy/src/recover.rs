@@ -11,7 +11,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::appflow::{FailureEvent, RunRecord, RunStatus};
-use crate::decide::{Decision, error_last, format_time};
+use crate::decide::{Decision, error_streak, format_time, runs_newest_first};
 use crate::duration::Duration;
 use crate::model::Action;
 use crate::set::{FlowPolicy, ResolvedPolicy};
@@ -60,6 +60,15 @@ pub struct Streak {
     pub failures: Vec<String>,
 }
 
+/// Why a successful run ended no failure streak (R3): nothing to tell.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoStreak {
+    #[error("no earlier run: no failure streak ended")]
+    NoEarlierRun,
+    #[error("the run before it ({execution_id}) ended {status}: no failure streak ended")]
+    EndedWith { execution_id: String, status: String },
+}
+
 /// R1–R2: the policy must be usable and its `notify` must hold `recovered`.
 pub fn recovery_precheck<'a>(event: &'a FailureEvent, policy: &'a FlowPolicy) -> RecoveryPrecheck<'a> {
     match policy {
@@ -82,7 +91,7 @@ impl PendingRecovery<'_> {
     }
 
     /// R3–R4: the failure streak the successful run ended, or why there is none.
-    pub fn streak(&self, records: &[RunRecord], now: DateTime<Utc>) -> Result<Streak, String> {
+    pub fn streak(&self, records: &[RunRecord], now: DateTime<Utc>) -> Result<Streak, NoStreak> {
         let own = records.iter().find(|r| r.execution_id == self.event.execution_id);
         let success_at = own
             .and_then(RunRecord::time)
@@ -97,36 +106,26 @@ impl PendingRecovery<'_> {
         // R3. The run just before the success, newest first; at equal times
         // a run that did not fail comes first (rule 7's order); records at
         // the success's own time are ignored.
-        let mut older: Vec<(DateTime<Utc>, &RunRecord)> = records
-            .iter()
-            .filter(|r| r.execution_id != self.event.execution_id)
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t < success_at)
-            .collect();
-        older.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| error_last(a, b)));
+        let older = runs_newest_first(records, Some(&self.event.execution_id), |t| t < success_at);
         let (newest_at, newest) = match older.first() {
-            None => return Err("no earlier run: no failure streak ended".into()),
+            None => return Err(NoStreak::NoEarlierRun),
             Some((_, r)) if r.status != RunStatus::Error => {
-                return Err(format!(
-                    "the run before it ({}) ended {}: no failure streak ended",
-                    r.execution_id,
-                    r.status.as_str()
-                ));
+                return Err(NoStreak::EndedWith {
+                    execution_id: r.execution_id.clone(),
+                    status: r.status.as_str().to_owned(),
+                });
             }
             Some((t, r)) => (*t, *r),
         };
         // R4. The streak as rule 7 counts it for its newest failure.
         let window_start = newest_at - self.lookback().as_chrono();
-        let len = older
-            .iter()
-            .take_while(|(t, r)| *t >= window_start && r.status == RunStatus::Error)
-            .count();
+        let (len, oldest) = error_streak(&older, window_start);
         debug_assert!(len >= 1 && older[0].1.execution_id == newest.execution_id);
         Ok(Streak {
             success_at,
             success_ended_at,
             len,
-            started_at: older[len - 1].0,
+            started_at: oldest.unwrap_or(newest_at),
             failures: older
                 .iter()
                 .take(len.min(MAX_STREAK_LOOKUPS))
@@ -381,13 +380,16 @@ mod tests {
             ),
         ];
         for (name, records, actions, want) in cases {
-            let got = pending.streak(&records, t("13:00")).and_then(|s| {
-                assert!(s.failures.len() == s.len, "{name}");
-                match pending.decide(&s, &actions) {
-                    Recovery::Notify(d) => Ok((s, d)),
-                    Recovery::Nothing(why) => Err(why),
-                }
-            });
+            let got = pending
+                .streak(&records, t("13:00"))
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    assert!(s.failures.len() == s.len, "{name}");
+                    match pending.decide(&s, &actions) {
+                        Recovery::Notify(d) => Ok((s, d)),
+                        Recovery::Nothing(why) => Err(why),
+                    }
+                });
             match (got, want) {
                 (Ok((s, d)), Ok((len, text))) => {
                     assert_eq!(s.len, len, "{name}");

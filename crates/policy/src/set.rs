@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, ClassifierError};
+use crate::diagnostic::{Diagnostic, Position};
 use crate::model::{Policy, PolicyFile};
-use crate::source::{Diagnostic, Position};
-use crate::validate::{PolicySource, Role, check_policy, validate_sources};
+use crate::validate::{FileKind, PolicySource, check_policy, validate_sources};
 
 /// The `policy` value of a decision made on the built-in or default policy alone.
 pub const DEFAULT_SOURCE: &str = "default";
@@ -27,7 +27,7 @@ pub struct PolicySet {
 
 impl PolicySet {
     /// The policy in force for `flow`: built-in defaults ← default ← the flow's file.
-    pub fn resolve(&self, flow: &str) -> Result<ResolvedPolicy, String> {
+    pub fn resolve(&self, flow: &str) -> Result<ResolvedPolicy, PolicyError> {
         let mut policy = Policy::default();
         if let Some(d) = &self.default {
             policy.apply(&d.file);
@@ -44,6 +44,16 @@ impl PolicySet {
     }
 }
 
+/// Why a policy cannot be decided with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The first rule of [`check_policy`] it breaks.
+    #[error("{0}")]
+    Rule(String),
+    #[error(transparent)]
+    Classifier(#[from] ClassifierError),
+}
+
 /// The policy for one flow, ready to decide with.
 #[derive(Debug, Clone)]
 pub struct ResolvedPolicy {
@@ -55,15 +65,15 @@ pub struct ResolvedPolicy {
 
 impl ResolvedPolicy {
     /// Compiles a policy's classifier; fails when the policy breaks a rule.
-    pub fn new(source: String, policy: Policy) -> Result<Self, String> {
+    pub fn new(source: String, policy: Policy) -> Result<Self, PolicyError> {
         if let Some(problem) = check_policy(&policy).into_iter().next() {
-            return Err(problem.message);
+            return Err(PolicyError::Rule(problem.message));
         }
         Self::compile(source, policy)
     }
 
     /// Compiles the classifier of a policy that passed [`check_policy`].
-    fn compile(source: String, policy: Policy) -> Result<Self, String> {
+    fn compile(source: String, policy: Policy) -> Result<Self, PolicyError> {
         let classifier = Classifier::new(&policy.error_classes)?;
         Ok(ResolvedPolicy {
             source,
@@ -133,13 +143,13 @@ impl FlowPolicy {
     /// Only a missing default means the built-in defaults.
     pub fn from_texts(flow: &str, default: Option<(&str, &str)>, flow_text: Option<(&str, &str)>) -> FlowPolicy {
         let sources: Vec<PolicySource> = default
-            .map(|(name, text)| (name, text, Role::Default))
+            .map(|(name, text)| (name, text, FileKind::Default))
             .into_iter()
-            .chain(flow_text.map(|(name, text)| (name, text, Role::Flow)))
-            .map(|(name, text, role)| PolicySource {
+            .chain(flow_text.map(|(name, text)| (name, text, FileKind::Flow)))
+            .map(|(name, text, kind)| PolicySource {
                 file: name.to_owned(),
                 text: text.to_owned(),
-                role,
+                kind,
             })
             .collect();
         let validated = validate_sources(&sources, None);

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use appflow_retry_policy::appflow::MAX_NAME_CHARS;
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
-use appflow_retry_policy::source::YamlDoc;
 use appflow_retry_policy::validate::check_policy;
+use appflow_retry_policy::yaml::YamlDoc;
 use appflow_retry_policy::{
-    Action, FailureEvent, FlowPolicy, MAX_MESSAGE_BYTES, PolicySource, Role, RunRecord, RunStatus, SplitMix64,
+    Action, FailureEvent, FileKind, FlowPolicy, MAX_MESSAGE_BYTES, PolicySource, RunRecord, RunStatus, SplitMix64,
     Undecided, decide, validate_sources,
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -439,13 +439,13 @@ fn check_policy_text(text: &str) -> Result<usize, TestCaseError> {
                 // flow is that flow's file there: the CLI reads `flow` from it).
                 let other_flow = b.problems.iter().any(|d| d.message.contains("names another flow"));
                 if !other_flow {
-                    let sources: Vec<PolicySource> = [(default, Role::Default), (flow_text, Role::Flow)]
+                    let sources: Vec<PolicySource> = [(default, FileKind::Default), (flow_text, FileKind::Flow)]
                         .into_iter()
-                        .filter_map(|(s, role)| {
+                        .filter_map(|(s, kind)| {
                             s.map(|(file, text)| PolicySource {
                                 file: file.to_owned(),
                                 text: text.to_owned(),
-                                role,
+                                kind,
                             })
                         })
                         .collect();

@@ -11,10 +11,10 @@
 use std::time::{Duration, Instant};
 
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
-use appflow_retry_policy::source::YamlDoc;
+use appflow_retry_policy::yaml::YamlDoc;
 use appflow_retry_policy::{
-    Action, BrokenPolicy, Diagnostic, FailureEvent, FlowPolicy, PolicySource, Precheck, ResolvedPolicy, Role, precheck,
-    validate_sources,
+    Action, BrokenPolicy, Diagnostic, FailureEvent, FileKind, FlowPolicy, PolicySource, Precheck, ResolvedPolicy,
+    precheck, validate_sources,
 };
 
 const PREFIX: &str = "/appflow-retry";
@@ -58,14 +58,14 @@ fn cli(flow: &str, default: Option<&str>, flow_text: Option<&str>) -> Vec<Diagno
         sources.push(PolicySource {
             file: default_name(),
             text: text.to_owned(),
-            role: Role::Default,
+            kind: FileKind::Default,
         });
     }
     if let Some(text) = flow_text {
         sources.push(PolicySource {
             file: flow_name(flow),
             text: text.to_owned(),
-            role: Role::Flow,
+            kind: FileKind::Flow,
         });
     }
     let started = Instant::now();

@@ -27,6 +27,6 @@ mod tests;
 pub use on_failure::{
     OnFailure, OnFailureError, OnFailureOutput, Origin, RecoveryOutput, Reply, SWEEP_REASON_PREFIX, state_machine_input,
 };
-pub use policy_cache::{DEFAULT_TTL_SECONDS, Loaded, PolicyCache};
+pub use policy_cache::{DEFAULT_TTL_SECONDS, LoadedPolicy, PolicyCache};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
 pub use sweep::{Coverage, Sweep, SweepError, SweepLimits, SweepOutput};

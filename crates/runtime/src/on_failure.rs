@@ -7,8 +7,8 @@ use appflow_retry_policy::naming::execution_name;
 use appflow_retry_policy::reactivate::{ReactivationPrecheck, deactivated_at, reactivation_precheck};
 use appflow_retry_policy::recover::{Recovery, RecoveryPrecheck, Streak, action_of_input, recovery_precheck};
 use appflow_retry_policy::{
-    DeactivationEvent, Decision, EventError, FailureEvent, Precheck, SplitMix64, Undecided, failure_message, precheck,
-    truncate_message,
+    DeactivationEvent, Decision, EventError, ExecutionStart, FailureEvent, Precheck, SplitMix64, Undecided,
+    failure_message, precheck, truncate_message,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -64,7 +64,7 @@ pub struct OnFailureOutput {
     /// with another input. (For an identical duplicate of a running
     /// execution, Step Functions returns that execution: `started`, and
     /// still nothing new runs.)
-    pub execution: &'static str,
+    pub execution: ExecutionStart,
     /// Problems in the flow's policy parameters (non-empty: the policy is
     /// broken and the decision is a notified skip).
     pub policy_problems: Vec<String>,
@@ -291,7 +291,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         };
         let streak = match pending.streak(&records, now) {
             Ok(s) => s,
-            Err(why) => return nothing(why),
+            Err(why) => return nothing(why.to_string()),
         };
         let actions = self.streak_actions(&event.flow_name, &streak).await?;
         match pending.decide(&streak, &actions) {
@@ -336,7 +336,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         decision: Decision,
         message: &str,
         now: chrono::DateTime<chrono::Utc>,
-        loaded: &crate::policy_cache::Loaded,
+        loaded: &crate::policy_cache::LoadedPolicy,
     ) -> Result<OnFailureOutput, OnFailureError> {
         let message = truncate_message(message);
         telemetry::decision(&decision, &message, loaded.policy.usable().is_none());
@@ -350,10 +350,10 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             .await
             .map_err(state_machine_error)?;
         let execution = match outcome {
-            StartOutcome::Started { .. } => "started",
+            StartOutcome::Started { .. } => ExecutionStart::Started,
             StartOutcome::AlreadyExists => {
                 tracing::info!(execution_name = %name, "execution exists: this failure was handled already");
-                "already_exists"
+                ExecutionStart::AlreadyExists
             }
         };
         let policy_problems = match loaded.policy.as_ref() {

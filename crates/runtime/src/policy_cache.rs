@@ -20,9 +20,9 @@ use crate::ports::{ParameterStore, PortError};
 /// The default TTL (`APPFLOW_RETRY_POLICY_TTL_SECONDS`).
 pub const DEFAULT_TTL_SECONDS: u64 = 60;
 
-/// A flow's policy as loaded.
+/// A flow's policy as loaded from SSM, and whether its default parameter was missing.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub struct LoadedPolicy {
     pub policy: Arc<FlowPolicy>,
     /// No `<prefix>/default` parameter exists: the built-in defaults apply.
     pub default_missing: bool,
@@ -38,7 +38,7 @@ struct Param {
 struct Resolved {
     default: Option<String>,
     flow: Option<String>,
-    loaded: Loaded,
+    loaded: LoadedPolicy,
 }
 
 /// The cache. Cheap to share: the handlers hold one for the life of the process.
@@ -93,7 +93,7 @@ impl<S: ParameterStore> PolicyCache<S> {
 
     /// The policy for `flow` at `now`. Fails only when SSM cannot be read:
     /// deciding on a guessed policy could restart a flow whose policy says not to.
-    pub async fn load(&self, flow: &str, now: DateTime<Utc>) -> Result<Loaded, PortError> {
+    pub async fn load(&self, flow: &str, now: DateTime<Utc>) -> Result<LoadedPolicy, PortError> {
         let default_name = default_parameter(&self.prefix);
         let flow_name = flow_parameter(&self.prefix, flow);
         let default = self.param(&default_name, now).await?;
@@ -111,7 +111,7 @@ impl<S: ParameterStore> PolicyCache<S> {
             default.as_deref().map(|t| (default_name.as_str(), t)),
             flow_text.as_deref().map(|t| (flow_name.as_str(), t)),
         );
-        let loaded = Loaded {
+        let loaded = LoadedPolicy {
             policy: Arc::new(policy),
             default_missing: default.is_none(),
         };
@@ -128,7 +128,7 @@ impl<S: ParameterStore> PolicyCache<S> {
 
     /// [`load`](Self::load), then the policy's problems logged and its
     /// metrics emitted: what every handler does with a policy it acts on.
-    pub async fn load_reported(&self, flow: &str, now: DateTime<Utc>) -> Result<Loaded, PortError> {
+    pub async fn load_reported(&self, flow: &str, now: DateTime<Utc>) -> Result<LoadedPolicy, PortError> {
         let loaded = self.load(flow, now).await?;
         crate::telemetry::policy_problems(flow, &loaded);
         crate::telemetry::emit(&crate::telemetry::policy_metrics(flow, &loaded, now.timestamp_millis()));

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use appflow_retry_policy::RunRecord;
+use appflow_retry_policy::{RunRecord, TriggerType};
 use chrono::{DateTime, Utc};
 
 /// A failed call to AWS, in the terms the handlers act on.
@@ -51,6 +51,13 @@ pub struct FlowInfo {
     pub deactivation_threshold: Option<u32>,
 }
 
+impl FlowInfo {
+    /// The flow's trigger type.
+    pub fn trigger(&self) -> TriggerType {
+        TriggerType::parse(&self.trigger_type)
+    }
+}
+
 /// One flow as ListFlows lists it: the cheap status the reconciliation
 /// sweep reads before it reads any run history (docs/design.md §5.9).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +71,13 @@ pub struct FlowSummary {
     pub last_run_status: Option<String>,
     /// `lastRunExecutionDetails.mostRecentExecutionTime`.
     pub last_run_time: Option<DateTime<Utc>>,
+}
+
+impl FlowSummary {
+    /// The flow's trigger type.
+    pub fn trigger(&self) -> TriggerType {
+        TriggerType::parse(&self.trigger_type)
+    }
 }
 
 /// One page of ListFlows.

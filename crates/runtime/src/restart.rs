@@ -4,7 +4,12 @@
 
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::naming::{client_token, execution_name};
-use appflow_retry_policy::{Action, Decision, FlowPolicy, RunStatus, format_time, newer_runs};
+use std::sync::Arc;
+
+use appflow_retry_policy::{
+    Action, Decision, FlowPolicy, RestartOutcome, RunRecord, RunStatus, TriggerType, format_time, newer_runs,
+    newest_newer_run,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +55,8 @@ impl RestartInput {
 /// What the restart did; the state machine branches on `notify`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RestartOutput {
-    /// `restarted` or `skipped`.
-    pub outcome: &'static str,
+    /// `restarted` or `skipped` (`reactivated` or `skipped` for a re-activation).
+    pub outcome: RestartOutcome,
     pub new_execution_id: Option<String>,
     pub reason: String,
     /// Whether a person is told: `decision.notify_on` asks for this outcome
@@ -123,9 +128,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let d = &input.decision;
         let flow = input.flow_name.as_str();
         let skip = |reason: String, always: bool| {
-            tracing::info!(flow, execution_id = %input.execution_id, outcome = "skipped", %reason, "restart");
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "restart");
             RestartOutput {
-                outcome: "skipped",
+                outcome: RestartOutcome::Skipped,
                 new_execution_id: None,
                 notify: always || d.notify_on.contains(&Action::Skip),
                 reason,
@@ -143,13 +148,8 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         }
         check_origin(&input)?;
 
-        let now = self.clock.now();
-        let loaded = self
-            .policies
-            .load_reported(flow, now)
-            .await
-            .map_err(RestartError::PolicyUnavailable)?;
-        match loaded.policy.as_ref() {
+        let policy = self.policy_now(flow).await?;
+        match policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
                     format!("the flow's policy became unusable after the decision: {}", b.summary()),
@@ -165,12 +165,12 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             FlowPolicy::Usable(_) => {}
         }
         let Some(info) = self.appflow.describe_flow(flow).await? else {
-            return Ok(skip("the flow no longer exists".into(), false));
+            return Ok(skip(GONE.into(), false));
         };
         if info.status != "Active" {
             return Ok(skip(format!("the flow is {}, not Active", info.status), false));
         }
-        if !info.trigger_type.eq_ignore_ascii_case("OnDemand") {
+        if info.trigger() != TriggerType::OnDemand {
             return Ok(skip(
                 format!(
                     "the flow's trigger is {}: AppFlow cannot re-run it on demand",
@@ -180,16 +180,11 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             ));
         }
 
-        let cover = Cover {
-            execution_id: &input.execution_id,
-            fallback_time: d.failed_run_started_at,
-            lookback: TimeDelta::zero(),
-        };
-        let records = match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
-            Ok(records) => records,
-            Err(HistoryError::FlowNotFound(_)) => return Ok(skip("the flow no longer exists".into(), false)),
-            Err(HistoryError::Unavailable(e)) => return Err(e.into()),
-            Err(e @ HistoryError::Incomplete { .. }) => return Err(RestartError::HistoryIncomplete(e)),
+        let Some(records) = self
+            .records_since(flow, &input.execution_id, d.failed_run_started_at)
+            .await?
+        else {
+            return Ok(skip(GONE.into(), false));
         };
         // Only a real failure is restarted: its record, an Error, at the decision's time.
         let failed = records.iter().find(|r| r.execution_id == input.execution_id);
@@ -221,9 +216,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             d.delay_seconds.unwrap_or(0)
         );
         let restarted = |new_id: Option<String>, reason: String| {
-            tracing::info!(flow, execution_id = %input.execution_id, outcome = "restarted", new_execution_id = ?new_id, %reason, "restart");
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = %RestartOutcome::Restarted, new_execution_id = ?new_id, %reason, "restart");
             RestartOutput {
-                outcome: "restarted",
+                outcome: RestartOutcome::Restarted,
                 new_execution_id: new_id,
                 reason,
                 notify: d.notify_on.contains(&Action::Retry),
@@ -256,10 +251,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             ));
         }
 
-        match self.appflow.start_flow(flow, &client_token(&input.execution_id)).await {
-            Ok(new_id) => Ok(restarted(new_id, reason)),
-            Err(PortError::NotFound(_)) => Ok(skip("the flow no longer exists".into(), false)),
-            Err(e) => Err(e.into()),
+        match self.start_flow(flow, &input.execution_id).await? {
+            Some(new_id) => Ok(restarted(new_id, reason)),
+            None => Ok(skip(GONE.into(), false)),
         }
     }
 }
@@ -277,9 +271,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let flow = input.flow_name.as_str();
         check_origin(input)?;
         let skip = |reason: String, status: Option<String>| {
-            tracing::info!(flow, deactivation = %input.execution_id, outcome = "skipped", %reason, "reactivate");
+            tracing::info!(flow, deactivation = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "reactivate");
             RestartOutput {
-                outcome: "skipped",
+                outcome: RestartOutcome::Skipped,
                 new_execution_id: None,
                 notify: true,
                 reason: format!("the flow stays as it is: {reason}"),
@@ -287,13 +281,8 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             }
         };
 
-        let now = self.clock.now();
-        let loaded = self
-            .policies
-            .load_reported(flow, now)
-            .await
-            .map_err(RestartError::PolicyUnavailable)?;
-        match loaded.policy.as_ref() {
+        let policy = self.policy_now(flow).await?;
+        match policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
                     format!("its policy became unusable after the decision: {}", b.summary()),
@@ -309,13 +298,12 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             FlowPolicy::Usable(_) => {}
         }
         let Some(info) = self.appflow.describe_flow(flow).await? else {
-            return Ok(skip("the flow no longer exists".into(), None));
+            return Ok(skip(GONE.into(), None));
         };
         let status = Some(info.status.clone());
-        let trigger = info.trigger_type.as_str();
-        if !(trigger.eq_ignore_ascii_case("Scheduled") || trigger.eq_ignore_ascii_case("Event")) {
+        if !info.trigger().is_scheduled_or_event() {
             return Ok(skip(
-                format!("its trigger is now {trigger}, not scheduled or event"),
+                format!("its trigger is now {}, not scheduled or event", info.trigger_type),
                 status,
             ));
         }
@@ -330,18 +318,10 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         }
         // A run since the deactivation means someone re-activated and it ran
         // (and was deactivated again: that deactivation has its own execution).
-        let cover = Cover {
-            execution_id: "",
-            fallback_time: d.failed_run_started_at,
-            lookback: TimeDelta::zero(),
+        let Some(records) = self.records_since(flow, "", d.failed_run_started_at).await? else {
+            return Ok(skip(GONE.into(), status));
         };
-        let records = match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
-            Ok(records) => records,
-            Err(HistoryError::FlowNotFound(_)) => return Ok(skip("the flow no longer exists".into(), status)),
-            Err(HistoryError::Unavailable(e)) => return Err(e.into()),
-            Err(e @ HistoryError::Incomplete { .. }) => return Err(RestartError::HistoryIncomplete(e)),
-        };
-        if let Some((t, r)) = newer_runs(&records, "", d.failed_run_started_at).max_by_key(|(t, _)| *t) {
+        if let Some((t, r)) = newest_newer_run(&records, "", d.failed_run_started_at) {
             return Ok(skip(
                 format!(
                     "run {} ({}, started {}) came after this deactivation",
@@ -353,10 +333,8 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             ));
         }
 
-        match self.appflow.start_flow(flow, &client_token(&input.execution_id)).await {
-            Ok(_) => {}
-            Err(PortError::NotFound(_)) => return Ok(skip("the flow no longer exists".into(), None)),
-            Err(e) => return Err(e.into()),
+        if self.start_flow(flow, &input.execution_id).await?.is_none() {
+            return Ok(skip(GONE.into(), None));
         }
         let after = self.appflow.describe_flow(flow).await?.map(|i| i.status);
         let reason = format!(
@@ -366,14 +344,62 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             d.delay_seconds.unwrap_or(0),
             after.as_deref().unwrap_or("no flow")
         );
-        tracing::info!(flow, deactivation = %input.execution_id, outcome = "reactivated", flow_status = ?after, %reason, "reactivate");
+        tracing::info!(flow, deactivation = %input.execution_id, outcome = %RestartOutcome::Reactivated, flow_status = ?after, %reason, "reactivate");
         Ok(RestartOutput {
-            outcome: "reactivated",
+            outcome: RestartOutcome::Reactivated,
             new_execution_id: None,
             reason,
             notify: d.notify_on.contains(&Action::Reactivate),
             flow_status: after,
         })
+    }
+}
+
+/// Why a restart or a re-activation is skipped when AppFlow no longer knows the flow.
+const GONE: &str = "the flow no longer exists";
+
+/// The re-checks the restart and the re-activation share.
+impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
+    /// The flow's policy as it is now (it may have changed during the wait).
+    async fn policy_now(&self, flow: &str) -> Result<Arc<FlowPolicy>, RestartError> {
+        let loaded = self
+            .policies
+            .load_reported(flow, self.clock.now())
+            .await
+            .map_err(RestartError::PolicyUnavailable)?;
+        Ok(loaded.policy)
+    }
+
+    /// The flow's run records back to the run `execution_id` (none: `""`)
+    /// or `since`; None when the flow no longer exists.
+    async fn records_since(
+        &self,
+        flow: &str,
+        execution_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Vec<RunRecord>>, RestartError> {
+        let cover = Cover {
+            execution_id,
+            fallback_time: since,
+            lookback: TimeDelta::zero(),
+        };
+        match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
+            Ok(records) => Ok(Some(records)),
+            Err(HistoryError::FlowNotFound(_)) => Ok(None),
+            Err(HistoryError::Unavailable(e)) => Err(e.into()),
+            Err(e @ HistoryError::Incomplete { .. }) => Err(RestartError::HistoryIncomplete(e)),
+        }
+    }
+
+    /// StartFlow with the client token of `execution_id` (a failed run or a
+    /// deactivation): the new run's id, if AWS returns one; None when the
+    /// flow no longer exists.
+    async fn start_flow(&self, flow: &str, execution_id: &str) -> Result<Option<Option<String>>, RestartError> {
+        match self.appflow.start_flow(flow, &client_token(execution_id)).await {
+            Ok(new_id) => Ok(Some(new_id)),
+            Err(PortError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

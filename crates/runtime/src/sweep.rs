@@ -14,7 +14,9 @@
 use std::time::Instant;
 
 use appflow_retry_policy::naming::execution_name;
-use appflow_retry_policy::{FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, truncate_message};
+use appflow_retry_policy::{
+    ExecutionStart, FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, TriggerType, truncate_message,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -88,7 +90,7 @@ pub struct Recovered {
     pub execution_name: String,
     pub action: String,
     /// `started`, or `already_exists` when an event won the race.
-    pub execution: &'static str,
+    pub execution: ExecutionStart,
 }
 
 /// A flow or a failure the sweep could not handle this time.
@@ -171,7 +173,7 @@ struct Candidate {
 }
 
 fn is_candidate(f: &FlowSummary) -> bool {
-    f.trigger_type.eq_ignore_ascii_case("OnDemand") && f.last_run_status.as_deref() == Some("Error")
+    f.trigger() == TriggerType::OnDemand && f.last_run_status.as_deref() == Some("Error")
 }
 
 /// The event AppFlow would have sent for a failed run record.
@@ -361,7 +363,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 .handle_failure(event_for(flow, record), Origin::Sweep)
                 .await
             {
-                Ok(o) if o.execution == "already_exists" => out.already_handled += 1,
+                Ok(o) if o.execution == ExecutionStart::AlreadyExists => out.already_handled += 1,
                 Ok(o) => {
                     tracing::warn!(
                         flow,

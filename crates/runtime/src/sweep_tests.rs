@@ -147,7 +147,7 @@ async fn a_failure_with_no_event_is_found_decided_and_started_once() {
         .handle(&crate::RestartInput::for_execution(&decision, started_at).to_json())
         .await
         .unwrap();
-    assert_eq!(restarted.outcome, "restarted", "{}", restarted.reason);
+    assert_eq!(restarted.outcome.as_str(), "restarted", "{}", restarted.reason);
     w.flows.started.lock().unwrap().clear();
 
     // The next sweep finds it handled: one DescribeExecution, nothing new.

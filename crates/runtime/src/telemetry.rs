@@ -6,7 +6,7 @@
 use appflow_retry_policy::{Decision, FlowPolicy};
 use serde_json::{Value, json};
 
-use crate::policy_cache::Loaded;
+use crate::policy_cache::LoadedPolicy;
 
 /// The CloudWatch namespace of the service's metrics.
 pub const NAMESPACE: &str = "AppFlowRetry";
@@ -31,7 +31,7 @@ pub fn decision(d: &Decision, message: &str, policy_broken: bool) {
 }
 
 /// Logs what is wrong with a flow's policy parameters, naming each problem.
-pub fn policy_problems(flow: &str, loaded: &Loaded) {
+pub fn policy_problems(flow: &str, loaded: &LoadedPolicy) {
     if loaded.default_missing {
         tracing::warn!(flow, "no default policy parameter: using the built-in defaults");
     }
@@ -97,7 +97,7 @@ pub fn emit(lines: &[String]) {
 
 /// The metric lines for a flow's policy as loaded: a broken policy
 /// (`BrokenPolicies`, by flow) and a missing default (`DefaultPolicyMissing`).
-pub fn policy_metrics(flow: &str, loaded: &Loaded, timestamp_ms: i64) -> Vec<String> {
+pub fn policy_metrics(flow: &str, loaded: &LoadedPolicy, timestamp_ms: i64) -> Vec<String> {
     let mut lines = Vec::new();
     if matches!(loaded.policy.as_ref(), FlowPolicy::Broken(_)) {
         lines.push(emf_line("BrokenPolicies", &[("Flow", flow)], timestamp_ms));

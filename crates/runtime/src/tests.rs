@@ -431,7 +431,7 @@ fn restart_starts_the_flow_with_a_stable_client_token() {
     let input = restart_input(&w);
     let out = futures_block(w.restart().handle(&input)).unwrap();
     assert_eq!(
-        (out.outcome, out.new_execution_id.as_deref()),
+        (out.outcome.as_str(), out.new_execution_id.as_deref()),
         ("restarted", Some("new-1"))
     );
     assert!(!out.notify, "retry is not in the default notify list");
@@ -485,7 +485,7 @@ fn restart_skips_when_things_changed() {
         let input = restart_input(&w);
         change(&w);
         let out = futures_block(w.restart().handle(&input)).unwrap();
-        assert_eq!(out.outcome, "skipped", "{name}");
+        assert_eq!(out.outcome.as_str(), "skipped", "{name}");
         assert!(out.reason.contains(reason), "{name}: {}", out.reason);
         assert!(out.notify, "{name}: skip is in the default notify list");
         assert!(w.flows.started.lock().unwrap().is_empty(), "{name}");
@@ -569,7 +569,7 @@ fn a_retried_restart_recognises_its_own_run() {
     ));
     let out = futures_block(w.restart().handle(&input)).unwrap();
     assert_eq!(
-        (out.outcome, out.new_execution_id.as_deref()),
+        (out.outcome.as_str(), out.new_execution_id.as_deref()),
         ("restarted", Some("mine"))
     );
     assert!(out.reason.contains("earlier attempt"), "{}", out.reason);
@@ -579,7 +579,7 @@ fn a_retried_restart_recognises_its_own_run() {
     let mut no_start = input.clone();
     no_start.as_object_mut().unwrap().remove("execution_started_at");
     let out = futures_block(w.restart().handle(&no_start)).unwrap();
-    assert_eq!(out.outcome, "skipped");
+    assert_eq!(out.outcome.as_str(), "skipped");
 }
 
 #[test]
@@ -591,7 +591,7 @@ fn restart_skips_a_broken_policy_with_a_notification_and_a_deleted_flow() {
         "flow: sf-accounts\nnotify: []\nenabled: maybe\n",
     );
     let out = futures_block(w.restart().handle(&input)).unwrap();
-    assert_eq!((out.outcome, out.notify), ("skipped", true));
+    assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true));
     assert!(out.reason.contains("unusable"), "{}", out.reason);
     assert!(w.flows.started.lock().unwrap().is_empty());
 }
@@ -755,7 +755,7 @@ fn restart_reactivates_a_deactivated_flow_and_reports_its_status() {
     let w = deactivated_world(REACTIVATE);
     let input = reactivate_input(&w);
     let out = futures_block(w.restart().handle(&input)).unwrap();
-    assert_eq!(out.outcome, "reactivated", "{out:?}");
+    assert_eq!(out.outcome.as_str(), "reactivated", "{out:?}");
     assert_eq!(out.flow_status.as_deref(), Some("Active"));
     assert!(out.reason.contains("now reports Active"), "{}", out.reason);
     assert!(out.notify, "notify has reactivate");
@@ -767,7 +767,7 @@ fn restart_reactivates_a_deactivated_flow_and_reports_its_status() {
     );
     // A retried step finds the flow Active: nothing more, told.
     let again = futures_block(w.restart().handle(&input)).unwrap();
-    assert_eq!((again.outcome, again.notify), ("skipped", true));
+    assert_eq!((again.outcome.as_str(), again.notify), ("skipped", true));
     assert_eq!(w.flows.started.lock().unwrap().len(), 1);
 }
 
@@ -822,7 +822,7 @@ fn restart_rechecks_before_reactivating() {
         change(&w);
         // A fresh restart handler: its policy cache sees the change.
         let out = futures_block(w.restart().handle(&input)).unwrap();
-        assert_eq!((out.outcome, out.notify), ("skipped", true), "{name}: {out:?}");
+        assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true), "{name}: {out:?}");
         assert!(out.reason.contains(needle), "{name}: {}", out.reason);
         assert!(w.flows.started.lock().unwrap().is_empty(), "{name}");
     }

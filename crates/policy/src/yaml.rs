@@ -1,5 +1,5 @@
-//! Policy text with positions: every problem found in a file is reported as
-//! `file:line:column: message`.
+//! A policy file's YAML with positions: every problem found in a file is
+//! reported as `file:line:column: message` ([`crate::diagnostic`]).
 //!
 //! serde_yaml parses and deserializes; it keeps no positions for values, so a
 //! second pass over yaml-rust2's event stream records where each path
@@ -12,11 +12,13 @@
 //! [`MAX_DEPTH`]. Only a file that passes it reaches serde_yaml.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use serde::de::DeserializeOwned;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
+
+use crate::diagnostic::{Diagnostic, Position};
+use crate::field_path::{FieldPath, PathSeg, display_path};
 
 /// Largest policy file read at all; anything bigger cannot be a policy
 /// (SSM holds 8 KB) and is not parsed.
@@ -25,83 +27,6 @@ pub const MAX_READ_BYTES: usize = 1 << 20;
 /// Deepest nesting of mappings and sequences a policy file may have (a
 /// policy needs 4: `overrides.<class>.backoff.<field>`).
 pub const MAX_DEPTH: usize = 16;
-
-/// One segment of a path into a YAML document.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PathSeg {
-    Key(String),
-    Index(usize),
-}
-
-impl From<&str> for PathSeg {
-    fn from(s: &str) -> Self {
-        PathSeg::Key(s.to_owned())
-    }
-}
-
-impl From<usize> for PathSeg {
-    fn from(i: usize) -> Self {
-        PathSeg::Index(i)
-    }
-}
-
-/// A path into a document, e.g. `overrides.throttling.backoff`.
-pub type FieldPath = Vec<PathSeg>;
-
-/// Builds a [`FieldPath`]: `path!["backoff", "max_delay"]`, `path!["error_classes", 0usize]`.
-#[macro_export]
-macro_rules! path {
-    ($($seg:expr),* $(,)?) => {{
-        let path: $crate::source::FieldPath = vec![$($crate::source::PathSeg::from($seg)),*];
-        path
-    }};
-}
-
-/// Renders a path as users write it: `overrides.throttling.backoff`, `error_classes[1]`.
-pub fn display_path(path: &[PathSeg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            PathSeg::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            PathSeg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-/// A 1-based line and column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Position {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl Position {
-    pub const START: Position = Position { line: 1, column: 1 };
-}
-
-/// A problem in a file, located.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Diagnostic {
-    pub file: String,
-    pub position: Position,
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.position.line, self.position.column, self.message
-        )
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 struct NodePos {
@@ -500,6 +425,7 @@ fn strip_location(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::path;
 
     const DOC: &str = "\
 flow: x
