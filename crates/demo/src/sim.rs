@@ -21,7 +21,7 @@ use std::time::Duration as StdDuration;
 use appflow_emulator::{Clock as EmulatorClock, Emulator, Flow, RunOutcome};
 use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX as PREFIX, default_parameter, flow_parameter};
-use appflow_retry_policy::{Action, Decision, format_time};
+use appflow_retry_policy::{Action, Decision, Role, format_time};
 use appflow_retry_runtime::ports::Clock;
 use appflow_retry_runtime::{OnFailure, PolicyCache, Restart};
 use appflow_retry_testkit::moto::Moto;
@@ -119,31 +119,25 @@ async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) -> Result<(), S
         .map_err(|e| e.to_string())
 }
 
-/// The policy files of `dir`, as (SSM name, text): the names Terraform writes.
+/// The policy files of `dir`, as (SSM name, text): the names Terraform
+/// writes. The files are those the CLI validates (its one directory reader).
 fn policy_parameters(dir: &Path) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let default = dir.join("default.yaml");
-    if default.is_file() {
-        let text = std::fs::read_to_string(&default).map_err(|e| format!("{}: {e}", default.display()))?;
-        out.push((default_parameter(PREFIX), text));
-    }
-    let flows = dir.join("flows");
-    let mut files: Vec<_> = std::fs::read_dir(&flows)
-        .map_err(|e| format!("{}: {e}", flows.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let flow = doc
-            .get("flow")
-            .and_then(serde_yaml::Value::as_str)
-            .ok_or_else(|| format!("{}: no `flow`", path.display()))?;
-        out.push((flow_parameter(PREFIX, flow), text));
-    }
-    Ok(out)
+    let set = appflow_retry_cli::files::read_dir(dir).map_err(|e| e.to_string())?;
+    set.sources
+        .into_iter()
+        .map(|source| match source.role {
+            Role::Default => Ok((default_parameter(PREFIX), source.text)),
+            Role::Flow => {
+                let doc: serde_yaml::Value =
+                    serde_yaml::from_str(&source.text).map_err(|e| format!("{}: {e}", source.file))?;
+                let flow = doc
+                    .get("flow")
+                    .and_then(serde_yaml::Value::as_str)
+                    .ok_or_else(|| format!("{}: no `flow`", source.file))?;
+                Ok((flow_parameter(PREFIX, flow), source.text))
+            }
+        })
+        .collect()
 }
 
 impl World {
