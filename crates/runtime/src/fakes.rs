@@ -342,7 +342,8 @@ impl crate::redrive::Invoker for Invocations {
 pub use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX as PREFIX;
 
 /// The handlers' four ports in memory: the world the handler tests share.
-/// A test file wraps it in its own `World` for the set-up it needs.
+/// A test file declares its own `World` over it with [`test_world!`] and
+/// adds the set-up it needs.
 #[derive(Debug)]
 pub struct Ports {
     pub store: Store,
@@ -390,3 +391,19 @@ impl Ports {
         }
     }
 }
+
+/// Declares the test file's `World`: [`Ports`] (reached through `Deref`)
+/// under the file's own constructors and helpers.
+macro_rules! test_world {
+    () => {
+        struct World($crate::fakes::Ports);
+
+        impl std::ops::Deref for World {
+            type Target = $crate::fakes::Ports;
+            fn deref(&self) -> &$crate::fakes::Ports {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use test_world;

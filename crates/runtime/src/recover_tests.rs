@@ -32,14 +32,7 @@ fn report(id: &str, status: &str, start: DateTime<Utc>) -> Value {
     })
 }
 
-struct World(Ports);
-
-impl std::ops::Deref for World {
-    type Target = Ports;
-    fn deref(&self) -> &Ports {
-        &self.0
-    }
-}
+crate::fakes::test_world!();
 
 impl World {
     /// A flow whose runs are `runs` (id, status, minutes after t0); the default policy's notify is `notify`.

@@ -22,15 +22,8 @@ fn later() -> Instant {
     Instant::now() + Duration::from_secs(600)
 }
 
-/// The handlers' ports over flows listed `page_size` to a page.
-struct World(Ports);
-
-impl std::ops::Deref for World {
-    type Target = Ports;
-    fn deref(&self) -> &Ports {
-        &self.0
-    }
-}
+// The handlers' ports over flows listed `page_size` to a page.
+crate::fakes::test_world!();
 
 impl World {
     fn new(page_size: usize) -> World {

@@ -31,15 +31,8 @@ fn event(flow: &str, id: &str, trigger: &str, error: &str) -> Value {
     })
 }
 
-/// The handlers' ports with one on-demand flow whose run FAILED failed.
-struct World(Ports);
-
-impl std::ops::Deref for World {
-    type Target = Ports;
-    fn deref(&self) -> &Ports {
-        &self.0
-    }
-}
+// The handlers' ports with one on-demand flow whose run FAILED failed.
+crate::fakes::test_world!();
 
 impl World {
     fn new() -> World {
