@@ -245,6 +245,16 @@ impl World {
     }
 }
 
+/// The input of the state machine's execution `name`.
+pub async fn input_of(w: &World, name: &str) -> Value {
+    let arn = format!(
+        "{}:{name}",
+        w.state_machine_arn.replace(":stateMachine:", ":execution:")
+    );
+    let d = w.sfn.describe_execution().execution_arn(arn).send().await.unwrap();
+    serde_json::from_str(d.input.as_deref().unwrap()).unwrap()
+}
+
 /// A decision as the on-failure Lambda puts it in the state machine input.
 pub fn machine_input(action: &str, delay: Option<u64>, notify: bool, notify_on: &[&str]) -> Value {
     let mut decision = json!({
