@@ -43,9 +43,7 @@ fn empty_zip() -> Vec<u8> {
 
 impl World {
     async fn new() -> World {
-        let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto starts (run `make venv`)"))
-            .await
-            .unwrap();
+        let moto = Moto::start_async().await.expect("moto starts (run `make venv`)");
         let config = appflow_retry_aws::sdk_config_for_endpoint(moto.endpoint()).await;
         let sqs = aws_sdk_sqs::Client::new(&config);
         let lambda = aws_sdk_lambda::Client::new(&config);

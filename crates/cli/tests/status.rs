@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use appflow_retry_policy::naming::execution_name;
 use appflow_retry_testkit::moto::Moto;
+use appflow_retry_testkit::service::{self, ASL};
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_appflow-retry");
-const ASL: &str = include_str!("../../../statemachines/retry.asl.json");
 
 struct World {
     moto: Moto,
@@ -36,9 +36,7 @@ fn input(flow: &str, run: &str, action: &str, delay: u64, class: &str, reason: &
 
 impl World {
     async fn new() -> World {
-        let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto starts (run `make venv`)"))
-            .await
-            .unwrap();
+        let moto = Moto::start_async().await.expect("moto starts (run `make venv`)");
         let config = appflow_retry_aws::sdk_config_for_endpoint(moto.endpoint()).await;
         let sfn = aws_sdk_sfn::Client::new(&config);
         // The Restart retries without jitter: a restart being retried stays
@@ -47,22 +45,10 @@ impl World {
         for retrier in asl["States"]["Restart"]["Retry"].as_array_mut().unwrap() {
             retrier["JitterStrategy"] = json!("NONE");
         }
-        let definition = asl
-            .to_string()
-            .replace("${topic_arn}", "arn:aws:sns:us-east-1:123456789012:appflow-retry")
-            .replace(
-                "${restart_function_arn}",
-                "arn:aws:lambda:us-east-1:123456789012:function:appflow-retry-restart",
-            );
-        let arn = sfn
-            .create_state_machine()
-            .name("appflow-retry")
-            .definition(definition)
-            .role_arn("arn:aws:iam::123456789012:role/appflow-retry")
-            .send()
+        let definition = service::render_asl(&asl.to_string(), "arn:aws:sns:us-east-1:123456789012:appflow-retry");
+        let arn = service::create_state_machine(&sfn, "appflow-retry", &definition)
             .await
-            .unwrap()
-            .state_machine_arn;
+            .unwrap();
         World { moto, sfn, arn }
     }
 

@@ -19,20 +19,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use appflow_emulator::{Clock as EmulatorClock, Emulator, Flow, RunOutcome};
-use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
-use appflow_retry_policy::naming::{default_parameter, flow_parameter};
-use appflow_retry_policy::{Action, Decision, format_time};
+use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX as PREFIX, default_parameter, flow_parameter};
+use appflow_retry_policy::{Action, Decision, Role, format_time};
 use appflow_retry_runtime::ports::Clock;
 use appflow_retry_runtime::{OnFailure, PolicyCache, Restart};
 use appflow_retry_testkit::moto::Moto;
+use appflow_retry_testkit::service::{self, ASL, fast_retry};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::scenario::{FlowScenario, Scenario};
-
-pub const PREFIX: &str = "/appflow-retry";
-const ASL: &str = include_str!("../../../statemachines/retry.asl.json");
-const RESTART_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:appflow-retry-restart";
 
 /// The simulated clock the handlers and the emulator share.
 #[derive(Debug, Clone)]
@@ -117,55 +114,35 @@ struct World {
 }
 
 async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) -> Result<(), String> {
-    ssm.put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
+    service::put_parameter(ssm, name, value)
         .await
-        .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "SSM PutParameter {name}: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(e)
-            )
-        })
+        .map_err(|e| e.to_string())
 }
 
-/// The policy files of `dir`, as (SSM name, text): the names Terraform writes.
+/// The policy files of `dir`, as (SSM name, text): the names Terraform
+/// writes. The files are those the CLI validates (its one directory reader).
 fn policy_parameters(dir: &Path) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let default = dir.join("default.yaml");
-    if default.is_file() {
-        let text = std::fs::read_to_string(&default).map_err(|e| format!("{}: {e}", default.display()))?;
-        out.push((default_parameter(PREFIX), text));
-    }
-    let flows = dir.join("flows");
-    let mut files: Vec<_> = std::fs::read_dir(&flows)
-        .map_err(|e| format!("{}: {e}", flows.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let flow = doc
-            .get("flow")
-            .and_then(serde_yaml::Value::as_str)
-            .ok_or_else(|| format!("{}: no `flow`", path.display()))?;
-        out.push((flow_parameter(PREFIX, flow), text));
-    }
-    Ok(out)
+    let set = appflow_retry_cli::files::read_dir(dir).map_err(|e| e.to_string())?;
+    set.sources
+        .into_iter()
+        .map(|source| match source.role {
+            Role::Default => Ok((default_parameter(PREFIX), source.text)),
+            Role::Flow => {
+                let doc: serde_yaml::Value =
+                    serde_yaml::from_str(&source.text).map_err(|e| format!("{}: {e}", source.file))?;
+                let flow = doc
+                    .get("flow")
+                    .and_then(serde_yaml::Value::as_str)
+                    .ok_or_else(|| format!("{}: no `flow`", source.file))?;
+                Ok((flow_parameter(PREFIX, flow), source.text))
+            }
+        })
+        .collect()
 }
 
 impl World {
     async fn new(scenario: &Scenario, policies: &Path) -> Result<World, String> {
-        let moto = tokio::task::spawn_blocking(Moto::start)
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        let moto = Moto::start_async().await.map_err(|e| e.to_string())?;
         let emulator = Emulator::start().await.map_err(|e| format!("AppFlow emulator: {e}"))?;
         emulator.set_clock(EmulatorClock::Fixed(scenario.start));
         emulator.set_run_duration(TimeDelta::minutes(3));
@@ -187,27 +164,12 @@ impl World {
             put(&ssm, &name, &text).await?;
         }
         let sfn = aws_sdk_sfn::Client::new(&config);
-        let definition = ASL
-            .replace(
-                "${topic_arn}",
-                "arn:aws:sns:us-east-1:123456789012:appflow-retry-notifications",
-            )
-            .replace("${restart_function_arn}", RESTART_ARN);
-        let state_machine_arn = sfn
-            .create_state_machine()
-            .name("appflow-retry-retry")
-            .definition(definition)
-            .role_arn("arn:aws:iam::123456789012:role/appflow-retry-retry")
-            .send()
+        let definition = service::render_asl(ASL, "arn:aws:sns:us-east-1:123456789012:appflow-retry-notifications");
+        let state_machine_arn = service::create_state_machine(&sfn, "appflow-retry-retry", &definition)
             .await
-            .map_err(|e| format!("CreateStateMachine: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))?
-            .state_machine_arn;
+            .map_err(|e| e.to_string())?;
         let clock = SimClock(Arc::new(Mutex::new(scenario.start)));
-        let retry = AppFlowRetry {
-            initial_backoff: StdDuration::from_millis(5),
-            max_backoff: StdDuration::from_millis(50),
-            ..AppFlowRetry::default()
-        };
+        let retry = fast_retry();
         let on_failure = OnFailure {
             policies: PolicyCache::new(Ssm::new(&config), PREFIX, 60),
             appflow: AppFlowClient::new(&appflow_config, &retry),

@@ -21,17 +21,15 @@ use std::time::{Duration, Instant};
 
 use appflow_emulator::{Emulator, Flow, Operation, Run};
 use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
-use appflow_retry_policy::naming::{default_parameter, flow_parameter};
+use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX as PREFIX, default_parameter, flow_parameter};
 use appflow_retry_runtime::ports::{
     AppFlow, FlowInfo, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
 };
 use appflow_retry_runtime::{Coverage, OnFailure, PolicyCache, Sweep, SweepLimits};
 use appflow_retry_testkit::lambda_api::RuntimeApi;
 use appflow_retry_testkit::moto::Moto;
+use appflow_retry_testkit::service::{self, ASL};
 use chrono::{TimeDelta, Utc};
-
-const PREFIX: &str = "/appflow-retry";
-const ASL: &str = include_str!("../../../statemachines/retry.asl.json");
 
 /// Counts the calls that pass through a port.
 struct Counting<P> {
@@ -93,35 +91,20 @@ impl<P: StateMachine> StateMachine for Counting<P> {
 }
 
 async fn setup() -> (Moto, Emulator, String) {
-    let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto (run `make venv`)"))
-        .await
-        .unwrap();
+    let moto = Moto::start_async().await.expect("moto (run `make venv`)");
     let emulator = Emulator::start().await.unwrap();
     let config = sdk_config_for_endpoint(moto.endpoint()).await;
     let ssm = aws_sdk_ssm::Client::new(&config);
-    ssm.put_parameter()
-        .name(default_parameter(PREFIX))
-        .value(include_str!("../../../policies/default.yaml"))
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    service::put_parameter(
+        &ssm,
+        &default_parameter(PREFIX),
+        include_str!("../../../policies/default.yaml"),
+    )
+    .await
+    .unwrap();
     let sfn = aws_sdk_sfn::Client::new(&config);
-    let asl = ASL
-        .replace("${topic_arn}", "arn:aws:sns:us-east-1:123456789012:none")
-        .replace(
-            "${restart_function_arn}",
-            "arn:aws:lambda:us-east-1:123456789012:function:none",
-        );
-    let arn = sfn
-        .create_state_machine()
-        .name("bench")
-        .definition(asl)
-        .role_arn("arn:aws:iam::123456789012:role/x")
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let asl = service::render_asl(ASL, "arn:aws:sns:us-east-1:123456789012:none");
+    let arn = service::create_state_machine(&sfn, "bench", &asl).await.unwrap();
     (moto, emulator, arn)
 }
 
@@ -193,11 +176,8 @@ async fn warm_counts(moto: &Moto, emulator: &Emulator, arn: &str) {
     let ssm = aws_sdk_ssm::Client::new(&config);
     for f in (0..FLOWS).step_by(4) {
         // A quarter of the flows have their own policy parameter.
-        ssm.put_parameter()
-            .name(flow_parameter(PREFIX, &format!("warm-{f}")))
-            .value(format!("flow: warm-{f}\nmax_retries: 5\n"))
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .send()
+        let text = format!("flow: warm-{f}\nmax_retries: 5\n");
+        service::put_parameter(&ssm, &flow_parameter(PREFIX, &format!("warm-{f}")), &text)
             .await
             .unwrap();
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use appflow_emulator::{Fault, Flow, Operation, TriggerType};
 use appflow_retry_policy::naming::{default_parameter, execution_name, flow_parameter};
 use chrono::{TimeDelta, Utc};
-use common::{PREFIX, World};
+use common::{PREFIX, World, input_of};
 use serde_json::Value;
 
 const DEFAULT: &str = "backoff: {strategy: fixed, initial_delay: 1h, jitter: none}\nnotify: [give_up, skip]\n";
@@ -25,15 +25,6 @@ async fn world_with_failure(flow: &str, trigger: TriggerType, message: &str) -> 
         message,
     );
     (w, event)
-}
-
-async fn input_of(w: &World, name: &str) -> Value {
-    let arn = format!(
-        "{}:{name}",
-        w.state_machine_arn.replace(":stateMachine:", ":execution:")
-    );
-    let d = w.sfn.describe_execution().execution_arn(arn).send().await.unwrap();
-    serde_json::from_str(d.input.as_deref().unwrap()).unwrap()
 }
 
 #[tokio::test]

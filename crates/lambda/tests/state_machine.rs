@@ -61,10 +61,7 @@ fn with_stand_in_for_a_non_retryable_error(mut asl: Value) -> Value {
 /// Replaces the World's state machine definition with `asl`, rendered as
 /// Terraform renders the template, publishing to `topic_arn`.
 async fn use_definition(w: &World, asl: &Value, topic_arn: &str) {
-    let definition = asl
-        .to_string()
-        .replace("${topic_arn}", topic_arn)
-        .replace("${restart_function_arn}", common::RESTART_ARN);
+    let definition = appflow_retry_testkit::service::render_asl(&asl.to_string(), topic_arn);
     w.sfn
         .update_state_machine()
         .state_machine_arn(&w.state_machine_arn)
@@ -488,7 +485,10 @@ async fn the_restart_lambda_gets_the_input_and_the_execution_it_runs_in() {
     assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
     let calls = task_parameters(&w, &d.execution_arn, "Restart").await;
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!(calls[0]["FunctionName"], common::RESTART_ARN);
+    assert_eq!(
+        calls[0]["FunctionName"],
+        appflow_retry_testkit::service::RESTART_FUNCTION_ARN
+    );
     let payload = &calls[0]["Payload"];
     assert_eq!(sorted_keys(payload), RESTART_PAYLOAD_KEYS, "{payload}");
     assert_eq!(payload["flow_name"], input["flow_name"]);

@@ -10,8 +10,7 @@ use appflow_emulator::{Flow, Operation, RecordOrder, Run, TriggerType};
 use appflow_retry_policy::naming::{default_parameter, execution_name};
 use appflow_retry_runtime::{Coverage, SWEEP_REASON_PREFIX, SweepLimits};
 use chrono::{TimeDelta, Utc};
-use common::{PREFIX, World, three_minutes_ago};
-use serde_json::Value;
+use common::{PREFIX, World, input_of, three_minutes_ago};
 
 const DEFAULT: &str =
     "backoff: {strategy: fixed, initial_delay: 1h, jitter: none}\nretry_window: 6h\nnotify: [give_up, skip]\n";
@@ -25,15 +24,6 @@ async fn world() -> World {
     let w = World::new().await;
     w.put_parameter(&default_parameter(PREFIX), DEFAULT).await;
     w
-}
-
-async fn input_of(w: &World, name: &str) -> Value {
-    let arn = format!(
-        "{}:{name}",
-        w.state_machine_arn.replace(":stateMachine:", ":execution:")
-    );
-    let d = w.sfn.describe_execution().execution_arn(arn).send().await.unwrap();
-    serde_json::from_str(d.input.as_deref().unwrap()).unwrap()
 }
 
 fn records_read(w: &World, flow: &str) -> usize {

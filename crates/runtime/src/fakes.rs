@@ -337,3 +337,73 @@ impl crate::redrive::Invoker for Invocations {
         Ok(())
     }
 }
+
+/// The SSM prefix of the handlers built here: the service's default.
+pub use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX as PREFIX;
+
+/// The handlers' four ports in memory: the world the handler tests share.
+/// A test file declares its own `World` over it with [`test_world!`] and
+/// adds the set-up it needs.
+#[derive(Debug)]
+pub struct Ports {
+    pub store: Store,
+    pub flows: Flows,
+    pub machine: Machine,
+    pub clock: FixedClock,
+    /// The `max_history_pages` of the handlers built here.
+    pub history_pages: usize,
+}
+
+impl Ports {
+    /// `flows` at `now`, with `default_policy` as the default policy parameter.
+    pub fn new(flows: Flows, now: DateTime<Utc>, default_policy: &str) -> Ports {
+        let ports = Ports {
+            store: Store::default(),
+            flows,
+            machine: Machine::default(),
+            clock: FixedClock::at(now),
+            history_pages: 3,
+        };
+        ports
+            .store
+            .put(&appflow_retry_policy::naming::default_parameter(PREFIX), default_policy);
+        ports
+    }
+
+    /// The on-failure handler on these ports.
+    pub fn on_failure(&self) -> crate::OnFailure<&Store, &Flows, &Machine, &FixedClock> {
+        crate::OnFailure {
+            policies: crate::PolicyCache::new(&self.store, PREFIX, 60),
+            appflow: &self.flows,
+            state_machine: &self.machine,
+            clock: &self.clock,
+            max_history_pages: self.history_pages,
+        }
+    }
+
+    /// The restart handler on these ports.
+    pub fn restart(&self) -> crate::Restart<&Store, &Flows, &FixedClock> {
+        crate::Restart {
+            policies: crate::PolicyCache::new(&self.store, PREFIX, 60),
+            appflow: &self.flows,
+            clock: &self.clock,
+            max_history_pages: 3,
+        }
+    }
+}
+
+/// Declares the test file's `World`: [`Ports`] (reached through `Deref`)
+/// under the file's own constructors and helpers.
+macro_rules! test_world {
+    () => {
+        struct World($crate::fakes::Ports);
+
+        impl std::ops::Deref for World {
+            type Target = $crate::fakes::Ports;
+            fn deref(&self) -> &$crate::fakes::Ports {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use test_world;

@@ -1,16 +1,15 @@
 //! The on-failure handler with success reports (docs/design.md §4, recovery
 //! rules), on in-memory ports.
 
-use appflow_retry_policy::naming::{default_parameter, execution_name, flow_parameter};
+use appflow_retry_policy::naming::{execution_name, flow_parameter};
 use appflow_retry_policy::{Action, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::fakes::{FixedClock, Flows, Machine, Store, record};
+use crate::fakes::{Flows, PREFIX, Ports, record};
 use crate::ports::PortError;
-use crate::{OnFailure, OnFailureError, PolicyCache, Reply};
+use crate::{OnFailureError, Reply};
 
-const PREFIX: &str = "/appflow-retry";
 const FLOW: &str = "salesforce-accounts";
 
 fn t0() -> DateTime<Utc> {
@@ -33,26 +32,16 @@ fn report(id: &str, status: &str, start: DateTime<Utc>) -> Value {
     })
 }
 
-struct World {
-    store: Store,
-    flows: Flows,
-    machine: Machine,
-    clock: FixedClock,
-}
+crate::fakes::test_world!();
 
 impl World {
     /// A flow whose runs are `runs` (id, status, minutes after t0); the default policy's notify is `notify`.
     fn new(notify: &str, runs: &[(&str, RunStatus, i64)]) -> World {
-        let w = World {
-            store: Store::default(),
-            flows: Flows::default(),
-            machine: Machine::default(),
-            clock: FixedClock::at(t0()),
-        };
-        w.store.put(
-            &default_parameter(PREFIX),
+        let w = World(Ports::new(
+            Flows::default(),
+            t0(),
             &format!("backoff: {{jitter: none}}\nnotify: {notify}\n"),
-        );
+        ));
         w.set_runs(runs);
         w
     }
@@ -65,21 +54,11 @@ impl World {
         self.flows.add(FLOW, "OnDemand", records);
     }
 
-    fn handler(&self) -> OnFailure<&Store, &Flows, &Machine, &FixedClock> {
-        OnFailure {
-            policies: PolicyCache::new(&self.store, PREFIX, 60),
-            appflow: &self.flows,
-            state_machine: &self.machine,
-            clock: &self.clock,
-            max_history_pages: 3,
-        }
-    }
-
     /// The failure `id` (started `m` minutes after t0) as the service handles it.
     async fn fail(&self, id: &str, m: i64) -> Action {
         *self.clock.0.lock().unwrap() = t0() + TimeDelta::minutes(m + 4);
         let out = self
-            .handler()
+            .on_failure()
             .handle(&report(id, "Execution Failed", t0() + TimeDelta::minutes(m)))
             .await
             .unwrap();
@@ -89,7 +68,7 @@ impl World {
     async fn succeed(&self, id: &str, m: i64) -> Result<crate::RecoveryOutput, OnFailureError> {
         *self.clock.0.lock().unwrap() = t0() + TimeDelta::minutes(m + 4);
         match self
-            .handler()
+            .on_failure()
             .handle_any(&report(id, "Execution Successful", t0() + TimeDelta::minutes(m)))
             .await?
         {
@@ -160,7 +139,7 @@ async fn a_policy_that_does_not_ask_reads_no_history() {
     assert_eq!(w.fail("f1", 0).await, Action::Retry);
     let reads = w.flows.record_calls();
     w.set_runs(&[("ok", S, 10), ("f1", E, 0)]);
-    let h = w.handler();
+    let h = w.on_failure();
     for i in 0..5 {
         w.clock.advance(TimeDelta::seconds(1));
         let Reply::Success(out) = h
@@ -234,7 +213,7 @@ async fn no_facts_no_decision() {
 async fn a_failure_report_through_handle_any_is_decided_as_before() {
     let w = World::new("[recovered]", &[("f1", E, 0)]);
     let reply = w
-        .handler()
+        .on_failure()
         .handle_any(&report("f1", "Execution Failed", t0()))
         .await
         .unwrap();

@@ -2,15 +2,13 @@
 //! field, delete-after-accept, dry run, --max, and what on-failure decides
 //! for a replayed failure older than its window.
 
-use appflow_retry_policy::naming::default_parameter;
 use appflow_retry_policy::{Action, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::fakes::{FixedClock, Flows, Invocations, Machine, Queues, Store, record};
+use crate::fakes::{Flows, Invocations, Ports, Queues, record};
 use crate::ports::PortError;
 use crate::redrive::{Options, Outcome, Redrive, Shape, Source, extract};
-use crate::{OnFailure, PolicyCache};
 
 const DLQ_MESSAGE: &str = include_str!("../tests/fixtures/dead-letter-queue.message.json");
 const RECORD_MESSAGE: &str = include_str!("../tests/fixtures/errors-queue.message.json");
@@ -295,28 +293,22 @@ async fn a_replayed_failure_older_than_its_window_gives_up() {
     let failed_at: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-29T09:02:47.643Z")
         .unwrap()
         .with_timezone(&Utc);
-    let store = Store::default();
-    store.put(&default_parameter("/appflow-retry"), "retry_window: 6h\n");
-    let flows = Flows::default();
-    flows.add(
-        "salesforce-accounts",
-        "OnDemand",
-        vec![record(
-            "9aa00099-9943-449a-9c7a-488dbc801242",
-            RunStatus::Error,
-            failed_at,
-        )],
-    );
     let decide_at = async |hours: i64| {
-        let machine = Machine::default();
-        let on_failure = OnFailure {
-            policies: PolicyCache::new(&store, "/appflow-retry", 60),
-            appflow: &flows,
-            state_machine: &machine,
-            clock: FixedClock::at(failed_at + TimeDelta::hours(hours)),
-            max_history_pages: 3,
-        };
-        on_failure.handle(&event.event).await.unwrap().decision
+        let w = Ports::new(
+            Flows::default(),
+            failed_at + TimeDelta::hours(hours),
+            "retry_window: 6h\n",
+        );
+        w.flows.add(
+            "salesforce-accounts",
+            "OnDemand",
+            vec![record(
+                "9aa00099-9943-449a-9c7a-488dbc801242",
+                RunStatus::Error,
+                failed_at,
+            )],
+        );
+        w.on_failure().handle(&event.event).await.unwrap().decision
     };
 
     // Replayed within the window, the same event is retried ...

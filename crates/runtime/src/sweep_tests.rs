@@ -2,17 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use appflow_retry_policy::naming::{default_parameter, execution_name};
+use appflow_retry_policy::naming::execution_name;
 use appflow_retry_policy::{Action, RunRecord, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::fakes::{FixedClock, Flows, Machine, Store, record};
+use crate::SWEEP_REASON_PREFIX;
+use crate::fakes::{FixedClock, Flows, Machine, PREFIX, Ports, Store, record};
 use crate::ports::PortError;
 use crate::sweep::{Coverage, Sweep, SweepError, SweepLimits};
-use crate::{OnFailure, PolicyCache, SWEEP_REASON_PREFIX};
-
-const PREFIX: &str = "/appflow-retry";
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-29T09:00:00Z")
@@ -24,39 +22,22 @@ fn later() -> Instant {
     Instant::now() + Duration::from_secs(600)
 }
 
-struct World {
-    store: Store,
-    flows: Flows,
-    machine: Machine,
-    clock: FixedClock,
-}
+// The handlers' ports over flows listed `page_size` to a page.
+crate::fakes::test_world!();
 
 impl World {
     fn new(page_size: usize) -> World {
-        let w = World {
-            store: Store::default(),
-            flows: Flows {
-                page_size,
-                ..Flows::default()
-            },
-            machine: Machine::default(),
-            clock: FixedClock::at(t0() + TimeDelta::minutes(30)),
+        let flows = Flows {
+            page_size,
+            ..Flows::default()
         };
-        w.store.put(
-            &default_parameter(PREFIX),
+        let mut w = Ports::new(
+            flows,
+            t0() + TimeDelta::minutes(30),
             "backoff: {jitter: none}\nretry_window: 6h\n",
         );
-        w
-    }
-
-    fn on_failure(&self) -> OnFailure<&Store, &Flows, &Machine, &FixedClock> {
-        OnFailure {
-            policies: PolicyCache::new(&self.store, PREFIX, 60),
-            appflow: &self.flows,
-            state_machine: &self.machine,
-            clock: &self.clock,
-            max_history_pages: 20,
-        }
+        w.history_pages = 20;
+        World(w)
     }
 
     fn sweep(&self, coverage: Coverage, limits: SweepLimits) -> Sweep<&Store, &Flows, &Machine, &FixedClock> {
@@ -133,12 +114,7 @@ async fn a_failure_with_no_event_is_found_decided_and_started_once() {
 
     // The restart takes the sweep's decision as on-failure's own.
     let decision: appflow_retry_policy::Decision = serde_json::from_value(input["decision"].clone()).unwrap();
-    let restart = crate::Restart {
-        policies: PolicyCache::new(&w.store, PREFIX, 60),
-        appflow: &w.flows,
-        clock: &w.clock,
-        max_history_pages: 3,
-    };
+    let restart = w.restart();
     w.clock.advance(TimeDelta::seconds(
         i64::try_from(decision.delay_seconds.unwrap()).unwrap(),
     ));

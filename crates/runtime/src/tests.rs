@@ -5,11 +5,10 @@ use appflow_retry_policy::{Action, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::fakes::{FixedClock, Flows, Machine, Store, record};
+use crate::fakes::{Flows, PREFIX, Ports, record};
 use crate::ports::PortError;
-use crate::{OnFailure, OnFailureError, PolicyCache, Restart, RestartError};
+use crate::{OnFailureError, PolicyCache, RestartError};
 
-const PREFIX: &str = "/appflow-retry";
 const FLOW: &str = "sf-accounts";
 const FAILED: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
 
@@ -32,44 +31,19 @@ fn event(flow: &str, id: &str, trigger: &str, error: &str) -> Value {
     })
 }
 
-struct World {
-    store: Store,
-    flows: Flows,
-    machine: Machine,
-    clock: FixedClock,
-}
+// The handlers' ports with one on-demand flow whose run FAILED failed.
+crate::fakes::test_world!();
 
 impl World {
     fn new() -> World {
-        let w = World {
-            store: Store::default(),
-            flows: Flows::default(),
-            machine: Machine::default(),
-            clock: FixedClock::at(t0() + TimeDelta::minutes(4)),
-        };
-        w.store.put(&default_parameter(PREFIX), "backoff: {jitter: none}\n");
+        let w = Ports::new(
+            Flows::default(),
+            t0() + TimeDelta::minutes(4),
+            "backoff: {jitter: none}\n",
+        );
         w.flows
             .add(FLOW, "OnDemand", vec![record(FAILED, RunStatus::Error, t0())]);
-        w
-    }
-
-    fn on_failure(&self) -> OnFailure<&Store, &Flows, &Machine, &FixedClock> {
-        OnFailure {
-            policies: PolicyCache::new(&self.store, PREFIX, 60),
-            appflow: &self.flows,
-            state_machine: &self.machine,
-            clock: &self.clock,
-            max_history_pages: 3,
-        }
-    }
-
-    fn restart(&self) -> Restart<&Store, &Flows, &FixedClock> {
-        Restart {
-            policies: PolicyCache::new(&self.store, PREFIX, 60),
-            appflow: &self.flows,
-            clock: &self.clock,
-            max_history_pages: 3,
-        }
+        World(w)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Test support for appflow-retry integration tests and benchmarks.
 //!
 //! Nothing here is used by the service itself. The crate gives tests and
-//! benchmarks three things they all need:
+//! benchmarks (and the demo) four things they all need:
 //!
 //! - [`ports`]: a free TCP port on the loopback interface.
 //! - [`moto`]: a [moto](https://github.com/getmoto/moto) server (the Python
@@ -12,6 +12,9 @@
 //!   [AWS Lambda Runtime API](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)
 //!   server, so the real Lambda binaries (built with the `lambda_runtime`
 //!   crate) can be run and invoked on this machine.
+//! - [`service`]: the service's AWS side set up on moto: the state machine
+//!   rendered as Terraform renders it, policies published to SSM, fast
+//!   AppFlow client retry settings.
 //!
 //! Everything listens on `127.0.0.1` only.
 
@@ -20,6 +23,7 @@
 pub mod lambda_api;
 pub mod moto;
 pub mod ports;
+pub mod service;
 
 use std::fmt;
 

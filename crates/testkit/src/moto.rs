@@ -93,6 +93,18 @@ impl Moto {
         Self::start_command(Command::new(&executable), &executable)
     }
 
+    /// [`Moto::start`] from async code: the blocking wait for the server
+    /// runs on tokio's blocking pool.
+    ///
+    /// # Errors
+    ///
+    /// As [`Moto::start`].
+    pub async fn start_async() -> Result<Moto, Error> {
+        tokio::task::spawn_blocking(Moto::start)
+            .await
+            .map_err(|e| Error::new(format!("starting moto: {e}")))?
+    }
+
     /// Like [`Moto::start`], but runs the Python script `script` with the
     /// Python of moto's virtualenv (`python` next to `moto_server`), passing
     /// it `moto_server`'s arguments (`-H 127.0.0.1 -p PORT`): for a script

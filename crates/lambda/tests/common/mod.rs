@@ -8,17 +8,17 @@ pub mod routing;
 use std::time::Duration;
 
 use appflow_emulator::Emulator;
-use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{Coverage, OnFailure, PolicyCache, Restart, Sweep, SweepLimits};
 use appflow_retry_testkit::moto::Moto;
+use appflow_retry_testkit::service;
 use aws_config::SdkConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{Value, json};
 
-pub const PREFIX: &str = "/appflow-retry";
-pub const RESTART_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:appflow-retry-restart";
-pub const ASL: &str = include_str!("../../../../statemachines/retry.asl.json");
+pub use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX as PREFIX;
+pub use appflow_retry_testkit::service::{ASL, fast_retry};
 
 pub struct World {
     pub moto: Moto,
@@ -31,16 +31,6 @@ pub struct World {
     pub topic_arn: String,
     pub queue_url: String,
     pub state_machine_arn: String,
-}
-
-/// AppFlow retries fast in tests: no real seconds of backoff.
-pub fn fast_retry() -> AppFlowRetry {
-    AppFlowRetry {
-        max_attempts: 5,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-        attempt_timeout: Duration::from_millis(800),
-    }
 }
 
 /// The ARN of the queue at `url`.
@@ -68,15 +58,12 @@ pub fn three_minutes_ago() -> chrono::DateTime<chrono::Utc> {
 
 /// The state machine definition as Terraform renders it.
 pub fn render_asl(topic_arn: &str) -> String {
-    ASL.replace("${topic_arn}", topic_arn)
-        .replace("${restart_function_arn}", RESTART_ARN)
+    service::render_asl(ASL, topic_arn)
 }
 
 impl World {
     pub async fn new() -> World {
-        let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto starts (run `make venv`)"))
-            .await
-            .unwrap();
+        let moto = Moto::start_async().await.expect("moto starts (run `make venv`)");
         let emulator = Emulator::start().await.unwrap();
         let moto_config = sdk_config_for_endpoint(moto.endpoint()).await;
         let appflow_config = sdk_config_for_endpoint(&emulator.endpoint()).await;
@@ -110,16 +97,9 @@ impl World {
             .send()
             .await
             .unwrap();
-        let state_machine_arn = sfn
-            .create_state_machine()
-            .name("appflow-retry")
-            .definition(render_asl(&topic_arn))
-            .role_arn("arn:aws:iam::123456789012:role/appflow-retry")
-            .r#type(aws_sdk_sfn::types::StateMachineType::Standard)
-            .send()
+        let state_machine_arn = service::create_state_machine(&sfn, "appflow-retry", &render_asl(&topic_arn))
             .await
-            .unwrap()
-            .state_machine_arn;
+            .unwrap();
         World {
             moto,
             emulator,
@@ -143,15 +123,7 @@ impl World {
     }
 
     pub async fn put_parameter(&self, name: &str, value: &str) {
-        self.ssm
-            .put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
+        service::put_parameter(&self.ssm, name, value).await.unwrap();
     }
 
     pub fn on_failure(&self) -> OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock> {
@@ -271,6 +243,16 @@ impl World {
             }
         }
     }
+}
+
+/// The input of the state machine's execution `name`.
+pub async fn input_of(w: &World, name: &str) -> Value {
+    let arn = format!(
+        "{}:{name}",
+        w.state_machine_arn.replace(":stateMachine:", ":execution:")
+    );
+    let d = w.sfn.describe_execution().execution_arn(arn).send().await.unwrap();
+    serde_json::from_str(d.input.as_deref().unwrap()).unwrap()
 }
 
 /// A decision as the on-failure Lambda puts it in the state machine input.

@@ -18,9 +18,7 @@ pub const DEACTIVATED: &str = include_str!("../../../cli/tests/fixtures/schedule
 /// Sends each event through a rule with `pattern`; returns the execution ids
 /// that matched (a deactivation, which has none: `deactivated:<flow>`).
 pub async fn routed(pattern: &str, events: &[Value]) -> Vec<String> {
-    let moto = tokio::task::spawn_blocking(|| Moto::start().expect("moto (run `make venv`)"))
-        .await
-        .unwrap();
+    let moto = Moto::start_async().await.expect("moto (run `make venv`)");
     let config = sdk_config_for_endpoint(moto.endpoint()).await;
     let events_client = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
