@@ -21,7 +21,7 @@ use std::time::Duration as StdDuration;
 use appflow_emulator::{Clock as EmulatorClock, Emulator, Flow, RunOutcome};
 use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX as PREFIX, default_parameter, flow_parameter};
-use appflow_retry_policy::{Action, Decision, Role, format_time};
+use appflow_retry_policy::{Action, Decision, FileKind, format_time};
 use appflow_retry_runtime::ports::Clock;
 use appflow_retry_runtime::{OnFailure, PolicyCache, Restart};
 use appflow_retry_testkit::moto::Moto;
@@ -125,9 +125,9 @@ fn policy_parameters(dir: &Path) -> Result<Vec<(String, String)>, String> {
     let set = appflow_retry_cli::files::read_dir(dir).map_err(|e| e.to_string())?;
     set.sources
         .into_iter()
-        .map(|source| match source.role {
-            Role::Default => Ok((default_parameter(PREFIX), source.text)),
-            Role::Flow => {
+        .map(|source| match source.kind {
+            FileKind::Default => Ok((default_parameter(PREFIX), source.text)),
+            FileKind::Flow => {
                 let doc: serde_yaml::Value =
                     serde_yaml::from_str(&source.text).map_err(|e| format!("{}: {e}", source.file))?;
                 let flow = doc
