@@ -5,6 +5,12 @@
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables point the
 //! Lambdas at local emulators. AppFlow throttles often: its client retries
 //! more (with jittered exponential backoff) than the SDK's default.
+//!
+//! Each adapter is named for the AWS service and the port it implements:
+//! [`SsmParameterStore`] (`ParameterStore`), [`AwsAppFlow`] (`AppFlow`),
+//! [`SfnStateMachine`] (`StateMachine` and `Executions`), [`SqsQueue`]
+//! (`Queue`) and [`LambdaInvoker`] (`Invoker`). [`AppFlowSdkRetry`] is the
+//! AppFlow SDK client's own retry and timeout settings, not a retry policy.
 
 #![warn(missing_docs)]
 
@@ -76,7 +82,7 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<chrono::DateTime<chron
 
 /// How hard the AppFlow client tries before the handler sees an error.
 #[derive(Debug, Clone)]
-pub struct AppFlowRetry {
+pub struct AppFlowSdkRetry {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
     /// The first backoff's upper bound (full jitter).
@@ -87,11 +93,11 @@ pub struct AppFlowRetry {
     pub attempt_timeout: Duration,
 }
 
-impl Default for AppFlowRetry {
+impl Default for AppFlowSdkRetry {
     /// 8 attempts with full-jitter backoff from 1 s, capped at 20 s: about
     /// a minute of throttling is ridden out inside one invocation.
     fn default() -> Self {
-        AppFlowRetry {
+        AppFlowSdkRetry {
             max_attempts: 8,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(20),
@@ -102,20 +108,20 @@ impl Default for AppFlowRetry {
 
 /// SSM Parameter Store.
 #[derive(Debug, Clone)]
-pub struct Ssm {
+pub struct SsmParameterStore {
     client: aws_sdk_ssm::Client,
 }
 
-impl Ssm {
+impl SsmParameterStore {
     /// An adapter over a client built from `config`.
     pub fn new(config: &SdkConfig) -> Self {
-        Ssm {
+        SsmParameterStore {
             client: aws_sdk_ssm::Client::new(config),
         }
     }
 }
 
-impl ParameterStore for Ssm {
+impl ParameterStore for SsmParameterStore {
     async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
         match self.client.get_parameter().name(name).send().await {
             Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
@@ -127,13 +133,13 @@ impl ParameterStore for Ssm {
 
 /// Amazon AppFlow.
 #[derive(Debug, Clone)]
-pub struct AppFlowClient {
+pub struct AwsAppFlow {
     client: aws_sdk_appflow::Client,
 }
 
-impl AppFlowClient {
+impl AwsAppFlow {
     /// An adapter over a client built from `config`, retrying as `retry` says.
-    pub fn new(config: &SdkConfig, retry: &AppFlowRetry) -> Self {
+    pub fn new(config: &SdkConfig, retry: &AppFlowSdkRetry) -> Self {
         let conf = aws_sdk_appflow::config::Builder::from(config)
             .retry_config(
                 RetryConfig::standard()
@@ -147,13 +153,13 @@ impl AppFlowClient {
                     .build(),
             )
             .build();
-        AppFlowClient {
+        AwsAppFlow {
             client: aws_sdk_appflow::Client::from_conf(conf),
         }
     }
 }
 
-impl AppFlow for AppFlowClient {
+impl AppFlow for AwsAppFlow {
     async fn list_flows(&self, next_token: Option<String>) -> Result<FlowsPage, PortError> {
         let out = self
             .client
@@ -270,23 +276,23 @@ fn deactivation_threshold(config: Option<&aws_sdk_appflow::types::TriggerConfig>
 
 /// The retry state machine.
 #[derive(Debug, Clone)]
-pub struct StepFunctions {
+pub struct SfnStateMachine {
     client: aws_sdk_sfn::Client,
     state_machine_arn: String,
 }
 
-impl StepFunctions {
+impl SfnStateMachine {
     /// An adapter over a client built from `config`, for the state machine
     /// `state_machine_arn`.
     pub fn new(config: &SdkConfig, state_machine_arn: &str) -> Self {
-        StepFunctions {
+        SfnStateMachine {
             client: aws_sdk_sfn::Client::new(config),
             state_machine_arn: state_machine_arn.to_owned(),
         }
     }
 }
 
-impl StateMachine for StepFunctions {
+impl StateMachine for SfnStateMachine {
     async fn start_execution(&self, name: &str, input: &str) -> Result<StartOutcome, PortError> {
         match self
             .client
@@ -344,7 +350,7 @@ fn sfn_time(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// `appflow-retry status` and `cancel` (docs/design.md §5.10).
-impl Executions for StepFunctions {
+impl Executions for SfnStateMachine {
     fn arn_of(&self, name: &str) -> String {
         execution_arn(&self.state_machine_arn, name)
     }
@@ -453,24 +459,24 @@ pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
 
 /// SQS, for redrive.
 #[derive(Debug, Clone)]
-pub struct Sqs {
+pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     /// Long polling: SQS then asks all its servers, so an empty answer
     /// means an empty queue (short polling samples a few).
     wait_time_seconds: i32,
 }
 
-impl Sqs {
+impl SqsQueue {
     /// An adapter over a client built from `config`, long polling for 1 s.
     pub fn new(config: &SdkConfig) -> Self {
-        Sqs {
+        SqsQueue {
             client: aws_sdk_sqs::Client::new(config),
             wait_time_seconds: 1,
         }
     }
 }
 
-impl Queue for Sqs {
+impl Queue for SqsQueue {
     async fn receive(
         &self,
         queue_url: &str,
@@ -536,14 +542,14 @@ impl Queue for Sqs {
 
 /// Lambda, for redrive: asynchronous invocations.
 #[derive(Debug, Clone)]
-pub struct LambdaClient {
+pub struct LambdaInvoker {
     client: aws_sdk_lambda::Client,
 }
 
-impl LambdaClient {
+impl LambdaInvoker {
     /// An adapter over a client built from `config`.
     pub fn new(config: &SdkConfig) -> Self {
-        LambdaClient {
+        LambdaInvoker {
             client: aws_sdk_lambda::Client::new(config),
         }
     }
@@ -552,7 +558,7 @@ impl LambdaClient {
 /// The status Lambda answers an accepted asynchronous invocation with.
 const ACCEPTED: i32 = 202;
 
-impl Invoker for LambdaClient {
+impl Invoker for LambdaInvoker {
     async fn invoke_async(&self, function: &str, payload: &str) -> Result<(), PortError> {
         let out = self
             .client

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::CliError;
 use crate::terraform::Outputs;
-use appflow_retry_aws::{LambdaClient, Sqs, sdk_config_with};
+use appflow_retry_aws::{LambdaInvoker, SqsQueue, sdk_config_with};
 use appflow_retry_runtime::redrive::{Options, Redrive, Report, Source};
 
 /// The Terraform root's outputs redrive reads.
@@ -85,8 +85,8 @@ pub async fn redrive(args: &RedriveArgs) -> Result<Report, CliError> {
     }
     let config = sdk_config_with(args.region.as_deref(), args.endpoint_url.as_deref()).await;
     let redrive = Redrive {
-        queue: Sqs::new(&config),
-        invoker: LambdaClient::new(&config),
+        queue: SqsQueue::new(&config),
+        invoker: LambdaInvoker::new(&config),
         function: args.targets.function_name.clone(),
     };
     Ok(redrive.run(&sources, args.options).await)

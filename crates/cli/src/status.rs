@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use appflow_retry_aws::{StepFunctions, sdk_config_with};
+use appflow_retry_aws::{SfnStateMachine, sdk_config_with};
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::duration::Duration;
 use appflow_retry_runtime::operate::{self, CancelLine, Status, StatusQuery, Target};
@@ -45,10 +45,10 @@ impl Deployment {
         })
     }
 
-    async fn port(&self) -> Result<StepFunctions, CliError> {
+    async fn port(&self) -> Result<SfnStateMachine, CliError> {
         let arn = self.state_machine(std::env::var(STATE_MACHINE_ENV).ok())?;
         let config = sdk_config_with(self.region.as_deref(), self.endpoint_url.as_deref()).await;
-        Ok(StepFunctions::new(&config, &arn))
+        Ok(SfnStateMachine::new(&config, &arn))
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use appflow_emulator::{Clock as EmulatorClock, Emulator, Flow, RunOutcome};
-use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_aws::{AwsAppFlow, SfnStateMachine, SsmParameterStore, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX as PREFIX, default_parameter, flow_parameter};
 use appflow_retry_policy::{Action, Decision, FileKind, format_time};
 use appflow_retry_runtime::ports::Clock;
@@ -109,8 +109,8 @@ struct World {
     sfn: aws_sdk_sfn::Client,
     state_machine_arn: String,
     clock: SimClock,
-    on_failure: OnFailure<Ssm, AppFlowClient, StepFunctions, SimClock>,
-    restart: Restart<Ssm, AppFlowClient, SimClock>,
+    on_failure: OnFailure<SsmParameterStore, AwsAppFlow, SfnStateMachine, SimClock>,
+    restart: Restart<SsmParameterStore, AwsAppFlow, SimClock>,
 }
 
 async fn put(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) -> Result<(), String> {
@@ -171,15 +171,15 @@ impl World {
         let clock = SimClock(Arc::new(Mutex::new(scenario.start)));
         let retry = fast_retry();
         let on_failure = OnFailure {
-            policies: PolicyCache::new(Ssm::new(&config), PREFIX, 60),
-            appflow: AppFlowClient::new(&appflow_config, &retry),
-            state_machine: StepFunctions::new(&config, &state_machine_arn),
+            policies: PolicyCache::new(SsmParameterStore::new(&config), PREFIX, 60),
+            appflow: AwsAppFlow::new(&appflow_config, &retry),
+            state_machine: SfnStateMachine::new(&config, &state_machine_arn),
             clock: clock.clone(),
             max_history_pages: 3,
         };
         let restart = Restart {
-            policies: PolicyCache::new(Ssm::new(&config), PREFIX, 60),
-            appflow: AppFlowClient::new(&appflow_config, &retry),
+            policies: PolicyCache::new(SsmParameterStore::new(&config), PREFIX, 60),
+            appflow: AwsAppFlow::new(&appflow_config, &retry),
             clock: clock.clone(),
             max_history_pages: 3,
         };

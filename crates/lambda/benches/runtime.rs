@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use appflow_emulator::{Emulator, Flow, Operation, Run};
-use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_aws::{AppFlowSdkRetry, AwsAppFlow, SfnStateMachine, SsmParameterStore, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX as PREFIX, default_parameter, flow_parameter};
 use appflow_retry_runtime::ports::{
     AppFlow, FlowInfo, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine, SystemClock,
@@ -191,9 +191,9 @@ async fn warm_counts(moto: &Moto, emulator: &Emulator, arn: &str) {
         events.push(emulator.fail_run(&flow, &id, Utc::now() - TimeDelta::minutes(3), "Read timed out"));
     }
     let handler = OnFailure {
-        policies: PolicyCache::new(Counting::new(Ssm::new(&config)), PREFIX, 60),
-        appflow: Counting::new(AppFlowClient::new(&appflow_config, &AppFlowRetry::default())),
-        state_machine: Counting::new(StepFunctions::new(&config, arn)),
+        policies: PolicyCache::new(Counting::new(SsmParameterStore::new(&config)), PREFIX, 60),
+        appflow: Counting::new(AwsAppFlow::new(&appflow_config, &AppFlowSdkRetry::default())),
+        state_machine: Counting::new(SfnStateMachine::new(&config, arn)),
         clock: SystemClock,
         max_history_pages: 3,
     };
@@ -251,9 +251,9 @@ async fn sweep_counts(moto: &Moto, arn: &str) {
     }
     let sweep = Sweep {
         on_failure: OnFailure {
-            policies: PolicyCache::new(Counting::new(Ssm::new(&config)), PREFIX, 60),
-            appflow: AppFlowClient::new(&appflow_config, &AppFlowRetry::default()),
-            state_machine: Counting::new(StepFunctions::new(&config, arn)),
+            policies: PolicyCache::new(Counting::new(SsmParameterStore::new(&config)), PREFIX, 60),
+            appflow: AwsAppFlow::new(&appflow_config, &AppFlowSdkRetry::default()),
+            state_machine: Counting::new(SfnStateMachine::new(&config, arn)),
             clock: SystemClock,
             max_history_pages: 20,
         },

@@ -10,7 +10,7 @@
 
 #![warn(missing_docs)]
 
-use appflow_retry_aws::{AppFlowClient, AppFlowRetry, Ssm, StepFunctions, sdk_config_from_env};
+use appflow_retry_aws::{AppFlowSdkRetry, AwsAppFlow, SfnStateMachine, SsmParameterStore, sdk_config_from_env};
 use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
@@ -199,11 +199,11 @@ impl From<RestartError> for NamedError {
 }
 
 /// The on-failure function's handler type, with the AWS adapters.
-pub type OnFailureHandler = OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock>;
+pub type OnFailureHandler = OnFailure<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock>;
 /// The restart function's handler type, with the AWS adapters.
-pub type RestartHandler = Restart<Ssm, AppFlowClient, SystemClock>;
+pub type RestartHandler = Restart<SsmParameterStore, AwsAppFlow, SystemClock>;
 /// The sweep function's handler type, with the AWS adapters.
-pub type SweepHandler = Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock>;
+pub type SweepHandler = Sweep<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock>;
 
 /// Builds the on-failure handler from the environment.
 pub async fn on_failure_from_env() -> Result<OnFailureHandler, SettingsError> {
@@ -214,9 +214,13 @@ pub async fn on_failure_from_env() -> Result<OnFailureHandler, SettingsError> {
         .ok_or(SettingsError::NoStateMachine)?;
     let config = sdk_config_from_env().await;
     Ok(OnFailure {
-        policies: PolicyCache::new(Ssm::new(&config), &settings.policy_prefix, settings.policy_ttl_seconds),
-        appflow: AppFlowClient::new(&config, &AppFlowRetry::default()),
-        state_machine: StepFunctions::new(&config, &arn),
+        policies: PolicyCache::new(
+            SsmParameterStore::new(&config),
+            &settings.policy_prefix,
+            settings.policy_ttl_seconds,
+        ),
+        appflow: AwsAppFlow::new(&config, &AppFlowSdkRetry::default()),
+        state_machine: SfnStateMachine::new(&config, &arn),
         clock: SystemClock,
         max_history_pages: DEFAULT_MAX_PAGES,
     })
@@ -238,8 +242,12 @@ pub async fn restart_from_env() -> Result<RestartHandler, SettingsError> {
     let settings = Settings::from_env()?;
     let config = sdk_config_from_env().await;
     Ok(Restart {
-        policies: PolicyCache::new(Ssm::new(&config), &settings.policy_prefix, settings.policy_ttl_seconds),
-        appflow: AppFlowClient::new(&config, &AppFlowRetry::default()),
+        policies: PolicyCache::new(
+            SsmParameterStore::new(&config),
+            &settings.policy_prefix,
+            settings.policy_ttl_seconds,
+        ),
+        appflow: AwsAppFlow::new(&config, &AppFlowSdkRetry::default()),
         clock: SystemClock,
         max_history_pages: DEFAULT_MAX_PAGES,
     })

@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 
 use appflow_emulator::{Fault, Flow, Operation, Run};
-use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_aws::{AwsAppFlow, SfnStateMachine, SsmParameterStore, sdk_config_for_endpoint};
 use appflow_retry_policy::naming::{client_token, default_parameter, execution_name, flow_parameter};
 use appflow_retry_policy::{Action, Decision};
 use appflow_retry_runtime::ports::SystemClock;
@@ -177,11 +177,11 @@ async fn ssm_unreadable_is_policy_unavailable_and_nothing_starts() {
         .decision;
     // SSM at a closed port, and SSM answered by a server that is not SSM.
     for endpoint in [closed_endpoint(), w.emulator.endpoint()] {
-        let ssm = Ssm::new(&sdk_config_for_endpoint(&endpoint).await);
+        let ssm = SsmParameterStore::new(&sdk_config_for_endpoint(&endpoint).await);
         let h = OnFailure {
             policies: PolicyCache::new(ssm.clone(), PREFIX, 60),
-            appflow: AppFlowClient::new(&w.appflow_config, &fast_retry()),
-            state_machine: StepFunctions::new(&w.moto_config, &w.state_machine_arn),
+            appflow: AwsAppFlow::new(&w.appflow_config, &fast_retry()),
+            state_machine: SfnStateMachine::new(&w.moto_config, &w.state_machine_arn),
             clock: SystemClock,
             max_history_pages: 3,
         };
@@ -189,7 +189,7 @@ async fn ssm_unreadable_is_policy_unavailable_and_nothing_starts() {
         assert_eq!(err.error_type(), "PolicyUnavailable", "{endpoint}: {err}");
         let r = Restart {
             policies: PolicyCache::new(ssm, PREFIX, 60),
-            appflow: AppFlowClient::new(&w.appflow_config, &fast_retry()),
+            appflow: AwsAppFlow::new(&w.appflow_config, &fast_retry()),
             clock: SystemClock,
             max_history_pages: 3,
         };
@@ -217,9 +217,9 @@ async fn start_execution_faults_are_named_and_start_nothing() {
         (w.moto_config.clone(), missing_arn, "StateMachineRejected"),
     ] {
         let h = OnFailure {
-            policies: PolicyCache::new(Ssm::new(&w.moto_config), PREFIX, 60),
-            appflow: AppFlowClient::new(&w.appflow_config, &fast_retry()),
-            state_machine: StepFunctions::new(&config, &arn),
+            policies: PolicyCache::new(SsmParameterStore::new(&w.moto_config), PREFIX, 60),
+            appflow: AwsAppFlow::new(&w.appflow_config, &fast_retry()),
+            state_machine: SfnStateMachine::new(&config, &arn),
             clock: SystemClock,
             max_history_pages: 3,
         };

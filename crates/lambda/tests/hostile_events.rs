@@ -9,7 +9,7 @@
 mod common;
 
 use appflow_emulator::{Flow, Operation, RecordOrder, Run};
-use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions};
+use appflow_retry_aws::{AwsAppFlow, SfnStateMachine, SsmParameterStore};
 use appflow_retry_policy::naming::{execution_name, flow_parameter};
 use appflow_retry_policy::{Action, FailureEvent, FlowPolicy, RunRecord, RunStatus, SplitMix64, decide};
 use appflow_retry_runtime::OnFailure;
@@ -47,7 +47,10 @@ fn record_calls(w: &World, flow: &str) -> usize {
 }
 
 /// The on-failure handler with a longer history bound than the World's.
-fn on_failure_reading(w: &World, pages: usize) -> OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock> {
+fn on_failure_reading(
+    w: &World,
+    pages: usize,
+) -> OnFailure<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock> {
     let mut h = w.on_failure();
     h.max_history_pages = pages;
     h

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use appflow_retry_aws::AppFlowRetry;
+use appflow_retry_aws::AppFlowSdkRetry;
 
 use crate::Error;
 
@@ -79,8 +79,8 @@ pub async fn put_parameter(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) -
 
 /// AppFlow client retry settings for emulated AppFlow: a few attempts, no
 /// real seconds of backoff.
-pub fn fast_retry() -> AppFlowRetry {
-    AppFlowRetry {
+pub fn fast_retry() -> AppFlowSdkRetry {
+    AppFlowSdkRetry {
         max_attempts: 5,
         initial_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(5),

@@ -8,7 +8,7 @@ pub mod routing;
 use std::time::Duration;
 
 use appflow_emulator::Emulator;
-use appflow_retry_aws::{AppFlowClient, Ssm, StepFunctions, sdk_config_for_endpoint};
+use appflow_retry_aws::{AwsAppFlow, SfnStateMachine, SsmParameterStore, sdk_config_for_endpoint};
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{Coverage, OnFailure, PolicyCache, Restart, Sweep, SweepLimits};
 use appflow_retry_testkit::moto::Moto;
@@ -126,11 +126,11 @@ impl World {
         service::put_parameter(&self.ssm, name, value).await.unwrap();
     }
 
-    pub fn on_failure(&self) -> OnFailure<Ssm, AppFlowClient, StepFunctions, SystemClock> {
+    pub fn on_failure(&self) -> OnFailure<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock> {
         OnFailure {
-            policies: PolicyCache::new(Ssm::new(&self.moto_config), PREFIX, 60),
-            appflow: AppFlowClient::new(&self.appflow_config, &fast_retry()),
-            state_machine: StepFunctions::new(&self.moto_config, &self.state_machine_arn),
+            policies: PolicyCache::new(SsmParameterStore::new(&self.moto_config), PREFIX, 60),
+            appflow: AwsAppFlow::new(&self.appflow_config, &fast_retry()),
+            state_machine: SfnStateMachine::new(&self.moto_config, &self.state_machine_arn),
             clock: SystemClock,
             max_history_pages: 3,
         }
@@ -141,7 +141,7 @@ impl World {
         &self,
         coverage: Coverage,
         limits: SweepLimits,
-    ) -> Sweep<Ssm, AppFlowClient, StepFunctions, SystemClock> {
+    ) -> Sweep<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock> {
         Sweep {
             on_failure: self.on_failure(),
             coverage,
@@ -149,10 +149,10 @@ impl World {
         }
     }
 
-    pub fn restart(&self) -> Restart<Ssm, AppFlowClient, SystemClock> {
+    pub fn restart(&self) -> Restart<SsmParameterStore, AwsAppFlow, SystemClock> {
         Restart {
-            policies: PolicyCache::new(Ssm::new(&self.moto_config), PREFIX, 60),
-            appflow: AppFlowClient::new(&self.appflow_config, &fast_retry()),
+            policies: PolicyCache::new(SsmParameterStore::new(&self.moto_config), PREFIX, 60),
+            appflow: AwsAppFlow::new(&self.appflow_config, &fast_retry()),
             clock: SystemClock,
             max_history_pages: 3,
         }
