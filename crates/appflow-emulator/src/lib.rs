@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use appflow_retry_policy::SplitMix64;
+/// How a flow is triggered: the domain's type, so the emulator and the
+/// service read and write the same spellings.
+pub use appflow_retry_policy::TriggerType;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -42,34 +45,6 @@ pub enum Operation {
     DescribeFlow,
     DescribeFlowExecutionRecords,
     ListFlows,
-}
-
-/// How a flow is triggered (AppFlow's `triggerConfig.triggerType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TriggerType {
-    OnDemand,
-    Scheduled,
-    Event,
-}
-
-impl TriggerType {
-    /// The value AppFlow's API uses.
-    pub fn api_value(self) -> &'static str {
-        match self {
-            TriggerType::OnDemand => "OnDemand",
-            TriggerType::Scheduled => "Scheduled",
-            TriggerType::Event => "Event",
-        }
-    }
-
-    /// The value the EventBridge event's `trigger-type` carries.
-    pub fn event_value(self) -> &'static str {
-        match self {
-            TriggerType::OnDemand => "ONDEMAND",
-            TriggerType::Scheduled => "SCHEDULED",
-            TriggerType::Event => "EVENT",
-        }
-    }
 }
 
 /// What a run started by StartFlow does.
@@ -133,7 +108,7 @@ impl Flow {
     /// After how many failed runs in a row AppFlow deactivates the flow.
     pub fn effective_threshold(&self) -> Option<u32> {
         match self.trigger {
-            TriggerType::OnDemand => None,
+            TriggerType::OnDemand | TriggerType::Other(_) => None,
             TriggerType::Event => Some(1),
             TriggerType::Scheduled => self.deactivation_threshold,
         }
@@ -342,7 +317,10 @@ impl Emulator {
     pub fn fail_run(&self, name: &str, execution_id: &str, started_at: DateTime<Utc>, message: &str) -> Value {
         let mut inner = self.lock();
         let ended = started_at + inner.run_duration;
-        let trigger = inner.flows.get(name).map_or(TriggerType::OnDemand, |f| f.trigger);
+        let trigger = inner
+            .flows
+            .get(name)
+            .map_or(TriggerType::OnDemand, |f| f.trigger.clone());
         let run = Run {
             execution_id: execution_id.to_owned(),
             status: "Error".into(),
@@ -354,7 +332,7 @@ impl Emulator {
         if let Some(f) = inner.flows.get_mut(name) {
             f.history.push(run.clone());
             if f.count_run(true) {
-                deactivated = Some(flow_deactivated(name, f.trigger, ended));
+                deactivated = Some(flow_deactivated(name, f.trigger.clone(), ended));
             }
         }
         inner.events.extend(deactivated);
@@ -421,7 +399,7 @@ pub fn end_flow_run_report(flow: &str, trigger: TriggerType, run: &Run, ended: D
         "destination": "S3",
         "source-object": "Account",
         "destination-object": "s3://emulated/landing",
-        "trigger-type": trigger.event_value(),
+        "trigger-type": trigger.as_event_str(),
         "execution-id": run.execution_id,
         "num-of-records-processed": if ok { "100" } else { "0" },
         "num-of-records-filtered": "0",
@@ -480,7 +458,7 @@ pub fn flow_deactivated(flow: &str, trigger: TriggerType, at: DateTime<Utc>) -> 
 
 /// DescribeFlow's `triggerConfig`, with the deactivation threshold of a scheduled flow.
 fn trigger_config(f: &Flow) -> Value {
-    let mut config = json!({ "triggerType": f.trigger.api_value() });
+    let mut config = json!({ "triggerType": f.trigger.as_str() });
     if f.trigger == TriggerType::Scheduled {
         let mut scheduled = json!({ "scheduleExpression": "rate(1hours)" });
         if let Some(n) = f.deactivation_threshold {
@@ -664,7 +642,9 @@ async fn start_flow(State(state): State<Shared>, body: Bytes) -> Response {
                                     RunOutcome::Fail(m) => Some(m),
                                 },
                             };
-                            inner.events.push(end_flow_run_report(&flow, f.trigger, &run, ended));
+                            inner
+                                .events
+                                .push(end_flow_run_report(&flow, f.trigger.clone(), &run, ended));
                             f.history.push(run);
                         }
                         if let Some(k) = key {
@@ -803,7 +783,7 @@ fn flow_definition(f: &Flow) -> Value {
         "description": "emulated flow",
         "sourceConnectorType": "Salesforce",
         "destinationConnectorType": "S3",
-        "triggerType": f.trigger.api_value(),
+        "triggerType": f.trigger.as_str(),
         "createdAt": 1_700_000_000.0,
         "lastUpdatedAt": 1_700_000_000.0,
     });

@@ -31,8 +31,8 @@ fn default_every() -> Duration {
 #[serde(deny_unknown_fields)]
 pub struct FlowScenario {
     pub name: String,
-    #[serde(default)]
-    pub trigger: Trigger,
+    #[serde(default = "on_demand", deserialize_with = "scenario_trigger")]
+    pub trigger: TriggerType,
     /// AppFlow's message for the first failure (and for failed restarts).
     pub failure: String,
     /// When the first failure happens, after `start`.
@@ -64,23 +64,22 @@ pub struct FlowScenario {
     pub expect: Vec<Action>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    #[default]
-    OnDemand,
-    Scheduled,
-    Event,
+/// A scenario's `trigger:` (`on_demand`, the default, `scheduled` or
+/// `event`), as the domain's trigger type.
+fn scenario_trigger<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TriggerType, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "on_demand" => Ok(TriggerType::OnDemand),
+        "scheduled" => Ok(TriggerType::Scheduled),
+        "event" => Ok(TriggerType::Event),
+        other => Err(serde::de::Error::unknown_variant(
+            other,
+            &["on_demand", "scheduled", "event"],
+        )),
+    }
 }
 
-impl From<Trigger> for TriggerType {
-    fn from(t: Trigger) -> Self {
-        match t {
-            Trigger::OnDemand => TriggerType::OnDemand,
-            Trigger::Scheduled => TriggerType::Scheduled,
-            Trigger::Event => TriggerType::Event,
-        }
-    }
+fn on_demand() -> TriggerType {
+    TriggerType::OnDemand
 }
 
 #[derive(Debug, Clone, Deserialize)]

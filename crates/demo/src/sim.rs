@@ -151,7 +151,7 @@ impl World {
                 None => RunOutcome::Succeed,
                 Some(m) => RunOutcome::Fail(m),
             });
-            let mut flow = Flow::on_demand(&f.name).trigger(f.trigger.into()).then(outcomes);
+            let mut flow = Flow::on_demand(&f.name).trigger(f.trigger.clone()).then(outcomes);
             if let Some(n) = f.deactivate_after {
                 flow = flow.deactivate_after(n);
             }

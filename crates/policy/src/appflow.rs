@@ -116,6 +116,19 @@ impl std::fmt::Display for TriggerType {
     }
 }
 
+impl TriggerType {
+    /// As AppFlow's EventBridge events spell it in `detail.trigger-type`
+    /// (`ONDEMAND`, `SCHEDULED`, `EVENT`); an unknown type as it was sent.
+    pub fn as_event_str(&self) -> &str {
+        match self {
+            TriggerType::OnDemand => "ONDEMAND",
+            TriggerType::Scheduled => "SCHEDULED",
+            TriggerType::Event => "EVENT",
+            TriggerType::Other(t) => t,
+        }
+    }
+}
+
 impl serde::Serialize for TriggerType {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -678,6 +691,10 @@ mod tests {
         }
         assert_eq!(TriggerType::OnDemand.to_string(), "OnDemand");
         assert_eq!(TriggerType::Other("Streaming".into()).to_string(), "Streaming");
+        for t in [TriggerType::OnDemand, TriggerType::Scheduled, TriggerType::Event] {
+            assert_eq!(TriggerType::parse(t.as_event_str()), t, "the event spelling reads back");
+        }
+        assert_eq!(TriggerType::OnDemand.as_event_str(), "ONDEMAND");
         assert!(TriggerType::Event.is_scheduled_or_event() && !TriggerType::OnDemand.is_scheduled_or_event());
     }
     use serde_json::json;
