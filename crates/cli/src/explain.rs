@@ -18,6 +18,7 @@ use crate::validate::validate_dir;
 /// What `explain` needs besides the files.
 #[derive(Debug, Clone, Copy)]
 pub struct ExplainOptions {
+    /// The time the decision is made at (`--now`; the command's default is the current time).
     pub now: DateTime<Utc>,
     /// Replaces the seed derived from the execution id.
     pub seed: Option<u64>,

@@ -15,6 +15,7 @@ const DEFAULT_NAMES: [&str; 2] = ["default.yaml", "default.yml"];
 /// A policy set read from disk.
 #[derive(Debug)]
 pub struct SetOnDisk {
+    /// The policy files, each with its path (as diagnostics name it), text and kind.
     pub sources: Vec<PolicySource>,
     /// `schema.json` beside the policies, when there is one.
     pub schema_file: Option<(PathBuf, String)>,

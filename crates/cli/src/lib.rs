@@ -1,6 +1,8 @@
 //! The `appflow-retry` command, as a library so that its tests and benches
 //! call the same code the binary runs. `main.rs` only parses arguments.
 
+#![warn(missing_docs)]
+
 pub mod explain;
 pub mod files;
 pub mod plan;

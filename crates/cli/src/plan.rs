@@ -14,12 +14,16 @@ use crate::validate::validate_dir;
 /// A flow's schedule with where its policy came from.
 #[derive(Debug, Serialize)]
 pub struct FlowPlan {
+    /// The AppFlow flow planned for.
     pub flow: String,
+    /// The flow file's path, or `default` when the flow has no file.
     pub policy: String,
+    /// The restart schedule for failures of the class asked for (flattened into the JSON).
     #[serde(flatten)]
     pub schedule: Schedule,
     /// Classes with their own settings, and classes never restarted.
     pub overridden_classes: Vec<String>,
+    /// Classes never restarted: the policy's `skip_errors`.
     pub skipped_classes: Vec<String>,
     /// When `reactivate.enabled`: what happens when AppFlow deactivates the
     /// flow (scheduled and event flows).

@@ -12,13 +12,17 @@ use appflow_retry_runtime::redrive::{Options, Redrive, Report, Source};
 
 /// The Terraform root's outputs redrive reads.
 pub const OUTPUT_DEAD_LETTER_QUEUE: &str = "dead_letter_queue_url";
+/// The output holding on-failure's errors queue URL (`<name>-on-failure-errors`).
 pub const OUTPUT_ERRORS_QUEUE: &str = "on_failure_errors_queue_url";
+/// The output holding the on-failure function's name.
 pub const OUTPUT_FUNCTION: &str = "on_failure_function_name";
 
 /// Where to read from and what to invoke.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Targets {
+    /// The rule's dead-letter queue URL (`<name>-events-dlq`); None: not drained.
     pub dead_letter_queue_url: Option<String>,
+    /// On-failure's errors queue URL (`<name>-on-failure-errors`); None: not drained.
     pub errors_queue_url: Option<String>,
     /// on-failure's name or ARN.
     pub function_name: String,
@@ -66,9 +70,13 @@ pub fn targets_from_terraform_dir(dir: &Path) -> Result<Targets, CliError> {
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]
 pub struct RedriveArgs {
+    /// The queues to drain and the function to invoke.
     pub targets: Targets,
+    /// `--dry-run`, `--max` and the visibility timeout.
     pub options: Options,
+    /// `--region`; None: the AWS CLI's environment and profile decide.
     pub region: Option<String>,
+    /// `--endpoint-url`; None: AWS (an emulator in tests).
     pub endpoint_url: Option<String>,
 }
 

@@ -16,6 +16,7 @@ pub struct JsonSchemaCheck {
 }
 
 impl JsonSchemaCheck {
+    /// Compiles `schema` (the policy JSON Schema); an error when it does not compile.
     pub fn new(schema: &Value) -> Result<Self, CliError> {
         jsonschema::validator_for(schema)
             .map(|validator| JsonSchemaCheck { validator })

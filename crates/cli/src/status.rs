@@ -22,9 +22,13 @@ pub const OUTPUT_STATE_MACHINE: &str = "state_machine_arn";
 /// Where the state machine is and how to reach AWS.
 #[derive(Debug, Clone, Default)]
 pub struct Deployment {
+    /// `--state-machine-arn`; None or empty: looked up elsewhere ([`Deployment::state_machine`]).
     pub state_machine_arn: Option<String>,
+    /// `--terraform-dir`: the Terraform root whose output `state_machine_arn` names the machine.
     pub terraform_dir: Option<PathBuf>,
+    /// `--region`; None: the AWS CLI's environment and profile decide.
     pub region: Option<String>,
+    /// `--endpoint-url`; None: AWS (an emulator in tests).
     pub endpoint_url: Option<String>,
 }
 

@@ -14,6 +14,7 @@ use crate::schema_check::JsonSchemaCheck;
 pub struct Report {
     /// Every problem, sorted by file and position; empty when all passed.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many policy files were read.
     pub files_checked: usize,
 }
 

@@ -9,11 +9,16 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
+/// The `source` of every AppFlow EventBridge event; any other source is an [`EventError`].
 pub const EVENT_SOURCE: &str = "aws.appflow";
+/// The `detail-type` of a run's end report, failed or successful (docs/design.md §6.4).
 pub const EVENT_DETAIL_TYPE: &str = "AppFlow End Flow Run Report";
+/// The `detail.status` of a successful run's report: such a report is never a failure,
+/// only a possible recovery (docs/design.md §4, recovery rules).
 pub const STATUS_SUCCESSFUL: &str = "Execution Successful";
 /// The deactivation events (docs/design.md §6.4), one per trigger type.
 pub const SCHEDULED_DEACTIVATED: &str = "AppFlow Scheduled Flow Deactivated";
+/// The `detail-type` AppFlow sends when it deactivates an event-triggered flow.
 pub const EVENT_DEACTIVATED: &str = "AppFlow Event Flow Deactivated";
 /// The `detail` fields a deactivation reason is read from, in this order:
 /// AWS names no field ("the deactivation reason is specified in the event
@@ -31,7 +36,9 @@ pub const REASON_FIELDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event field `{field}`: {problem}")]
 pub struct EventError {
+    /// The field at fault as a JSON path into the event, e.g. `detail.flow-name`.
     pub field: String,
+    /// What is wrong with it, e.g. `missing` or `is empty`.
     pub problem: String,
 }
 
@@ -71,8 +78,11 @@ pub fn truncate_message(message: &str) -> std::borrow::Cow<'_, str> {
 /// [`TriggerType::Other`] with its text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TriggerType {
+    /// Run by StartFlow or by hand (events spell it `ONDEMAND`): the only type a restart can re-run.
     OnDemand,
+    /// Run on a schedule; AppFlow deactivates it after its error threshold of failed runs in a row.
     Scheduled,
+    /// Run on a source application's event; AppFlow deactivates it after one failed run.
     Event,
     /// Any other text, as sent.
     Other(String),
@@ -144,10 +154,14 @@ impl<'de> serde::Deserialize<'de> for TriggerType {
 /// A failed flow run as its EventBridge event reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureEvent {
+    /// The AppFlow flow's name, `detail.flow-name` (non-empty, at most [`MAX_NAME_CHARS`] characters).
     pub flow_name: String,
+    /// The failed run's id, `detail.execution-id` (non-empty, at most [`MAX_NAME_CHARS`] characters).
     pub execution_id: String,
     /// `detail.trigger-type` as sent (`ONDEMAND`, `SCHEDULED`, `EVENT`); None when absent.
     pub trigger_type: Option<String>,
+    /// `detail.status` as sent (e.g. `Execution Failed`, `Execution Canceled`); None when absent or
+    /// not a string.
     pub status: Option<String>,
     /// `detail.error`, at most [`MAX_MESSAGE_BYTES`]; None when absent or empty.
     pub error: Option<String>,
@@ -160,7 +174,9 @@ pub struct FailureEvent {
 /// An optional event field that was odd and was degraded, not fatal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventNote {
+    /// The optional field that was degraded, as a JSON path (e.g. `detail.error`).
     pub field: String,
+    /// What was done with it, e.g. "not a string: kept as its JSON text".
     pub note: String,
 }
 
@@ -294,11 +310,14 @@ impl FailureEvent {
 /// The trigger type of a deactivated flow, from the event's `detail-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeactivatedKind {
+    /// "AppFlow Scheduled Flow Deactivated": a scheduled flow reached its error threshold.
     Scheduled,
+    /// "AppFlow Event Flow Deactivated": an event-triggered flow failed.
     Event,
 }
 
 impl DeactivatedKind {
+    /// The event's `detail-type` for this kind ([`SCHEDULED_DEACTIVATED`] or [`EVENT_DEACTIVATED`]).
     pub fn detail_type(self) -> &'static str {
         match self {
             DeactivatedKind::Scheduled => SCHEDULED_DEACTIVATED,
@@ -344,7 +363,9 @@ pub fn is_deactivation(event: &Value) -> bool {
 /// EventBridge event reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeactivationEvent {
+    /// The deactivated flow's name, `detail.flow-name` (at most [`MAX_NAME_CHARS`] characters).
     pub flow_name: String,
+    /// Whether a scheduled or an event flow was deactivated, from the event's `detail-type`.
     pub kind: DeactivatedKind,
     /// The deactivation reason, at most [`MAX_MESSAGE_BYTES`]; None when absent or empty.
     pub reason: Option<String>,
@@ -558,15 +579,23 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 /// `executionStatus` of a run record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunStatus {
+    /// The run has not ended yet: rule 6 returns `FailedRunNotFinal` for such a failed run.
     InProgress,
+    /// The run succeeded: it ends a failure streak (rule 7); a success report may be a recovery.
     Successful,
+    /// The run failed: the only status a restart is decided for, and the one a streak counts.
     Error,
+    /// A person asked to cancel the run: treated as cancelled (rule 6 skips).
     CancelStarted,
+    /// The run was cancelled: rule 6 skips it, and it ends a failure streak.
     Canceled,
+    /// A status AppFlow may add later, as sent; it ends a streak and is not final for rule 6.
     Other(String),
 }
 
 impl RunStatus {
+    /// The status AppFlow's `executionStatus` text names (exact spelling; anything else is
+    /// [`RunStatus::Other`]).
     pub fn parse(s: &str) -> Self {
         match s {
             "InProgress" => RunStatus::InProgress,
@@ -578,6 +607,7 @@ impl RunStatus {
         }
     }
 
+    /// The status as AppFlow spells it; an unknown status as it was sent.
     pub fn as_str(&self) -> &str {
         match self {
             RunStatus::InProgress => "InProgress",
@@ -593,9 +623,14 @@ impl RunStatus {
 /// One run of a flow, as DescribeFlowExecutionRecords reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
+    /// The run's id (`executionId`), the `execution-id` of its events.
     pub execution_id: String,
+    /// The run's `executionStatus`.
     pub status: RunStatus,
+    /// `startedAt`: when the run started; None when AppFlow gave none.
     pub started_at: Option<DateTime<Utc>>,
+    /// `lastUpdatedAt`: when the record last changed (for an ended run, about when it ended);
+    /// None when AppFlow gave none.
     pub last_updated_at: Option<DateTime<Utc>>,
     /// `executionResult.errorInfo.executionMessage`.
     pub message: Option<String>,
@@ -612,7 +647,9 @@ impl RunRecord {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("history field `{field}`: {problem}")]
 pub struct HistoryError {
+    /// The field at fault as a path into the document, e.g. `flowExecutions[3].startedAt`.
     pub field: String,
+    /// What is wrong with it, e.g. "expected a string, got 12".
     pub problem: String,
 }
 

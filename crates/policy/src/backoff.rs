@@ -10,6 +10,7 @@ use crate::model::{Backoff, Jitter, Strategy};
 
 /// A source of uniform numbers in [0, 1).
 pub trait RandomSource {
+    /// The next draw, uniform in [0, 1).
     fn next_unit(&mut self) -> f64;
 }
 
@@ -20,6 +21,7 @@ pub struct SplitMix64 {
 }
 
 impl SplitMix64 {
+    /// A generator whose state starts at `seed`; the same seed gives the same sequence forever.
     pub const fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
@@ -29,6 +31,7 @@ impl SplitMix64 {
         Self::new(seed_for(execution_id))
     }
 
+    /// The next 64 random bits (SplitMix64's output function, as published).
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

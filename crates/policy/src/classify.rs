@@ -26,8 +26,11 @@ pub const REGEX_SIZE_LIMIT: usize = 512 * 1024;
 /// A built-in error class.
 #[derive(Debug)]
 pub struct BuiltinClass {
+    /// The class's name as policies write it in `skip_errors` and `overrides` (e.g. `throttling`).
     pub name: &'static str,
+    /// What the class means, one line, as the README's table shows it.
     pub meaning: &'static str,
+    /// The class's regex patterns, matched case-insensitively; the first class with a match wins.
     pub patterns: &'static [&'static str],
 }
 
@@ -149,10 +152,15 @@ pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
 /// Why one custom pattern is refused ([`check_pattern`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatternError {
+    /// An empty pattern (it would match every message).
     #[error("empty pattern: it would match every message")]
     Empty,
+    /// A pattern longer than [`MAX_PATTERN_LEN`] bytes (`len` is its length).
     #[error("pattern is {len} characters; at most {MAX_PATTERN_LEN}")]
-    TooLong { len: usize },
+    TooLong {
+        /// The pattern's length in bytes.
+        len: usize,
+    },
     /// The parser's message, on one line.
     #[error("invalid regex: {0}")]
     Syntax(String),
@@ -164,7 +172,14 @@ pub enum ClassError {
     #[error(
         "the class's {patterns} patterns together compile larger than {limit} bytes: split the class or simplify them"
     )]
-    TooBig { patterns: usize, limit: usize },
+    /// The joined patterns compile larger than [`REGEX_SIZE_LIMIT`] bytes.
+    TooBig {
+        /// How many patterns the class has.
+        patterns: usize,
+        /// The size bound in bytes ([`REGEX_SIZE_LIMIT`]).
+        limit: usize,
+    },
+    /// The joined patterns do not compile; the regex engine's message.
     #[error("the class's patterns do not compile together: {0}")]
     Compile(String),
 }
@@ -173,7 +188,9 @@ pub enum ClassError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("error class {class}: {problem}")]
 pub struct ClassifierError {
+    /// The class's name as the policy writes it in `error_classes`.
     pub class: String,
+    /// Why it does not compile (the pattern refused and the regex engine's message).
     pub problem: String,
 }
 

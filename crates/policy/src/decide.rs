@@ -21,8 +21,13 @@ use crate::set::{BrokenPolicy, FlowPolicy, ResolvedPolicy};
 /// machine receives as `decision`. The key set is a contract (docs/design.md §4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
+    /// The AppFlow flow's name, as in the event's `detail.flow-name`.
     pub flow: String,
+    /// The failed run's execution id (for a deactivation, its `deactivated-...` id; for a
+    /// recovery, the successful run's id).
     pub execution_id: String,
+    /// When the failed run started (rule 6's run time), RFC 3339 UTC with the precision
+    /// AppFlow gave; the restart checks it against the run's record (docs/design.md §6.8).
     #[serde(serialize_with = "ser_time", deserialize_with = "de_time")]
     pub failed_run_started_at: DateTime<Utc>,
     /// The flow file's path (CLI), its SSM parameter name (Lambda), or `default`.
@@ -31,11 +36,16 @@ pub struct Decision {
     pub error_class: Option<String>,
     /// Null when the decision came before the history was read.
     pub attempt: Option<u32>,
+    /// The effective `max_retries` for the failure's class (for a deactivation,
+    /// `max_reactivations`; 0 for a broken policy).
     pub max_retries: u32,
+    /// What to do: `retry`, `give_up` or `skip` (also `reactivate` and `recovered`); the state
+    /// machine routes on it.
     pub action: Action,
     /// Present for `retry` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_seconds: Option<u64>,
+    /// Why, in one sentence a person reads in the notification (names the rule that decided).
     pub reason: String,
     /// The effective `notify` list.
     pub notify_on: Vec<Action>,
@@ -62,7 +72,9 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 /// The outcome of the rules that need no history.
 #[derive(Debug)]
 pub enum Precheck<'a> {
+    /// The rules 1–3 (or the event's half of rule 6) settled it: no history needed.
     Decided(Decision),
+    /// The rules 4–11 need the flow's run records: pass them to [`Pending::decide`].
     NeedsHistory(Pending<'a>),
 }
 
@@ -80,9 +92,21 @@ pub enum Undecided {
     #[error(
         "the failed run {execution_id} is not among the flow's {records} run records read: no decision without its own record"
     )]
-    FailedRunNotFound { execution_id: String, records: usize },
+    /// The failed run is not among the records read to the history's end (`records` of them).
+    FailedRunNotFound {
+        /// The failed run's execution id, from the event.
+        execution_id: String,
+        /// How many run records were read.
+        records: usize,
+    },
+    /// The failed run's record is `InProgress` or of an unknown status (`status`).
     #[error("the failed run {execution_id}'s record is {status}, not final: no decision until it is")]
-    FailedRunNotFinal { execution_id: String, status: String },
+    FailedRunNotFinal {
+        /// The failed run's execution id, from the event.
+        execution_id: String,
+        /// The record's `executionStatus` as AppFlow spells it.
+        status: String,
+    },
 }
 
 impl Undecided {

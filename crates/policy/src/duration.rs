@@ -25,18 +25,22 @@ pub struct Duration {
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
 impl Duration {
+    /// A duration of `secs` seconds.
     pub const fn from_secs(secs: u64) -> Self {
         Self { secs }
     }
 
+    /// The duration in whole seconds.
     pub const fn as_secs(self) -> u64 {
         self.secs
     }
 
+    /// The duration in seconds as f64, for the delay arithmetic of rule 10.
     pub fn as_secs_f64(self) -> f64 {
         self.secs as f64
     }
 
+    /// The duration as a chrono delta, to add to times; saturates at chrono's maximum.
     pub fn as_chrono(self) -> chrono::TimeDelta {
         // A u64 of seconds beyond i64 is far past any valid policy; saturate.
         chrono::TimeDelta::try_seconds(i64::try_from(self.secs).unwrap_or(i64::MAX)).unwrap_or(chrono::TimeDelta::MAX)
@@ -46,20 +50,48 @@ impl Duration {
 /// Why a string is not a duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
+    /// An empty string.
     #[error("empty duration: write e.g. \"90s\", \"2m\", \"1h30m\"")]
     Empty,
+    /// A number without a unit, e.g. `120` (the hint suggests `120s`).
     #[error("\"{0}\" has no unit: write \"{0}s\" for seconds (units: d, h, m, s)")]
     BareNumber(String),
+    /// A unit other than `d`, `h`, `m`, `s`.
     #[error("\"{input}\": unit '{unit}' is not one of d, h, m, s")]
-    UnknownUnit { input: String, unit: char },
+    UnknownUnit {
+        /// The text as written.
+        input: String,
+        /// The character in a unit's place.
+        unit: char,
+    },
+    /// An uppercase unit, e.g. `2H`.
     #[error("\"{input}\": units are lowercase (write '{lower}')")]
-    Uppercase { input: String, lower: char },
+    Uppercase {
+        /// The text as written.
+        input: String,
+        /// The unit in lowercase, as it should be written.
+        lower: char,
+    },
+    /// A unit without a number before it, e.g. `h` or `1hm`.
     #[error("\"{input}\": expected a number before '{unit}'")]
-    MissingNumber { input: String, unit: char },
+    MissingNumber {
+        /// The text as written.
+        input: String,
+        /// The unit without a number.
+        unit: char,
+    },
+    /// Units out of the order `d`, `h`, `m`, `s`, or one given twice.
     #[error("\"{input}\": units must appear in the order d, h, m, s, each at most once")]
-    Order { input: String },
+    Order {
+        /// The text as written.
+        input: String,
+    },
+    /// A total that does not fit in u64 seconds.
     #[error("\"{input}\" is too large")]
-    Overflow { input: String },
+    Overflow {
+        /// The text as written.
+        input: String,
+    },
 }
 
 impl FromStr for Duration {

@@ -5,7 +5,9 @@
 /// One segment of a path into a YAML document.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PathSeg {
+    /// A mapping key, e.g. `backoff` in `overrides.throttling.backoff`.
     Key(String),
+    /// A list index from 0, e.g. the `1` of `error_classes[1]`.
     Index(usize),
 }
 

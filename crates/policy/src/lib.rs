@@ -5,6 +5,8 @@
 //! values (the event JSON, run records, policy texts, the time, a random
 //! source) and act on the [`Decision`] it returns.
 
+#![warn(missing_docs)]
+
 pub mod appflow;
 pub mod backoff;
 pub mod classify;

@@ -93,6 +93,7 @@ pub struct ReactivatePatch {
 pub struct ClassName(#[schemars(regex(pattern = CLASS_NAME_PATTERN))] pub String);
 
 impl ClassName {
+    /// The class name as written, e.g. `throttling`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -108,6 +109,8 @@ impl From<&str> for ClassName {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackoffPatch {
+    // How delays grow (`fixed`, `linear`, `exponential`); unset keeps the layer below's.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
     /// Delay before restart 1 (at least 1s).
@@ -120,6 +123,8 @@ pub struct BackoffPatch {
     /// Cap on one delay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delay: Option<Duration>,
+    // The randomness added to each delay (`none`, `full`, `equal`); unset keeps the layer below's.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<Jitter>,
 }
@@ -128,6 +133,8 @@ pub struct BackoffPatch {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorClassSpec {
+    // The class's name, as `skip_errors` and `overrides` name it; tried before the built-in classes.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     pub name: ClassName,
     /// Regular expressions (Rust `regex` syntax), matched case-insensitively
     /// anywhere in the message.
@@ -139,11 +146,17 @@ pub struct ErrorClassSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassOverride {
+    // Restarts allowed for a failure of this class (0–100); unset keeps the policy's `max_retries`.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub max_retries: Option<u32>,
+    // The class's `retry_window`; unset keeps the policy's.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_window: Option<Duration>,
+    // The class's backoff, laid over the policy's field by field.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<BackoffPatch>,
 }
@@ -154,12 +167,19 @@ pub struct ClassOverride {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
+    // `fixed`: every delay is `initial_delay`.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Fixed,
+    // `linear`: delay n is `initial_delay × n`.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Linear,
+    // `exponential`: delay n is `initial_delay × multiplier^(n−1)`.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Exponential,
 }
 
 impl Strategy {
+    /// The strategy's wire name as policy files write it (`fixed`, `linear`, `exponential`).
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Fixed => "fixed",
@@ -175,12 +195,19 @@ impl Strategy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
+    // `none`: the computed delay itself.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     None,
+    // `full`: uniform in [0, delay].
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Full,
+    // `equal`: delay/2 + uniform in [0, delay/2].
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Equal,
 }
 
 impl Jitter {
+    /// The jitter's wire name as policy files write it (`none`, `full`, `equal`).
     pub fn as_str(self) -> &'static str {
         match self {
             Jitter::None => "none",
@@ -194,19 +221,29 @@ impl Jitter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    // Restart the failed run after `delay_seconds` (rules 10–11).
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Retry,
+    // Stop restarting: the streak has too many failures or is too old (rules 8, 9, 11).
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     GiveUp,
+    // Do nothing for this failure: the policy or the run's state forbids a restart.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Skip,
     // A failure streak the service restarted (or gave up on) ended in a
     // successful run: one message per incident (docs/design.md §4, recovery
     // rules). Only a `notify` value: never a restart.
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Recovered,
     // Re-activate a deactivated scheduled or event flow (a plain comment:
     // a doc comment would turn the schema's enum into a oneOf).
+    #[allow(missing_docs)] // a doc comment would change the committed schema
     Reactivate,
 }
 
 impl Action {
+    /// The action's wire name (`retry`, `give_up`, `skip`, `recovered`, `reactivate`), as in the
+    /// decision's `action` and in `notify`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Retry => "retry",
@@ -227,14 +264,20 @@ impl std::fmt::Display for Action {
 /// A complete backoff.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Backoff {
+    /// How delays grow with the attempt number.
     pub strategy: Strategy,
+    /// The delay before restart 1, and the base the strategy grows from.
     pub initial_delay: Duration,
+    /// The growth per attempt (`exponential` only), 1.0–10.0.
     pub multiplier: f64,
+    /// The cap on one delay, applied before jitter.
     pub max_delay: Duration,
+    /// The randomness added to each delay.
     pub jitter: Jitter,
 }
 
 impl Backoff {
+    /// Lays `patch` over this backoff: each field it sets replaces this one's.
     pub fn apply(&mut self, patch: &BackoffPatch) {
         set(&mut self.strategy, patch.strategy);
         set(&mut self.initial_delay, patch.initial_delay);
@@ -247,22 +290,36 @@ impl Backoff {
 /// The policy in force for one flow: every field set.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Policy {
+    /// `false`: never restart this flow (rule 2: `skip`).
     pub enabled: bool,
+    /// Restarts allowed within one `retry_window` (rule 8); 0 gives up at once.
     pub max_retries: u32,
+    /// How old a failure streak may be: failures older start a new streak, and no restart is
+    /// decided once the streak's first failure is this old (rules 9, 11).
     pub retry_window: Duration,
+    /// How long to wait before each restart (rule 10).
     pub backoff: Backoff,
+    /// Error classes never restarted (rule 5: `skip`).
     pub skip_errors: Vec<ClassName>,
+    /// Custom error classes, tried in order before the built-in ones (rule 4).
     pub error_classes: Vec<ErrorClassSpec>,
+    /// Settings per error class, merged over this policy's own ([`Policy::for_class`]).
     pub overrides: BTreeMap<ClassName, ClassOverride>,
+    /// The outcomes a person is told about (published to the SNS topic).
     pub notify: Vec<Action>,
+    /// Re-activating a scheduled or event flow that AppFlow deactivated (rules R1–R10).
     pub reactivate: Reactivate,
 }
 
 /// The `reactivate` section in force: every field set.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Reactivate {
+    /// `true`: re-activate the flow after AppFlow deactivated it (R3; default `false`).
     pub enabled: bool,
+    /// Re-activations allowed within one `retry_window` of the reason's class (R8), 0–100.
     pub max_reactivations: u32,
+    /// How long to wait before each re-activation (R10); its own defaults: exponential from
+    /// 5m ×2, cap 1h, full jitter.
     pub backoff: Backoff,
 }
 
@@ -312,8 +369,11 @@ impl Default for Policy {
 /// The settings that govern one failure once its class is known.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassSettings {
+    /// Restarts allowed for this class (rule 8).
     pub max_retries: u32,
+    /// This class's window: the streak's age limit and how far back failures count (rules 7, 9, 11).
     pub retry_window: Duration,
+    /// This class's backoff (rule 10).
     pub backoff: Backoff,
 }
 
@@ -369,6 +429,7 @@ impl Policy {
             .fold(self.retry_window, std::cmp::max)
     }
 
+    /// Whether a decision with `action` is told to a person: `notify` holds it.
     pub fn notifies(&self, action: Action) -> bool {
         self.notify.contains(&action)
     }

@@ -59,6 +59,7 @@ wire_names!(RestartOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStart {
+    /// A new execution was started with the decision as its input.
     Started,
     /// An execution of this name exists: the failure was handled already.
     AlreadyExists,
@@ -77,7 +78,9 @@ pub enum PlanOutcome {
     Retry,
     /// Jitter decides whether the restart still lands inside the retry window.
     RetryOrGiveUp,
+    /// The schedule ends in `give_up` (rules 8, 9, 11).
     GiveUp,
+    /// No restart at all: the flow is disabled or the class is in `skip_errors`.
     Skip,
 }
 

@@ -10,9 +10,13 @@ use crate::outcome::PlanOutcome;
 /// One restart of the schedule. Offsets count from the streak's first failure.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedRestart {
+    /// The restart's number in the streak, from 1 (rule 7's attempt).
     pub attempt: u32,
+    /// The delay before jitter (rule 10's base, capped at `max_delay`), whole seconds.
     pub base_delay_seconds: u64,
+    /// The shortest delay jitter can give, whole seconds.
     pub min_delay_seconds: u64,
+    /// The longest delay jitter can give, whole seconds.
     pub max_delay_seconds: u64,
     /// When the restart happens at the earliest (every delay at its minimum).
     pub earliest_offset_seconds: u64,
@@ -30,16 +34,25 @@ pub struct PlanEnd {
     pub failure: u32,
     /// `give_up` or `skip`.
     pub outcome: PlanOutcome,
+    /// Why the schedule ends there, as `appflow-retry plan` prints it.
     pub reason: String,
 }
 
+/// A policy's restart schedule for failures of one error class: every restart it allows and
+/// how it ends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Schedule {
+    /// The error class planned for; None for a class without an override (the policy's own settings).
     pub class: Option<String>,
+    /// The effective `max_retries` for the class.
     pub max_retries: u32,
+    /// The effective `retry_window` for the class, in seconds.
     pub retry_window_seconds: u64,
+    /// The effective backoff for the class.
     pub backoff: Backoff,
+    /// The restarts, in order; empty when the flow is disabled or the class is skipped.
     pub restarts: Vec<PlannedRestart>,
+    /// How the schedule ends.
     pub end: PlanEnd,
 }
 
@@ -116,8 +129,11 @@ pub fn schedule(policy: &Policy, class: Option<&str>) -> Schedule {
 pub struct PlannedReactivation {
     /// The deactivation in the streak (1 = the first).
     pub deactivation: u32,
+    /// The delay before jitter (rule 10 with `reactivate.backoff`), whole seconds.
     pub base_delay_seconds: u64,
+    /// The shortest delay jitter can give, whole seconds.
     pub min_delay_seconds: u64,
+    /// The longest delay jitter can give, whole seconds.
     pub max_delay_seconds: u64,
 }
 
@@ -129,10 +145,15 @@ pub struct PlannedReactivation {
 /// retry window's cut is stated, not computed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReactivationSchedule {
+    /// The policy's `reactivate.max_reactivations` (R8).
     pub max_reactivations: u32,
+    /// The reason class's `retry_window`, in seconds (R9, R10).
     pub retry_window_seconds: u64,
+    /// The policy's `reactivate.backoff` (R10).
     pub backoff: Backoff,
+    /// The deactivations re-activated, in order (at most `max_reactivations`).
     pub reactivations: Vec<PlannedReactivation>,
+    /// How the schedule ends: the next deactivation is given up (`give_up`).
     pub end: PlanEnd,
 }
 

@@ -20,7 +20,11 @@ use crate::set::{FlowPolicy, ResolvedPolicy};
 /// The outcome of the re-activation rules that need no history.
 #[derive(Debug)]
 pub enum ReactivationPrecheck<'a> {
+    /// R1–R4 settled it (a broken policy, `enabled` or `reactivate.enabled` false, a skipped
+    /// class): no history needed.
     Decided(Decision),
+    /// R5–R10 need the flow's run records and its deactivation threshold: pass them to
+    /// [`PendingReactivation::decide`].
     NeedsHistory(PendingReactivation<'a>),
 }
 

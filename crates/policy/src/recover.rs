@@ -33,7 +33,10 @@ pub enum Recovery {
 /// The outcome of the rule that needs only the policy.
 #[derive(Debug)]
 pub enum RecoveryPrecheck<'a> {
+    /// R1 or R2 settled it: nothing to tell (the policy is broken or `notify` lacks
+    /// `recovered`), and why; no history is read.
     Nothing(String),
+    /// R3–R6 need the flow's run records and the service's decisions: see [`PendingRecovery`].
     NeedsHistory(PendingRecovery<'a>),
 }
 
@@ -63,10 +66,17 @@ pub struct Streak {
 /// Why a successful run ended no failure streak (R3): nothing to tell.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoStreak {
+    /// The successful run is the flow's oldest record read: no run before it.
     #[error("no earlier run: no failure streak ended")]
     NoEarlierRun,
+    /// The run just before the success (`execution_id`) ended with `status`, not `Error`.
     #[error("the run before it ({execution_id}) ended {status}: no failure streak ended")]
-    EndedWith { execution_id: String, status: String },
+    EndedWith {
+        /// The earlier run's execution id.
+        execution_id: String,
+        /// Its `executionStatus` as AppFlow spells it.
+        status: String,
+    },
 }
 
 /// R1–R2: the policy must be usable and its `notify` must hold `recovered`.

@@ -14,14 +14,19 @@ pub const DEFAULT_SOURCE: &str = "default";
 /// A policy file and where it came from (a path, or an SSM parameter name).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourcedFile {
+    /// Where the file came from: its path (CLI) or its SSM parameter name (Lambda); the
+    /// `policy` value of the decisions made with it.
     pub source: String,
+    /// The file as read and validated.
     pub file: PolicyFile,
 }
 
 /// Validated policy files, by flow name.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
+    /// `default.yaml` (or `<prefix>/default`); None when there is none: the built-in defaults apply.
     pub default: Option<SourcedFile>,
+    /// The flow files, keyed by the flow they govern (their `flow` key).
     pub flows: BTreeMap<String, SourcedFile>,
 }
 
@@ -50,6 +55,7 @@ pub enum PolicyError {
     /// The first rule of [`check_policy`] it breaks.
     #[error("{0}")]
     Rule(String),
+    /// A custom class's patterns do not compile together.
     #[error(transparent)]
     Classifier(#[from] ClassifierError),
 }
@@ -59,7 +65,9 @@ pub enum PolicyError {
 pub struct ResolvedPolicy {
     /// The flow file's path (CLI), its SSM parameter name (Lambda), or `default`.
     pub source: String,
+    /// The effective policy: built-in defaults ← default ← the flow's file.
     pub policy: Policy,
+    /// The policy's error classifier, custom classes compiled (rule 4).
     pub classifier: Classifier,
 }
 
@@ -120,7 +128,10 @@ impl BrokenPolicy {
 /// The policy in force for one flow, or why there is none.
 #[derive(Debug, Clone)]
 pub enum FlowPolicy {
+    /// The policy resolved and compiled: decide with it.
     Usable(ResolvedPolicy),
+    /// The flow's parameter, or the default, exists but cannot be used: fail closed (`skip`,
+    /// always notified; docs/design.md §4, policy resolution).
     Broken(BrokenPolicy),
 }
 

@@ -48,9 +48,13 @@ pub struct PositionIndex {
 /// YAML that a policy file may not use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
+    /// An anchor (`&name`): refused with aliases, which would expand exponentially.
     Anchor,
+    /// An alias (`*name`): a few KB of nested aliases expand to gigabytes.
     Alias,
+    /// A tag (`!!str`, `!custom`): policies never need one.
     Tag,
+    /// Nesting deeper than [`MAX_DEPTH`] levels.
     TooDeep,
     /// A key given twice in one mapping (YAML forbids it; some readers keep
     /// the last, some the first).
@@ -271,8 +275,11 @@ impl MarkedEventReceiver for IndexBuilder {
 /// A parsed YAML policy text with its position index.
 #[derive(Debug)]
 pub struct YamlDoc {
+    /// How diagnostics name the file (a path, or an SSM parameter name).
     pub file: String,
+    /// The parsed document; an empty text is an empty mapping.
     pub value: serde_yaml::Value,
+    /// Where each path of the document starts, for locating diagnostics.
     pub index: PositionIndex,
 }
 
@@ -336,6 +343,7 @@ impl YamlDoc {
         self.diag_pos(self.index.locate(path), message)
     }
 
+    /// A diagnostic at `position` in this file.
     pub fn diag_pos(&self, position: Position, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             file: self.file.clone(),

@@ -36,8 +36,11 @@ pub enum HistoryError {
         "read {pages} pages ({records} records) without covering the failed run {execution_id} and the window before it"
     )]
     Incomplete {
+        /// The failed run looked for (empty for a deactivation).
         execution_id: String,
+        /// How many pages were read: the bound.
         pages: usize,
+        /// How many records those pages held.
         records: usize,
     },
 }
@@ -90,7 +93,9 @@ pub async fn read_history(
 /// The run records the reconciliation sweep reads for one flow.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Window {
+    /// The records read, in the order AWS sent them.
     pub records: Vec<RunRecord>,
+    /// How many pages were read (at most the bound).
     pub pages: usize,
     /// Every record since the window's start was seen: no next page, or a
     /// whole page lay before it. False when the page bound stopped the read.

@@ -3,6 +3,8 @@
 //! written against small ports so that their logic is tested with in-memory
 //! fakes and their AWS adapters against emulators. No AWS SDK here.
 
+#![warn(missing_docs)]
+
 pub mod history;
 pub mod on_failure;
 pub mod operate;

@@ -24,18 +24,26 @@ use crate::telemetry;
 /// destination queue (docs/design.md §5.7).
 #[derive(Debug, thiserror::Error)]
 pub enum OnFailureError {
+    /// `InvalidEvent`: the event lacks a required field or its envelope is wrong (§6.4).
     #[error(transparent)]
     InvalidEvent(#[from] EventError),
+    /// `PolicyUnavailable`: SSM could not be read after the SDK's retries; never a guessed policy.
     #[error("SSM policy parameters cannot be read: {0}")]
     PolicyUnavailable(PortError),
+    /// `HistoryUnavailable`: the flow's run history could not be read after the SDK's retries.
     #[error("the flow's run history cannot be read, so no decision is made: {0}")]
     HistoryUnavailable(PortError),
+    /// `HistoryIncomplete`: the reader's page bound was reached before the failed run and its
+    /// window were covered (§5.3).
     #[error("the flow's run history is longer than the reader's bound, so no decision is made: {0}")]
     HistoryIncomplete(HistoryError),
+    /// `FailedRunNotFound` or `FailedRunNotFinal`: rule 6 cannot decide yet.
     #[error(transparent)]
     Undecided(#[from] Undecided),
+    /// `StateMachineUnavailable`: StartExecution failed with a 5xx or throttling.
     #[error("the state machine execution cannot be started: {0}")]
     StateMachineUnavailable(PortError),
+    /// `StateMachineRejected`: StartExecution failed with a 4xx other than `ExecutionAlreadyExists`.
     #[error("Step Functions refused the state machine execution: {0}")]
     StateMachineRejected(PortError),
 }
@@ -58,7 +66,10 @@ impl OnFailureError {
 /// What the handler did.
 #[derive(Debug, Clone, Serialize)]
 pub struct OnFailureOutput {
+    /// The decision, also the state machine input's `decision`.
     pub decision: Decision,
+    /// The execution name derived from (flow, execution id) (docs/design.md §5.4): at most
+    /// one execution per failed run.
     pub execution_name: String,
     /// `started`, or `already_exists` when this event was handled before
     /// with another input. (For an identical duplicate of a running
@@ -74,7 +85,9 @@ pub struct OnFailureOutput {
 /// recovery rules).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecoveryOutput {
+    /// The AppFlow flow's name, as in the event's `detail.flow-name`.
     pub flow: String,
+    /// The successful run's execution id.
     pub execution_id: String,
     /// The `recovered` execution started (or found started before), when
     /// the run ended a failure streak the service restarted or gave up on.
@@ -88,7 +101,9 @@ pub struct RecoveryOutput {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Reply {
+    /// A failure or deactivation was decided (and its execution started).
     Decided(OnFailureOutput),
+    /// A success report was examined for a recovery.
     Success(RecoveryOutput),
 }
 
@@ -99,7 +114,10 @@ pub enum Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
+    /// The failed run's EventBridge event.
     Event,
+    /// The reconciliation sweep found the failure in the run history; its reason begins with
+    /// [`SWEEP_REASON_PREFIX`].
     Sweep,
 }
 
@@ -109,10 +127,15 @@ pub const SWEEP_REASON_PREFIX: &str = "found by the reconciliation sweep, no eve
 /// The handler with its ports. Built once per Lambda process.
 #[derive(Debug)]
 pub struct OnFailure<S, A, M, C> {
+    /// The policies, read from SSM through the cache.
     pub policies: PolicyCache<S>,
+    /// AppFlow: the run history (and DescribeFlow for deactivations).
     pub appflow: A,
+    /// The retry state machine the decisions are started on.
     pub state_machine: M,
+    /// The time decisions are made at.
     pub clock: C,
+    /// The most pages of run records read for one decision (docs/design.md §5.3: 20).
     pub max_history_pages: usize,
 }
 

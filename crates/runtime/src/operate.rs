@@ -15,6 +15,7 @@ use crate::ports::PortError;
 
 /// Executions examined by default, and at most.
 pub const DEFAULT_MAX_EXECUTIONS: usize = 100;
+/// The most executions `--max-executions` may ask to examine.
 pub const MAX_EXECUTIONS: usize = 1000;
 /// ListExecutions page size (the API's maximum is 1000; smaller pages keep
 /// each call short).
@@ -34,41 +35,60 @@ pub const BEFORE_RESTART_STATES: &[&str] = &["Route", "NotifyRetry", "NotifyReac
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunState {
+    /// `RUNNING`: the execution has not ended.
     Running,
+    /// `SUCCEEDED`: it reached `Done`.
     Succeeded,
+    /// `FAILED`: it failed (e.g. `RestartFailed`).
     Failed,
+    /// `TIMED_OUT`: it ran past its time-out.
     TimedOut,
+    /// `ABORTED`: it was stopped (by `cancel` or by hand).
     Aborted,
+    /// `PENDING_REDRIVE`: failed, and a Step Functions redrive is pending.
     PendingRedrive,
 }
 
 /// One execution as ListExecutions lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionSummary {
+    /// The execution's ARN.
     pub arn: String,
+    /// The execution's name, derived from (flow, execution id) (docs/design.md §5.4).
     pub name: String,
+    /// The execution's status.
     pub status: RunState,
+    /// When the execution started.
     pub start: DateTime<Utc>,
 }
 
 /// One page of ListExecutions (newest first).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExecutionsPage {
+    /// The page's executions.
     pub executions: Vec<ExecutionSummary>,
+    /// The token of the next page; None on the last page.
     pub next_token: Option<String>,
 }
 
 /// What DescribeExecution says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutionDetail {
+    /// The execution's ARN.
     pub arn: String,
+    /// The execution's name.
     pub name: String,
+    /// The execution's status.
     pub status: RunState,
+    /// When the execution started.
     pub start: DateTime<Utc>,
+    /// When it ended; None while it runs.
     pub stop: Option<DateTime<Utc>>,
+    /// The execution's input (the JSON of docs/design.md §5.4); None when Step Functions gave none.
     pub input: Option<String>,
     /// The error and cause of a stopped or failed execution, when given.
     pub error: Option<String>,
+    /// The stop or failure cause, when given (for `cancel`: `<reason> (by <user>, ...)`).
     pub cause: Option<String>,
 }
 
@@ -144,8 +164,11 @@ pub enum Phase {
     Restarting,
     /// Running with another action (notifying), or its state unknown.
     Running,
+    /// Ended normally (`SUCCEEDED`): the decision was carried out.
     Succeeded,
+    /// Failed (`FAILED`), e.g. its restart failed after its retries.
     Failed,
+    /// Ran past its time-out (`TIMED_OUT`).
     TimedOut,
     /// Stopped (ABORTED): by `cancel` or by hand.
     Cancelled,
@@ -154,18 +177,29 @@ pub enum Phase {
 /// One execution, read from its input (docs/design.md §5.4).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
+    /// The execution's name.
     pub execution: String,
+    /// The AppFlow flow, from the input's `flow_name`.
     pub flow: String,
+    /// The failed run's execution id, from the input's `execution_id`.
     pub failed_run: String,
+    /// The decision's `action` (`retry`, `give_up`, ...); empty when the input has none.
     pub action: String,
+    /// The decision's `error_class`; empty when null.
     pub error_class: String,
+    /// The decision's `attempt`; None when null (decided before rule 7).
     pub attempt: Option<u64>,
+    /// The decision's effective `max_retries`.
     pub max_retries: Option<u64>,
+    /// The decision's `reason`.
     pub reason: String,
+    /// When the execution started: the time of the decision.
     pub started_at: DateTime<Utc>,
+    /// When the execution ended; None while it runs.
     pub stopped_at: Option<DateTime<Utc>>,
     /// When the restart is (was) due: start + `decision.delay_seconds`.
     pub restart_at: Option<DateTime<Utc>>,
+    /// Where the execution is (`pending`, `restarting`, ...).
     pub phase: Phase,
     /// The state last entered, when the history was read.
     pub state: Option<String>,
@@ -312,6 +346,7 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>], width: usize) -> Str
 /// What `status` reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
+    /// When the report was made (the clock's now).
     pub generated_at: DateTime<Utc>,
     /// Running executions before their restart, soonest first.
     pub pending: Vec<Row>,
@@ -321,12 +356,14 @@ pub struct Status {
     pub examined: usize,
     /// Whether the bound was hit: older executions were not examined.
     pub truncated: bool,
+    /// The `--max-executions` bound in force.
     pub max_executions: usize,
 }
 
 /// What to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusQuery {
+    /// Only this flow's executions (`--flow`); None: every flow.
     pub flow: Option<String>,
     /// Recent decisions started at or after this.
     pub since: Option<DateTime<Utc>>,
@@ -532,13 +569,18 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome")]
 pub enum CancelOutcome {
+    /// The execution was stopped.
     Stopped,
+    /// `--dry-run`: the execution would have been stopped.
     WouldStop,
     /// Not stopped: past its Wait, not running, or not a restart.
     Refused {
+        /// Why: it is past its Wait, not running, not a restart, or of unknown state.
         why: String,
     },
+    /// StopExecution (or a read before it) failed.
     Failed {
+        /// The error, as the port reported it.
         error: String,
     },
 }
@@ -546,14 +588,19 @@ pub enum CancelOutcome {
 /// One line of `cancel`'s report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CancelLine {
+    /// The execution's name.
     pub execution: String,
+    /// The AppFlow flow, from the execution's input.
     pub flow: String,
+    /// The failed run's execution id, from the execution's input.
     pub failed_run: String,
+    /// What was done, or why not.
     #[serde(flatten)]
     pub outcome: CancelOutcome,
 }
 
 impl CancelLine {
+    /// The report's line: `stopped ...`, `would stop ...`, `refused ...: why` or `failed ...: error`.
     pub fn render(&self) -> String {
         let what = format!(
             "{} (flow {}, failed run {})",

@@ -23,6 +23,7 @@ pub const DEFAULT_TTL_SECONDS: u64 = 60;
 /// A flow's policy as loaded from SSM, and whether its default parameter was missing.
 #[derive(Debug, Clone)]
 pub struct LoadedPolicy {
+    /// The policy in force for the flow, or why it is broken (fail closed); shared with the cache.
     pub policy: Arc<FlowPolicy>,
     /// No `<prefix>/default` parameter exists: the built-in defaults apply.
     pub default_missing: bool,
@@ -52,6 +53,8 @@ pub struct PolicyCache<S> {
 }
 
 impl<S: ParameterStore> PolicyCache<S> {
+    /// A cache reading through `store` under `prefix` (e.g. `/appflow-retry`), each parameter
+    /// at most once per `ttl_seconds` (a missing one included).
     pub fn new(store: S, prefix: &str, ttl_seconds: u64) -> Self {
         PolicyCache {
             store,
@@ -67,6 +70,7 @@ impl<S: ParameterStore> PolicyCache<S> {
         &self.store
     }
 
+    /// The parameter name prefix, e.g. `/appflow-retry`.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }

@@ -33,7 +33,9 @@ pub trait ParameterStore: Send + Sync {
 /// One page of DescribeFlowExecutionRecords.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RecordsPage {
+    /// The page's records, in the order AWS sent them (AWS documents none).
     pub records: Vec<RunRecord>,
+    /// The token of the next page; None on the last page.
     pub next_token: Option<String>,
 }
 
@@ -62,6 +64,7 @@ impl FlowInfo {
 /// sweep reads before it reads any run history (docs/design.md §5.9).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowSummary {
+    /// The flow's name.
     pub name: String,
     /// `Active`, `Suspended`, `Draft`, ...
     pub status: String,
@@ -83,7 +86,9 @@ impl FlowSummary {
 /// One page of ListFlows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlowsPage {
+    /// The page's flows.
     pub flows: Vec<FlowSummary>,
+    /// The token of the next page; None on the last page.
     pub next_token: Option<String>,
 }
 
@@ -119,7 +124,9 @@ pub trait AppFlow: Send + Sync {
 /// What StartExecution did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOutcome {
+    /// A new execution was started.
     Started {
+        /// The new execution's ARN.
         execution_arn: String,
     },
     /// An execution of this name exists: the event was handled already.
@@ -128,6 +135,8 @@ pub enum StartOutcome {
 
 /// The retry state machine (Step Functions).
 pub trait StateMachine: Send + Sync {
+    /// Starts an execution named `name` (docs/design.md §5.4) with `input`, the state machine
+    /// input JSON; an existing name is [`StartOutcome::AlreadyExists`], not an error.
     fn start_execution(&self, name: &str, input: &str) -> impl Future<Output = Result<StartOutcome, PortError>> + Send;
 
     /// Whether an execution of this name exists (DescribeExecution; its
@@ -143,6 +152,7 @@ pub trait StateMachine: Send + Sync {
 
 /// The time decisions are made at.
 pub trait Clock: Send + Sync {
+    /// The current time, in UTC.
     fn now(&self) -> DateTime<Utc>;
 }
 

@@ -31,9 +31,11 @@ const MAX_CAUSE_CHARS: usize = 200;
 /// One received queue message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QueueMessage {
+    /// The SQS message id: a message seen twice in one run is handled once.
     pub message_id: String,
     /// Deletes (or releases) this receipt of the message.
     pub receipt_handle: String,
+    /// The message body: an EventBridge event or a Lambda invocation record (docs/design.md §6.11).
     pub body: String,
     /// String message attributes (EventBridge's `ERROR_CODE`, `RULE_ARN`, ...).
     pub attributes: Vec<(String, String)>,
@@ -102,10 +104,13 @@ pub enum Shape {
 /// The original event taken out of a queue message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
+    /// Which of the two shapes the message had.
     pub shape: Shape,
     /// The event, exactly as on-failure first received it.
     pub event: Value,
+    /// The event's `detail.flow-name`.
     pub flow_name: String,
+    /// The failed run's execution id, or a deactivation's `deactivated-...` id.
     pub execution_id: String,
     /// Why it was parked, when the message says: the invocation record's
     /// `responsePayload.errorType` (and message) or `requestContext.condition`.
@@ -116,7 +121,10 @@ pub struct Extracted {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("message field `{field}`: {problem}")]
 pub struct ExtractError {
+    /// The field at fault, prefixed for records (e.g. `requestPayload.detail.flow-name`), or
+    /// `(body)` for a body of neither shape.
     pub field: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 
@@ -223,6 +231,7 @@ fn cut(s: &str) -> String {
 pub struct Source {
     /// `dead-letter-queue` or `errors-queue`.
     pub name: String,
+    /// The queue's URL, as SQS names it.
     pub url: String,
 }
 
@@ -267,13 +276,19 @@ impl std::fmt::Display for Outcome {
 /// One message's line of the report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
+    /// The queue's report name (`dead-letter-queue` or `errors-queue`).
     pub queue: String,
+    /// The SQS message id.
     pub message_id: String,
+    /// The message's shape; None when it has neither.
     pub shape: Option<Shape>,
+    /// The event's flow, when one could be read.
     pub flow_name: Option<String>,
+    /// The event's execution id (or deactivation id), when one could be read.
     pub execution_id: Option<String>,
     /// Why the message was parked, when it says.
     pub cause: Option<String>,
+    /// What was done with the message.
     pub outcome: Outcome,
 }
 
@@ -293,12 +308,14 @@ impl std::fmt::Display for Line {
 /// What one redrive did, message by message.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
+    /// One line per message, in the order handled.
     pub lines: Vec<Line>,
     /// A queue that could not be read (the run stopped reading it).
     pub queue_errors: Vec<(String, PortError)>,
     /// Messages left in place that could not be made visible again (they
     /// reappear after the visibility timeout anyway).
     pub release_errors: usize,
+    /// Whether the run was a `--dry-run`: nothing invoked, nothing deleted.
     pub dry_run: bool,
 }
 
@@ -308,6 +325,7 @@ impl Report {
         self.queue_errors.is_empty() && self.lines.iter().all(|l| l.outcome.is_handled())
     }
 
+    /// How many messages had an outcome matching `pred`.
     pub fn count(&self, pred: impl Fn(&Outcome) -> bool) -> usize {
         self.lines.iter().filter(|l| pred(&l.outcome)).count()
     }
@@ -343,6 +361,7 @@ pub struct Options {
     pub dry_run: bool,
     /// Handle at most this many messages in all (None: until the queues are empty).
     pub max: Option<usize>,
+    /// How long a received message stays invisible to others, in seconds (default 120).
     pub visibility_timeout_seconds: u32,
 }
 
@@ -359,7 +378,9 @@ impl Default for Options {
 /// The redrive: queues in, asynchronous invocations of on-failure out.
 #[derive(Debug)]
 pub struct Redrive<Q, I> {
+    /// The queues (SQS), through the [`Queue`] port.
     pub queue: Q,
+    /// The on-failure function's asynchronous invocation, through the [`Invoker`] port.
     pub invoker: I,
     /// The on-failure function's name or ARN.
     pub function: String,

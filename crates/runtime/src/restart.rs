@@ -20,8 +20,11 @@ use crate::ports::{AppFlow, Clock, DEACTIVATED_STATUS, ParameterStore, PortError
 /// What the state machine's Restart task sends (docs/design.md §5.5).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RestartInput {
+    /// The AppFlow flow's name; must equal `decision.flow`.
     pub flow_name: String,
+    /// The failed run's execution id (or the deactivation id); must equal `decision.execution_id`.
     pub execution_id: String,
+    /// The decision on-failure made, as the execution's input holds it.
     pub decision: Decision,
     /// The state machine execution's name (`$$.Execution.Name`).
     #[serde(default)]
@@ -57,7 +60,10 @@ impl RestartInput {
 pub struct RestartOutput {
     /// `restarted` or `skipped` (`reactivated` or `skipped` for a re-activation).
     pub outcome: RestartOutcome,
+    /// The id of the run StartFlow started, or of a newer run taken as this restart's own
+    /// (docs/design.md §6.7); None when nothing was started or AWS returned none.
     pub new_execution_id: Option<String>,
+    /// Why, in one sentence for the notification (for a re-activation it also names the flow's status).
     pub reason: String,
     /// Whether a person is told: `decision.notify_on` asks for this outcome
     /// (`retry` for a restart, `skip` for a skip), or the skip is one that is
@@ -72,24 +78,32 @@ pub struct RestartOutput {
 /// Errors with stable names that the state machine's Retry and Catch match.
 #[derive(Debug, thiserror::Error)]
 pub enum RestartError {
+    /// `InvalidInput`: the input is not a restart input, naming the field; never retried.
     #[error("invalid restart input: {0}")]
     InvalidInput(String),
     /// The input is not a decision on-failure made: nothing is started.
     #[error("restart refused: {0}")]
     RestartRefused(String),
+    /// `AppFlowThrottled`: throttling or the service quota (HTTP 402); retried by the state machine.
     #[error("AppFlow throttled the restart: {0}")]
     AppFlowThrottled(PortError),
+    /// `AppFlowUnavailable`: a 5xx, a time-out or a `ConflictException`; retried by the state machine.
     #[error("AppFlow is unavailable: {0}")]
     AppFlowUnavailable(PortError),
+    /// `AppFlowFailed`: any other 4xx; not retried, notified.
     #[error("AppFlow refused the restart: {0}")]
     AppFlowFailed(PortError),
+    /// `PolicyUnavailable`: SSM could not be read after the SDK's retries; retried by the state machine.
     #[error("SSM policy parameters cannot be read: {0}")]
     PolicyUnavailable(PortError),
+    /// `HistoryIncomplete`: the history's page bound was reached before the failed run was seen;
+    /// retried by the state machine.
     #[error("the flow's run history is longer than the reader's bound: {0}")]
     HistoryIncomplete(HistoryError),
 }
 
 impl RestartError {
+    /// The error's stable name: the Lambda `errorType` the state machine's Retry and Catch match.
     pub fn error_type(&self) -> &'static str {
         match self {
             RestartError::InvalidInput(_) => "InvalidInput",
@@ -113,15 +127,24 @@ impl From<PortError> for RestartError {
     }
 }
 
+/// The restart Lambda's handler with its ports (docs/design.md §5.6): verifies the input,
+/// re-checks policy, flow and history, then calls StartFlow with the run's client token. Built
+/// once per Lambda process.
 #[derive(Debug)]
 pub struct Restart<S, A, C> {
+    /// The policies, read from SSM through the cache.
     pub policies: PolicyCache<S>,
+    /// AppFlow: DescribeFlow, the run history and StartFlow.
     pub appflow: A,
+    /// The time the re-checks are made at.
     pub clock: C,
+    /// The most pages of run records read for the re-checks (docs/design.md §5.3: 20).
     pub max_history_pages: usize,
 }
 
 impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
+    /// Handles one Restart task input: a restart or re-activation done, or skipped with its
+    /// reason; an error the state machine retries or catches by its name.
     pub async fn handle(&self, input: &serde_json::Value) -> Result<RestartOutput, RestartError> {
         let input: RestartInput = serde_path_to_error::deserialize(input)
             .map_err(|e| RestartError::InvalidInput(format!("field `{}`: {}", e.path(), e.inner())))?;

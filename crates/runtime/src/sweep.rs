@@ -52,6 +52,8 @@ impl Coverage {
         Ok(Coverage { entries })
     }
 
+    /// Whether the sweep covers `flow`: the list is empty (every flow), names it, or has a
+    /// prefix entry (`sap-*`) it starts with.
     pub fn covers(&self, flow: &str) -> bool {
         self.entries.is_empty()
             || self.entries.iter().any(|e| match e.strip_suffix('*') {
@@ -85,9 +87,13 @@ impl Default for SweepLimits {
 /// A failure the sweep found without an execution, and what became of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovered {
+    /// The AppFlow flow's name.
     pub flow: String,
+    /// The failed run's execution id, from its run record.
     pub execution_id: String,
+    /// The execution name derived from (flow, execution id) (docs/design.md §5.4).
     pub execution_name: String,
+    /// The decision's action (`retry`, `give_up`, `skip`).
     pub action: String,
     /// `started`, or `already_exists` when an event won the race.
     pub execution: ExecutionStart,
@@ -96,9 +102,14 @@ pub struct Recovered {
 /// A flow or a failure the sweep could not handle this time.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepProblem {
+    /// The flow's name.
     pub flow: String,
+    /// The failed run's execution id; None when the flow itself could not be handled (its
+    /// policy or its history).
     pub execution_id: Option<String>,
+    /// The error's stable name (`PolicyUnavailable`, `HistoryUnavailable`, ...).
     pub error_type: &'static str,
+    /// The error's message.
     pub message: String,
 }
 
@@ -107,6 +118,7 @@ pub struct SweepProblem {
 pub struct SweepOutput {
     /// Flows ListFlows returned, and the pages it took.
     pub flows_listed: usize,
+    /// The ListFlows pages read.
     pub list_pages: usize,
     /// ListFlows had more pages than `max_list_pages`.
     pub list_truncated: bool,
@@ -127,7 +139,10 @@ pub struct SweepOutput {
     pub failures_seen: usize,
     /// Of those, the ones with an execution already (an event came).
     pub already_handled: usize,
+    /// The failures decided by this sweep, one per execution started (or found started).
     pub recovered: Vec<Recovered>,
+    /// The flows and failures that could not be handled; non-empty ends in
+    /// [`SweepError::Incomplete`].
     pub problems: Vec<SweepProblem>,
 }
 
@@ -135,8 +150,11 @@ pub struct SweepOutput {
 /// the next scheduled sweep tries again: nothing it did is undone).
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
+    /// `ListFlowsUnavailable`: ListFlows could not be read after the SDK's retries.
     #[error("ListFlows cannot be read, so no flow was swept: {0}")]
     ListUnavailable(PortError),
+    /// `SweepIncomplete`: some flow or failure could not be handled; the output so far,
+    /// problems included.
     #[error("{} failed run(s) or flow(s) could not be handled (first: {} {}: {}); the next sweep tries again", .0.problems.len(), first(.0).0, first(.0).1, first(.0).2)]
     Incomplete(Box<SweepOutput>),
 }
@@ -161,8 +179,12 @@ impl SweepError {
 /// the sweep's own settings.
 #[derive(Debug)]
 pub struct Sweep<S, A, M, C> {
+    /// The on-failure handler: the same policy load, rules, history read and StartExecution as
+    /// an event.
     pub on_failure: OnFailure<S, A, M, C>,
+    /// The flows the sweep covers (`APPFLOW_RETRY_COVERED_FLOWS`).
     pub coverage: Coverage,
+    /// How much one sweep does at most.
     pub limits: SweepLimits,
 }
 

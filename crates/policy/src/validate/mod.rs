@@ -24,7 +24,9 @@ use crate::yaml::YamlDoc;
 /// The kind of a policy file: the set's default or a flow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// `policies/default.yaml` (or `<prefix>/default`): applies to every flow, has no `flow` key.
     Default,
+    /// A file under `policies/flows/` (or `<prefix>/flows/...`): governs the flow its `flow` key names.
     Flow,
 }
 
@@ -33,7 +35,9 @@ pub enum FileKind {
 pub struct PolicySource {
     /// How diagnostics name the file (a path, or an SSM parameter name).
     pub file: String,
+    /// The file's whole text, as read (a leading byte-order mark is dropped when parsing).
     pub text: String,
+    /// Whether it is the default or a flow's file: the rules across files differ.
     pub kind: FileKind,
 }
 
@@ -45,11 +49,13 @@ pub struct SchemaViolation {
     /// For "unknown field" violations: the keys not allowed at `path`,
     /// each reported at its own position.
     pub unexpected: Vec<String>,
+    /// The validator's message, shown after the position.
     pub message: String,
 }
 
 /// Validates one document against the policy JSON Schema.
 pub trait SchemaCheck {
+    /// The violations of `doc` (the file as JSON); empty when it conforms.
     fn check(&self, doc: &serde_json::Value) -> Vec<SchemaViolation>;
 }
 

@@ -16,14 +16,18 @@ use crate::yaml::YamlDoc;
 pub const SSM_MAX_VALUE_BYTES: usize = 8 * 1024;
 /// The largest value of a Standard-tier SSM parameter.
 pub const SSM_STANDARD_VALUE_BYTES: usize = 4 * 1024;
+/// The largest `max_retries` (and `max_reactivations`) a policy may set.
 pub const MAX_RETRIES_LIMIT: u32 = 100;
+/// The `multiplier` a backoff may set, inclusive.
 pub const MULTIPLIER_RANGE: std::ops::RangeInclusive<f64> = 1.0..=10.0;
 
 /// A broken rule. `paths` are the fields involved, most specific first: the
 /// diagnostic points at the first one the file at fault sets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
+    /// The fields involved, most specific first.
     pub paths: Vec<FieldPath>,
+    /// What is wrong, one line, as the diagnostic prints it.
     pub message: String,
 }
 
