@@ -1,0 +1,174 @@
+//! The scripted world: flows and their runs, injected faults, the calls
+//! recorded, and the clock the runs are timed by.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use appflow_retry_policy::SplitMix64;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::*;
+
+/// The AppFlow operations the emulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    StartFlow,
+    DescribeFlow,
+    DescribeFlowExecutionRecords,
+    ListFlows,
+}
+
+/// What a run started by StartFlow does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunOutcome {
+    Succeed,
+    /// Fails with this message (`executionResult.errorInfo.executionMessage`).
+    Fail(String),
+}
+
+/// One run in a flow's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub execution_id: String,
+    /// `InProgress`, `Successful`, `Error`, `CancelStarted`, `Canceled`.
+    pub status: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub last_updated_at: Option<DateTime<Utc>>,
+    pub message: Option<String>,
+}
+
+/// A scripted flow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flow {
+    pub name: String,
+    pub trigger: TriggerType,
+    /// `Active`, `Deprecated`, `Deleted`, `Draft`, `Errored`, `Suspended`.
+    pub status: String,
+    /// Outcomes of the runs StartFlow will start, in order; when empty, runs succeed.
+    pub script: VecDeque<RunOutcome>,
+    pub history: Vec<Run>,
+    /// Scheduled flows: `flowErrorDeactivationThreshold` (None: never
+    /// deactivated). Event flows are deactivated on every failure.
+    #[serde(default)]
+    pub deactivation_threshold: Option<u32>,
+    /// Failed runs in a row since the flow was last activated or succeeded.
+    #[serde(default)]
+    pub consecutive_failures: u32,
+}
+
+impl Flow {
+    /// An active on-demand flow with no history whose runs succeed.
+    pub fn on_demand(name: &str) -> Self {
+        Flow {
+            name: name.to_owned(),
+            trigger: TriggerType::OnDemand,
+            status: "Active".into(),
+            script: VecDeque::new(),
+            history: Vec::new(),
+            deactivation_threshold: None,
+            consecutive_failures: 0,
+        }
+    }
+
+    /// A scheduled flow that AppFlow deactivates after `threshold` failed runs in a row.
+    pub fn deactivate_after(mut self, threshold: u32) -> Self {
+        self.deactivation_threshold = Some(threshold);
+        self
+    }
+
+    /// After how many failed runs in a row AppFlow deactivates the flow.
+    pub fn effective_threshold(&self) -> Option<u32> {
+        match self.trigger {
+            TriggerType::OnDemand | TriggerType::Other(_) => None,
+            TriggerType::Event => Some(1),
+            TriggerType::Scheduled => self.deactivation_threshold,
+        }
+    }
+
+    /// Counts a finished run; true when the flow is deactivated by it.
+    fn count_run(&mut self, failed: bool) -> bool {
+        if !failed {
+            self.consecutive_failures = 0;
+            return false;
+        }
+        self.consecutive_failures += 1;
+        match self.effective_threshold() {
+            Some(n) if self.status == "Active" && self.consecutive_failures >= n.max(1) => {
+                self.status = "Suspended".into();
+                self.consecutive_failures = 0;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn trigger(mut self, trigger: TriggerType) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
+    pub fn status(mut self, status: &str) -> Self {
+        self.status = status.to_owned();
+        self
+    }
+
+    /// The outcomes of the next runs StartFlow starts.
+    pub fn then(mut self, outcomes: impl IntoIterator<Item = RunOutcome>) -> Self {
+        self.script.extend(outcomes);
+        self
+    }
+}
+
+/// An injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// HTTP 429 with `x-amzn-ErrorType: ThrottlingException`.
+    Throttle,
+    /// HTTP 500 with `InternalServerException`.
+    ServerError,
+    /// The reply is delayed by this many milliseconds, then served normally.
+    SlowMs(u64),
+    /// HTTP 402 with `ServiceQuotaExceededException` (too many runs at once).
+    QuotaExceeded,
+    /// HTTP 409 with `ConflictException`.
+    Conflict,
+    /// The request is carried out, then its reply is lost: the caller sees
+    /// an HTTP 500 although (for StartFlow) the run started.
+    LoseReply,
+}
+
+/// One request the emulator answered, for assertions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Call {
+    pub operation: Operation,
+    pub flow: Option<String>,
+    pub client_token: Option<String>,
+    /// The HTTP status sent back.
+    pub status: u16,
+}
+
+/// Order in which DescribeFlowExecutionRecords lists runs: AWS documents
+/// none, so the default shuffles (deterministically) to catch code that
+/// assumes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOrder {
+    NewestFirst,
+    OldestFirst,
+    Shuffled(u64),
+}
+
+/// The clock runs start by: the wall clock, or a fixed time tests move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    System,
+    Fixed(DateTime<Utc>),
+}
