@@ -1,22 +1,10 @@
 //! The EventBridge events AppFlow sends, as the emulator records them: the
 //! end-of-run report and the deactivation notice.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use appflow_retry_policy::SplitMix64;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::*;
+use crate::{ACCOUNT, REGION, Run, TriggerType, flow_arn};
 
 /// The EventBridge event AppFlow sends when a run ends.
 pub fn end_flow_run_report(flow: &str, trigger: TriggerType, run: &Run, ended: DateTime<Utc>) -> Value {

@@ -20,32 +20,27 @@ mod events;
 mod model;
 mod server;
 
-
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
-use appflow_retry_policy::SplitMix64;
 /// How a flow is triggered: the domain's type, so the emulator and the
 /// service read and write the same spellings.
 pub use appflow_retry_policy::TriggerType;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-pub const ACCOUNT: &str = "123456789012";
-pub const REGION: &str = "us-east-1";
+use serde_json::Value;
 
 pub use events::{end_flow_run_report, flow_deactivated};
 pub use model::{Call, Clock, Fault, Flow, Operation, RecordOrder, Run, RunOutcome};
-use server::{describe_flow, describe_records, list_flows, start_flow};
+use server::{describe_flow, describe_records, error, list_flows, start_flow};
+
+/// The account id in every ARN the emulator makes.
+pub const ACCOUNT: &str = "123456789012";
+/// The region in every ARN the emulator makes.
+pub const REGION: &str = "us-east-1";
 
 #[derive(Debug)]
 struct Inner {

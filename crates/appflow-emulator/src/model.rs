@@ -1,22 +1,12 @@
 //! The scripted world: flows and their runs, injected faults, the calls
 //! recorded, and the clock the runs are timed by.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use appflow_retry_policy::SplitMix64;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use std::collections::VecDeque;
 
-use crate::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::TriggerType;
 
 /// The AppFlow operations the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -95,7 +85,7 @@ impl Flow {
     }
 
     /// Counts a finished run; true when the flow is deactivated by it.
-    fn count_run(&mut self, failed: bool) -> bool {
+    pub(crate) fn count_run(&mut self, failed: bool) -> bool {
         if !failed {
             self.consecutive_failures = 0;
             return false;

@@ -1,22 +1,21 @@
 //! The REST-JSON handlers of the four AppFlow operations, with the fault
 //! injection and call recording every operation shares.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::VecDeque;
 use std::time::Duration;
+
 use appflow_retry_policy::SplitMix64;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::*;
+use crate::{
+    Call, Clock, Fault, Flow, Operation, RecordOrder, Run, RunOutcome, Shared, TriggerType, end_flow_run_report,
+    flow_arn,
+};
 
 /// DescribeFlow's `triggerConfig`, with the deactivation threshold of a scheduled flow.
 fn trigger_config(f: &Flow) -> Value {
@@ -31,8 +30,7 @@ fn trigger_config(f: &Flow) -> Value {
     config
 }
 
-
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(code) {
         headers.insert("x-amzn-ErrorType", v);
