@@ -16,6 +16,8 @@
 //! event is recorded (`take_events`); StartFlow on such a flow re-activates
 //! it (`Active`) without starting a run, as AWS does.
 
+#![warn(missing_docs)]
+
 mod events;
 mod model;
 mod server;
@@ -128,14 +130,17 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
+    /// Adds `flow`, replacing a flow of the same name.
     pub fn add_flow(&self, flow: Flow) {
         self.lock().flows.insert(flow.name.clone(), flow);
     }
 
+    /// Deletes the flow `name`: later calls on it answer `ResourceNotFoundException`.
     pub fn delete_flow(&self, name: &str) {
         self.lock().flows.remove(name);
     }
 
+    /// Sets the flow's status (`Active`, `Suspended`, ...) as DescribeFlow reports it.
     pub fn set_status(&self, name: &str, status: &str) {
         if let Some(f) = self.lock().flows.get_mut(name) {
             f.status = status.to_owned();
@@ -195,10 +200,12 @@ impl Emulator {
         q.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// The order DescribeFlowExecutionRecords lists runs in from now on.
     pub fn set_order(&self, order: RecordOrder) {
         self.lock().order = order;
     }
 
+    /// The clock the runs started from now on are timed by.
     pub fn set_clock(&self, clock: Clock) {
         self.lock().clock = clock;
     }
@@ -218,6 +225,7 @@ impl Emulator {
         self.lock().calls.iter().filter(|c| c.operation == operation).count()
     }
 
+    /// A copy of the flow `name` as it is now, if it exists.
     pub fn flow(&self, name: &str) -> Option<Flow> {
         self.lock().flows.get(name).cloned()
     }
@@ -237,6 +245,7 @@ impl Drop for Emulator {
     }
 }
 
+/// The ARN AWS gives the flow `flow` in the emulator's account and region.
 pub fn flow_arn(flow: &str) -> String {
     format!("arn:aws:appflow:{REGION}:{ACCOUNT}:flow/{flow}")
 }

@@ -11,15 +11,20 @@ use crate::TriggerType;
 /// The AppFlow operations the emulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Operation {
+    /// `POST /start-flow`.
     StartFlow,
+    /// `POST /describe-flow`.
     DescribeFlow,
+    /// `POST /describe-flow-execution-records`.
     DescribeFlowExecutionRecords,
+    /// `POST /list-flows`.
     ListFlows,
 }
 
 /// What a run started by StartFlow does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunOutcome {
+    /// Ends `Successful`.
     Succeed,
     /// Fails with this message (`executionResult.errorInfo.executionMessage`).
     Fail(String),
@@ -28,23 +33,30 @@ pub enum RunOutcome {
 /// One run in a flow's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
+    /// AppFlow's `executionId`.
     pub execution_id: String,
     /// `InProgress`, `Successful`, `Error`, `CancelStarted`, `Canceled`.
     pub status: String,
+    /// `startedAt`; None leaves the field out of the record.
     pub started_at: Option<DateTime<Utc>>,
+    /// `lastUpdatedAt`: when the run ended, for a run that has.
     pub last_updated_at: Option<DateTime<Utc>>,
+    /// `executionResult.errorInfo.executionMessage` of a failed run.
     pub message: Option<String>,
 }
 
 /// A scripted flow.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flow {
+    /// The flow's name (`flowName`).
     pub name: String,
+    /// `triggerConfig.triggerType`.
     pub trigger: TriggerType,
     /// `Active`, `Deprecated`, `Deleted`, `Draft`, `Errored`, `Suspended`.
     pub status: String,
     /// Outcomes of the runs StartFlow will start, in order; when empty, runs succeed.
     pub script: VecDeque<RunOutcome>,
+    /// The runs so far, in the order they started.
     pub history: Vec<Run>,
     /// Scheduled flows: `flowErrorDeactivationThreshold` (None: never
     /// deactivated). Event flows are deactivated on every failure.
@@ -101,11 +113,13 @@ impl Flow {
         }
     }
 
+    /// The same flow with trigger type `trigger`.
     pub fn trigger(mut self, trigger: TriggerType) -> Self {
         self.trigger = trigger;
         self
     }
 
+    /// The same flow with status `status`.
     pub fn status(mut self, status: &str) -> Self {
         self.status = status.to_owned();
         self
@@ -139,8 +153,11 @@ pub enum Fault {
 /// One request the emulator answered, for assertions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Call {
+    /// The operation called.
     pub operation: Operation,
+    /// The request's `flowName`, if it had one.
     pub flow: Option<String>,
+    /// StartFlow's `clientToken`, if sent.
     pub client_token: Option<String>,
     /// The HTTP status sent back.
     pub status: u16,
@@ -151,14 +168,19 @@ pub struct Call {
 /// assumes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordOrder {
+    /// The newest run first.
     NewestFirst,
+    /// The oldest run first.
     OldestFirst,
+    /// A deterministic shuffle seeded with this number (the default: 7).
     Shuffled(u64),
 }
 
 /// The clock runs start by: the wall clock, or a fixed time tests move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
+    /// The wall clock.
     System,
+    /// This time, until the test sets another.
     Fixed(DateTime<Utc>),
 }
