@@ -15,8 +15,8 @@ use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
-    Coverage, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart, RestartError, RestartOutput,
-    Sweep, SweepError, SweepLimits, SweepOutput,
+    Coverage, CoverageError, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart, RestartError,
+    RestartOutput, Sweep, SweepError, SweepLimits, SweepOutput,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -48,7 +48,7 @@ pub enum SettingsError {
     Prefix(String),
     /// An entry of [`ENV_COVERED_FLOWS`] is unusable (the message says which).
     #[error("{}: {}", ENV_COVERED_FLOWS, .0)]
-    CoveredFlows(String),
+    CoveredFlows(#[source] CoverageError),
     /// [`ENV_STATE_MACHINE`] is missing where executions are started.
     #[error("{} is not set", ENV_STATE_MACHINE)]
     NoStateMachine,
@@ -80,8 +80,8 @@ impl Settings {
         if !policy_prefix.starts_with('/') {
             return Err(SettingsError::Prefix(policy_prefix));
         }
-        let coverage = Coverage::parse(&var(ENV_COVERED_FLOWS).unwrap_or_default())
-            .map_err(|e| SettingsError::CoveredFlows(e.to_string()))?;
+        let coverage =
+            Coverage::parse(&var(ENV_COVERED_FLOWS).unwrap_or_default()).map_err(SettingsError::CoveredFlows)?;
         Ok(Settings {
             policy_prefix,
             policy_ttl_seconds,

@@ -31,4 +31,4 @@ pub use on_failure::{
 };
 pub use policy_cache::{DEFAULT_TTL_SECONDS, LoadedPolicy, PolicyCache};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
-pub use sweep::{Coverage, Sweep, SweepError, SweepLimits, SweepOutput};
+pub use sweep::{Coverage, CoverageError, Sweep, SweepError, SweepLimits, SweepOutput};

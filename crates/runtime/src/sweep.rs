@@ -32,6 +32,11 @@ pub struct Coverage {
     entries: Vec<String>,
 }
 
+/// An entry of a covered-flows list with a `*` that does not end a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("covered flow {0:?}: '*' may only end a prefix (\"sap-*\")")]
+pub struct CoverageError(pub String);
+
 impl Coverage {
     /// Every flow.
     pub fn all() -> Self {
@@ -41,11 +46,11 @@ impl Coverage {
     /// Reads a comma-separated list (`APPFLOW_RETRY_COVERED_FLOWS`; flow
     /// names hold no commas). Blank entries are ignored; a `*` anywhere but
     /// at the end is an error naming the entry.
-    pub fn parse(list: &str) -> Result<Self, String> {
+    pub fn parse(list: &str) -> Result<Self, CoverageError> {
         let mut entries = Vec::new();
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             if entry.trim_end_matches('*').contains('*') || entry.ends_with("**") {
-                return Err(format!("covered flow {entry:?}: '*' may only end a prefix (\"sap-*\")"));
+                return Err(CoverageError(entry.to_owned()));
             }
             entries.push(entry.to_owned());
         }
