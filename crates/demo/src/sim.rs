@@ -601,13 +601,7 @@ fn deactivations(emulator: &Emulator, now: DateTime<Utc>) -> Vec<(DateTime<Utc>,
     emulator
         .take_events()
         .into_iter()
-        .map(|event| {
-            let at = event["time"]
-                .as_str()
-                .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                .unwrap_or(now);
-            (at + TimeDelta::seconds(1), event)
-        })
+        .map(|event| (event_time(&event, now) + TimeDelta::seconds(1), event))
         .collect()
 }
 
