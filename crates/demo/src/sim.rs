@@ -29,7 +29,7 @@ use appflow_retry_testkit::service::{self, ASL, fast_retry};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::scenario::{FlowScenario, Scenario};
+use crate::scenario::Scenario;
 
 /// The simulated clock the handlers and the emulator share.
 #[derive(Debug, Clone)]
@@ -227,6 +227,17 @@ fn clock_time(t: DateTime<Utc>) -> String {
     t.format("%H:%M:%S").to_string()
 }
 
+/// Width of the flow-name column in the timeline.
+const NAME_WIDTH: usize = 24;
+
+/// When an EventBridge event happened: its `time`, or `fallback` when it has none.
+fn event_time(event: &Value, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    event["time"]
+        .as_str()
+        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+        .unwrap_or(fallback)
+}
+
 /// Plays `scenario` and writes the timeline and summary to `out`. Returns
 /// each flow's report and whether every flow matched its expectations.
 pub async fn play(
@@ -236,345 +247,351 @@ pub async fn play(
     style: Style,
     out: &mut impl Write,
 ) -> Result<(Vec<FlowReport>, bool), String> {
-    let w = World::new(scenario, policies).await?;
-    let mut reports = vec![FlowReport::default(); scenario.flows.len()];
-    let mut queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Step)>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut push = |queue: &mut BinaryHeap<_>, t: DateTime<Utc>, step: Step| {
-        seq += 1;
-        queue.push(Reverse((t, seq, step)));
-    };
-    for (i, f) in scenario.flows.iter().enumerate() {
-        push(&mut queue, scenario.start + f.at.as_chrono(), Step::Fail(i));
-        for n in 0..f.scheduled_runs.len() {
-            let offset = f.every.as_chrono() * i32::try_from(n + 1).unwrap_or(i32::MAX);
-            push(
-                &mut queue,
-                scenario.start + f.at.as_chrono() + offset,
-                Step::Scheduled { flow: i, n },
-            );
-        }
-        for (e, edit) in f.policy_edits.iter().enumerate() {
-            push(
-                &mut queue,
-                scenario.start + edit.at.as_chrono(),
-                Step::Edit { flow: i, edit: e },
-            );
+    let world = World::new(scenario, policies).await?;
+    let mut timeline = Timeline::new(scenario, world, time_scale, style, out);
+    timeline.schedule_scenario();
+    timeline.print_header();
+    while let Some(Reverse((t, _, step))) = timeline.queue.pop() {
+        timeline.advance_to(t).await;
+        timeline.run(step).await?;
+    }
+    Ok(timeline.finish())
+}
+
+/// The event loop's state: the world, the queue of steps still to come, the
+/// simulated time and what each flow has done so far.
+struct Timeline<'a, W: Write> {
+    scenario: &'a Scenario,
+    world: World,
+    /// Steps by time; the sequence number keeps steps due at the same time in
+    /// the order they were scheduled.
+    queue: BinaryHeap<Reverse<(DateTime<Utc>, u64, Step)>>,
+    seq: u64,
+    now: DateTime<Utc>,
+    reports: Vec<FlowReport>,
+    time_scale: f64,
+    style: Style,
+    out: &'a mut W,
+}
+
+impl<'a, W: Write> Timeline<'a, W> {
+    fn new(scenario: &'a Scenario, world: World, time_scale: f64, style: Style, out: &'a mut W) -> Self {
+        Self {
+            scenario,
+            world,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            now: scenario.start,
+            reports: vec![FlowReport::default(); scenario.flows.len()],
+            time_scale,
+            style,
+            out,
         }
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        style.paint("1", "time      flow                      what happened")
-    );
-    let mut now = scenario.start;
-    let name_width = 24;
-    while let Some(Reverse((t, _, step))) = queue.pop() {
-        if t > now {
-            let wait = (t - now).as_seconds_f64() * time_scale;
-            if wait > 0.0 {
-                tokio::time::sleep(StdDuration::from_secs_f64(wait.min(5.0))).await;
-            }
-            now = t;
-        }
-        w.clock.set(now);
-        w.emulator.set_clock(EmulatorClock::Fixed(now));
-        let line = |flow: &FlowScenario, what: String| {
-            format!(
-                "{}  {:<name_width$}  {what}",
-                clock_time(now),
-                truncate(&flow.name, name_width)
-            )
-        };
-        match step {
-            Step::Fail(i) => {
-                let f = &scenario.flows[i];
-                let id = format!("{}-run-0001", f.name);
-                let event = w.emulator.fail_run(&f.name, &id, now, &f.failure);
-                let at = event["time"]
-                    .as_str()
-                    .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                    .unwrap_or(now);
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    line(f, format!("run {id} fails: {}", style.paint("2", &f.failure)))
+
+    /// Queues `step` to happen at `at`.
+    fn schedule(&mut self, at: DateTime<Utc>, step: Step) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq, step)));
+    }
+
+    /// Queues `event` to reach on-failure at `at`, on behalf of flow `flow`.
+    fn deliver_at(&mut self, at: DateTime<Utc>, flow: usize, event: String, duplicate: bool) {
+        self.schedule(at, Step::Deliver { flow, event, duplicate });
+    }
+
+    /// Queues every flow's first failure, its scheduled runs and its policy edits.
+    fn schedule_scenario(&mut self) {
+        let scenario = self.scenario;
+        for (i, f) in scenario.flows.iter().enumerate() {
+            self.schedule(scenario.start + f.at.as_chrono(), Step::Fail(i));
+            for n in 0..f.scheduled_runs.len() {
+                let offset = f.every.as_chrono() * i32::try_from(n + 1).unwrap_or(i32::MAX);
+                self.schedule(
+                    scenario.start + f.at.as_chrono() + offset,
+                    Step::Scheduled { flow: i, n },
                 );
-                let text = event.to_string();
-                push(
-                    &mut queue,
-                    at,
-                    Step::Deliver {
-                        flow: i,
-                        event: text.clone(),
-                        duplicate: false,
-                    },
-                );
-                for (at, event) in deactivations(&w.emulator, now) {
-                    let _ = writeln!(out, "{}", line(f, style.paint("31", &deactivated_line(&event))));
-                    push(
-                        &mut queue,
-                        at,
-                        Step::Deliver {
-                            flow: i,
-                            event: event.to_string(),
-                            duplicate: false,
-                        },
-                    );
-                }
-                for d in 0..f.duplicates {
-                    let again = at + TimeDelta::seconds(1 + d as i64);
-                    push(
-                        &mut queue,
-                        again,
-                        Step::Deliver {
-                            flow: i,
-                            event: text.clone(),
-                            duplicate: true,
-                        },
-                    );
-                }
             }
-            Step::Scheduled { flow: i, n } => {
-                let f = &scenario.flows[i];
-                let id = format!("{}-run-{:04}", f.name, n + 2);
-                let status = w.emulator.flow(&f.name).map(|fl| fl.status).unwrap_or_default();
-                if status != "Active" {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        line(f, format!("scheduled run due, none starts: the flow is {status}"))
-                    );
-                    continue;
-                }
-                match f.scheduled_outcome(n) {
-                    None => {
-                        w.emulator.add_run(
-                            &f.name,
-                            appflow_emulator::Run {
-                                execution_id: id.clone(),
-                                status: "Successful".into(),
-                                started_at: Some(now),
-                                last_updated_at: Some(now + TimeDelta::minutes(3)),
-                                message: None,
-                            },
-                        );
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            line(f, format!("scheduled run {id} {}", style.paint("32", "succeeds")))
-                        );
-                    }
-                    Some(message) => {
-                        let event = w.emulator.fail_run(&f.name, &id, now, &message);
-                        let at = event["time"]
-                            .as_str()
-                            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                            .unwrap_or(now);
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            line(f, format!("scheduled run {id} fails: {}", style.paint("2", &message)))
-                        );
-                        push(
-                            &mut queue,
-                            at,
-                            Step::Deliver {
-                                flow: i,
-                                event: event.to_string(),
-                                duplicate: false,
-                            },
-                        );
-                    }
-                }
-                for (at, event) in deactivations(&w.emulator, now) {
-                    let _ = writeln!(out, "{}", line(f, style.paint("31", &deactivated_line(&event))));
-                    push(
-                        &mut queue,
-                        at,
-                        Step::Deliver {
-                            flow: i,
-                            event: event.to_string(),
-                            duplicate: false,
-                        },
-                    );
-                }
-            }
-            Step::Deliver {
-                flow: i,
-                event,
-                duplicate,
-            } => {
-                let f = &scenario.flows[i];
-                let before = w.execution_names().await?;
-                let event: Value = serde_json::from_str(&event).map_err(|e| e.to_string())?;
-                if let Err(e) = w.on_failure.handle(&event).await {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        line(
-                            f,
-                            style.paint("31", &format!("on-failure error {}: {e}", e.error_type()))
-                        )
-                    );
-                    reports[i].errors.push(e.to_string());
-                    continue;
-                }
-                let after = w.execution_names().await?;
-                let new: Vec<&String> = after.difference(&before).collect();
-                let Some(name) = new.first() else {
-                    let what = if duplicate { "duplicate event" } else { "event" };
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        line(f, format!("{what}: its execution exists, nothing new starts"))
-                    );
-                    reports[i].duplicates_ignored += 1;
-                    continue;
-                };
-                let input = w.execution_input(name).await?;
-                let d: Decision = serde_json::from_value(input["decision"].clone()).map_err(|e| e.to_string())?;
-                reports[i].decisions.push(d.action);
-                let attempt = d
-                    .attempt
-                    .map_or_else(|| "-".to_owned(), |a| format!("{a}/{}", d.max_retries));
-                let class = d.error_class.clone().unwrap_or_else(|| "-".into());
-                let mut what = format!("attempt {attempt:<5} class {class:<12} {}", style.action(d.action));
-                // Route: retry → [NotifyRetry] → WaitBackoff → Restart; otherwise [NotifyNoRestart] → Done.
-                if d.notify {
-                    reports[i].notifications += 1;
-                }
-                match (d.action, d.delay_seconds) {
-                    (Action::Retry | Action::Reactivate, Some(delay)) => {
-                        let at = now + TimeDelta::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 1000));
-                        let verb = if d.action == Action::Retry {
-                            "restart"
-                        } else {
-                            "re-activate"
-                        };
-                        what.push_str(&format!(
-                            " in {} ({verb} at {})",
-                            appflow_retry_policy::Duration::from_secs(delay),
-                            clock_time(at)
-                        ));
-                        let payload = appflow_retry_runtime::RestartInput::for_execution(&d, now).to_json();
-                        push(
-                            &mut queue,
-                            at,
-                            Step::Restart {
-                                flow: i,
-                                input: payload.to_string(),
-                            },
-                        );
-                    }
-                    _ => what.push_str(&format!(" {}", style.paint("2", &d.reason))),
-                }
-                if d.notify {
-                    what.push_str(&style.paint("35", " [notified]"));
-                }
-                let _ = writeln!(out, "{}", line(f, what));
-            }
-            Step::Restart { flow: i, input } => {
-                let f = &scenario.flows[i];
-                let input: Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
-                match w.restart.handle(&input).await {
-                    Ok(r) => {
-                        // AfterRestart: NotifyRestartOutcome when the restart says so.
-                        if r.notify {
-                            reports[i].notifications += 1;
-                        }
-                        let id = r.new_execution_id.clone().unwrap_or_else(|| "-".into());
-                        reports[i].restarts.push(r.outcome.as_str().to_owned());
-                        let what = if r.outcome == "restarted" {
-                            format!("{} new run {id}", style.paint("32", "restarted"))
-                        } else if r.outcome == "reactivated" {
-                            format!(
-                                "{}: the flow is {} again",
-                                style.paint("32", "re-activated"),
-                                r.flow_status.as_deref().unwrap_or("?")
-                            )
-                        } else {
-                            format!("restart skipped: {}", r.reason)
-                        };
-                        let _ = writeln!(out, "{}", line(f, what));
-                    }
-                    Err(e) => {
-                        // Catch → NotifyRestartFailed → RestartFailed.
-                        reports[i].notifications += 1;
-                        reports[i].errors.push(e.to_string());
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            line(f, style.paint("31", &format!("restart failed {}: {e}", e.error_type())))
-                        );
-                    }
-                }
-                for event in w.emulator.take_events() {
-                    let name = event["detail"]["flow-name"].as_str().unwrap_or_default().to_owned();
-                    let Some(j) = scenario.flows.iter().position(|f| f.name == name) else {
-                        continue;
-                    };
-                    let ended = event["time"]
-                        .as_str()
-                        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                        .unwrap_or(now);
-                    let status = event["detail"]["status"].as_str().unwrap_or_default().to_owned();
-                    let id = event["detail"]["execution-id"].as_str().unwrap_or_default().to_owned();
-                    if status == "Execution Successful" {
-                        let _ = writeln!(
-                            out,
-                            "{}",
-                            line(
-                                &scenario.flows[j],
-                                format!("run {id} will succeed at {}", clock_time(ended))
-                            )
-                        );
-                    } else {
-                        push(
-                            &mut queue,
-                            ended,
-                            Step::Deliver {
-                                flow: j,
-                                event: event.to_string(),
-                                duplicate: false,
-                            },
-                        );
-                    }
-                }
-            }
-            Step::Edit { flow: i, edit } => {
-                let f = &scenario.flows[i];
-                let text = &f.policy_edits[edit].policy;
-                put(&w.ssm, &flow_parameter(PREFIX, &f.name), text).await?;
-                let summary = text
-                    .lines()
-                    .filter(|l| !l.starts_with("flow:"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    line(
-                        f,
-                        format!("policy edited in SSM ({summary}): applies once the 60s cache expires")
-                    )
-                );
+            for (e, edit) in f.policy_edits.iter().enumerate() {
+                self.schedule(scenario.start + edit.at.as_chrono(), Step::Edit { flow: i, edit: e });
             }
         }
     }
 
-    // The last run of each flow, as AppFlow's history says.
-    for (i, f) in scenario.flows.iter().enumerate() {
-        let last = w
+    fn print_header(&mut self) {
+        let _ = writeln!(
+            self.out,
+            "{}",
+            self.style
+                .paint("1", "time      flow                      what happened")
+        );
+    }
+
+    /// Moves the simulated clock forward to `t` (never back), sleeping the
+    /// scaled wall time in between, and sets the handlers' and the emulator's clocks.
+    async fn advance_to(&mut self, t: DateTime<Utc>) {
+        if t > self.now {
+            let wait = (t - self.now).as_seconds_f64() * self.time_scale;
+            if wait > 0.0 {
+                tokio::time::sleep(StdDuration::from_secs_f64(wait.min(5.0))).await;
+            }
+            self.now = t;
+        }
+        self.world.clock.set(self.now);
+        self.world.emulator.set_clock(EmulatorClock::Fixed(self.now));
+    }
+
+    /// Prints one timeline line: the time, flow `flow`'s name and `what`.
+    fn say(&mut self, flow: usize, what: &str) {
+        let _ = writeln!(
+            self.out,
+            "{}  {:<NAME_WIDTH$}  {what}",
+            clock_time(self.now),
+            truncate(&self.scenario.flows[flow].name, NAME_WIDTH)
+        );
+    }
+
+    async fn run(&mut self, step: Step) -> Result<(), String> {
+        match step {
+            Step::Fail(flow) => self.fail(flow),
+            Step::Scheduled { flow, n } => self.scheduled_run(flow, n),
+            Step::Deliver { flow, event, duplicate } => return self.deliver(flow, &event, duplicate).await,
+            Step::Restart { flow, input } => return self.restart(flow, &input).await,
+            Step::Edit { flow, edit } => return self.edit_policy(flow, edit).await,
+        }
+        Ok(())
+    }
+
+    /// The flow's first run fails: its event goes to on-failure, followed by
+    /// any deactivation and the scenario's duplicate deliveries.
+    fn fail(&mut self, i: usize) {
+        let scenario = self.scenario;
+        let f = &scenario.flows[i];
+        let id = format!("{}-run-0001", f.name);
+        let event = self.world.emulator.fail_run(&f.name, &id, self.now, &f.failure);
+        let at = event_time(&event, self.now);
+        let what = format!("run {id} fails: {}", self.style.paint("2", &f.failure));
+        self.say(i, &what);
+        let text = event.to_string();
+        self.deliver_at(at, i, text.clone(), false);
+        self.deliver_deactivations(i);
+        for d in 0..f.duplicates {
+            let again = at + TimeDelta::seconds(1 + d as i64);
+            self.deliver_at(again, i, text.clone(), true);
+        }
+    }
+
+    /// Scheduled run `n` is due: none starts unless the flow is active;
+    /// otherwise it succeeds or fails as the scenario says.
+    fn scheduled_run(&mut self, i: usize, n: usize) {
+        let scenario = self.scenario;
+        let f = &scenario.flows[i];
+        let id = format!("{}-run-{:04}", f.name, n + 2);
+        let status = self
+            .world
             .emulator
             .flow(&f.name)
-            .and_then(|fl| fl.history.into_iter().max_by_key(|r| r.started_at))
-            .map_or_else(|| "-".to_owned(), |r| r.status);
-        reports[i].last_run = last;
+            .map(|fl| fl.status)
+            .unwrap_or_default();
+        if status != "Active" {
+            self.say(i, &format!("scheduled run due, none starts: the flow is {status}"));
+            return;
+        }
+        match f.scheduled_outcome(n) {
+            None => {
+                self.world.emulator.add_run(
+                    &f.name,
+                    appflow_emulator::Run {
+                        execution_id: id.clone(),
+                        status: "Successful".into(),
+                        started_at: Some(self.now),
+                        last_updated_at: Some(self.now + TimeDelta::minutes(3)),
+                        message: None,
+                    },
+                );
+                let what = format!("scheduled run {id} {}", self.style.paint("32", "succeeds"));
+                self.say(i, &what);
+            }
+            Some(message) => {
+                let event = self.world.emulator.fail_run(&f.name, &id, self.now, &message);
+                let at = event_time(&event, self.now);
+                let what = format!("scheduled run {id} fails: {}", self.style.paint("2", &message));
+                self.say(i, &what);
+                self.deliver_at(at, i, event.to_string(), false);
+            }
+        }
+        self.deliver_deactivations(i);
     }
-    let ok = summary(scenario, &reports, style, out);
-    let _ = writeln!(out, "simulated {} to {}", format_time(scenario.start), format_time(now));
-    Ok((reports, ok))
+
+    /// Prints each deactivation the emulator recorded and queues its event
+    /// for on-failure.
+    fn deliver_deactivations(&mut self, i: usize) {
+        for (at, event) in deactivations(&self.world.emulator, self.now) {
+            let what = self.style.paint("31", &deactivated_line(&event));
+            self.say(i, &what);
+            self.deliver_at(at, i, event.to_string(), false);
+        }
+    }
+
+    /// An event reaches on-failure. When it starts an execution, the
+    /// decision is read from the execution's input, printed and, for a retry
+    /// or re-activation, the restart is queued after the decision's delay.
+    async fn deliver(&mut self, i: usize, event: &str, duplicate: bool) -> Result<(), String> {
+        let style = self.style;
+        let before = self.world.execution_names().await?;
+        let event: Value = serde_json::from_str(event).map_err(|e| e.to_string())?;
+        if let Err(e) = self.world.on_failure.handle(&event).await {
+            let what = style.paint("31", &format!("on-failure error {}: {e}", e.error_type()));
+            self.say(i, &what);
+            self.reports[i].errors.push(e.to_string());
+            return Ok(());
+        }
+        let after = self.world.execution_names().await?;
+        let Some(name) = after.difference(&before).next() else {
+            let what = if duplicate { "duplicate event" } else { "event" };
+            self.say(i, &format!("{what}: its execution exists, nothing new starts"));
+            self.reports[i].duplicates_ignored += 1;
+            return Ok(());
+        };
+        let input = self.world.execution_input(name).await?;
+        let d: Decision = serde_json::from_value(input["decision"].clone()).map_err(|e| e.to_string())?;
+        self.reports[i].decisions.push(d.action);
+        let attempt = d
+            .attempt
+            .map_or_else(|| "-".to_owned(), |a| format!("{a}/{}", d.max_retries));
+        let class = d.error_class.clone().unwrap_or_else(|| "-".into());
+        let mut what = format!("attempt {attempt:<5} class {class:<12} {}", style.action(d.action));
+        // Route: retry → [NotifyRetry] → WaitBackoff → Restart; otherwise [NotifyNoRestart] → Done.
+        if d.notify {
+            self.reports[i].notifications += 1;
+        }
+        match (d.action, d.delay_seconds) {
+            (Action::Retry | Action::Reactivate, Some(delay)) => {
+                let at = self.now + TimeDelta::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 1000));
+                let verb = if d.action == Action::Retry {
+                    "restart"
+                } else {
+                    "re-activate"
+                };
+                what.push_str(&format!(
+                    " in {} ({verb} at {})",
+                    appflow_retry_policy::Duration::from_secs(delay),
+                    clock_time(at)
+                ));
+                let payload = appflow_retry_runtime::RestartInput::for_execution(&d, self.now).to_json();
+                self.schedule(
+                    at,
+                    Step::Restart {
+                        flow: i,
+                        input: payload.to_string(),
+                    },
+                );
+            }
+            _ => what.push_str(&format!(" {}", style.paint("2", &d.reason))),
+        }
+        if d.notify {
+            what.push_str(&style.paint("35", " [notified]"));
+        }
+        self.say(i, &what);
+        Ok(())
+    }
+
+    /// The state machine's Wait ended: the real restart code runs with the
+    /// execution's input, then the runs it started are followed up.
+    async fn restart(&mut self, i: usize, input: &str) -> Result<(), String> {
+        let style = self.style;
+        let input: Value = serde_json::from_str(input).map_err(|e| e.to_string())?;
+        match self.world.restart.handle(&input).await {
+            Ok(r) => {
+                // AfterRestart: NotifyRestartOutcome when the restart says so.
+                if r.notify {
+                    self.reports[i].notifications += 1;
+                }
+                let id = r.new_execution_id.clone().unwrap_or_else(|| "-".into());
+                self.reports[i].restarts.push(r.outcome.as_str().to_owned());
+                let what = if r.outcome == "restarted" {
+                    format!("{} new run {id}", style.paint("32", "restarted"))
+                } else if r.outcome == "reactivated" {
+                    format!(
+                        "{}: the flow is {} again",
+                        style.paint("32", "re-activated"),
+                        r.flow_status.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    format!("restart skipped: {}", r.reason)
+                };
+                self.say(i, &what);
+            }
+            Err(e) => {
+                // Catch → NotifyRestartFailed → RestartFailed.
+                self.reports[i].notifications += 1;
+                self.reports[i].errors.push(e.to_string());
+                let what = style.paint("31", &format!("restart failed {}: {e}", e.error_type()));
+                self.say(i, &what);
+            }
+        }
+        self.follow_run_ends();
+        Ok(())
+    }
+
+    /// The end-of-run events the emulator recorded: a success is announced,
+    /// anything else is queued for on-failure when the run ends.
+    fn follow_run_ends(&mut self) {
+        for event in self.world.emulator.take_events() {
+            let name = event["detail"]["flow-name"].as_str().unwrap_or_default();
+            let Some(j) = self.scenario.flows.iter().position(|f| f.name == name) else {
+                continue;
+            };
+            let ended = event_time(&event, self.now);
+            let status = event["detail"]["status"].as_str().unwrap_or_default();
+            let id = event["detail"]["execution-id"].as_str().unwrap_or_default();
+            if status == "Execution Successful" {
+                self.say(j, &format!("run {id} will succeed at {}", clock_time(ended)));
+            } else {
+                self.deliver_at(ended, j, event.to_string(), false);
+            }
+        }
+    }
+
+    /// Someone writes the scenario's policy edit to the flow's SSM parameter.
+    async fn edit_policy(&mut self, i: usize, edit: usize) -> Result<(), String> {
+        let scenario = self.scenario;
+        let f = &scenario.flows[i];
+        let text = &f.policy_edits[edit].policy;
+        put(&self.world.ssm, &flow_parameter(PREFIX, &f.name), text).await?;
+        let summary = text
+            .lines()
+            .filter(|l| !l.starts_with("flow:"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.say(
+            i,
+            &format!("policy edited in SSM ({summary}): applies once the 60s cache expires"),
+        );
+        Ok(())
+    }
+
+    /// Records each flow's last run, as AppFlow's history says, and prints
+    /// the summary. Returns the reports and whether every flow matched.
+    fn finish(mut self) -> (Vec<FlowReport>, bool) {
+        let scenario = self.scenario;
+        for (report, f) in self.reports.iter_mut().zip(&scenario.flows) {
+            report.last_run = self
+                .world
+                .emulator
+                .flow(&f.name)
+                .and_then(|fl| fl.history.into_iter().max_by_key(|r| r.started_at))
+                .map_or_else(|| "-".to_owned(), |r| r.status);
+        }
+        let ok = summary(scenario, &self.reports, self.style, &mut *self.out);
+        let _ = writeln!(
+            self.out,
+            "simulated {} to {}",
+            format_time(scenario.start),
+            format_time(self.now)
+        );
+        (self.reports, ok)
+    }
 }
 
 /// The deactivation events the emulator recorded (AppFlow deactivates a
@@ -584,13 +601,7 @@ fn deactivations(emulator: &Emulator, now: DateTime<Utc>) -> Vec<(DateTime<Utc>,
     emulator
         .take_events()
         .into_iter()
-        .map(|event| {
-            let at = event["time"]
-                .as_str()
-                .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                .unwrap_or(now);
-            (at + TimeDelta::seconds(1), event)
-        })
+        .map(|event| (event_time(&event, now) + TimeDelta::seconds(1), event))
         .collect()
 }
 
