@@ -249,20 +249,9 @@ pub(crate) async fn describe_records(State(state): State<Shared>, body: Bytes) -
         Err(r) => return r,
     };
     let flow = req["flowName"].as_str().unwrap_or_default().to_owned();
-    let max = req
-        .get("maxResults")
-        .and_then(Value::as_u64)
-        .unwrap_or(100)
-        .clamp(1, 100) as usize;
-    let start: usize = match req.get("nextToken").and_then(Value::as_str) {
-        None => 0,
-        Some(t) => match t.strip_prefix("offset-").and_then(|n| n.parse().ok()) {
-            Some(n) => n,
-            None => {
-                let r = error(StatusCode::BAD_REQUEST, "ValidationException", "invalid nextToken");
-                return finish(&state, Operation::DescribeFlowExecutionRecords, &flow, None, lose, r);
-            }
-        },
+    let Some((start, max)) = page(&req, "offset-") else {
+        let r = invalid_next_token();
+        return finish(&state, Operation::DescribeFlowExecutionRecords, &flow, None, lose, r);
     };
     let response = {
         let inner = state.lock();
@@ -290,26 +279,34 @@ pub(crate) async fn describe_records(State(state): State<Shared>, body: Bytes) -
     )
 }
 
+/// The page a list request asks for: (offset, `maxResults` clamped to
+/// 1–100, default 100). The offset comes from a `nextToken` this emulator
+/// made (`<prefix><offset>`); None for any other token.
+fn page(req: &Value, token_prefix: &str) -> Option<(usize, usize)> {
+    let max = req
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(100)
+        .clamp(1, 100) as usize;
+    let start = match req.get("nextToken").and_then(Value::as_str) {
+        None => 0,
+        Some(t) => t.strip_prefix(token_prefix)?.parse().ok()?,
+    };
+    Some((start, max))
+}
+
+fn invalid_next_token() -> Response {
+    error(StatusCode::BAD_REQUEST, "ValidationException", "invalid nextToken")
+}
+
 /// ListFlows: every flow by name, `maxResults` (1–100, default 100) a page.
 pub(crate) async fn list_flows(State(state): State<Shared>, body: Bytes) -> Response {
     let (req, lose) = match begin(&state, Operation::ListFlows, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let max = req
-        .get("maxResults")
-        .and_then(Value::as_u64)
-        .unwrap_or(100)
-        .clamp(1, 100) as usize;
-    let start: usize = match req.get("nextToken").and_then(Value::as_str) {
-        None => 0,
-        Some(t) => match t.strip_prefix("flows-").and_then(|n| n.parse().ok()) {
-            Some(n) => n,
-            None => {
-                let r = error(StatusCode::BAD_REQUEST, "ValidationException", "invalid nextToken");
-                return finish(&state, Operation::ListFlows, "", None, lose, r);
-            }
-        },
+    let Some((start, max)) = page(&req, "flows-") else {
+        return finish(&state, Operation::ListFlows, "", None, lose, invalid_next_token());
     };
     let response = {
         let inner = state.lock();

@@ -10,11 +10,12 @@ use appflow_retry_policy::{
     DeactivationEvent, Decision, EventError, ExecutionStart, FailureEvent, Precheck, SplitMix64, Undecided,
     failure_message, precheck, truncate_message,
 };
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::history::{Cover, HistoryError, read_history};
-use crate::policy_cache::PolicyCache;
+use crate::policy_cache::{LoadedPolicy, PolicyCache};
 use crate::ports::{AppFlow, Clock, ParameterStore, PortError, StartOutcome, StateMachine};
 use crate::telemetry;
 
@@ -189,15 +190,20 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         self.handle_failure(event, Origin::Event).await
     }
 
+    /// The flow's effective policy now, its load reported; SSM unreadable is
+    /// `PolicyUnavailable` (never a guess).
+    async fn policy(&self, flow: &str, now: DateTime<Utc>) -> Result<LoadedPolicy, OnFailureError> {
+        self.policies
+            .load_reported(flow, now)
+            .await
+            .map_err(OnFailureError::PolicyUnavailable)
+    }
+
     /// Decides one failed run and starts its state machine execution: the
     /// one path for events and for the sweep's finds.
     pub async fn handle_failure(&self, event: FailureEvent, origin: Origin) -> Result<OnFailureOutput, OnFailureError> {
         let now = self.clock.now();
-        let loaded = self
-            .policies
-            .load_reported(&event.flow_name, now)
-            .await
-            .map_err(OnFailureError::PolicyUnavailable)?;
+        let loaded = self.policy(&event.flow_name, now).await?;
 
         let mut message = failure_message(&event, None).to_owned();
         let mut decision = match precheck(&event, &loaded.policy) {
@@ -232,11 +238,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
     pub async fn handle_deactivation(&self, event: DeactivationEvent) -> Result<OnFailureOutput, OnFailureError> {
         let now = self.clock.now();
         tracing::info!(flow = %event.flow_name, detail_type = event.kind.detail_type(), reason_field = ?event.reason_field, "deactivation event");
-        let loaded = self
-            .policies
-            .load_reported(&event.flow_name, now)
-            .await
-            .map_err(OnFailureError::PolicyUnavailable)?;
+        let loaded = self.policy(&event.flow_name, now).await?;
         let id = event.deactivation_id();
         let decision = match reactivation_precheck(&event, &loaded.policy, now) {
             ReactivationPrecheck::Decided(d) => d,
@@ -283,11 +285,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
     /// event tells nothing new.
     pub async fn handle_success(&self, event: FailureEvent) -> Result<RecoveryOutput, OnFailureError> {
         let now = self.clock.now();
-        let loaded = self
-            .policies
-            .load_reported(&event.flow_name, now)
-            .await
-            .map_err(OnFailureError::PolicyUnavailable)?;
+        let loaded = self.policy(&event.flow_name, now).await?;
         let nothing = |why: String| {
             tracing::info!(flow = %event.flow_name, execution_id = %event.execution_id, reason = %why, "successful run: nothing to tell");
             Ok(RecoveryOutput {
