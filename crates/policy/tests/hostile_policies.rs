@@ -546,3 +546,41 @@ fn what_validate_accepts_the_lambda_uses() {
         assert_eq!(p.source, flow_name(FLOW));
     }
 }
+
+/// In a policy set, a flow file whose flow cannot be read may be any flow's
+/// (its name is free): every flow resolves broken, naming that file, as the
+/// Lambda would with its text as the flow's parameter (issue 16, item 3).
+#[test]
+fn a_flow_file_whose_flow_cannot_be_read_breaks_every_flow() {
+    for (what, text) in [
+        ("alias bomb", corpus::billion_laughs()),
+        ("deep nesting", "[".repeat(200)),
+        ("duplicate key", "max_retries: 3\nmax_retries: 4\n".to_owned()),
+        ("no flow", "max_retries: 9\n".to_owned()),
+        ("flow not a string", "flow: [sf-accounts]\n".to_owned()),
+    ] {
+        let source = |file: &str, text: &str, kind| PolicySource {
+            file: file.into(),
+            text: text.into(),
+            kind,
+        };
+        let v = validate_sources(
+            &[
+                source("default.yaml", DEFAULT_TEXT, FileKind::Default),
+                source("flows/contacts.yaml", "flow: sf-contacts\n", FileKind::Flow),
+                source("flows/sf-accounts.yaml", &text, FileKind::Flow),
+            ],
+            None,
+        );
+        assert_eq!(v.unattributed, ["flows/sf-accounts.yaml"], "{what}");
+        for flow in [FLOW, "sf-contacts", "sf-leads"] {
+            let b = broken(v.resolve(flow), what);
+            assert_eq!(b.source, "flows/sf-accounts.yaml", "{what}: {flow}");
+            assert!(
+                b.summary().starts_with("flows/sf-accounts.yaml:"),
+                "{what}: {}",
+                b.summary()
+            );
+        }
+    }
+}
