@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use appflow_retry_cli::explain::{ExplainOptions, explain};
-use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use appflow_retry_policy::appflow::parse_time;
+use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use appflow_retry_policy::{Action, FailureEvent, Precheck, SplitMix64, parse_history, precheck};
 use appflow_retry_runtime::PolicyCache;
 use appflow_retry_runtime::ports::{ParameterStore, PortError};
@@ -86,8 +86,13 @@ impl Failure {
             seed: None,
             threshold: None,
         };
-        let (d, _) = explain(&self.path("event.json"), &self.path("history.json"), policies.path(), opts)
-            .unwrap_or_else(|e| panic!("explain: {e}"));
+        let (d, _) = explain(
+            &self.path("event.json"),
+            &self.path("history.json"),
+            policies.path(),
+            opts,
+        )
+        .unwrap_or_else(|e| panic!("explain: {e}"));
         (d.action, d.reason)
     }
 
@@ -194,7 +199,11 @@ fn explain_and_plan_name_the_unreadable_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((v["action"].as_str(), v["notify"].as_bool()), (Some("skip"), Some(true)), "{v}");
+    assert_eq!(
+        (v["action"].as_str(), v["notify"].as_bool()),
+        (Some("skip"), Some(true)),
+        "{v}"
+    );
     assert!(v["policy"].as_str().unwrap().ends_with("flows/bomb.yaml"), "{v}");
     assert!(v["reason"].as_str().unwrap().contains("flows/bomb.yaml:1:"), "{v}");
     assert!(

@@ -253,7 +253,9 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     assert!(o.status.success(), "{}", describe(&o));
     let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(
-        doc["generated_at"].as_str().map(|t| t.parse::<DateTime<Utc>>().unwrap()),
+        doc["generated_at"]
+            .as_str()
+            .map(|t| t.parse::<DateTime<Utc>>().unwrap()),
         Some(at),
         "the report is made at --now"
     );

@@ -23,7 +23,13 @@ pub struct Case {
     pub needles: &'static [&'static str],
 }
 
-pub fn case(name: &'static str, body: &str, line: usize, column: Option<usize>, needles: &'static [&'static str]) -> Case {
+pub fn case(
+    name: &'static str,
+    body: &str,
+    line: usize,
+    column: Option<usize>,
+    needles: &'static [&'static str],
+) -> Case {
     Case {
         name,
         body: body.to_owned(),
@@ -562,7 +568,11 @@ pub fn flow_texts() -> Vec<(String, String)> {
         bad_regexes(),
         unicode_class_names(),
     ];
-    let mut bodies: Vec<(String, String)> = lists.into_iter().flatten().map(|c| (c.name.to_owned(), c.body)).collect();
+    let mut bodies: Vec<(String, String)> = lists
+        .into_iter()
+        .flatten()
+        .map(|c| (c.name.to_owned(), c.body))
+        .collect();
     bodies.push(("billion laughs".into(), billion_laughs()));
     bodies.push(("600-character pattern".into(), long_pattern()));
     bodies.push(("joined patterns too large".into(), joined_patterns_too_large()));
@@ -578,7 +588,10 @@ pub fn flow_texts() -> Vec<(String, String)> {
         out.push((format!("nesting: {what}"), text));
     }
     out.push(("1 MiB of [".into(), mebibyte_of_brackets()));
-    for (text, what) in oversized().into_iter().zip(["9 KB pattern", "9 KB comment", "over 1 MiB"]) {
+    for (text, what) in oversized()
+        .into_iter()
+        .zip(["9 KB pattern", "9 KB comment", "over 1 MiB"])
+    {
         out.push((what.into(), text));
     }
     for (name, text, _) in malformed_documents() {
