@@ -5,8 +5,8 @@ use std::path::Path;
 
 use appflow_retry_policy::appflow::is_deactivation;
 use appflow_retry_policy::{
-    DeactivationEvent, Decision, Diagnostic, EventError, FailureEvent, RunRecord, SplitMix64, TriggerType, decide,
-    decide_reactivation, parse_history, seed_for,
+    DeactivationEvent, Decision, Diagnostic, EventError, FailureEvent, Position, RunRecord, SplitMix64, TriggerType,
+    Validated, decide, decide_reactivation, parse_history, seed_for,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -45,12 +45,32 @@ pub fn threshold_from_describe_flow(doc: &Value) -> Option<u32> {
         .and_then(|n| u32::try_from(n).ok())
 }
 
+/// One note per policy file whose flow cannot be read (docs/design.md §4,
+/// policy resolution): it may be `flow`'s file, so `flow` fails closed as
+/// the Lambda would with that text as its parameter. Shown with the
+/// problems, after them.
+pub fn unattributed_notes(validated: &Validated, flow: &str) -> Vec<Diagnostic> {
+    validated
+        .unattributed
+        .iter()
+        .map(|file| Diagnostic {
+            file: file.clone(),
+            position: Position::START,
+            message: format!(
+                "cannot be read far enough to know which flow it governs (its name does not decide: `flow:` does), so it may be flow {flow}'s: as the Lambda with this text as the flow's parameter, {flow} is not restarted (skip, notified) until the file is fixed"
+            ),
+        })
+        .collect()
+}
+
 /// The decision as the Lambda makes it, and every policy problem found.
 /// Policies fail closed as in the Lambda: a flow whose file (or default)
 /// is broken decides a notified skip. A failure the Lambda would not decide
 /// yet (its record missing or not final) is an error naming why. A
 /// deactivation event ("AppFlow Scheduled/Event Flow Deactivated") is
-/// decided by the re-activation rules with `opts.threshold`.
+/// decided by the re-activation rules with `opts.threshold`. A flow file
+/// whose flow cannot be read makes every flow fail closed: it may be any
+/// flow's (the Lambda would read it under that flow's parameter).
 pub fn explain(
     event: &Path,
     history: &Path,
@@ -68,7 +88,8 @@ pub fn explain(
         // As the Lambda: an unknown threshold counts as 1.
         let threshold = opts.threshold.unwrap_or(1);
         let decision = decide_reactivation(&event, &policy, &records, threshold, opts.now, &mut rng);
-        return Ok((decision, validated.diagnostics));
+        let notes = unattributed_notes(&validated, &event.flow_name);
+        return Ok((decision, [validated.diagnostics, notes].concat()));
     }
     let event = FailureEvent::from_json(&event_json).map_err(in_event)?;
     let records = read_records(history)?;
@@ -77,7 +98,8 @@ pub fn explain(
     let mut rng = SplitMix64::new(opts.seed.unwrap_or_else(|| seed_for(&event.execution_id)));
     let decision = decide(&event, &records, &policy, opts.now, &mut rng)
         .map_err(|e| CliError(format!("no decision ({}): {e}", e.error_type())))?;
-    Ok((decision, validated.diagnostics))
+    let notes = unattributed_notes(&validated, &event.flow_name);
+    Ok((decision, [validated.diagnostics, notes].concat()))
 }
 
 /// The run records in what `aws appflow describe-flow-execution-records` printed.

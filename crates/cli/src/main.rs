@@ -135,6 +135,10 @@ enum Command {
         /// Print one JSON document instead of the tables.
         #[arg(long)]
         json: bool,
+        /// The time relative times and `--since` count from (RFC 3339);
+        /// default: now. Hidden: for tests and reproducible reports.
+        #[arg(long, hide = true, value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
     },
     /// Stop pending restarts (StopExecution, error `Cancelled`, a cause
     /// naming who and why). An execution past its Wait is refused: its
@@ -371,15 +375,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             last,
             max_executions,
             json,
+            now,
         } => {
-            let since = since.map(|s| parse_since(&s, Utc::now())).transpose()?;
+            let now = now.unwrap_or_else(Utc::now);
+            let since = since.map(|s| parse_since(&s, now)).transpose()?;
             let query = StatusQuery {
                 flow,
                 since,
                 max_executions,
                 last,
             };
-            let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(), &query))?;
+            let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(), &query, now))?;
             if json {
                 println!(
                     "{}",

@@ -36,6 +36,13 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
     let validated = validate_dir(policies)?;
     let resolved = match validated.resolve(flow) {
         FlowPolicy::Usable(p) => p,
+        FlowPolicy::Broken(b) if validated.unattributed.contains(&b.source) => {
+            return Err(CliError(format!(
+                "flow {flow}: {} cannot be read far enough to know which flow it governs, so it may be {flow}'s: as the Lambda would with that text as the flow's parameter, its failures are skipped (and notified) until the file is fixed: {}",
+                b.source,
+                b.summary()
+            )));
+        }
         FlowPolicy::Broken(b) => {
             return Err(CliError(format!(
                 "flow {flow}: its policy cannot be used, so its failures are skipped (and notified) until it is fixed: {}",

@@ -70,10 +70,11 @@ pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, CliErro
         .ok_or_else(|| CliError(format!("--since `{s}`: too far back")))
 }
 
-/// Reads the status of the deployment.
-pub async fn status(d: &Deployment, q: &StatusQuery) -> Result<Status, CliError> {
+/// Reads the status of the deployment; relative times count from `now`
+/// (the current time, or the hidden `--now` the tests set).
+pub async fn status(d: &Deployment, q: &StatusQuery, now: DateTime<Utc>) -> Result<Status, CliError> {
     let port = d.port().await?;
-    operate::status(&port, q, Utc::now())
+    operate::status(&port, q, now)
         .await
         .map_err(|e| CliError(format!("Step Functions: {e}")))
 }

@@ -661,3 +661,17 @@ fn plan_shows_the_reactivation_schedule_when_enabled() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.get("reactivation").is_none(), "{v}");
 }
+
+/// `status --now` is for tests and reproducible reports: accepted, not offered.
+#[test]
+fn status_now_is_hidden_from_help() {
+    let out = run_in(&repo(), &["status", "--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--since"), "{help}");
+    assert!(!help.contains("--now"), "{help}");
+    // Accepted: a bad value is refused by its parser, not as an unknown flag.
+    let out = run_in(&repo(), &["status", "--now", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not an RFC 3339 time"), "{}", stderr(&out));
+}

@@ -11,6 +11,7 @@ use appflow_retry_policy::naming::execution_name;
 use appflow_retry_testkit::moto::Moto;
 use appflow_retry_testkit::service::{self, ASL};
 use aws_sdk_sfn::types::ExecutionStatus;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_appflow-retry");
@@ -117,6 +118,12 @@ impl World {
             .send()
             .await
             .unwrap()
+    }
+
+    /// When Step Functions started the execution.
+    async fn started_at(&self, name: &str) -> DateTime<Utc> {
+        let start = self.status_of(name).await.start_date;
+        DateTime::from_timestamp(start.secs(), start.subsec_nanos()).unwrap()
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -235,9 +242,23 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     let w = World::new().await;
     let n = populate(&w).await;
 
-    let o = w.run(&["status", "--json"]);
+    // The report's clock: 5m30s after the re-activation's execution started,
+    // however long the set-up took (half a minute from any rounding of the
+    // start). Its relative times are exact; the others started within
+    // seconds of it, so each of them reads a few minutes (one width).
+    let events_start = w.started_at(&n.events).await;
+    let at = events_start + TimeDelta::seconds(330);
+    let now = at.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    let o = w.run(&["status", "--json", "--now", &now]);
     assert!(o.status.success(), "{}", describe(&o));
     let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        doc["generated_at"]
+            .as_str()
+            .map(|t| t.parse::<DateTime<Utc>>().unwrap()),
+        Some(at),
+        "the report is made at --now"
+    );
     let pending: Vec<&str> = doc["pending"]
         .as_array()
         .unwrap()
@@ -268,23 +289,33 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     assert_eq!(phase(&n.skipped), "succeeded");
     assert_eq!(phase(&n.orders), "pending");
 
-    let o = w.run(&["status"]);
+    let o = w.run(&["status", "--now", &now]);
     assert!(o.status.success(), "{}", describe(&o));
     let table = stdout(&o);
     eprintln!("{table}");
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines[0], "Pending restarts");
-    assert!(
-        lines[1].starts_with("FLOW     FAILED RUN                            CLASS        ATTEMPT  RESTART AT"),
+    assert_eq!(
+        lines[1],
+        "FLOW     FAILED RUN                            CLASS        ATTEMPT  RESTART AT            LEFT      EXECUTION",
         "{table}"
     );
-    assert!(
-        lines[2].starts_with("events   33333333-0000-4000-8000-000000000005  deactivated  2/3"),
+    // Its restart is due 30m after its start, 24m30s after --now.
+    let restart_at = (events_start + TimeDelta::minutes(30)).format("%Y-%m-%d %H:%M:%SZ");
+    assert_eq!(
+        lines[2],
+        format!(
+            "events   33333333-0000-4000-8000-000000000005  deactivated  2/3      {restart_at}  in 24m    {}",
+            n.events
+        ),
         "{table}"
     );
-    assert!(lines[2].contains("in 29m") || lines[2].contains("in 30m"), "{table}");
     assert!(
         table.contains("Recent decisions\nTIME    FLOW      ACTION      CLASS        ATTEMPT  STATUS   REASON\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("\n5m ago  events    reactivate  deactivated  2/3      waiting  re-activate 1 of 3 after 30m\n"),
         "{table}"
     );
     assert!(
@@ -305,7 +336,7 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     assert!(table.contains("…"), "the long reason is cut:\n{table}");
 
     // --flow and --since filter.
-    let o = w.run(&["status", "--json", "--flow", "accounts", "--since", "1h"]);
+    let o = w.run(&["status", "--json", "--flow", "accounts", "--since", "1h", "--now", &now]);
     let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(doc["pending"].as_array().unwrap().len(), 0);
     assert_eq!(doc["recent"].as_array().unwrap().len(), 1);

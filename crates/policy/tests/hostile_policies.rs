@@ -17,10 +17,10 @@ use appflow_retry_policy::{
     precheck, validate_sources,
 };
 
+mod corpus;
+use corpus::{Case, DEFAULT_TEXT, FLOW};
+
 const PREFIX: &str = "/appflow-retry";
-const FLOW: &str = "sf-accounts";
-/// A usable default, so that a flow file's problems are its own.
-const DEFAULT_TEXT: &str = "max_retries: 4\nbackoff: {jitter: none}\n";
 
 /// A hang or an amplification shows up as seconds; a debug build parses
 /// any of these texts in milliseconds.
@@ -92,29 +92,6 @@ fn broken(p: FlowPolicy, what: &str) -> BrokenPolicy {
     }
 }
 
-/// One hostile text. `body` has no `flow:` line: the flow file is
-/// `flow: <FLOW>` followed by it (one line down), the default is `body` itself.
-struct Case {
-    name: &'static str,
-    body: String,
-    /// Where the first problem is, in `body`'s lines.
-    line: usize,
-    /// The column, where it is a stable place (the value or the key).
-    column: Option<usize>,
-    /// What the first problem's message must contain: the field, the problem.
-    needles: &'static [&'static str],
-}
-
-fn case(name: &'static str, body: &str, line: usize, column: Option<usize>, needles: &'static [&'static str]) -> Case {
-    Case {
-        name,
-        body: body.to_owned(),
-        line,
-        column,
-        needles,
-    }
-}
-
 fn check_diagnostic(case: &Case, role: &str, d: &Diagnostic, file: &str, line: usize) {
     assert_eq!(d.file, file, "{} ({role}): {d}", case.name);
     assert_eq!(d.position.line, line, "{} ({role}): {d}", case.name);
@@ -173,341 +150,39 @@ fn run_cases(cases: &[Case]) {
 
 #[test]
 fn wrong_scalar_types_are_refused() {
-    run_cases(&[
-        case(
-            "yaml 1.1 boolean",
-            "enabled: no\n",
-            1,
-            Some(10),
-            &["enabled", "expected a boolean"],
-        ),
-        case(
-            "quoted boolean",
-            "enabled: \"true\"\n",
-            1,
-            Some(10),
-            &["enabled", "expected a boolean"],
-        ),
-        case(
-            "quoted number",
-            "max_retries: \"3\"\n",
-            1,
-            Some(14),
-            &["max_retries", "string \"3\""],
-        ),
-        case("fraction", "max_retries: 3.5\n", 1, Some(14), &["max_retries", "3.5"]),
-        case("negative", "max_retries: -1\n", 1, Some(14), &["max_retries", "-1"]),
-        case(
-            "exponent",
-            "max_retries: 1e3\n",
-            1,
-            Some(14),
-            &["max_retries", "floating point"],
-        ),
-        case(
-            "out of range",
-            "max_retries: 101\n",
-            1,
-            Some(14),
-            &["max_retries is 101"],
-        ),
-        case(
-            "list for a number",
-            "max_retries:\n  - 1\n",
-            1,
-            Some(1),
-            &["max_retries", "sequence"],
-        ),
-        case(
-            "string for a list",
-            "skip_errors: auth\n",
-            1,
-            Some(14),
-            &["skip_errors", "expected a sequence"],
-        ),
-        case(
-            "string for notify",
-            "notify: give_up\n",
-            1,
-            Some(9),
-            &["notify", "expected a sequence"],
-        ),
-        case(
-            "unknown notify value",
-            "notify: [retry, recovering]\n",
-            1,
-            None,
-            &["notify", "recovering"],
-        ),
-        case(
-            "unknown strategy",
-            "backoff:\n  strategy: fast\n",
-            2,
-            Some(13),
-            &["backoff.strategy", "fast"],
-        ),
-        case(
-            "multiplier range",
-            "backoff:\n  multiplier: 11\n",
-            2,
-            Some(15),
-            &["multiplier is 11"],
-        ),
-        case(
-            "mapping for a string",
-            "error_classes:\n  - name: {a: 1}\n    patterns: [x]\n",
-            2,
-            None,
-            &["error_classes[0].name"],
-        ),
-    ]);
+    run_cases(&corpus::wrong_scalar_types());
 }
 
 #[test]
 fn bad_reactivate_sections_are_refused() {
-    run_cases(&[
-        case(
-            "reactivate yaml 1.1 boolean",
-            "reactivate:\n  enabled: yes\n",
-            2,
-            Some(12),
-            &["reactivate.enabled", "expected a boolean"],
-        ),
-        case(
-            "reactivate unknown key",
-            "reactivate:\n  enabled: true\n  max_reactivation: 2\n",
-            3,
-            Some(3),
-            &["reactivate.max_reactivation", "unknown field"],
-        ),
-        case(
-            "reactivate out of range",
-            "reactivate:\n  max_reactivations: 101\n",
-            2,
-            Some(22),
-            &["max_reactivations is 101"],
-        ),
-        case(
-            "reactivate backoff unknown key",
-            "reactivate:\n  backoff:\n    delay: 3s\n",
-            3,
-            Some(5),
-            &["reactivate.backoff.delay", "unknown field"],
-        ),
-        case(
-            "reactivate backoff bare number",
-            "reactivate:\n  backoff:\n    initial_delay: 90\n",
-            3,
-            None,
-            &["reactivate.backoff.initial_delay", "90s"],
-        ),
-        case(
-            "reactivate max_delay below initial_delay",
-            "reactivate:\n  backoff:\n    initial_delay: 10m\n    max_delay: 1m\n",
-            4,
-            None,
-            &["max_delay (1m) is less than initial_delay (10m)"],
-        ),
-        case(
-            "reactivate as a list",
-            "reactivate: [enabled]\n",
-            1,
-            None,
-            &["reactivate"],
-        ),
-    ]);
+    run_cases(&corpus::bad_reactivate_sections());
 }
 
 #[test]
 fn unknown_keys_are_refused_at_every_depth() {
-    run_cases(&[
-        case("top", "max_retry: 3\n", 1, Some(1), &["unknown field `max_retry`"]),
-        case(
-            "backoff",
-            "backoff:\n  strategy: fixed\n  delay: 3s\n",
-            3,
-            Some(3),
-            &["backoff.delay", "unknown field `delay`"],
-        ),
-        case(
-            "overrides.<class>",
-            "overrides:\n  throttling:\n    max_retry: 3\n",
-            3,
-            Some(5),
-            &["overrides.throttling.max_retry", "unknown field"],
-        ),
-        case(
-            "overrides.<class>.backoff",
-            "overrides:\n  throttling:\n    backoff:\n      jiter: none\n",
-            4,
-            Some(7),
-            &["overrides.throttling.backoff.jiter", "unknown field"],
-        ),
-        case(
-            "error_classes[i]",
-            "error_classes:\n  - name: sf_limit\n    patterns: [x]\n  - name: sf_lock\n    patterns: [y]\n    pattern: z\n",
-            6,
-            Some(5),
-            &["error_classes[1].pattern", "unknown field `pattern`"],
-        ),
-    ]);
+    run_cases(&corpus::unknown_keys());
 }
 
 #[test]
 fn bad_durations_are_refused() {
-    run_cases(&[
-        case(
-            "bare number",
-            "retry_window: 90\n",
-            1,
-            Some(15),
-            &["retry_window", "\"90\" has no unit", "90s"],
-        ),
-        case(
-            "uppercase unit",
-            "retry_window: 1H\n",
-            1,
-            Some(15),
-            &["retry_window", "lowercase"],
-        ),
-        case(
-            "units out of order",
-            "retry_window: 1m1h\n",
-            1,
-            Some(15),
-            &["retry_window", "order"],
-        ),
-        case(
-            "past 365d",
-            "retry_window: 366d\n",
-            1,
-            Some(15),
-            &["retry_window is 366d; at most 365d"],
-        ),
-        case(
-            "zero initial delay",
-            "backoff:\n  initial_delay: 0s\n",
-            2,
-            Some(18),
-            &["initial_delay must be at least 1s"],
-        ),
-        case(
-            "empty",
-            "retry_window: \"\"\n",
-            1,
-            Some(15),
-            &["retry_window", "empty duration"],
-        ),
-        case(
-            "fraction",
-            "backoff:\n  max_delay: 1.5\n",
-            2,
-            Some(14),
-            &["backoff.max_delay", "1.5"],
-        ),
-        case(
-            "unknown unit",
-            "backoff:\n  max_delay: 2w\n",
-            2,
-            Some(14),
-            &["backoff.max_delay", "'w'"],
-        ),
-        case(
-            "override past 365d",
-            "overrides:\n  transient:\n    retry_window: 400d\n",
-            3,
-            Some(19),
-            &["retry_window is 400d"],
-        ),
-        case(
-            "override backoff inverted",
-            "overrides:\n  throttling:\n    backoff:\n      initial_delay: 2h\n",
-            4,
-            None,
-            &["max_delay (1h) is less than initial_delay (2h)"],
-        ),
-    ]);
+    run_cases(&corpus::bad_durations());
 }
 
 #[test]
 fn unknown_classes_are_refused() {
-    run_cases(&[
-        case(
-            "skip_errors typo",
-            "skip_errors: [auht]\n",
-            1,
-            Some(15),
-            &["unknown error class \"auht\"", "\"auth\""],
-        ),
-        case(
-            "overrides typo",
-            "overrides:\n  throtling:\n    max_retries: 1\n",
-            2,
-            Some(3),
-            &["\"throtling\"", "\"throttling\""],
-        ),
-        case(
-            "overrides nonsense",
-            "overrides:\n  nope:\n    max_retries: 1\n",
-            2,
-            Some(3),
-            &["unknown error class \"nope\""],
-        ),
-        case(
-            "skip a class defined nowhere",
-            "error_classes:\n  - name: sf_limit\n    patterns: [x]\nskip_errors: [auth, sf_lock]\n",
-            4,
-            None,
-            &["unknown error class \"sf_lock\""],
-        ),
-        case(
-            "built-in name reused",
-            "error_classes:\n  - name: throttling\n    patterns: [x]\n",
-            2,
-            Some(11),
-            &["built-in class"],
-        ),
-    ]);
+    run_cases(&corpus::unknown_classes());
 }
 
 #[test]
 fn anchors_aliases_merge_keys_and_tags_are_refused() {
-    run_cases(&[
-        case("anchor", "backoff: &b {jitter: none}\n", 1, None, &["anchors"]),
-        case(
-            "anchor and alias",
-            "base: &a 3\nmax_retries: *a\n",
-            1,
-            None,
-            &["anchors"],
-        ),
-        case(
-            "merge key",
-            "backoff: &base {jitter: none, strategy: fixed}\noverrides:\n  throttling:\n    backoff:\n      <<: *base\n",
-            1,
-            None,
-            &["anchors"],
-        ),
-        case("alias alone", "max_retries: *a\n", 1, None, &[""]),
-        case("core tag", "max_retries: !!int 3\n", 1, None, &["tags"]),
-        case("str tag", "enabled: !!str false\n", 1, None, &["tags"]),
-        case("custom tag", "backoff: !custom {jitter: none}\n", 1, None, &["tags"]),
-    ]);
+    run_cases(&corpus::anchors_aliases_and_tags());
 }
 
 /// A few hundred bytes of nested aliases would expand to gigabytes: refused
 /// at the first anchor, before anything is expanded.
 #[test]
 fn a_billion_laughs_is_refused_at_once() {
-    let mut body =
-        String::from("lol0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
-    for i in 1..10 {
-        let p = i - 1;
-        body.push_str(&format!(
-            "lol{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"
-        ));
-    }
-    body.push_str("max_retries: *l9\n");
+    let body = corpus::billion_laughs();
     let started = Instant::now();
     assert_refused(&Case {
         name: "billion laughs",
@@ -523,17 +198,7 @@ fn a_billion_laughs_is_refused_at_once() {
 /// in flow or block style.
 #[test]
 fn deep_nesting_is_refused_quickly() {
-    let deep_block: String = (0..100).map(|i| format!("{}-\n", " ".repeat(2 * i))).collect();
-    let cases = [
-        ("[".repeat(200), "flow sequences"),
-        ("{a: ".repeat(200), "flow mappings"),
-        (
-            format!("{}x{}", "[".repeat(100), "]".repeat(100)),
-            "closed flow sequences",
-        ),
-        ("- ".repeat(50_000), "block sequences"),
-        (deep_block, "indented block sequences"),
-    ];
+    let cases = corpus::deep_nesting();
     for (text, what) in cases {
         let started = Instant::now();
         let err = YamlDoc::parse("f.yaml", &text).map(|_| ()).unwrap_err();
@@ -558,7 +223,7 @@ fn deep_nesting_is_refused_quickly() {
 /// of at most 1 MiB validates in well under a second).
 #[test]
 fn a_mebibyte_of_brackets_returns_quickly() {
-    let text = "[".repeat(1 << 20);
+    let text = corpus::mebibyte_of_brackets();
     let started = Instant::now();
     let err = YamlDoc::parse("f.yaml", &text).map(|_| ()).unwrap_err();
     let took = started.elapsed();
@@ -571,8 +236,7 @@ fn a_mebibyte_of_brackets_returns_quickly() {
 #[test]
 fn oversized_texts_and_values_are_refused() {
     // A value over 8 KB makes the file too big for SSM: refused as a whole.
-    let big_pattern = "a".repeat(9_000);
-    let text = format!("flow: {FLOW}\nerror_classes:\n  - name: sf_big\n    patterns: ['{big_pattern}']\n");
+    let [text, padded, huge] = corpus::oversized();
     let b = broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)), "9 KB pattern");
     assert_eq!(b.problems[0].position.line, 1);
     assert!(
@@ -582,23 +246,18 @@ fn oversized_texts_and_values_are_refused() {
     );
     assert_eq!(cli(FLOW, Some(DEFAULT_TEXT), Some(&text)), b.problems);
     // Padding (a comment) counts too.
-    let text = format!("flow: {FLOW}\n# {}\n", "x".repeat(9_000));
-    let b = broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)), "9 KB comment");
+    let b = broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&padded)), "9 KB comment");
     assert!(b.problems[0].message.contains("bytes"), "{}", b.summary());
     // A text over 1 MiB is not parsed at all.
-    let text = format!("flow: {FLOW}\n# {}\n", "x".repeat((1 << 20) + 1));
     let started = Instant::now();
-    let err = YamlDoc::parse("f.yaml", &text).map(|_| ()).unwrap_err();
+    let err = YamlDoc::parse("f.yaml", &huge).map(|_| ()).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(err.message.contains("8 KB"), "{err}");
-    broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)), "over 1 MiB");
+    broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&huge)), "over 1 MiB");
     // Under 8 KB, a pattern over 512 characters is refused where it is.
     assert_refused(&Case {
         name: "600-character pattern",
-        body: format!(
-            "error_classes:\n  - name: sf_big\n    patterns:\n      - '{}'\n",
-            "a".repeat(600)
-        ),
+        body: corpus::long_pattern(),
         line: 4,
         column: Some(9),
         needles: &["pattern is 600 characters; at most 512"],
@@ -609,7 +268,7 @@ fn oversized_texts_and_values_are_refused() {
 /// joined into the class's one regex, as the Lambda compiles them.
 #[test]
 fn a_class_whose_joined_patterns_compile_too_large_is_refused() {
-    let patterns: Vec<String> = (0..10).map(|i| format!("      - '\\w{{20}}x{i}\\w{{20}}'\n")).collect();
+    let patterns = corpus::joined_patterns();
     for p in &patterns {
         let one = p.trim().trim_start_matches("- ").trim_matches('\'');
         assert_eq!(
@@ -618,10 +277,7 @@ fn a_class_whose_joined_patterns_compile_too_large_is_refused() {
             "{one} alone"
         );
     }
-    let body = format!(
-        "error_classes:\n  - name: sf_ok\n    patterns: [x]\n  - name: sf_big\n    patterns:\n{}",
-        patterns.concat()
-    );
+    let body = corpus::joined_patterns_too_large();
     assert_refused(&Case {
         name: "joined patterns too large",
         body,
@@ -641,63 +297,12 @@ fn a_class_whose_joined_patterns_compile_too_large_is_refused() {
 
 #[test]
 fn invalid_and_empty_regexes_are_refused() {
-    run_cases(&[
-        case(
-            "unclosed group",
-            "error_classes:\n  - name: sf_bad\n    patterns: [\"(\"]\n",
-            3,
-            Some(16),
-            &["invalid regex", "unclosed group"],
-        ),
-        case(
-            "second pattern bad",
-            "error_classes:\n  - name: sf_bad\n    patterns:\n      - ok\n      - 'a{2,1}'\n",
-            5,
-            Some(9),
-            &["invalid regex"],
-        ),
-        case(
-            "empty pattern",
-            "error_classes:\n  - name: sf_bad\n    patterns: [\"\"]\n",
-            3,
-            Some(16),
-            &["empty pattern"],
-        ),
-        case(
-            "no patterns",
-            "error_classes:\n  - name: sf_bad\n    patterns: []\n",
-            3,
-            None,
-            &["at least one pattern"],
-        ),
-    ]);
+    run_cases(&corpus::bad_regexes());
 }
 
 #[test]
 fn unicode_class_names_are_refused_and_unicode_patterns_work() {
-    run_cases(&[
-        case(
-            "zero-width in a class name",
-            "error_classes:\n  - name: \"sf\u{200b}limit\"\n    patterns: [x]\n",
-            2,
-            Some(11),
-            &["class name", "must match"],
-        ),
-        case(
-            "right-to-left override in a class name",
-            "error_classes:\n  - name: \"\u{202e}timil_fs\"\n    patterns: [x]\n",
-            2,
-            Some(11),
-            &["class name"],
-        ),
-        case(
-            "non-ASCII class in skip_errors",
-            "skip_errors: [\"authé\"]\n",
-            1,
-            Some(15),
-            &["unknown error class"],
-        ),
-    ]);
+    run_cases(&corpus::unicode_class_names());
     // Patterns are data: RTL and zero-width characters match themselves.
     let text = format!(
         "flow: {FLOW}\nerror_classes:\n  - name: sf_hidden\n    patterns: [\"\u{202e}LIMIT\u{200b}X\", \"ré-essai\"]\n"
@@ -746,11 +351,7 @@ fn a_byte_order_mark_does_not_break_a_valid_policy() {
 /// Whatever a BOM does to a valid file, it never makes a wrong one usable.
 #[test]
 fn a_byte_order_mark_never_hides_a_problem() {
-    for text in [
-        format!("\u{feff}flow: {FLOW}\nenabled: no\n"),
-        format!("\u{feff}flow: {FLOW}\nmax_retry: 3\n"),
-        format!("\u{feff}flow: {FLOW}\nmax_retries: \"3\"\n"),
-    ] {
+    for text in corpus::byte_order_mark_before_a_problem() {
         let b = broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)), &text);
         assert_eq!(b.source, flow_name(FLOW));
         assert_eq!(cli(FLOW, Some(DEFAULT_TEXT), Some(&text)), b.problems);
@@ -781,34 +382,7 @@ fn crlf_line_endings_are_fine() {
 
 #[test]
 fn nul_bytes_duplicate_keys_and_several_documents_are_refused() {
-    for (name, text, needle) in [
-        (
-            "NUL in a value",
-            format!("flow: {FLOW}\nmax_retries: 3\0\n"),
-            "control characters",
-        ),
-        ("NUL at the end", format!("flow: {FLOW}\n\0"), "control characters"),
-        (
-            "duplicate key",
-            format!("flow: {FLOW}\nmax_retries: 3\nmax_retries: 4\n"),
-            "`max_retries` (first at line 2)",
-        ),
-        (
-            "duplicate nested key",
-            format!("flow: {FLOW}\nbackoff:\n  jitter: none\n  jitter: full\n"),
-            "`backoff.jitter` (first at line 3)",
-        ),
-        (
-            "two documents",
-            format!("flow: {FLOW}\n---\nflow: {FLOW}\n"),
-            "more than one document",
-        ),
-        (
-            "three document markers",
-            format!("---\nflow: {FLOW}\n---\nmax_retries: 2\n---\n"),
-            "more than one document",
-        ),
-    ] {
+    for (name, text, needle) in corpus::malformed_documents() {
         let b = broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)), name);
         assert_eq!(b.source, flow_name(FLOW), "{name}");
         assert!(b.summary().contains(needle), "{name}: {}", b.summary());
@@ -844,15 +418,7 @@ fn nul_bytes_are_located() {
 
 #[test]
 fn a_flow_file_that_names_another_flow_or_none_is_broken() {
-    for (text, needle) in [
-        ("flow: sf-contacts\nmax_retries: 9\n".to_owned(), "names another flow"),
-        ("max_retries: 9\n".to_owned(), "missing `flow`"),
-        ("".to_owned(), "missing `flow`"),
-        ("flow:\n".to_owned(), "flow"),
-        ("flow: 3\n".to_owned(), "flow"),
-        (format!("flow: [{FLOW}]\n"), "flow"),
-        (format!("flow: {}\n", FLOW.to_uppercase()), "names another flow"),
-    ] {
+    for (text, needle) in corpus::wrong_or_no_flow() {
         let b = broken(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)), &text);
         assert_eq!(b.source, flow_name(FLOW), "{text:?}");
         assert!(b.summary().contains(needle), "{text:?}: {}", b.summary());
@@ -931,15 +497,7 @@ fn a_broken_policy_decides_a_notified_skip_naming_the_place() {
 /// as "not set" inherits a more permissive value from the default.
 #[test]
 fn null_values_are_refused() {
-    for (body, field) in [
-        ("enabled:\n", "enabled"),
-        ("enabled: null\n", "enabled"),
-        ("max_retries: ~\n", "max_retries"),
-        ("skip_errors:\n", "skip_errors"),
-        ("backoff:\n  max_delay:\n", "backoff.max_delay"),
-        ("enabled:\nmax_retries: 3\n", "enabled"),
-        ("overrides:\n  throttling:\n", "overrides.throttling"),
-    ] {
+    for (body, field) in corpus::null_values() {
         let text = format!("flow: {FLOW}\n{body}");
         let b = broken(lambda(FLOW, Some("enabled: true\n"), Some(&text)), body);
         assert_eq!(b.source, flow_name(FLOW));
@@ -986,5 +544,43 @@ fn what_validate_accepts_the_lambda_uses() {
         assert!(cli(FLOW, Some(DEFAULT_TEXT), Some(&text)).is_empty(), "{text}");
         let p = usable(lambda(FLOW, Some(DEFAULT_TEXT), Some(&text)));
         assert_eq!(p.source, flow_name(FLOW));
+    }
+}
+
+/// In a policy set, a flow file whose flow cannot be read may be any flow's
+/// (its name is free): every flow resolves broken, naming that file, as the
+/// Lambda would with its text as the flow's parameter (issue 16, item 3).
+#[test]
+fn a_flow_file_whose_flow_cannot_be_read_breaks_every_flow() {
+    for (what, text) in [
+        ("alias bomb", corpus::billion_laughs()),
+        ("deep nesting", "[".repeat(200)),
+        ("duplicate key", "max_retries: 3\nmax_retries: 4\n".to_owned()),
+        ("no flow", "max_retries: 9\n".to_owned()),
+        ("flow not a string", "flow: [sf-accounts]\n".to_owned()),
+    ] {
+        let source = |file: &str, text: &str, kind| PolicySource {
+            file: file.into(),
+            text: text.into(),
+            kind,
+        };
+        let v = validate_sources(
+            &[
+                source("default.yaml", DEFAULT_TEXT, FileKind::Default),
+                source("flows/contacts.yaml", "flow: sf-contacts\n", FileKind::Flow),
+                source("flows/sf-accounts.yaml", &text, FileKind::Flow),
+            ],
+            None,
+        );
+        assert_eq!(v.unattributed, ["flows/sf-accounts.yaml"], "{what}");
+        for flow in [FLOW, "sf-contacts", "sf-leads"] {
+            let b = broken(v.resolve(flow), what);
+            assert_eq!(b.source, "flows/sf-accounts.yaml", "{what}: {flow}");
+            assert!(
+                b.summary().starts_with("flows/sf-accounts.yaml:"),
+                "{what}: {}",
+                b.summary()
+            );
+        }
     }
 }

@@ -70,6 +70,11 @@ pub struct Validated {
     pub broken_default: Option<String>,
     /// Flows whose file (or one of whose files) cannot be used: flow → file.
     pub broken_flows: BTreeMap<String, String>,
+    /// Flow files that cannot be read far enough to know which flow they
+    /// govern (YAML refused by the first pass, too large, `flow` missing or
+    /// not a string). Each might govern any flow (the file name is free):
+    /// every flow resolves as broken while one exists.
+    pub unattributed: Vec<String>,
 }
 
 impl Validated {
@@ -87,6 +92,20 @@ impl Validated {
         }
         if let Some(file) = self.broken_flows.get(flow) {
             return broken(file);
+        }
+        // A flow file whose flow cannot be read might be this flow's: the
+        // Lambda, reading that text under this flow's parameter, fails closed,
+        // so no flow is decided on the default (or on another file) meanwhile.
+        if let Some(first) = self.unattributed.first() {
+            return FlowPolicy::Broken(BrokenPolicy {
+                source: first.clone(),
+                problems: self
+                    .diagnostics
+                    .iter()
+                    .filter(|d| self.unattributed.contains(&d.file))
+                    .cloned()
+                    .collect(),
+            });
         }
         match self.set.resolve(flow) {
             Ok(p) => FlowPolicy::Usable(p),
@@ -159,16 +178,18 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
     let mut set = PolicySet::default();
     let mut broken_default = None;
     let mut broken_flows: BTreeMap<String, String> = BTreeMap::new();
+    let mut unattributed: Vec<String> = Vec::new();
     let mut parsed: Vec<(&PolicySource, YamlDoc, PolicyFile)> = Vec::new();
     let mut mark_broken = |src: &PolicySource, flow: Option<String>| match src.kind {
         FileKind::Default => {
             broken_default.get_or_insert_with(|| src.file.clone());
         }
-        FileKind::Flow => {
-            if let Some(flow) = flow {
+        FileKind::Flow => match flow {
+            Some(flow) => {
                 broken_flows.entry(flow).or_insert_with(|| src.file.clone());
             }
-        }
+            None => unattributed.push(src.file.clone()),
+        },
     };
 
     for src in sources {
@@ -270,6 +291,7 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
                 Position::START,
                 "missing `flow`: name the AppFlow flow this file governs",
             ));
+            mark_broken(src, None);
             continue;
         };
         if let Some(first) = claimed.insert(flow, &src.file) {
@@ -303,5 +325,6 @@ pub fn validate_sources(sources: &[PolicySource], schema: Option<&dyn SchemaChec
         set,
         broken_default,
         broken_flows,
+        unattributed,
     }
 }
