@@ -607,3 +607,84 @@ fn conclude(
         notify_on,
     }
 }
+
+#[cfg(test)]
+mod redecide_tests {
+    //! The restart's re-decision gives on-failure's decision back for real failures.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::backoff::SplitMix64;
+    use crate::model::{Policy, PolicyFile};
+    use chrono::TimeDelta;
+
+    fn t(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + TimeDelta::minutes(minutes)
+    }
+
+    fn policy(yaml: &str) -> FlowPolicy {
+        let file: PolicyFile = serde_yaml::from_str(yaml).unwrap();
+        FlowPolicy::Usable(ResolvedPolicy::new("default".into(), Policy::default().merged(&file)).unwrap())
+    }
+
+    fn run(id: &str, status: RunStatus, at: DateTime<Utc>, message: Option<&str>) -> RunRecord {
+        RunRecord {
+            execution_id: id.into(),
+            status,
+            started_at: Some(at),
+            last_updated_at: Some(at + TimeDelta::minutes(1)),
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn real_decisions_come_out_again_and_facts_decide() {
+        let messages = ["Read timed out", "Rate exceeded", "INVALID_SESSION_ID: expired", "boom"];
+        let policies = [
+            policy("{}"),
+            policy("max_retries: 2\nretry_window: 1h\n"),
+            policy("backoff: {strategy: fixed, initial_delay: 50m, jitter: full}\n"),
+        ];
+        let mut compared = 0;
+        for (p, policy) in policies.iter().enumerate() {
+            for message in messages {
+                for streak in 0..4 {
+                    let id = format!("failed-{p}-{streak}");
+                    let failed = run(&id, RunStatus::Error, t(0), Some(message));
+                    let mut records = vec![failed.clone(), run("ok", RunStatus::Successful, t(-600), None)];
+                    for i in 0..streak {
+                        records.push(run(&format!("e{i}"), RunStatus::Error, t(-10 * (i + 1)), Some(message)));
+                    }
+                    let event = FailureEvent {
+                        flow_name: "f".into(),
+                        execution_id: id.clone(),
+                        trigger_type: Some("ONDEMAND".into()),
+                        status: Some("Execution Failed".into()),
+                        error: Some(message.into()),
+                        start_time: Some(t(0)),
+                        time: Some(t(1)),
+                    };
+                    // A run still in progress when on-failure decides at t(2)...
+                    let mut late = run("late", RunStatus::InProgress, t(-5), None);
+                    records.push(late.clone());
+                    let now = t(2);
+                    let first = decide(&event, &records, policy, now, &mut SplitMix64::for_execution(&id)).unwrap();
+                    // ...that failed after it, and a run started after it, change nothing.
+                    records.pop();
+                    late.status = RunStatus::Error;
+                    late.last_updated_at = Some(t(20));
+                    records.push(late);
+                    records.push(run("later", RunStatus::Successful, t(30), None));
+                    let again = redecide("f", &failed, &records, policy, now).unwrap();
+                    assert_eq!(again.decision, first, "{p} {message} {streak}");
+                    assert_eq!(again.window_end.is_some(), first.action == Action::Retry);
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 48);
+    }
+}
