@@ -132,9 +132,16 @@ async fn restart_binary_restarts_and_names_bad_input() {
     forged["execution_name"] = json!(appflow_retry_policy::naming::execution_name("sf-contacts", "run-2"));
     let before = w.emulator.count(appflow_emulator::Operation::StartFlow);
     let out = api.invoke(forged).await.unwrap();
-    assert_eq!((&out["outcome"], &out["notify"]), (&json!("skipped"), &json!(true)), "{out}");
+    assert_eq!(
+        (&out["outcome"], &out["notify"]),
+        (&json!("skipped"), &json!(true)),
+        "{out}"
+    );
     assert!(
-        out["reason"].as_str().unwrap().contains("error class auth is in skip_errors"),
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("error class auth is in skip_errors"),
         "{out}"
     );
     assert_eq!(w.emulator.count(appflow_emulator::Operation::StartFlow), before);

@@ -315,9 +315,17 @@ async fn a_forged_retry_for_a_run_that_fails_with_an_auth_error_starts_nothing()
     let out = w.restart().handle(&payload).await.unwrap();
     assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true), "{out:?}");
     assert!(out.reason.contains("input says retry 1/3 after 1s"), "{}", out.reason);
-    assert!(out.reason.contains("skip (error class auth is in skip_errors"), "{}", out.reason);
+    assert!(
+        out.reason.contains("skip (error class auth is in skip_errors"),
+        "{}",
+        out.reason
+    );
 
-    assert_eq!(w.emulator.count(Operation::StartFlow), 0, "no StartFlow reached AppFlow");
+    assert_eq!(
+        w.emulator.count(Operation::StartFlow),
+        0,
+        "no StartFlow reached AppFlow"
+    );
 }
 
 #[tokio::test]
@@ -365,7 +373,15 @@ async fn a_forged_reactivation_of_a_flow_a_person_stopped_starts_nothing() {
     let payload = forged_execution(&w, &name, &input).await;
     let out = w.restart().handle(&payload).await.unwrap();
     assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true), "{out:?}");
-    assert!(out.reason.contains("no failed run precedes the deactivation"), "{}", out.reason);
-    assert_eq!(w.emulator.count(Operation::StartFlow), 0, "no StartFlow reached AppFlow");
+    assert!(
+        out.reason.contains("no failed run precedes the deactivation"),
+        "{}",
+        out.reason
+    );
+    assert_eq!(
+        w.emulator.count(Operation::StartFlow),
+        0,
+        "no StartFlow reached AppFlow"
+    );
     assert_eq!(w.emulator.flow("nightly-orders").unwrap().status, "Suspended");
 }

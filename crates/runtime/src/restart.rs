@@ -1,6 +1,8 @@
 //! The restart handler, invoked by the state machine after the Wait: checks
-//! that the input is a real decision of on-failure and that the restart
-//! still makes sense, then calls StartFlow (docs/design.md §5.6, §6.6–6.9).
+//! that the input is a real decision of on-failure, re-decides from the facts
+//! it reads (the policy, the failed run's record, the history) and checks
+//! that the restart still makes sense, then calls StartFlow (docs/design.md
+//! §5.6, §6.6–6.9).
 
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::naming::{client_token, execution_name};
@@ -29,7 +31,9 @@ pub struct RestartInput {
     /// The state machine execution's name (`$$.Execution.Name`).
     #[serde(default)]
     pub execution_name: Option<String>,
-    /// When the execution started (`$$.Execution.StartTime`).
+    /// When the execution started (`$$.Execution.StartTime`, which the caller of
+    /// StartExecution cannot set): the time the restart re-decides at; missing or not a
+    /// time is `RestartRefused` (docs/design.md §6.8).
     #[serde(default)]
     pub execution_started_at: Option<String>,
 }
