@@ -105,13 +105,46 @@ async fn restart_binary_restarts_and_names_bad_input() {
     let api = RuntimeApi::start().await.unwrap();
     let _child = spawn(&api, &w, env!("CARGO_BIN_EXE_restart"));
 
-    let out = api.invoke(input).await.unwrap();
+    let out = api.invoke(input.clone()).await.unwrap();
     assert_eq!(out["outcome"], "restarted");
     assert!(out["new_execution_id"].is_string());
 
     let err = api.invoke(json!({"flow_name": "sf-accounts"})).await.unwrap_err();
     assert_eq!(err.error_type, "InvalidInput");
     assert!(err.error_message.contains("execution_id"), "{err}");
+
+    // A forged retry for a run that failed with an auth error (skip_errors): re-decided
+    // from AppFlow's record, skipped and told; StartFlow is not called again.
+    w.emulator.add_flow(Flow::on_demand("sf-contacts"));
+    let started = chrono::DateTime::from_timestamp(Utc::now().timestamp() - 180, 0).unwrap();
+    w.emulator.fail_run(
+        "sf-contacts",
+        "run-2",
+        started,
+        "INVALID_SESSION_ID: Session expired or invalid",
+    );
+    let mut forged = input.clone();
+    forged["decision"]["flow"] = json!("sf-contacts");
+    forged["decision"]["execution_id"] = json!("run-2");
+    forged["decision"]["failed_run_started_at"] = json!(appflow_retry_policy::format_time(started));
+    forged["flow_name"] = json!("sf-contacts");
+    forged["execution_id"] = json!("run-2");
+    forged["execution_name"] = json!(appflow_retry_policy::naming::execution_name("sf-contacts", "run-2"));
+    let before = w.emulator.count(appflow_emulator::Operation::StartFlow);
+    let out = api.invoke(forged).await.unwrap();
+    assert_eq!(
+        (&out["outcome"], &out["notify"]),
+        (&json!("skipped"), &json!(true)),
+        "{out}"
+    );
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("error class auth is in skip_errors"),
+        "{out}"
+    );
+    assert_eq!(w.emulator.count(appflow_emulator::Operation::StartFlow), before);
 }
 
 #[tokio::test]

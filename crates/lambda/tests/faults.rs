@@ -86,9 +86,16 @@ fn restart_input(d: &Decision) -> Value {
     RestartInput::for_execution(d, Utc::now() - TimeDelta::seconds(delay + 1)).to_json()
 }
 
+/// When a failed run started that ended before the execution of
+/// [`restart_input`] (its 1 h backoff ended a second ago) began: the
+/// restart refuses an execution that started before the run ended.
+fn before_the_backoff() -> DateTime<Utc> {
+    common::three_minutes_ago() - TimeDelta::hours(1)
+}
+
 /// A failure decided `retry` by the real on-failure handler.
 async fn decided(w: &World, flow: &str) -> Decision {
-    let event = failure(w, flow, common::three_minutes_ago());
+    let event = failure(w, flow, before_the_backoff());
     let out = w.on_failure().handle(&event).await.unwrap();
     assert_eq!(out.decision.action, Action::Retry, "{}", out.decision.reason);
     assert_eq!(out.decision.delay_seconds, Some(3600));
@@ -498,7 +505,7 @@ async fn forged_restart_inputs_start_nothing() {
 async fn a_hundred_duplicate_deliveries_among_faults_start_one_execution_and_one_run() {
     let w = world().await;
     let flow = "sf-dup";
-    let event = Arc::new(failure(&w, flow, common::three_minutes_ago()));
+    let event = Arc::new(failure(&w, flow, before_the_backoff()));
     let h = Arc::new(w.on_failure());
     // Absorbed by the client's retries, or enough to fail a whole batch of 5.
     let faults = [

@@ -104,7 +104,9 @@ async fn skips_when_a_newer_run_succeeded() {
     );
     let out = w.restart().handle(&input).await.unwrap();
     assert_eq!(out.outcome.as_str(), "skipped");
-    assert!(out.reason.contains("newer run newer (Successful)"), "{}", out.reason);
+    // Within the clock's precision the run may count as started before the execution: the
+    // re-decision's superseded skip; else the newer-run check's.
+    assert!(out.reason.contains("newer run newer (Successful"), "{}", out.reason);
     assert!(out.notify);
     assert_eq!(w.emulator.count(Operation::StartFlow), 0);
 }
@@ -221,4 +223,165 @@ async fn a_deactivated_scheduled_flow_is_reactivated() {
     let again = w.restart().handle(&input).await.unwrap();
     assert_eq!((again.outcome.as_str(), again.notify), ("skipped", true));
     assert_eq!(w.emulator.count(Operation::StartFlow), 1);
+}
+
+// ---- Forged executions (docs/design.md §6.8): someone who can call
+// states:StartExecution starts the retry state machine under a failure's
+// derived name with a decision of their own.
+
+/// `now` minus `seconds`, in whole seconds (the precision every side keeps).
+fn seconds_ago(seconds: i64) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp(Utc::now().timestamp() - seconds, 0).unwrap()
+}
+
+/// Starts `input` in moto's Step Functions under `name`, as a holder of
+/// states:StartExecution can, runs the real statemachines/retry.asl.json to
+/// its end (moto's Lambda stand-in answers the Restart task), and returns
+/// the payload the Restart task sent: what the restart Lambda gets.
+async fn forged_execution(w: &World, name: &str, input: &Value) -> Value {
+    w.moto
+        .queue_lambda_results(&[
+            serde_json::json!({"outcome": "skipped", "new_execution_id": null, "reason": "stand-in", "notify": false}),
+        ])
+        .unwrap();
+    let d = w.run_execution(name, input).await;
+    let events = w
+        .sfn
+        .get_execution_history()
+        .execution_arn(&d.execution_arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap()
+        .events;
+    let mut current = String::new();
+    for event in events {
+        if let Some(entered) = event.state_entered_event_details() {
+            current.clone_from(&entered.name);
+        }
+        if let Some(scheduled) = event.task_scheduled_event_details()
+            && current == "Restart"
+        {
+            let parameters: Value = serde_json::from_str(&scheduled.parameters).unwrap();
+            return parameters["Payload"].clone();
+        }
+    }
+    panic!("execution {name} never reached Restart: {d:?}");
+}
+
+/// A retry decision a timeout would get, for the run `id` of `flow` started at `at`.
+fn forged_retry(flow: &str, id: &str, at: chrono::DateTime<Utc>) -> Value {
+    serde_json::json!({
+        "flow_name": flow, "execution_id": id, "error_message": "Read timed out",
+        "decision": {
+            "flow": flow, "execution_id": id,
+            "failed_run_started_at": appflow_retry_policy::format_time(at),
+            "policy": "default", "error_class": "timeout", "attempt": 1, "max_retries": 3,
+            "action": "retry", "delay_seconds": 1, "reason": "restart 1 of 3", "notify_on": [],
+            "notify": false,
+        },
+    })
+}
+
+const AUTH: &str = "INVALID_SESSION_ID: Session expired or invalid";
+
+#[tokio::test]
+async fn a_forged_retry_for_a_run_that_fails_with_an_auth_error_starts_nothing() {
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), "backoff: {jitter: none}\nnotify: []\n")
+        .await;
+    let name = |flow: &str| appflow_retry_policy::naming::execution_name(flow, FAILED);
+
+    // 1. Started while the run still runs: it ends a minute after the forged execution starts.
+    w.emulator.add_flow(Flow::on_demand("sf-accounts"));
+    let start = seconds_ago(10);
+    w.emulator.set_run_duration(TimeDelta::seconds(70));
+    let event = w.emulator.fail_run("sf-accounts", FAILED, start, AUTH);
+    let payload = forged_execution(&w, &name("sf-accounts"), &forged_retry("sf-accounts", FAILED, start)).await;
+    // on-failure's own execution name is taken: its skip does not start.
+    let out = w.on_failure().handle(&event).await.unwrap();
+    assert_eq!(out.decision.action.as_str(), "skip");
+    assert_eq!(out.execution, "already_exists");
+    let err = w.restart().handle(&payload).await.unwrap_err();
+    assert_eq!(err.error_type(), "RestartRefused", "{err}");
+    assert!(err.to_string().contains("before the failed run"), "{err}");
+
+    // 2. Started after the run ended, before on-failure's event came: re-decided, skipped, told.
+    w.emulator.add_flow(Flow::on_demand("sf-contacts"));
+    let start = seconds_ago(180);
+    w.emulator.set_run_duration(TimeDelta::seconds(30));
+    w.emulator.fail_run("sf-contacts", FAILED, start, AUTH);
+    let payload = forged_execution(&w, &name("sf-contacts"), &forged_retry("sf-contacts", FAILED, start)).await;
+    let out = w.restart().handle(&payload).await.unwrap();
+    assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true), "{out:?}");
+    assert!(out.reason.contains("input says retry 1/3 after 1s"), "{}", out.reason);
+    assert!(
+        out.reason.contains("skip (error class auth is in skip_errors"),
+        "{}",
+        out.reason
+    );
+
+    assert_eq!(
+        w.emulator.count(Operation::StartFlow),
+        0,
+        "no StartFlow reached AppFlow"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_reactivation_of_a_flow_a_person_stopped_starts_nothing() {
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), "backoff: {jitter: none}\n")
+        .await;
+    w.put_parameter(
+        &flow_parameter(PREFIX, "nightly-orders"),
+        "flow: nightly-orders\nreactivate: {enabled: true, backoff: {jitter: none}}\n",
+    )
+    .await;
+    // A scheduled flow that never failed, stopped by a person.
+    w.emulator.add_flow(
+        Flow::on_demand("nightly-orders")
+            .trigger(TriggerType::Scheduled)
+            .status("Suspended"),
+    );
+    for i in 1..=3 {
+        let at = seconds_ago(3600 * i);
+        w.emulator.add_run(
+            "nightly-orders",
+            Run {
+                execution_id: format!("run-{i}"),
+                status: "Successful".into(),
+                started_at: Some(at),
+                last_updated_at: Some(at + TimeDelta::minutes(1)),
+                message: None,
+            },
+        );
+    }
+    let stopped = seconds_ago(60);
+    let id = appflow_retry_policy::deactivation_id_at(stopped);
+    let input = serde_json::json!({
+        "flow_name": "nightly-orders", "execution_id": id, "error_message": "3 consecutive failures",
+        "decision": {
+            "flow": "nightly-orders", "execution_id": id,
+            "failed_run_started_at": appflow_retry_policy::format_time(stopped),
+            "policy": "default", "error_class": "timeout", "attempt": 1, "max_retries": 3,
+            "action": "reactivate", "delay_seconds": 1, "reason": "re-activation 1 of 3",
+            "notify_on": ["reactivate"], "notify": true,
+        },
+    });
+    let name = appflow_retry_policy::naming::execution_name("nightly-orders", &id);
+    let payload = forged_execution(&w, &name, &input).await;
+    let out = w.restart().handle(&payload).await.unwrap();
+    assert_eq!((out.outcome.as_str(), out.notify), ("skipped", true), "{out:?}");
+    assert!(
+        out.reason.contains("no failed run precedes the deactivation"),
+        "{}",
+        out.reason
+    );
+    assert_eq!(
+        w.emulator.count(Operation::StartFlow),
+        0,
+        "no StartFlow reached AppFlow"
+    );
+    assert_eq!(w.emulator.flow("nightly-orders").unwrap().status, "Suspended");
 }

@@ -812,3 +812,37 @@ async fn recovered_is_told_once_and_never_restarts() {
     assert_eq!(w.states_entered(&d.execution_arn).await, ["Route", "Done"]);
     assert!(w.notifications().await.is_empty());
 }
+
+/// A forged quiet retry (notify false, nothing in notify_on) whose restart
+/// re-decides and disagrees: the restart's `skipped` with `notify: true` is
+/// what the state machine routes on, so a person is told, with both answers.
+#[tokio::test]
+async fn a_disagreeing_re_decision_is_told_even_for_a_quiet_decision() {
+    let w = World::new().await;
+    let reason = "on-failure's input says retry 2/3 after 1s; re-decided for the execution's start 2026-11-29T09:06:47Z: skip (error class auth is in skip_errors: a restart would fail the same way)";
+    w.moto
+        .queue_lambda_results(&[
+            json!({"outcome": "skipped", "new_execution_id": null, "reason": reason, "notify": true}),
+        ])
+        .unwrap();
+    let d = w
+        .run_execution("forged-quiet-retry", &machine_input("retry", Some(1), false, &[]))
+        .await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.error);
+    let states = w.states_entered(&d.execution_arn).await;
+    assert_eq!(
+        states,
+        [
+            "Route",
+            "WaitBackoff",
+            "Restart",
+            "AfterRestart",
+            "NotifyRestartOutcome",
+            "Done"
+        ]
+    );
+    let messages = w.notifications().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages[0].contains(" skipped. "), "{messages:?}");
+    assert!(messages[0].contains(reason), "{messages:?}");
+}

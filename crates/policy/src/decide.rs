@@ -305,9 +305,7 @@ impl Pending<'_> {
         }
 
         // 7. The failure streak: Error runs just older than this one, within the window.
-        let older = runs_newest_first(records, Some(&event.execution_id), |t| t < failed_at);
-        let (counted, oldest) = error_streak(&older, failed_at - window.as_chrono());
-        let streak_start = oldest.unwrap_or(failed_at);
+        let (counted, streak_start) = failure_streak(records, &event.execution_id, failed_at, window);
         let attempt = u32::try_from(counted).unwrap_or(u32::MAX).saturating_add(1);
 
         // 8–9. Out of restarts, or out of time.
@@ -364,6 +362,99 @@ impl Pending<'_> {
             ),
         )
     }
+}
+
+/// Rule 7's failure streak before the failed run `execution_id` at
+/// `failed_at`: how many `Error` runs just older than it lead the history
+/// within `window`, and the streak's start (the oldest counted run's time,
+/// else `failed_at`).
+fn failure_streak(
+    records: &[RunRecord],
+    execution_id: &str,
+    failed_at: DateTime<Utc>,
+    window: Duration,
+) -> (usize, DateTime<Utc>) {
+    let older = runs_newest_first(records, Some(execution_id), |t| t < failed_at);
+    let (counted, oldest) = error_streak(&older, failed_at - window.as_chrono());
+    (counted, oldest.unwrap_or(failed_at))
+}
+
+/// The restart's own decision for a failed run (docs/design.md §6.8): the
+/// rules of [`decide()`] applied again, after the wait, to the facts the
+/// restart reads itself, never to its input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redecision {
+    /// The decision rules 1–11 give for the facts.
+    pub decision: Decision,
+    /// For a `retry`: the end of the failure streak's `retry_window`
+    /// (streak start + the class's window), past which no wait may end.
+    pub window_end: Option<DateTime<Utc>>,
+}
+
+/// The history as it was at `at`: runs that started after `at` are left
+/// out (nobody deciding at `at` saw them), and a run whose record changed
+/// after `at` counts as still `InProgress` (its final status came later).
+pub fn history_as_of(records: &[RunRecord], at: DateTime<Utc>) -> Vec<RunRecord> {
+    records
+        .iter()
+        .filter(|r| r.time().is_none_or(|t| t <= at))
+        .map(|r| {
+            let mut r = r.clone();
+            if r.last_updated_at.is_some_and(|u| u > at) {
+                r.status = RunStatus::InProgress;
+            }
+            r
+        })
+        .collect()
+}
+
+/// Re-decides the failed run `failed` of the on-demand flow `flow` at `at`
+/// (docs/design.md §6.8): the failure is described by its own record
+/// (status, time, `executionMessage`) instead of an event, the history is
+/// taken as of `at` ([`history_as_of`]), and [`decide()`] applies rules 1–11
+/// with the seed on-failure uses (SplitMix64 of the execution id), so that
+/// the decision on-failure made at about `at` comes out again, delay
+/// included. The caller checks that `failed` is final and ended by `at`.
+pub fn redecide(
+    flow: &str,
+    failed: &RunRecord,
+    records: &[RunRecord],
+    policy: &FlowPolicy,
+    at: DateTime<Utc>,
+) -> Result<Redecision, Undecided> {
+    let status = match &failed.status {
+        RunStatus::Canceled => "Execution Canceled",
+        RunStatus::CancelStarted => "Execution CancelStarted",
+        RunStatus::Successful => "Execution Successful",
+        _ => "Execution Failed",
+    };
+    let event = FailureEvent {
+        flow_name: flow.to_owned(),
+        execution_id: failed.execution_id.clone(),
+        trigger_type: Some("ONDEMAND".to_owned()),
+        status: Some(status.to_owned()),
+        error: failed.message.clone().filter(|m| !m.is_empty()),
+        start_time: failed.time(),
+        time: failed.last_updated_at.or(failed.time()),
+    };
+    let mut as_of = history_as_of(records, at);
+    // The failed run itself is final by `at` (the caller's check).
+    if let Some(r) = as_of.iter_mut().find(|r| r.execution_id == failed.execution_id) {
+        r.status = failed.status.clone();
+    } else {
+        as_of.push(failed.clone());
+    }
+    let mut rng = crate::backoff::SplitMix64::for_execution(&failed.execution_id);
+    let decision = decide(&event, &as_of, policy, at, &mut rng)?;
+    let window_end = match (policy, decision.action, decision.error_class.as_deref()) {
+        (FlowPolicy::Usable(p), Action::Retry, Some(class)) => {
+            let window = p.policy.for_class(class).retry_window;
+            let (_, start) = failure_streak(&as_of, &failed.execution_id, decision.failed_run_started_at, window);
+            Some(start + window.as_chrono())
+        }
+        _ => None,
+    };
+    Ok(Redecision { decision, window_end })
 }
 
 /// The runs that started strictly after the failed run (by their time, see
@@ -514,5 +605,86 @@ fn conclude(
         reason: verdict.reason,
         notify: notify_on.contains(&action),
         notify_on,
+    }
+}
+
+#[cfg(test)]
+mod redecide_tests {
+    //! The restart's re-decision gives on-failure's decision back for real failures.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::backoff::SplitMix64;
+    use crate::model::{Policy, PolicyFile};
+    use chrono::TimeDelta;
+
+    fn t(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + TimeDelta::minutes(minutes)
+    }
+
+    fn policy(yaml: &str) -> FlowPolicy {
+        let file: PolicyFile = serde_yaml::from_str(yaml).unwrap();
+        FlowPolicy::Usable(ResolvedPolicy::new("default".into(), Policy::default().merged(&file)).unwrap())
+    }
+
+    fn run(id: &str, status: RunStatus, at: DateTime<Utc>, message: Option<&str>) -> RunRecord {
+        RunRecord {
+            execution_id: id.into(),
+            status,
+            started_at: Some(at),
+            last_updated_at: Some(at + TimeDelta::minutes(1)),
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn real_decisions_come_out_again_and_facts_decide() {
+        let messages = ["Read timed out", "Rate exceeded", "INVALID_SESSION_ID: expired", "boom"];
+        let policies = [
+            policy("{}"),
+            policy("max_retries: 2\nretry_window: 1h\n"),
+            policy("backoff: {strategy: fixed, initial_delay: 50m, jitter: full}\n"),
+        ];
+        let mut compared = 0;
+        for (p, policy) in policies.iter().enumerate() {
+            for message in messages {
+                for streak in 0..4 {
+                    let id = format!("failed-{p}-{streak}");
+                    let failed = run(&id, RunStatus::Error, t(0), Some(message));
+                    let mut records = vec![failed.clone(), run("ok", RunStatus::Successful, t(-600), None)];
+                    for i in 0..streak {
+                        records.push(run(&format!("e{i}"), RunStatus::Error, t(-10 * (i + 1)), Some(message)));
+                    }
+                    let event = FailureEvent {
+                        flow_name: "f".into(),
+                        execution_id: id.clone(),
+                        trigger_type: Some("ONDEMAND".into()),
+                        status: Some("Execution Failed".into()),
+                        error: Some(message.into()),
+                        start_time: Some(t(0)),
+                        time: Some(t(1)),
+                    };
+                    // A run still in progress when on-failure decides at t(2)...
+                    let mut late = run("late", RunStatus::InProgress, t(-5), None);
+                    records.push(late.clone());
+                    let now = t(2);
+                    let first = decide(&event, &records, policy, now, &mut SplitMix64::for_execution(&id)).unwrap();
+                    // ...that failed after it, and a run started after it, change nothing.
+                    records.pop();
+                    late.status = RunStatus::Error;
+                    late.last_updated_at = Some(t(20));
+                    records.push(late);
+                    records.push(run("later", RunStatus::Successful, t(30), None));
+                    let again = redecide("f", &failed, &records, policy, now).unwrap();
+                    assert_eq!(again.decision, first, "{p} {message} {streak}");
+                    assert_eq!(again.window_end.is_some(), first.action == Action::Retry);
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 48);
     }
 }

@@ -31,15 +31,16 @@ pub use appflow::{
 };
 pub use backoff::{RandomSource, SplitMix64, seed_for};
 pub use decide::{
-    Decision, Pending, Precheck, Undecided, decide, failure_message, format_time, newer_runs, newest_newer_run,
-    precheck,
+    Decision, Pending, Precheck, Redecision, Undecided, decide, failure_message, format_time, history_as_of,
+    newer_runs, newest_newer_run, precheck, redecide,
 };
 pub use diagnostic::{Diagnostic, Position};
 pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
 pub use outcome::{ExecutionStart, PlanOutcome, RestartOutcome};
 pub use reactivate::{
-    PendingReactivation, ReactivationPrecheck, deactivations_in_streak, decide_reactivation, reactivation_precheck,
+    PendingReactivation, ReactivationPrecheck, ReactivationRedecision, deactivation_id_at, deactivations_in_streak,
+    decide_reactivation, failures_before_deactivation, reactivation_precheck, redecide_reactivation,
 };
 pub use recover::{
     NoStreak, PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,

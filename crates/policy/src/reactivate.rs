@@ -140,12 +140,84 @@ pub fn deactivations_in_streak(
     deactivated_at: DateTime<Utc>,
     window: Duration,
 ) -> (u32, DateTime<Utc>) {
-    let older = runs_newest_first(records, None, |t| t <= deactivated_at);
-    let (errors, oldest) = error_streak(&older, deactivated_at - window.as_chrono());
-    let streak_start = oldest.unwrap_or(deactivated_at);
+    let (errors, streak_start) = failures_before_deactivation(records, deactivated_at, window);
     let per = usize::try_from(threshold.max(1)).unwrap_or(usize::MAX);
     let n = u32::try_from((errors / per).max(1)).unwrap_or(u32::MAX);
     (n, streak_start)
+}
+
+/// R7's `e`: how many `Error` records lead the history at or before the
+/// deactivation, newest first, within `window` before it, and the streak's
+/// start (the oldest counted failure's time, else the deactivation's). Zero
+/// means no failed run shows in the history just before the deactivation: a
+/// person stopped the flow, AppFlow did not deactivate it.
+pub fn failures_before_deactivation(
+    records: &[RunRecord],
+    deactivated_at: DateTime<Utc>,
+    window: Duration,
+) -> (usize, DateTime<Utc>) {
+    let older = runs_newest_first(records, None, |t| t <= deactivated_at);
+    let (errors, oldest) = error_streak(&older, deactivated_at - window.as_chrono());
+    (errors, oldest.unwrap_or(deactivated_at))
+}
+
+/// The restart's own re-activation decision (docs/design.md §5.6): R1–R10
+/// applied again, after the wait, to facts the restart reads itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReactivationRedecision {
+    /// The decision R1–R10 give for the facts.
+    pub decision: Decision,
+    /// R7's `e` at the deactivation ([`failures_before_deactivation`]) in the window of the
+    /// decision's class: the failed runs that show AppFlow deactivated the flow.
+    pub failures: usize,
+    /// The end of the streak's `retry_window` (R9): no re-activation's wait may end past it.
+    pub window_end: DateTime<Utc>,
+}
+
+/// Re-decides the deactivation of `flow` (a `kind` flow with deactivation
+/// `threshold`) at `deactivated_at`, at time `at`, through
+/// [`decide_reactivation`]: the deactivation's reason is the newest failed
+/// run's `executionMessage` at or before the deactivation (a fact read from
+/// the history; the event's reason is not kept anywhere the restart can
+/// read it without trusting its input), the history is taken as of `at`, and
+/// the seed is on-failure's (SplitMix64 of the deactivation id).
+pub fn redecide_reactivation(
+    flow: &str,
+    kind: crate::appflow::DeactivatedKind,
+    deactivated_at: DateTime<Utc>,
+    records: &[RunRecord],
+    threshold: u32,
+    policy: &FlowPolicy,
+    at: DateTime<Utc>,
+) -> ReactivationRedecision {
+    let as_of = crate::decide::history_as_of(records, at);
+    let before = runs_newest_first(&as_of, None, |t| t <= deactivated_at);
+    let reason = before
+        .iter()
+        .find(|(_, r)| r.status == crate::appflow::RunStatus::Error)
+        .and_then(|(_, r)| r.message.clone())
+        .filter(|m| !m.is_empty());
+    let event = DeactivationEvent {
+        flow_name: flow.to_owned(),
+        kind,
+        reason,
+        reason_field: None,
+        time: Some(deactivated_at),
+        event_id: None,
+    };
+    let mut rng = crate::backoff::SplitMix64::for_execution(&event.deactivation_id());
+    let decision = decide_reactivation(&event, policy, &as_of, threshold, at, &mut rng);
+    let window = match (policy, decision.error_class.as_deref()) {
+        (FlowPolicy::Usable(p), Some(class)) => p.policy.for_class(class).retry_window,
+        (FlowPolicy::Usable(p), None) => p.policy.retry_window,
+        (FlowPolicy::Broken(_), _) => Duration::from_secs(0),
+    };
+    let (failures, streak_start) = failures_before_deactivation(&as_of, deactivated_at, window);
+    ReactivationRedecision {
+        decision,
+        failures,
+        window_end: streak_start + window.as_chrono(),
+    }
 }
 
 impl PendingReactivation<'_> {
@@ -290,4 +362,19 @@ fn conclude(event: &DeactivationEvent, policy: &ResolvedPolicy, at: DateTime<Utc
         notify: action != Action::Reactivate || notify_on.contains(&action),
         notify_on,
     }
+}
+
+/// The deactivation id on-failure gives a deactivation at `t` (the
+/// event's `time`): `deactivated-<YYYYMMDDThhmmssZ>`, as
+/// [`DeactivationEvent::deactivation_id`] derives it.
+pub fn deactivation_id_at(t: DateTime<Utc>) -> String {
+    DeactivationEvent {
+        flow_name: String::new(),
+        kind: crate::appflow::DeactivatedKind::Scheduled,
+        reason: None,
+        reason_field: None,
+        time: Some(t),
+        event_id: None,
+    }
+    .deactivation_id()
 }

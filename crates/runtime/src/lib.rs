@@ -22,6 +22,8 @@ mod recover_tests;
 #[cfg(test)]
 mod redrive_tests;
 #[cfg(test)]
+mod restart_tests;
+#[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]
 mod tests;

@@ -1,14 +1,16 @@
 //! The restart handler, invoked by the state machine after the Wait: checks
-//! that the input is a real decision of on-failure and that the restart
-//! still makes sense, then calls StartFlow (docs/design.md §5.6, §6.6–6.9).
+//! that the input is a real decision of on-failure, re-decides from the facts
+//! it reads (the policy, the failed run's record, the history) and checks
+//! that the restart still makes sense, then calls StartFlow (docs/design.md
+//! §5.6, §6.6–6.9).
 
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::naming::{client_token, execution_name};
 use std::sync::Arc;
 
 use appflow_retry_policy::{
-    Action, Decision, FlowPolicy, RestartOutcome, RunRecord, RunStatus, TriggerType, format_time, newer_runs,
-    newest_newer_run,
+    Action, DeactivatedKind, Decision, FlowPolicy, RestartOutcome, RunRecord, RunStatus, TriggerType,
+    deactivation_id_at, format_time, newer_runs, newest_newer_run, redecide, redecide_reactivation,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,7 +31,9 @@ pub struct RestartInput {
     /// The state machine execution's name (`$$.Execution.Name`).
     #[serde(default)]
     pub execution_name: Option<String>,
-    /// When the execution started (`$$.Execution.StartTime`).
+    /// When the execution started (`$$.Execution.StartTime`, which the caller of
+    /// StartExecution cannot set): the time the restart re-decides at; missing or not a
+    /// time is `RestartRefused` (docs/design.md §6.8).
     #[serde(default)]
     pub execution_started_at: Option<String>,
 }
@@ -170,9 +174,10 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             )));
         }
         check_origin(&input)?;
+        let started_at = execution_started_at(&input)?;
 
         let policy = self.policy_now(flow).await?;
-        match policy.as_ref() {
+        let lookback = match policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
                     format!("the flow's policy became unusable after the decision: {}", b.summary()),
@@ -185,8 +190,8 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                     false,
                 ));
             }
-            FlowPolicy::Usable(_) => {}
-        }
+            FlowPolicy::Usable(p) => p.policy.longest_window().as_chrono(),
+        };
         let Some(info) = self.appflow.describe_flow(flow).await? else {
             return Ok(skip(GONE.into(), false));
         };
@@ -204,15 +209,15 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         }
 
         let Some(records) = self
-            .records_since(flow, &input.execution_id, d.failed_run_started_at)
+            .records_since(flow, &input.execution_id, d.failed_run_started_at, lookback)
             .await?
         else {
             return Ok(skip(GONE.into(), false));
         };
         // Only a real failure is restarted: its record, an Error, at the decision's time.
         let failed = records.iter().find(|r| r.execution_id == input.execution_id);
-        match failed {
-            Some(r) if r.status == RunStatus::Error && r.time().is_none_or(|t| t == d.failed_run_started_at) => {}
+        let failed = match failed {
+            Some(r) if r.status == RunStatus::Error && r.time().is_none_or(|t| t == d.failed_run_started_at) => r,
             other => {
                 let found = other.map_or_else(
                     || "no such run".to_owned(),
@@ -230,6 +235,25 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                     format_time(d.failed_run_started_at)
                 )));
             }
+        };
+        // on-failure decides only on a final record, and starts the execution after: an
+        // execution that started before the record ended was started by someone else.
+        let Some(ended) = failed.last_updated_at.or(failed.time()) else {
+            return Err(RestartError::RestartRefused(format!(
+                "the failed run {}'s record has no time: when it ended cannot be told",
+                input.execution_id
+            )));
+        };
+        if started_at < ended {
+            return Err(RestartError::RestartRefused(format!(
+                "the execution started {}, before the failed run {} ended ({}): on-failure decides only on a final record, so this input was not made by on-failure",
+                format_time(started_at),
+                input.execution_id,
+                format_time(ended)
+            )));
+        }
+        if let Some(why) = self.redecide_disagrees(&input, failed, &records, &policy, started_at) {
+            return Ok(skip(why, true));
         }
 
         let reason = format!(
@@ -252,7 +276,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         newer.sort_by_key(|(t, _)| *t);
         // A run that started once the backoff was over is this restart's own,
         // started by an earlier attempt whose answer was lost.
-        if let Some(backoff_end) = backoff_end(&input)
+        if let Some(backoff_end) = backoff_end(started_at, d)
             && let Some((_, own)) = newer.iter().find(|(t, _)| *t >= backoff_end)
         {
             return Ok(restarted(
@@ -293,6 +317,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let d = &input.decision;
         let flow = input.flow_name.as_str();
         check_origin(input)?;
+        let started_at = execution_started_at(input)?;
         let skip = |reason: String, status: Option<String>| {
             tracing::info!(flow, deactivation = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "reactivate");
             RestartOutput {
@@ -304,8 +329,30 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             }
         };
 
+        // The id must be the one on-failure derives from the deactivation's time, the
+        // decision's `failed_run_started_at`. The other form (a hash of an event id, for an
+        // event without a time) cannot be re-derived: never re-activated.
+        let expected = deactivation_id_at(d.failed_run_started_at);
+        if input.execution_id != expected {
+            return Ok(skip(
+                format!(
+                    "execution id {:?} is not the deactivation id of {} ({expected:?}): no re-activation without a deactivation the restart can verify",
+                    input.execution_id,
+                    format_time(d.failed_run_started_at)
+                ),
+                None,
+            ));
+        }
+        if started_at < d.failed_run_started_at {
+            return Err(RestartError::RestartRefused(format!(
+                "the execution started {}, before the deactivation it names ({}): this input was not made by on-failure",
+                format_time(started_at),
+                format_time(d.failed_run_started_at)
+            )));
+        }
+
         let policy = self.policy_now(flow).await?;
-        match policy.as_ref() {
+        let lookback = match policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
                     format!("its policy became unusable after the decision: {}", b.summary()),
@@ -318,8 +365,8 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                     None,
                 ));
             }
-            FlowPolicy::Usable(_) => {}
-        }
+            FlowPolicy::Usable(p) => p.policy.longest_window().as_chrono(),
+        };
         let Some(info) = self.appflow.describe_flow(flow).await? else {
             return Ok(skip(GONE.into(), None));
         };
@@ -341,7 +388,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         }
         // A run since the deactivation means someone re-activated and it ran
         // (and was deactivated again: that deactivation has its own execution).
-        let Some(records) = self.records_since(flow, "", d.failed_run_started_at).await? else {
+        let Some(records) = self.records_since(flow, "", d.failed_run_started_at, lookback).await? else {
             return Ok(skip(GONE.into(), status));
         };
         if let Some((t, r)) = newest_newer_run(&records, "", d.failed_run_started_at) {
@@ -351,6 +398,53 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                     r.execution_id,
                     r.status.as_str(),
                     format_time(t)
+                ),
+                status,
+            ));
+        }
+
+        // R1–R10 again, on the facts: the flow failed before the deactivation, and the rules
+        // still re-activate it with the input's attempt.
+        let kind = match info.trigger() {
+            TriggerType::Event => DeactivatedKind::Event,
+            _ => DeactivatedKind::Scheduled,
+        };
+        let re = redecide_reactivation(
+            flow,
+            kind,
+            d.failed_run_started_at,
+            &records,
+            info.deactivation_threshold.unwrap_or(1),
+            &policy,
+            started_at,
+        );
+        let claimed = format!("on-failure's input says {}", summary(d));
+        tracing::info!(flow, deactivation = %input.execution_id, claimed = %summary(d), redecided = %summary(&re.decision), failures = re.failures, "reactivation re-decided");
+        if re.failures == 0 {
+            return Ok(skip(
+                format!(
+                    "{claimed}; but no failed run precedes the deactivation at {} in the flow's history: AppFlow deactivates a flow only after failed runs, so a person stopped it",
+                    format_time(d.failed_run_started_at)
+                ),
+                status,
+            ));
+        }
+        if re.decision.action != Action::Reactivate || re.decision.attempt != d.attempt {
+            return Ok(skip(
+                format!(
+                    "{claimed}; re-decided for the execution's start {}: {} ({})",
+                    format_time(started_at),
+                    summary(&re.decision),
+                    re.decision.reason
+                ),
+                status,
+            ));
+        }
+        if backoff_end(started_at, d).is_none_or(|end| end > re.window_end) {
+            return Ok(skip(
+                format!(
+                    "{claimed}; but its wait would end past the streak's retry_window ({})",
+                    format_time(re.window_end)
                 ),
                 status,
             ));
@@ -394,17 +488,19 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
     }
 
     /// The flow's run records back to the run `execution_id` (none: `""`)
-    /// or `since`; None when the flow no longer exists.
+    /// or `since`, and `lookback` before it (the re-decision's failure
+    /// streak); None when the flow no longer exists.
     async fn records_since(
         &self,
         flow: &str,
         execution_id: &str,
         since: DateTime<Utc>,
+        lookback: TimeDelta,
     ) -> Result<Option<Vec<RunRecord>>, RestartError> {
         let cover = Cover {
             execution_id,
             fallback_time: since,
-            lookback: TimeDelta::zero(),
+            lookback,
         };
         match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
             Ok(records) => Ok(Some(records)),
@@ -446,9 +542,87 @@ fn check_origin(input: &RestartInput) -> Result<(), RestartError> {
     }
 }
 
-/// When the backoff ended: the execution's start plus the decision's delay.
-fn backoff_end(input: &RestartInput) -> Option<DateTime<Utc>> {
-    let started = parse_time(input.execution_started_at.as_deref()?).ok()?;
-    let delay = i64::try_from(input.decision.delay_seconds.unwrap_or(0)).ok()?;
-    started.checked_add_signed(TimeDelta::try_seconds(delay)?)
+/// When the backoff ended: the execution's start plus the decision's delay;
+/// None when that is past any time chrono can hold.
+fn backoff_end(started_at: DateTime<Utc>, d: &Decision) -> Option<DateTime<Utc>> {
+    let delay = i64::try_from(d.delay_seconds.unwrap_or(0)).ok()?;
+    started_at.checked_add_signed(TimeDelta::try_seconds(delay)?)
+}
+
+/// `execution_started_at`, `$$.Execution.StartTime`: the one time in the
+/// input that the caller of StartExecution cannot set. Missing or
+/// unparsable: refused (docs/design.md §6.8).
+fn execution_started_at(input: &RestartInput) -> Result<DateTime<Utc>, RestartError> {
+    let Some(text) = input.execution_started_at.as_deref() else {
+        return Err(RestartError::RestartRefused(
+            "no execution_started_at: the input did not come from the retry state machine".into(),
+        ));
+    };
+    parse_time(text).map_err(|e| {
+        RestartError::RestartRefused(format!(
+            "execution_started_at {:?} is not a time ({e}): the input did not come from the retry state machine",
+            appflow_retry_policy::truncate_message(text)
+        ))
+    })
+}
+
+/// A decision in a few words for a reason: `retry 2/3 after 120s`, `skip`, `give_up 4/3`.
+fn summary(d: &Decision) -> String {
+    let mut s = d.action.to_string();
+    if let Some(n) = d.attempt {
+        s.push_str(&format!(" {n}/{}", d.max_retries));
+    }
+    if let Some(delay) = d.delay_seconds {
+        s.push_str(&format!(" after {delay}s"));
+    }
+    s
+}
+
+impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
+    /// Re-decides the failed run from the facts (docs/design.md §6.8): the
+    /// current policy, the run's own record and the history, at the
+    /// execution's start time, with on-failure's seed. None when the
+    /// re-decision is `retry` with the input's attempt and the input's wait
+    /// ends inside the streak's `retry_window`; else why not, naming both
+    /// answers (the restart is then skipped, always notified).
+    fn redecide_disagrees(
+        &self,
+        input: &RestartInput,
+        failed: &RunRecord,
+        records: &[RunRecord],
+        policy: &FlowPolicy,
+        at: DateTime<Utc>,
+    ) -> Option<String> {
+        let d = &input.decision;
+        let claimed = format!("on-failure's input says {}", summary(d));
+        if failed.message.as_deref().is_none_or(str::is_empty) {
+            return Some(format!(
+                "{claimed}; not re-decided: the failed run's record has no executionMessage, so its error class cannot be read from AppFlow's facts"
+            ));
+        }
+        let re = match redecide(&input.flow_name, failed, records, policy, at) {
+            Ok(re) => re,
+            Err(undecided) => return Some(format!("{claimed}; not re-decided: {undecided}")),
+        };
+        let now = &re.decision;
+        let verdict = format!(
+            "{claimed}; re-decided for the execution's start {}: {} ({})",
+            format_time(at),
+            summary(now),
+            now.reason
+        );
+        tracing::info!(flow = %input.flow_name, execution_id = %input.execution_id, claimed = %summary(d), redecided = %summary(now), "restart re-decided");
+        if now.action != Action::Retry || now.attempt != d.attempt {
+            return Some(verdict);
+        }
+        let wait_end = backoff_end(at, d);
+        match (wait_end, re.window_end) {
+            (Some(end), Some(window_end)) if end <= window_end => None,
+            (_, window_end) => Some(format!(
+                "{verdict}; but the input's wait of {}s would end past the streak's retry_window ({})",
+                d.delay_seconds.unwrap_or(0),
+                window_end.map_or_else(|| "unknown".to_owned(), format_time)
+            )),
+        }
+    }
 }

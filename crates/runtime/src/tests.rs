@@ -41,8 +41,9 @@ impl World {
             t0() + TimeDelta::minutes(4),
             "backoff: {jitter: none}\n",
         );
-        w.flows
-            .add(FLOW, "OnDemand", vec![record(FAILED, RunStatus::Error, t0())]);
+        let mut failed = record(FAILED, RunStatus::Error, t0());
+        failed.message = Some("Read timed out".into());
+        w.flows.add(FLOW, "OnDemand", vec![failed]);
         World(w)
     }
 }
@@ -445,10 +446,11 @@ fn restart_skips_when_things_changed() {
         (
             "newer run",
             |w| {
+                // Started after the execution (09:06:47), before its wait ended.
                 w.flows.flows.lock().unwrap().get_mut(FLOW).unwrap().1.push(record(
                     "later",
                     RunStatus::Successful,
-                    t0() + TimeDelta::minutes(1),
+                    t0() + TimeDelta::minutes(5),
                 ))
             },
             "newer run later (Successful)",
@@ -549,11 +551,13 @@ fn a_retried_restart_recognises_its_own_run() {
     assert!(out.reason.contains("earlier attempt"), "{}", out.reason);
     assert!(w.flows.started.lock().unwrap().is_empty(), "nothing started twice");
 
-    // Without the execution's start time there is no telling: superseded.
+    // Without the execution's start time (which only Step Functions sets) nothing is
+    // re-decided or started: refused.
     let mut no_start = input.clone();
     no_start.as_object_mut().unwrap().remove("execution_started_at");
-    let out = futures_block(w.restart().handle(&no_start)).unwrap();
-    assert_eq!(out.outcome.as_str(), "skipped");
+    let err = futures_block(w.restart().handle(&no_start)).unwrap_err();
+    assert_eq!(err.error_type(), "RestartRefused", "{err}");
+    assert!(w.flows.started.lock().unwrap().is_empty(), "nothing started");
 }
 
 #[test]
