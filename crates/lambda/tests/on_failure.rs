@@ -112,7 +112,10 @@ async fn no_flow_parameter_means_the_default_policy() {
     let fresh = w.on_failure();
     let err = fresh.handle(&event).await.unwrap_err();
     assert_eq!(err.error_type(), "DecisionConflict", "{err}");
-    assert!(err.to_string().contains("action: ours \"give_up\", theirs \"retry\""), "{err}");
+    assert!(
+        err.to_string().contains("action: ours \"give_up\", theirs \"retry\""),
+        "{err}"
+    );
     // Another failure of the flow is decided on the flow's parameter.
     let event = w.emulator.fail_run(
         "sf-accounts",
@@ -246,18 +249,34 @@ async fn a_forged_retry_under_the_runs_name_is_a_decision_conflict() {
     let (out, logs) = with_logs(w.on_failure().handle(&event)).await;
     let err = out.unwrap_err();
     assert_eq!(err.error_type(), "DecisionConflict", "{err}");
-    assert!(err.to_string().contains("action: ours \"skip\", theirs \"retry\""), "{err}");
+    assert!(
+        err.to_string().contains("action: ours \"skip\", theirs \"retry\""),
+        "{err}"
+    );
     let line = logs
         .iter()
-        .find(|l| l["level"] == "WARN" && l["message"].as_str().is_some_and(|m| m.starts_with("decision conflict")))
+        .find(|l| {
+            l["level"] == "WARN"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("decision conflict"))
+        })
         .unwrap_or_else(|| panic!("no conflict line: {logs:?}"));
     assert_eq!(line["execution_name"], name.as_str());
     assert_eq!(
-        (line["ours_action"].as_str(), line["ours_error_class"].as_str(), line["ours_attempt"].as_u64()),
+        (
+            line["ours_action"].as_str(),
+            line["ours_error_class"].as_str(),
+            line["ours_attempt"].as_u64()
+        ),
         (Some("skip"), Some("auth"), None)
     );
     assert_eq!(
-        (line["theirs_action"].as_str(), line["theirs_error_class"].as_str(), line["theirs_attempt"].as_u64()),
+        (
+            line["theirs_action"].as_str(),
+            line["theirs_error_class"].as_str(),
+            line["theirs_attempt"].as_u64()
+        ),
         (Some("retry"), Some("transient"), Some(2))
     );
     assert_eq!(line["theirs_reason"], "test reason");

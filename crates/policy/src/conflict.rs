@@ -105,9 +105,7 @@ pub enum Comparison {
 /// `decision` key, which must be a whole §4 object.
 pub fn decision_of_input(input: &str) -> Result<Decision, String> {
     let v: serde_json::Value = serde_json::from_str(input).map_err(|e| format!("input is not JSON: {e}"))?;
-    let d = v
-        .get("decision")
-        .ok_or_else(|| "input has no decision".to_owned())?;
+    let d = v.get("decision").ok_or_else(|| "input has no decision".to_owned())?;
     serde_json::from_value(d.clone()).map_err(|e| format!("input's decision is not a decision: {e}"))
 }
 

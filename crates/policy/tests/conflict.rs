@@ -114,17 +114,60 @@ fn each_rule_has_its_footing() {
     };
     let cases: Vec<(&str, Decision, Footing)> = vec![
         ("retry", decided(TIMEOUT, &history(0), &p, t(5)), Footing::Fixed),
-        ("1: broken policy", decided(TIMEOUT, &history(0), &broken, t(5)), Footing::Fixed),
-        ("2: disabled", decided(TIMEOUT, &history(0), &policy("enabled: false"), t(5)), Footing::Fixed),
-        ("3: scheduled", decide(&event(TIMEOUT, "SCHEDULED"), &[], &p, t(5), &mut SplitMix64::for_execution(FAILED)).unwrap(), Footing::Fixed),
+        (
+            "1: broken policy",
+            decided(TIMEOUT, &history(0), &broken, t(5)),
+            Footing::Fixed,
+        ),
+        (
+            "2: disabled",
+            decided(TIMEOUT, &history(0), &policy("enabled: false"), t(5)),
+            Footing::Fixed,
+        ),
+        (
+            "3: scheduled",
+            decide(
+                &event(TIMEOUT, "SCHEDULED"),
+                &[],
+                &p,
+                t(5),
+                &mut SplitMix64::for_execution(FAILED),
+            )
+            .unwrap(),
+            Footing::Fixed,
+        ),
         ("5: skip_errors", decided(AUTH, &history(0), &p, t(5)), Footing::Fixed),
-        ("6: record cancelled", decided(TIMEOUT, &[rec(FAILED, RunStatus::Canceled, 0)], &p, t(5)), Footing::Fixed),
-        ("6: record succeeded", decided(TIMEOUT, &[rec(FAILED, RunStatus::Successful, 0)], &p, t(5)), Footing::Fixed),
-        ("6: superseded", decided(TIMEOUT, &newer, &p, t(15)), Footing::Superseded),
+        (
+            "6: record cancelled",
+            decided(TIMEOUT, &[rec(FAILED, RunStatus::Canceled, 0)], &p, t(5)),
+            Footing::Fixed,
+        ),
+        (
+            "6: record succeeded",
+            decided(TIMEOUT, &[rec(FAILED, RunStatus::Successful, 0)], &p, t(5)),
+            Footing::Fixed,
+        ),
+        (
+            "6: superseded",
+            decided(TIMEOUT, &newer, &p, t(15)),
+            Footing::Superseded,
+        ),
         ("6: flow gone", flow_gone(TIMEOUT, &p), Footing::FlowGone),
-        ("8: max_retries", decided(TIMEOUT, &history(3), &p, t(5)), Footing::Fixed),
-        ("9: window passed", decided(TIMEOUT, &history(0), &p, t(6 * 60)), Footing::WindowPassed(Action::Retry)),
-        ("11: restart past the window", decided(TIMEOUT, &history(0), &p, t(6 * 60 - 1)), Footing::WindowPassed(Action::Retry)),
+        (
+            "8: max_retries",
+            decided(TIMEOUT, &history(3), &p, t(5)),
+            Footing::Fixed,
+        ),
+        (
+            "9: window passed",
+            decided(TIMEOUT, &history(0), &p, t(6 * 60)),
+            Footing::WindowPassed(Action::Retry),
+        ),
+        (
+            "11: restart past the window",
+            decided(TIMEOUT, &history(0), &p, t(6 * 60 - 1)),
+            Footing::WindowPassed(Action::Retry),
+        ),
     ];
     let r = reactivation_cases();
     for (name, d, want) in cases.iter().chain(r.iter()) {
@@ -145,7 +188,14 @@ fn deactivation() -> DeactivationEvent {
 
 fn reactivation(p: &FlowPolicy, records: &[RunRecord], now: DateTime<Utc>) -> Decision {
     let e = deactivation();
-    decide_reactivation(&e, p, records, 3, now, &mut SplitMix64::for_execution(&e.deactivation_id()))
+    decide_reactivation(
+        &e,
+        p,
+        records,
+        3,
+        now,
+        &mut SplitMix64::for_execution(&e.deactivation_id()),
+    )
 }
 
 fn reactivate_policy(yaml: &str) -> FlowPolicy {
@@ -157,7 +207,9 @@ fn reactivate_policy(yaml: &str) -> FlowPolicy {
 
 /// Three Error runs before the deactivation (threshold 3: one deactivation).
 fn deactivated_history() -> Vec<RunRecord> {
-    (1..=3).map(|i| rec(&format!("e{i}"), RunStatus::Error, -60 * i)).collect()
+    (1..=3)
+        .map(|i| rec(&format!("e{i}"), RunStatus::Error, -60 * i))
+        .collect()
 }
 
 fn reactivation_cases() -> Vec<(&'static str, Decision, Footing)> {
@@ -169,13 +221,37 @@ fn reactivation_cases() -> Vec<(&'static str, Decision, Footing)> {
         ReactivationPrecheck::Decided(d) => panic!("{d:?}"),
     };
     vec![
-        ("R10: reactivate", reactivation(&p, &deactivated_history(), t(1)), Footing::Fixed),
-        ("R3: not enabled", reactivation(&policy("{}"), &deactivated_history(), t(1)), Footing::Fixed),
+        (
+            "R10: reactivate",
+            reactivation(&p, &deactivated_history(), t(1)),
+            Footing::Fixed,
+        ),
+        (
+            "R3: not enabled",
+            reactivation(&policy("{}"), &deactivated_history(), t(1)),
+            Footing::Fixed,
+        ),
         ("R5: flow gone", gone, Footing::FlowGone),
         ("R6: ran after", reactivation(&p, &ran, t(40)), Footing::Superseded),
-        ("R8: used up", reactivation(&reactivate_policy("reactivate: {max_reactivations: 0}"), &deactivated_history(), t(1)), Footing::Fixed),
-        ("R9: window passed", reactivation(&p, &deactivated_history(), t(3 * 60)), Footing::WindowPassed(Action::Reactivate)),
-        ("R10: past the window", reactivation(&p, &deactivated_history(), t(3 * 60 - 4)), Footing::WindowPassed(Action::Reactivate)),
+        (
+            "R8: used up",
+            reactivation(
+                &reactivate_policy("reactivate: {max_reactivations: 0}"),
+                &deactivated_history(),
+                t(1),
+            ),
+            Footing::Fixed,
+        ),
+        (
+            "R9: window passed",
+            reactivation(&p, &deactivated_history(), t(3 * 60)),
+            Footing::WindowPassed(Action::Reactivate),
+        ),
+        (
+            "R10: past the window",
+            reactivation(&p, &deactivated_history(), t(3 * 60 - 4)),
+            Footing::WindowPassed(Action::Reactivate),
+        ),
     ]
 }
 
@@ -197,15 +273,44 @@ fn legitimate_duplicates_are_not_conflicts() {
     sweep_found.reason = format!("found by the reconciliation sweep, no event arrived: {}", first.reason);
     let cases: Vec<(&str, Decision, Decision)> = vec![
         ("the same decision", first.clone(), first.clone()),
-        ("redelivered an hour later: the same", decided(TIMEOUT, &history(1), &p, t(65)), first.clone()),
-        ("redelivered after the window (rule 9)", decided(TIMEOUT, &history(1), &p, t(-60 + 6 * 60)), first.clone()),
-        ("redelivered near the window's end (rule 11)", decided(TIMEOUT, &history(1), &p, t(-60 + 6 * 60 - 2)), first.clone()),
-        ("a duplicate after the restart ran (rule 6)", decided(TIMEOUT, &after_restart, &p, t(12)), first.clone()),
-        ("a late event after the sweep decided", first.clone(), sweep_found.clone()),
-        ("a redrive after the flow was deleted", flow_gone(TIMEOUT, &p), first.clone()),
+        (
+            "redelivered an hour later: the same",
+            decided(TIMEOUT, &history(1), &p, t(65)),
+            first.clone(),
+        ),
+        (
+            "redelivered after the window (rule 9)",
+            decided(TIMEOUT, &history(1), &p, t(-60 + 6 * 60)),
+            first.clone(),
+        ),
+        (
+            "redelivered near the window's end (rule 11)",
+            decided(TIMEOUT, &history(1), &p, t(-60 + 6 * 60 - 2)),
+            first.clone(),
+        ),
+        (
+            "a duplicate after the restart ran (rule 6)",
+            decided(TIMEOUT, &after_restart, &p, t(12)),
+            first.clone(),
+        ),
+        (
+            "a late event after the sweep decided",
+            first.clone(),
+            sweep_found.clone(),
+        ),
+        (
+            "a redrive after the flow was deleted",
+            flow_gone(TIMEOUT, &p),
+            first.clone(),
+        ),
         (
             "a redrive days later: superseded by newer runs",
-            decided(TIMEOUT, &[history(1), vec![rec("n1", RunStatus::Successful, 60 * 24)]].concat(), &p, t(60 * 48)),
+            decided(
+                TIMEOUT,
+                &[history(1), vec![rec("n1", RunStatus::Successful, 60 * 24)]].concat(),
+                &p,
+                t(60 * 48),
+            ),
             first.clone(),
         ),
     ];
@@ -224,7 +329,10 @@ fn legitimate_duplicates_are_not_conflicts() {
     let mut ran = deactivated_history();
     ran.push(rec("after", RunStatus::Successful, 30));
     assert_eq!(cmp(&reactivation(&rp, &ran, t(40)), &first), Comparison::Duplicate);
-    assert_eq!(cmp(&reactivation(&rp, &deactivated_history(), t(3 * 60)), &first), Comparison::Duplicate);
+    assert_eq!(
+        cmp(&reactivation(&rp, &deactivated_history(), t(3 * 60)), &first),
+        Comparison::Duplicate
+    );
 }
 
 /// Someone else's decision under the run's name: always a conflict, and the
@@ -258,18 +366,73 @@ fn forged_decisions_are_conflicts() {
     let superseded = decided(TIMEOUT, &superseded_history, &p, t(15));
 
     let cases: Vec<(&str, &Decision, &Decision, &[&str])> = vec![
-        ("existing retry, ours a skip by skip_errors", &skip_errors, &honest_retry, &["action", "error_class", "attempt"]),
-        ("existing retry (class forged too), ours skip_errors", &skip_errors, &forged_retry_auth, &["action", "attempt"]),
-        ("existing retry, ours give_up by max_retries", &max_retries, &honest_retry, &["action", "attempt"]),
-        ("existing retry with the right attempt, ours give_up", &max_retries, &forged_retry_4, &["action"]),
-        ("existing skip, ours retry", &honest_retry, &forged_skip, &["action", "delay_seconds"]),
-        ("a different attempt", &second, &honest_retry, &["attempt", "delay_seconds"]),
+        (
+            "existing retry, ours a skip by skip_errors",
+            &skip_errors,
+            &honest_retry,
+            &["action", "error_class", "attempt"],
+        ),
+        (
+            "existing retry (class forged too), ours skip_errors",
+            &skip_errors,
+            &forged_retry_auth,
+            &["action", "attempt"],
+        ),
+        (
+            "existing retry, ours give_up by max_retries",
+            &max_retries,
+            &honest_retry,
+            &["action", "attempt"],
+        ),
+        (
+            "existing retry with the right attempt, ours give_up",
+            &max_retries,
+            &forged_retry_4,
+            &["action"],
+        ),
+        (
+            "existing skip, ours retry",
+            &honest_retry,
+            &forged_skip,
+            &["action", "delay_seconds"],
+        ),
+        (
+            "a different attempt",
+            &second,
+            &honest_retry,
+            &["attempt", "delay_seconds"],
+        ),
         ("a shorter delay", &honest_retry, &short_delay, &["delay_seconds"]),
-        ("the same give-up, told to nobody", &max_retries, &silent_give_up, &["notify"]),
-        ("another run's decision under this name", &honest_retry, &other_run, &["execution_id"]),
-        ("ours past the window: the attempt still counts", &window_passed, &honest_retry, &["attempt"]),
-        ("ours past the window: an earlier skip was not ours", &window_passed, &forged_skip, &["action", "attempt"]),
-        ("ours superseded: another class", &superseded, &forged_retry_auth, &["error_class"]),
+        (
+            "the same give-up, told to nobody",
+            &max_retries,
+            &silent_give_up,
+            &["notify"],
+        ),
+        (
+            "another run's decision under this name",
+            &honest_retry,
+            &other_run,
+            &["execution_id"],
+        ),
+        (
+            "ours past the window: the attempt still counts",
+            &window_passed,
+            &honest_retry,
+            &["attempt"],
+        ),
+        (
+            "ours past the window: an earlier skip was not ours",
+            &window_passed,
+            &forged_skip,
+            &["action", "attempt"],
+        ),
+        (
+            "ours superseded: another class",
+            &superseded,
+            &forged_retry_auth,
+            &["error_class"],
+        ),
     ];
     for (name, ours, theirs, fields) in cases {
         assert_eq!(conflict_fields(&cmp(ours, theirs)), fields, "{name}");
@@ -282,9 +445,19 @@ fn an_input_without_a_decision_is_a_conflict() {
     let ours = decided(TIMEOUT, &history(0), &p, t(5));
     let good = json!({"flow_name": "f", "execution_id": FAILED, "error_message": "", "decision": ours}).to_string();
     assert_eq!(decision_of_input(&good).unwrap(), ours);
-    for input in ["", "{}", "[1]", r#"{"decision": {"action": "retry"}}"#, r#"{"decision": null}"#] {
+    for input in [
+        "",
+        "{}",
+        "[1]",
+        r#"{"decision": {"action": "retry"}}"#,
+        r#"{"decision": null}"#,
+    ] {
         let theirs = decision_of_input(input);
         assert!(theirs.is_err(), "{input}");
-        assert_eq!(conflict_fields(&compare(&ours, Footing::Fixed, &theirs)), ["input"], "{input}");
+        assert_eq!(
+            conflict_fields(&compare(&ours, Footing::Fixed, &theirs)),
+            ["input"],
+            "{input}"
+        );
     }
 }

@@ -107,7 +107,10 @@ async fn a_forged_retry_does_not_silence_a_skip() {
     let message = conflict(w.on_failure().handle(&event(AUTH)).await);
     assert!(message.contains("action: ours \"skip\", theirs \"retry\""), "{message}");
     assert!(message.contains("ours: skip (attempt null, class auth)"), "{message}");
-    assert!(message.contains("theirs: retry (attempt 1, class transient)"), "{message}");
+    assert!(
+        message.contains("theirs: retry (attempt 1, class transient)"),
+        "{message}"
+    );
     assert!(message.contains(&execution_name(FLOW, FAILED)), "{message}");
     assert_eq!(w.executions(), 1, "nothing new is started");
     assert_eq!(*w.machine.input_reads.lock().unwrap(), 1, "one DescribeExecution");
@@ -123,8 +126,18 @@ async fn forged_decisions_of_every_kind_are_conflicts() {
     attempt_2.attempt = Some(2);
     // (earlier failures, the forged decision, what the error names)
     let cases: Vec<(&str, Vec<i64>, &Decision, &str)> = vec![
-        ("retry over a give_up by max_retries", vec![60, 120, 180], &retry, "action: ours \"give_up\", theirs \"retry\"; attempt: ours 4, theirs 1"),
-        ("skip over a retry", vec![], &skip, "action: ours \"retry\", theirs \"skip\""),
+        (
+            "retry over a give_up by max_retries",
+            vec![60, 120, 180],
+            &retry,
+            "action: ours \"give_up\", theirs \"retry\"; attempt: ours 4, theirs 1",
+        ),
+        (
+            "skip over a retry",
+            vec![],
+            &skip,
+            "action: ours \"retry\", theirs \"skip\"",
+        ),
         ("another attempt", vec![], &attempt_2, "attempt: ours 1, theirs 2"),
     ];
     for (name, earlier, forged, names) in cases {
@@ -149,7 +162,10 @@ async fn a_redelivery_after_the_window_is_a_duplicate() {
     // Hours later the same event again (EventBridge, or a redrive): rule 9 now gives up.
     w.clock.advance(TimeDelta::hours(7));
     let again = h.handle(&event(TIMEOUT)).await.unwrap();
-    assert_eq!((again.decision.action, again.execution.as_str()), (Action::GiveUp, "already_exists"));
+    assert_eq!(
+        (again.decision.action, again.execution.as_str()),
+        (Action::GiveUp, "already_exists")
+    );
     assert_eq!(w.executions(), 1);
 }
 
@@ -170,7 +186,11 @@ async fn a_duplicate_after_the_restart_ran_is_a_duplicate() {
     w.clock.advance(TimeDelta::minutes(10));
     let again = h.handle(&event(TIMEOUT)).await.unwrap();
     assert_eq!(again.decision.action, Action::Skip);
-    assert!(again.decision.reason.starts_with("superseded"), "{}", again.decision.reason);
+    assert!(
+        again.decision.reason.starts_with("superseded"),
+        "{}",
+        again.decision.reason
+    );
     assert_eq!(again.execution.as_str(), "already_exists");
     assert_ne!(first.action, again.decision.action);
 }
@@ -183,7 +203,10 @@ async fn the_sweep_and_a_late_event_are_duplicates_either_way() {
     let h = w.on_failure();
     let swept = h.handle_failure(parsed(), Origin::Sweep).await.unwrap();
     assert_eq!(swept.execution.as_str(), "started");
-    assert_eq!(h.handle(&event(TIMEOUT)).await.unwrap().execution.as_str(), "already_exists");
+    assert_eq!(
+        h.handle(&event(TIMEOUT)).await.unwrap().execution.as_str(),
+        "already_exists"
+    );
     // The event first, a racing sweep after it, a little later.
     let w = World::new(&[]);
     let h = w.on_failure();
@@ -197,8 +220,14 @@ async fn the_sweep_and_a_late_event_are_duplicates_either_way() {
 #[tokio::test]
 async fn an_existing_execution_that_cannot_be_read_is_retried_not_taken_as_a_duplicate() {
     for (e, name) in [
-        (PortError::Throttled("ThrottlingException".into()), "StateMachineUnavailable"),
-        (PortError::Failed("AccessDeniedException".into()), "StateMachineRejected"),
+        (
+            PortError::Throttled("ThrottlingException".into()),
+            "StateMachineUnavailable",
+        ),
+        (
+            PortError::Failed("AccessDeniedException".into()),
+            "StateMachineRejected",
+        ),
     ] {
         let w = World::new(&[]);
         let h = w.on_failure();

@@ -211,7 +211,13 @@ impl StateMachine for Machine {
 
     async fn execution_input(&self, name: &str) -> Result<Option<String>, PortError> {
         *self.input_reads.lock().unwrap() += 1;
-        if let Some(e) = self.fail.lock().unwrap().clone().or_else(|| self.fail_input.lock().unwrap().clone()) {
+        if let Some(e) = self
+            .fail
+            .lock()
+            .unwrap()
+            .clone()
+            .or_else(|| self.fail_input.lock().unwrap().clone())
+        {
             return Err(e);
         }
         let ex = self.executions.lock().unwrap();

@@ -187,8 +187,14 @@ mod tests {
     fn decision_conflicts_are_counted_by_flow_and_in_total() {
         let v: Value = serde_json::from_str(&decision_conflict_metric("sf-accounts", 1)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "AppFlowRetry");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "DecisionConflicts");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "DecisionConflicts"
+        );
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Flow"], []]));
-        assert_eq!((v["DecisionConflicts"].as_i64(), v["Flow"].as_str()), (Some(1), Some("sf-accounts")));
+        assert_eq!(
+            (v["DecisionConflicts"].as_i64(), v["Flow"].as_str()),
+            (Some(1), Some("sf-accounts"))
+        );
     }
 }
