@@ -238,3 +238,17 @@ async fn an_existing_execution_that_cannot_be_read_is_retried_not_taken_as_a_dup
         assert_eq!(w.executions(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_huge_forged_decision_is_cut_in_the_error() {
+    // Step Functions takes inputs up to 256 KiB: the error (and so the invocation record in
+    // the errors queue) stays small whatever the forger wrote.
+    let mut forged = World::honest(TIMEOUT, &[]).await;
+    forged.reason = "x".repeat(200_000);
+    forged.error_class = Some("y".repeat(40_000));
+    let w = World::new(&[]);
+    w.forge(&forged);
+    let message = conflict(w.on_failure().handle(&event(AUTH)).await);
+    assert!(message.len() < 20_000, "{}", message.len());
+    assert!(message.contains("action: ours \"skip\", theirs \"retry\""));
+}

@@ -434,11 +434,14 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             Comparison::Conflict(differences) => {
                 telemetry::decision_conflict(name, ours, &theirs, &differences);
                 telemetry::emit(&[telemetry::decision_conflict_metric(&ours.flow, now.timestamp_millis())]);
+                // Theirs can be anything up to Step Functions' 256 KiB input: each part is cut
+                // to 4 KiB, so the invocation record still fits the errors queue.
+                let cut = |s: String| truncate_message(&s).into_owned();
                 Err(OnFailureError::DecisionConflict {
                     execution_name: name.to_owned(),
-                    ours: telemetry::brief(ours),
-                    theirs: theirs.as_ref().map_or_else(Clone::clone, telemetry::brief),
-                    differences: conflict::describe(&differences),
+                    ours: cut(telemetry::brief(ours)),
+                    theirs: cut(theirs.as_ref().map_or_else(Clone::clone, telemetry::brief)),
+                    differences: cut(conflict::describe(&differences)),
                 })
             }
         }

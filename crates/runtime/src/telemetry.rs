@@ -4,7 +4,7 @@
 //! characters, so they can never forge a log line.
 
 use appflow_retry_policy::conflict::Difference;
-use appflow_retry_policy::{Decision, FlowPolicy};
+use appflow_retry_policy::{Decision, FlowPolicy, truncate_message};
 use serde_json::{Value, json};
 
 use crate::policy_cache::LoadedPolicy;
@@ -130,7 +130,9 @@ pub fn decision_conflict(
     theirs: &Result<Decision, String>,
     differences: &[Difference],
 ) {
+    // Theirs can be anything up to Step Functions' 256 KiB input: cut to 4 KiB a field.
     let theirs_ok = theirs.as_ref().ok();
+    let cut = |s: &str| truncate_message(s).into_owned();
     tracing::warn!(
         flow = %ours.flow,
         execution_id = %ours.execution_id,
@@ -141,10 +143,10 @@ pub fn decision_conflict(
         ours_reason = %ours.reason,
         theirs_action = theirs_ok.map(|t| t.action.as_str()),
         theirs_attempt = theirs_ok.and_then(|t| t.attempt),
-        theirs_error_class = theirs_ok.and_then(|t| t.error_class.as_deref()),
-        theirs_reason = theirs_ok.map(|t| t.reason.as_str()),
-        theirs_unreadable = theirs.as_ref().err().map(String::as_str),
-        differences = %serde_json::to_string(differences).unwrap_or_default(),
+        theirs_error_class = theirs_ok.and_then(|t| t.error_class.as_deref()).map(cut),
+        theirs_reason = theirs_ok.map(|t| cut(&t.reason)),
+        theirs_unreadable = theirs.as_ref().err().map(|e| cut(e)),
+        differences = %cut(&serde_json::to_string(differences).unwrap_or_default()),
         "decision conflict: the run's execution holds another decision than this one, and it stands"
     );
 }
