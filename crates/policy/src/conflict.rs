@@ -176,7 +176,7 @@ fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A one-line account of the differences (`action: "retry" here, "skip" there; ...`).
+/// A one-line account of the differences: `action: ours "skip", theirs "retry"; ...`.
 pub fn describe(differences: &[Difference]) -> String {
     differences
         .iter()
