@@ -107,7 +107,22 @@ async fn no_flow_parameter_means_the_default_policy() {
     assert!(out.policy_problems.is_empty());
     let param = flow_parameter(PREFIX, "sf-accounts");
     w.put_parameter(&param, "flow: sf-accounts\nmax_retries: 0\n").await;
+    // The same event again, decided on the edited policy: give_up, where the execution holds
+    // the retry decided before the edit. That decision stands, and a person is told.
     let fresh = w.on_failure();
+    let err = fresh.handle(&event).await.unwrap_err();
+    assert_eq!(err.error_type(), "DecisionConflict", "{err}");
+    assert!(
+        err.to_string().contains("action: ours \"give_up\", theirs \"retry\""),
+        "{err}"
+    );
+    // Another failure of the flow is decided on the flow's parameter.
+    let event = w.emulator.fail_run(
+        "sf-accounts",
+        "9aa00099-9943-449a-9c7a-488dbc801243",
+        Utc::now() - TimeDelta::minutes(2),
+        "Read timed out",
+    );
     let out = fresh.handle(&event).await.unwrap();
     assert_eq!(
         (out.decision.policy.as_str(), out.decision.action.as_str()),
@@ -208,4 +223,65 @@ async fn tricky_and_long_flow_names_work() {
         assert!(out.execution_name.len() <= 80);
         assert_eq!(w.executions().await, vec![out.execution_name.clone()]);
     }
+}
+
+#[tokio::test]
+async fn a_forged_retry_under_the_runs_name_is_a_decision_conflict() {
+    // The run fails with an auth error: the policy's decision is a notified skip.
+    let (w, event) = world_with_failure(
+        "sf-accounts",
+        TriggerType::OnDemand,
+        "INVALID_SESSION_ID: Session expired or invalid",
+    )
+    .await;
+    // Someone who may call states:StartExecution took the run's execution name first, with a retry.
+    let name = execution_name("sf-accounts", "9aa00099-9943-449a-9c7a-488dbc801242");
+    let forged = common::machine_input("retry", Some(3000), false, &["give_up", "skip"]);
+    w.sfn
+        .start_execution()
+        .state_machine_arn(&w.state_machine_arn)
+        .name(&name)
+        .input(forged.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let (out, logs) = with_logs(w.on_failure().handle(&event)).await;
+    let err = out.unwrap_err();
+    assert_eq!(err.error_type(), "DecisionConflict", "{err}");
+    assert!(
+        err.to_string().contains("action: ours \"skip\", theirs \"retry\""),
+        "{err}"
+    );
+    let line = logs
+        .iter()
+        .find(|l| {
+            l["level"] == "WARN"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("decision conflict"))
+        })
+        .unwrap_or_else(|| panic!("no conflict line: {logs:?}"));
+    assert_eq!(line["execution_name"], name.as_str());
+    assert_eq!(
+        (
+            line["ours_action"].as_str(),
+            line["ours_error_class"].as_str(),
+            line["ours_attempt"].as_u64()
+        ),
+        (Some("skip"), Some("auth"), None)
+    );
+    assert_eq!(
+        (
+            line["theirs_action"].as_str(),
+            line["theirs_error_class"].as_str(),
+            line["theirs_attempt"].as_u64()
+        ),
+        (Some("retry"), Some("transient"), Some(2))
+    );
+    assert_eq!(line["theirs_reason"], "test reason");
+    assert!(line["ours_reason"].as_str().unwrap().contains("skip_errors"), "{line}");
+    // Nothing new was started, and the forged execution is the one there is.
+    assert_eq!(w.executions().await, vec![name.clone()]);
+    assert_eq!(input_of(&w, &name).await, forged);
 }

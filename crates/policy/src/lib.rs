@@ -10,6 +10,7 @@
 pub mod appflow;
 pub mod backoff;
 pub mod classify;
+pub mod conflict;
 pub mod decide;
 pub mod diagnostic;
 pub mod duration;

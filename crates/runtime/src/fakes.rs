@@ -182,6 +182,8 @@ pub struct Machine {
     pub fail: Mutex<Option<PortError>>,
     pub describes: Mutex<usize>,
     pub input_reads: Mutex<usize>,
+    /// Fails `execution_input` alone (DescribeExecution), when set.
+    pub fail_input: Mutex<Option<PortError>>,
 }
 
 impl StateMachine for Machine {
@@ -209,7 +211,13 @@ impl StateMachine for Machine {
 
     async fn execution_input(&self, name: &str) -> Result<Option<String>, PortError> {
         *self.input_reads.lock().unwrap() += 1;
-        if let Some(e) = self.fail.lock().unwrap().clone() {
+        if let Some(e) = self
+            .fail
+            .lock()
+            .unwrap()
+            .clone()
+            .or_else(|| self.fail_input.lock().unwrap().clone())
+        {
             return Err(e);
         }
         let ex = self.executions.lock().unwrap();

@@ -16,6 +16,8 @@ pub mod sweep;
 pub mod telemetry;
 
 #[cfg(test)]
+mod conflict_tests;
+#[cfg(test)]
 mod fakes;
 #[cfg(test)]
 mod recover_tests;

@@ -3,6 +3,7 @@
 
 use appflow_retry_policy::Action;
 use appflow_retry_policy::appflow::{is_deactivation, is_success};
+use appflow_retry_policy::conflict::{self, Comparison};
 use appflow_retry_policy::naming::execution_name;
 use appflow_retry_policy::reactivate::{ReactivationPrecheck, deactivated_at, reactivation_precheck};
 use appflow_retry_policy::recover::{Recovery, RecoveryPrecheck, Streak, action_of_input, recovery_precheck};
@@ -47,6 +48,22 @@ pub enum OnFailureError {
     /// `StateMachineRejected`: StartExecution failed with a 4xx other than `ExecutionAlreadyExists`.
     #[error("Step Functions refused the state machine execution: {0}")]
     StateMachineRejected(PortError),
+    /// `DecisionConflict`: the failure's execution exists with a decision that is not one
+    /// on-failure could have made for this run (docs/design.md §5.4): someone else's decision
+    /// stands for it, and a person must know.
+    #[error(
+        "the execution {execution_name} exists with another decision than on-failure's, and it stands for this run: {differences} (ours: {ours}; theirs: {theirs})"
+    )]
+    DecisionConflict {
+        /// The execution's name.
+        execution_name: String,
+        /// Our decision, in brief (action, attempt, class, reason).
+        ours: String,
+        /// The existing execution's decision, in brief, or why it could not be read.
+        theirs: String,
+        /// The fields that differ, ours and theirs.
+        differences: String,
+    },
 }
 
 impl OnFailureError {
@@ -60,6 +77,7 @@ impl OnFailureError {
             OnFailureError::Undecided(u) => u.error_type(),
             OnFailureError::StateMachineUnavailable(_) => "StateMachineUnavailable",
             OnFailureError::StateMachineRejected(_) => "StateMachineRejected",
+            OnFailureError::DecisionConflict { .. } => "DecisionConflict",
         }
     }
 }
@@ -373,6 +391,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         let execution = match outcome {
             StartOutcome::Started { .. } => ExecutionStart::Started,
             StartOutcome::AlreadyExists => {
+                self.check_existing(&name, &decision, now).await?;
                 tracing::info!(execution_name = %name, "execution exists: this failure was handled already");
                 ExecutionStart::AlreadyExists
             }
@@ -387,6 +406,45 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             execution,
             policy_problems,
         })
+    }
+}
+
+impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M, C> {
+    /// The execution named `name` exists: reads its decision (DescribeExecution) and compares
+    /// it with ours (docs/design.md §5.4). A duplicate of this failure's handling is fine; any
+    /// other decision is a `DecisionConflict`, counted and logged with both decisions. An
+    /// execution whose input cannot be read is never taken for a duplicate: its error is named
+    /// and Lambda retries the event.
+    async fn check_existing(&self, name: &str, ours: &Decision, now: DateTime<Utc>) -> Result<(), OnFailureError> {
+        let input = self
+            .state_machine
+            .execution_input(name)
+            .await
+            .map_err(state_machine_error)?
+            .ok_or_else(|| {
+                OnFailureError::StateMachineUnavailable(PortError::Unavailable(format!(
+                    "StartExecution answered that the execution {name} exists, but DescribeExecution finds no input for it"
+                )))
+            })?;
+        let theirs = conflict::decision_of_input(&input);
+        // The sweep's prefix is not a rule's: the footing is read from the rule's reason.
+        let reason = ours.reason.strip_prefix(SWEEP_REASON_PREFIX).unwrap_or(&ours.reason);
+        match conflict::compare(ours, conflict::footing(reason), &theirs) {
+            Comparison::Duplicate => Ok(()),
+            Comparison::Conflict(differences) => {
+                telemetry::decision_conflict(name, ours, &theirs, &differences);
+                telemetry::emit(&[telemetry::decision_conflict_metric(&ours.flow, now.timestamp_millis())]);
+                // Theirs can be anything up to Step Functions' 256 KiB input: each part is cut
+                // to 4 KiB, so the invocation record still fits the errors queue.
+                let cut = |s: String| truncate_message(&s).into_owned();
+                Err(OnFailureError::DecisionConflict {
+                    execution_name: name.to_owned(),
+                    ours: cut(telemetry::brief(ours)),
+                    theirs: cut(theirs.as_ref().map_or_else(Clone::clone, telemetry::brief)),
+                    differences: cut(conflict::describe(&differences)),
+                })
+            }
+        }
     }
 }
 

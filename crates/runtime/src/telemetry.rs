@@ -3,7 +3,8 @@
 //! Messages from AppFlow are data: JSON encoding escapes their control
 //! characters, so they can never forge a log line.
 
-use appflow_retry_policy::{Decision, FlowPolicy};
+use appflow_retry_policy::conflict::Difference;
+use appflow_retry_policy::{Decision, FlowPolicy, truncate_message};
 use serde_json::{Value, json};
 
 use crate::policy_cache::LoadedPolicy;
@@ -119,6 +120,53 @@ pub fn sweep_recovered_metric(action: &str, timestamp_ms: i64) -> String {
     emf_line("SweepRecovered", &[("Action", action)], timestamp_ms)
 }
 
+/// Logs a decision conflict (docs/design.md §5.4), as a `warn` line with
+/// both decisions: ours (`ours_*`) and the existing execution's (`theirs_*`,
+/// or `theirs_unreadable` when its input holds no decision), and the fields
+/// that differ.
+pub fn decision_conflict(
+    execution_name: &str,
+    ours: &Decision,
+    theirs: &Result<Decision, String>,
+    differences: &[Difference],
+) {
+    // Theirs can be anything up to Step Functions' 256 KiB input: cut to 4 KiB a field.
+    let theirs_ok = theirs.as_ref().ok();
+    let cut = |s: &str| truncate_message(s).into_owned();
+    tracing::warn!(
+        flow = %ours.flow,
+        execution_id = %ours.execution_id,
+        execution_name,
+        ours_action = %ours.action,
+        ours_attempt = ours.attempt,
+        ours_error_class = ours.error_class.as_deref(),
+        ours_reason = %ours.reason,
+        theirs_action = theirs_ok.map(|t| t.action.as_str()),
+        theirs_attempt = theirs_ok.and_then(|t| t.attempt),
+        theirs_error_class = theirs_ok.and_then(|t| t.error_class.as_deref()).map(cut),
+        theirs_reason = theirs_ok.map(|t| cut(&t.reason)),
+        theirs_unreadable = theirs.as_ref().err().map(|e| cut(e)),
+        differences = %cut(&serde_json::to_string(differences).unwrap_or_default()),
+        "decision conflict: the run's execution holds another decision than this one, and it stands"
+    );
+}
+
+/// A decision in brief, for an error message: action, attempt, class, reason.
+pub fn brief(d: &Decision) -> String {
+    format!(
+        "{} (attempt {}, class {}): {}",
+        d.action,
+        d.attempt.map_or_else(|| "null".to_owned(), |a| a.to_string()),
+        d.error_class.as_deref().unwrap_or("null"),
+        d.reason
+    )
+}
+
+/// The metric line for a decision conflict (`DecisionConflicts`, by flow and in total).
+pub fn decision_conflict_metric(flow: &str, timestamp_ms: i64) -> String {
+    emf_line("DecisionConflicts", &[("Flow", flow)], timestamp_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +183,20 @@ mod tests {
             (Some(1), Some("retry"))
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn decision_conflicts_are_counted_by_flow_and_in_total() {
+        let v: Value = serde_json::from_str(&decision_conflict_metric("sf-accounts", 1)).unwrap();
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "AppFlowRetry");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "DecisionConflicts"
+        );
+        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Flow"], []]));
+        assert_eq!(
+            (v["DecisionConflicts"].as_i64(), v["Flow"].as_str()),
+            (Some(1), Some("sf-accounts"))
+        );
     }
 }

@@ -17,7 +17,7 @@ resource "aws_cloudwatch_log_metric_filter" "notifications_failed" {
 
 locals {
   # The namespace of the metrics the service itself publishes: the Lambdas'
-  # EMF metrics (BrokenPolicies, DefaultPolicyMissing) and the log metric
+  # EMF metrics (BrokenPolicies, DefaultPolicyMissing, DecisionConflicts, ...) and the log metric
   # filter above.
   metric_namespace = "AppFlowRetry"
 
@@ -130,6 +130,15 @@ locals {
       statistic   = "Sum"
       dimensions  = {}
       description = "A policy parameter in SSM is broken (YAML, schema or rules): the failures of the flows it governs are skipped and notified, never decided on the default. The on-failure log names the parameter, line and problem."
+    }
+    # A run's execution held another decision than on-failure's (someone
+    # else's, started under the run's name): that decision stands for the run.
+    decision-conflicts = {
+      namespace   = local.metric_namespace
+      metric      = "DecisionConflicts"
+      statistic   = "Sum"
+      dimensions  = {}
+      description = "A failed AppFlow run's state machine execution was started by someone else with another decision than on-failure's, and that decision stands for the run (a forged input, or a policy edit between two deliveries of one event). The on-failure log's \"decision conflict\" line names the flow, the run and both decisions; the event is in the on-failure-errors queue (a redrive meets the same conflict). Check the execution and the run, act by hand, then delete the message."
     }
     default-policy-missing = {
       namespace   = local.metric_namespace

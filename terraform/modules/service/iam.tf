@@ -37,6 +37,14 @@ locals {
     Resource = local.state_machine_arn
   }
 
+  # DescribeExecution on this state machine's executions (by name).
+  find_executions = {
+    Sid      = "FindExecutions"
+    Effect   = "Allow"
+    Action   = ["states:DescribeExecution"]
+    Resource = local.execution_arns
+  }
+
   # What each function may do beyond what they all may (below), in the
   # order of the policy's statements.
   function_statements = {
@@ -49,6 +57,9 @@ locals {
         Resource = local.flow_arns
       },
       local.start_retry,
+      # The executions' decisions: the recovery rules read a streak's, and
+      # an ExecutionAlreadyExists answer is checked against the existing one.
+      local.find_executions,
       {
         Sid      = "ParkFailures"
         Effect   = "Allow"
@@ -83,12 +94,7 @@ locals {
         Action   = ["appflow:DescribeFlowExecutionRecords"]
         Resource = local.flow_arns
       },
-      {
-        Sid      = "FindExecutions"
-        Effect   = "Allow"
-        Action   = ["states:DescribeExecution"]
-        Resource = local.execution_arns
-      },
+      local.find_executions,
       local.start_retry,
     ]
   }

@@ -97,6 +97,7 @@ run "least_privilege_iam" {
       ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
       ReadRunHistory = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
+      FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
       ParkFailures   = [["sqs:SendMessage"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-on-failure-errors"]
       Encryption     = [["kms:Decrypt", "kms:GenerateDataKey"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
       Tracing        = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
@@ -191,7 +192,7 @@ run "one_function_role_policy_and_log_group_each" {
   # shared ones first (Logs, ReadPolicies) and last (Encryption, Tracing).
   assert {
     condition = { for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] } == {
-      on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "ParkFailures", "Encryption", "Tracing"]
+      on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "FindExecutions", "ParkFailures", "Encryption", "Tracing"]
       restart    = ["Logs", "ReadPolicies", "RestartFlows", "Encryption", "Tracing"]
       sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "Encryption", "Tracing"]
     }
@@ -391,7 +392,7 @@ run "every_alarm_notifies_the_topic" {
 
   assert {
     condition = keys(aws_cloudwatch_metric_alarm.this) == [
-      "broken-policies", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
+      "broken-policies", "decision-conflicts", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
       "events-failed-invocations", "notifications-failed", "on-failure-destination-failures",
       "on-failure-errors-not-empty", "on-failure-events-dropped", "on-failure-function-errors", "restart-errors", "retry-executions-failed",
       "retry-executions-timed-out", "sweep-errors", "sweep-recovered-failures",
@@ -428,6 +429,7 @@ run "every_alarm_notifies_the_topic" {
       "notifications-failed"            = ["AppFlowRetry", "NotificationsFailed", {}]
       "broken-policies"                 = ["AppFlowRetry", "BrokenPolicies", {}]
       "default-policy-missing"          = ["AppFlowRetry", "DefaultPolicyMissing", {}]
+      "decision-conflicts"              = ["AppFlowRetry", "DecisionConflicts", {}]
     })
     error_message = "alarms: ${jsonencode({ for k, a in aws_cloudwatch_metric_alarm.this : k => [a.namespace, a.metric_name, a.dimensions] })}"
   }
@@ -435,6 +437,24 @@ run "every_alarm_notifies_the_topic" {
   assert {
     condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.statistic == (a.namespace == "AWS/SQS" ? "Maximum" : "Sum")])
     error_message = "queue depths alarm on their maximum, counts on their sum"
+  }
+}
+
+run "decision_conflicts_alarm_on_the_first_one" {
+  command = plan
+
+  assert {
+    condition = [for a in [aws_cloudwatch_metric_alarm.this["decision-conflicts"]] : [
+      a.alarm_name, a.namespace, a.metric_name, length(a.dimensions), a.statistic, a.period, a.threshold, a.comparison_operator, a.treat_missing_data,
+      ]] == [[
+      "appflow-retry-decision-conflicts", "AppFlowRetry", "DecisionConflicts", 0, "Sum", 300, 0, "GreaterThanThreshold", "notBreaching",
+    ]]
+    error_message = "decision-conflicts: the total of on-failure's DecisionConflicts metric, any occurrence in 5 minutes"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["decision-conflicts"].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"])
+    error_message = "a decision conflict notifies the topic"
   }
 }
 
