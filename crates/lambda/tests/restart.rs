@@ -298,10 +298,10 @@ async fn a_forged_retry_for_a_run_that_fails_with_an_auth_error_starts_nothing()
     w.emulator.set_run_duration(TimeDelta::seconds(70));
     let event = w.emulator.fail_run("sf-accounts", FAILED, start, AUTH);
     let payload = forged_execution(&w, &name("sf-accounts"), &forged_retry("sf-accounts", FAILED, start)).await;
-    // on-failure's own execution name is taken: its skip does not start.
-    let out = w.on_failure().handle(&event).await.unwrap();
-    assert_eq!(out.decision.action.as_str(), "skip");
-    assert_eq!(out.execution, "already_exists");
+    // on-failure's own execution name is taken: its skip does not start, and
+    // the forged retry standing in its place is a conflict a person is told of.
+    let err = w.on_failure().handle(&event).await.unwrap_err();
+    assert_eq!(err.error_type(), "DecisionConflict", "{err}");
     let err = w.restart().handle(&payload).await.unwrap_err();
     assert_eq!(err.error_type(), "RestartRefused", "{err}");
     assert!(err.to_string().contains("before the failed run"), "{err}");
