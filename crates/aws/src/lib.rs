@@ -554,7 +554,10 @@ impl Queue for SqsQueue {
             .map_err(port_error)?;
         let attributes = out.attributes();
         let mut total = 0u64;
-        for name in [Name::ApproximateNumberOfMessages, Name::ApproximateNumberOfMessagesNotVisible] {
+        for name in [
+            Name::ApproximateNumberOfMessages,
+            Name::ApproximateNumberOfMessagesNotVisible,
+        ] {
             let value = attributes.and_then(|a| a.get(&name));
             let n = value.and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
                 PortError::Failed(format!(

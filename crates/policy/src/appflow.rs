@@ -1030,7 +1030,10 @@ mod tests {
     fn one_parse_tells_the_three_kinds_apart() {
         let (failed, notes) = IncomingEvent::parse(&failed_event()).unwrap();
         assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(failed, IncomingEvent::FailedRun(FailureEvent::from_json(&failed_event()).unwrap()));
+        assert_eq!(
+            failed,
+            IncomingEvent::FailedRun(FailureEvent::from_json(&failed_event()).unwrap())
+        );
         assert_eq!(
             (failed.kind(), failed.flow_name(), failed.id().as_str()),
             (EventKind::FailedRun, "salesforce-accounts", "9aa0")
@@ -1039,21 +1042,36 @@ mod tests {
         let mut success = failed_event();
         success["detail"]["status"] = json!(STATUS_SUCCESSFUL);
         let (ok, _) = IncomingEvent::parse(&success).unwrap();
-        assert_eq!(ok, IncomingEvent::SuccessfulRun(FailureEvent::parse_success(&success).unwrap().0));
+        assert_eq!(
+            ok,
+            IncomingEvent::SuccessfulRun(FailureEvent::parse_success(&success).unwrap().0)
+        );
         assert_eq!((ok.kind().as_str(), ok.id().as_str()), ("successful run", "9aa0"));
 
         // Any other status, an odd one or none is a failed run, as FailureEvent::parse reads it.
         for status in [json!("Execution Canceled"), json!(false), Value::Null] {
             let mut e = failed_event();
             e["detail"]["status"] = status.clone();
-            assert_eq!(IncomingEvent::parse(&e).unwrap().0.kind(), EventKind::FailedRun, "{status}");
+            assert_eq!(
+                IncomingEvent::parse(&e).unwrap().0.kind(),
+                EventKind::FailedRun,
+                "{status}"
+            );
         }
 
         let (deactivation, notes) = IncomingEvent::parse(&deactivation_event()).unwrap();
         assert_eq!(notes, DeactivationEvent::parse(&deactivation_event()).unwrap().1);
         assert_eq!(
-            (deactivation.kind(), deactivation.flow_name(), deactivation.id().as_str()),
-            (EventKind::Deactivation, "nightly-orders", "deactivated-20261129T090621Z")
+            (
+                deactivation.kind(),
+                deactivation.flow_name(),
+                deactivation.id().as_str()
+            ),
+            (
+                EventKind::Deactivation,
+                "nightly-orders",
+                "deactivated-20261129T090621Z"
+            )
         );
     }
 
@@ -1065,7 +1083,11 @@ mod tests {
         e["detail"]["execution-id"] = json!(" ");
         assert_eq!(field(&e), "detail.execution-id");
         e["detail"]["status"] = json!(STATUS_SUCCESSFUL);
-        assert_eq!(field(&e), "detail.execution-id", "a success report is checked as strictly");
+        assert_eq!(
+            field(&e),
+            "detail.execution-id",
+            "a success report is checked as strictly"
+        );
         let mut e = deactivation_event();
         e["detail"]["flow-name"] = json!("");
         assert_eq!(field(&e), "detail.flow-name");

@@ -186,17 +186,19 @@ pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
             "neither an EventBridge event (no `detail-type`) nor a Lambda invocation record (no `requestPayload`)",
         ));
     };
-    let incoming = IncomingEvent::parse(&event).map(|(incoming, _)| incoming).map_err(|e| {
-        let field = if e.field == "(event)" {
-            prefix.trim_end_matches('.').to_owned()
-        } else {
-            format!("{prefix}{}", e.field)
-        };
-        ExtractError {
-            field: if field.is_empty() { "(body)".to_owned() } else { field },
-            problem: e.problem,
-        }
-    })?;
+    let incoming = IncomingEvent::parse(&event)
+        .map(|(incoming, _)| incoming)
+        .map_err(|e| {
+            let field = if e.field == "(event)" {
+                prefix.trim_end_matches('.').to_owned()
+            } else {
+                format!("{prefix}{}", e.field)
+            };
+            ExtractError {
+                field: if field.is_empty() { "(body)".to_owned() } else { field },
+                problem: e.problem,
+            }
+        })?;
     Ok(Extracted {
         shape,
         kind: incoming.kind(),

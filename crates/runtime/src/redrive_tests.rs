@@ -8,8 +8,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::fakes::{Flows, Invocations, Ports, Queues, record};
-use crate::ports::PortError;
 use crate::on_failure::Reply;
+use crate::ports::PortError;
 use crate::redrive::{Options, Outcome, PassEnd, Redrive, Shape, Source, extract};
 
 const DLQ_MESSAGE: &str = include_str!("../tests/fixtures/dead-letter-queue.message.json");
@@ -377,7 +377,10 @@ async fn a_pass_ends_when_it_has_read_what_the_queue_held_though_messages_come_b
     assert_eq!(q.remaining(DLQ), ["g0", "g1", "g2"]);
     assert_eq!(*q.receives.lock().unwrap(), [10, 10]);
     let pass = &report.passes[0];
-    assert_eq!((pass.end, pass.read, pass.repeats, pass.left()), (PassEnd::CountReached, 15, 3, 3));
+    assert_eq!(
+        (pass.end, pass.read, pass.repeats, pass.left()),
+        (PassEnd::CountReached, 15, 3, 3)
+    );
     assert_eq!(
         pass.to_string(),
         "dead-letter-queue: left 3 messages: 3 not redriven (listed above); read 15 of about 15 at the start, \
@@ -405,7 +408,10 @@ async fn a_pass_ends_when_only_messages_it_read_come_back_and_says_what_it_left(
     assert_eq!(report.lines.len(), 10, "the ten read, each once");
     assert_eq!(*q.receives.lock().unwrap(), [10, 10]);
     let pass = &report.passes[0];
-    assert_eq!((pass.end, pass.read, pass.unread(), pass.left()), (PassEnd::OnlySeenAgain, 10, 5, 15));
+    assert_eq!(
+        (pass.end, pass.read, pass.unread(), pass.left()),
+        (PassEnd::OnlySeenAgain, 10, 5, 15)
+    );
     assert_eq!(
         pass.to_string(),
         "dead-letter-queue: left 15 messages: 10 not redriven (listed above), 5 not read (only messages already \
