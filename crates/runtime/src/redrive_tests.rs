@@ -158,7 +158,9 @@ async fn a_parked_success_report_is_redriven_from_either_queue_and_on_failure_ta
 
     // What was invoked is the event itself, which on-failure's entry point takes as a success report.
     let w = Ports::new(Flows::default(), Utc::now(), "retry_window: 6h\n");
-    for (_, payload) in i.invoked.lock().unwrap().iter() {
+    let invoked = i.invoked.lock().unwrap().clone();
+    assert_eq!(invoked.len(), 2);
+    for (_, payload) in &invoked {
         assert_eq!(json(payload), json(DLQ_SUCCESS_MESSAGE));
         let reply = w.on_failure().handle_any(&json(payload)).await.unwrap();
         assert!(matches!(reply, Reply::Success(_)), "{reply:?}");
