@@ -538,6 +538,38 @@ impl Queue for SqsQueue {
             .map_err(port_error)?;
         Ok(())
     }
+
+    /// GetQueueAttributes (`sqs:GetQueueAttributes`): visible plus in-flight
+    /// messages. A count SQS leaves out or garbles is an error, not a zero.
+    async fn approximate_count(&self, queue_url: &str) -> Result<u64, PortError> {
+        use aws_sdk_sqs::types::QueueAttributeName as Name;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(Name::ApproximateNumberOfMessages)
+            .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(port_error)?;
+        let attributes = out.attributes();
+        let mut total = 0u64;
+        for name in [
+            Name::ApproximateNumberOfMessages,
+            Name::ApproximateNumberOfMessagesNotVisible,
+        ] {
+            let value = attributes.and_then(|a| a.get(&name));
+            let n = value.and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
+                PortError::Failed(format!(
+                    "GetQueueAttributes: `{}` is {}",
+                    name.as_str(),
+                    value.map_or_else(|| "missing".to_owned(), |v| format!("not a count: {v:?}"))
+                ))
+            })?;
+            total = total.saturating_add(n);
+        }
+        Ok(total)
+    }
 }
 
 /// Lambda, for redrive: asynchronous invocations.

@@ -355,6 +355,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for line in &report.lines {
                 println!("{line}");
             }
+            for pass in &report.passes {
+                println!("{pass}");
+            }
             if report.release_errors > 0 {
                 eprintln!(
                     "warning: {} message(s) left in place could not be made visible again; they reappear after {visibility_timeout}s",

@@ -239,11 +239,11 @@ async fn redrive_replays_both_shapes_deletes_them_and_leaves_the_garbage() {
         text(&dry)
     );
     let lines = stdout_lines(&dry);
-    assert_eq!(lines.len(), 4, "{}", text(&dry));
+    assert_eq!(lines.len(), 6, "{}", text(&dry));
     assert!(lines[0].starts_with("dead-letter-queue message "), "{}", text(&dry));
     assert!(
         lines[0].ends_with(
-            " flow orders-export execution 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f (parked: SDK_CLIENT_ERROR: Unable to invoke Lambda \
+            " flow orders-export failed run 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f (parked: SDK_CLIENT_ERROR: Unable to invoke Lambda \
              function: Rate Exceeded.): would redrive (dry run: nothing invoked, nothing deleted)"
         ),
         "{}",
@@ -257,14 +257,18 @@ async fn redrive_replays_both_shapes_deletes_them_and_leaves_the_garbage() {
     assert!(lines[2].starts_with("errors-queue message "), "{}", text(&dry));
     assert!(
         lines[2].contains(
-            " flow salesforce-accounts execution 9aa00099-9943-449a-9c7a-488dbc801242 (parked: PolicyUnavailable: "
+            " flow salesforce-accounts failed run 9aa00099-9943-449a-9c7a-488dbc801242 (parked: PolicyUnavailable: "
         ),
         "{}",
         text(&dry)
     );
     assert_eq!(
-        lines[3],
-        "3 messages: 2 would be redriven (dry run), 1 could not be handled and stay in their queue"
+        lines[3..],
+        [
+            "dead-letter-queue: left 2 messages: 2 not redriven (listed above); read 2 of about 2 at the start",
+            "errors-queue: left 1 message: 1 not redriven (listed above); read 1 of about 1 at the start",
+            "3 messages: 2 would be redriven (dry run), 1 could not be handled and stay in their queue"
+        ]
     );
     assert_eq!((w.visible(&w.dlq).await, w.visible(&w.errors).await), (2, 1));
 
@@ -272,7 +276,7 @@ async fn redrive_replays_both_shapes_deletes_them_and_leaves_the_garbage() {
     let real = w.run(&refs(&flags)).await;
     assert_eq!(real.status.code(), Some(1), "{}", text(&real));
     let lines = stdout_lines(&real);
-    assert_eq!(lines.len(), 4, "{}", text(&real));
+    assert_eq!(lines.len(), 6, "{}", text(&real));
     assert!(
         lines[0].ends_with(": redriven: on-failure accepted the event, message deleted"),
         "{}",
@@ -284,8 +288,12 @@ async fn redrive_replays_both_shapes_deletes_them_and_leaves_the_garbage() {
         text(&real)
     );
     assert_eq!(
-        lines[3],
-        "3 messages: 2 redriven, 1 could not be handled and stay in their queue"
+        lines[3..],
+        [
+            "dead-letter-queue: left 1 message: 1 not redriven (listed above); read 2 of about 2 at the start",
+            "errors-queue: left 0 messages; read 1 of about 1 at the start",
+            "3 messages: 2 redriven, 1 could not be handled and stay in their queue"
+        ]
     );
     assert_eq!(
         w.invocations().await,
@@ -334,8 +342,49 @@ async fn max_bounds_the_count_and_an_empty_queue_is_success() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert_eq!(
         stdout_lines(&again),
-        ["0 messages: 0 redriven, 0 could not be handled and stay in their queue"]
+        [
+            "dead-letter-queue: left 0 messages; read 0 of about 0 at the start",
+            "errors-queue: left 0 messages; read 0 of about 0 at the start",
+            "0 messages: 0 redriven, 0 could not be handled and stay in their queue"
+        ]
     );
+}
+
+#[tokio::test]
+async fn a_parked_success_report_is_redriven_from_either_queue() {
+    // A success report (the `recovered` path) parked in either queue, in
+    // either shape: accepted by on-failure, so redriven and deleted.
+    let w = World::new().await;
+    let success = fixture("dead-letter-queue.success.message.json");
+    let mut record: Value = serde_json::from_str(&fixture("errors-queue.message.json")).unwrap();
+    record["requestPayload"] = serde_json::from_str(&success).unwrap();
+    w.put(&w.dlq, &success, &[]).await;
+    w.put(&w.errors, &record.to_string(), &[]).await;
+    w.arm_counter();
+
+    let out = w.run(&refs(&w.flags())).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 5, "{}", text(&out));
+    for (line, queue) in lines[..2].iter().zip(["dead-letter-queue", "errors-queue"]) {
+        assert!(line.starts_with(&format!("{queue} message ")), "{}", text(&out));
+        assert!(
+            line.contains(" flow orders-export successful run 2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a"),
+            "{}",
+            text(&out)
+        );
+        assert!(
+            line.ends_with(": redriven: on-failure accepted the event, message deleted"),
+            "{}",
+            text(&out)
+        );
+    }
+    assert_eq!(
+        lines[4],
+        "2 messages: 2 redriven, 0 could not be handled and stay in their queue"
+    );
+    assert_eq!(w.invocations().await, 2);
+    assert_eq!((w.count(&w.dlq).await, w.count(&w.errors).await), (0, 0));
 }
 
 #[tokio::test]

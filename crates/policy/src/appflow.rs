@@ -49,6 +49,15 @@ impl EventError {
             problem: problem.into(),
         }
     }
+
+    /// A successful run's report where only a failed run is taken
+    /// ([`FailureEvent::parse`]; [`IncomingEvent::parse`] takes both).
+    pub fn not_a_failed_run() -> Self {
+        EventError::new(
+            "detail.status",
+            format!("\"{STATUS_SUCCESSFUL}\" is not a failed run (check the EventBridge rule)"),
+        )
+    }
 }
 
 /// Longest AppFlow message kept (in the state machine input, the logs and
@@ -197,17 +206,19 @@ impl FailureEvent {
     /// `detail.execution-id` are required; an optional field of an odd type
     /// or value is degraded (stringified or ignored) and noted, never fatal.
     pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
-        Self::parse_report(event, false)
+        Self::parse_report(event, Some(false))
     }
 
     /// Reads the report of a *successful* run (docs/design.md §4, recovery
     /// rules): the same fields and checks as [`FailureEvent::parse`], but
     /// `detail.status` must be `Execution Successful`.
     pub fn parse_success(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
-        Self::parse_report(event, true)
+        Self::parse_report(event, Some(true))
     }
 
-    fn parse_report(event: &Value, success: bool) -> Result<(Self, Vec<EventNote>), EventError> {
+    /// `success`: Some(true) requires a successful run's status, Some(false)
+    /// refuses it, None takes either (the caller tells them apart).
+    fn parse_report(event: &Value, success: Option<bool>) -> Result<(Self, Vec<EventNote>), EventError> {
         check_source(event)?;
         let mut notes = Vec::new();
         let detail_type = opt_str(event, "detail-type")?;
@@ -238,17 +249,14 @@ impl FailureEvent {
         let flow_name = required("flow-name")?;
         let execution_id = required("execution-id")?;
         let status = lenient_str(detail, "status", &mut notes);
-        if success && status.as_deref() != Some(STATUS_SUCCESSFUL) {
+        if success == Some(true) && status.as_deref() != Some(STATUS_SUCCESSFUL) {
             return Err(EventError::new(
                 &field("status"),
                 format!("expected \"{STATUS_SUCCESSFUL}\", got {}", shown(status.as_deref())),
             ));
         }
-        if !success && status.as_deref() == Some(STATUS_SUCCESSFUL) {
-            return Err(EventError::new(
-                &field("status"),
-                format!("\"{STATUS_SUCCESSFUL}\" is not a failed run (check the EventBridge rule)"),
-            ));
+        if success == Some(false) && status.as_deref() == Some(STATUS_SUCCESSFUL) {
+            return Err(EventError::not_a_failed_run());
         }
         let start_time = lenient_time(detail, "start-time", "detail.start-time", &mut notes);
         if start_time.is_none() && time.is_none() {
@@ -342,16 +350,9 @@ impl DeactivatedKind {
     }
 }
 
-/// Whether an event is the report of a successful run: how the on-failure
-/// Lambda routes the success events the rule sends for the flows whose
-/// policy asks for `recovered` (docs/design.md §5.5).
-pub fn is_success(event: &Value) -> bool {
-    event.get("detail-type").and_then(Value::as_str) == Some(EVENT_DETAIL_TYPE)
-        && event.pointer("/detail/status").and_then(Value::as_str) == Some(STATUS_SUCCESSFUL)
-}
-
-/// Whether an event's `detail-type` is one of the deactivation events: how
-/// the on-failure Lambda routes an event before parsing it.
+/// Whether an event's `detail-type` is one of the deactivation events (a
+/// look, not a parse: the handlers and redrive read an event once, with
+/// [`IncomingEvent::parse`]).
 pub fn is_deactivation(event: &Value) -> bool {
     matches!(
         event.get("detail-type").and_then(Value::as_str),
@@ -470,6 +471,106 @@ impl DeactivationEvent {
                 "deactivated-{:016x}",
                 crate::backoff::seed_for(self.event_id.as_deref().unwrap_or_default())
             ),
+        }
+    }
+}
+
+/// Which of the events the rule routes an [`IncomingEvent`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// An end-of-run report whose status is not [`STATUS_SUCCESSFUL`].
+    FailedRun,
+    /// An end-of-run report whose status is [`STATUS_SUCCESSFUL`].
+    SuccessfulRun,
+    /// One of the two deactivation events.
+    Deactivation,
+}
+
+impl EventKind {
+    /// As reports print it: `failed run`, `successful run`, `deactivation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::FailedRun => "failed run",
+            EventKind::SuccessfulRun => "successful run",
+            EventKind::Deactivation => "deactivation",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every event the on-failure function accepts (docs/design.md §6.4), read
+/// once by [`IncomingEvent::parse`]: the one view on-failure's dispatch and
+/// redrive share.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncomingEvent {
+    /// A failed (or cancelled, or otherwise unsuccessful) run's report: decided by rules 1–11.
+    FailedRun(FailureEvent),
+    /// A successful run's report: a possible recovery (docs/design.md §4, recovery rules).
+    SuccessfulRun(FailureEvent),
+    /// A scheduled or event flow deactivated after failures (re-activation rules).
+    Deactivation(DeactivationEvent),
+}
+
+impl IncomingEvent {
+    /// Reads a whole EventBridge event once: `source` first, then
+    /// `detail-type` picks the shape (a run report, or one of the two
+    /// deactivation events), then that shape's checks as in
+    /// [`FailureEvent::parse`] and [`DeactivationEvent::parse`]; a run
+    /// report's `detail.status` tells a successful run from a failed one.
+    /// An error names the field; the notes are the degraded optional fields.
+    pub fn parse(event: &Value) -> Result<(Self, Vec<EventNote>), EventError> {
+        check_source(event)?;
+        match opt_str(event, "detail-type")? {
+            Some(SCHEDULED_DEACTIVATED | EVENT_DEACTIVATED) => {
+                DeactivationEvent::parse(event).map(|(d, notes)| (IncomingEvent::Deactivation(d), notes))
+            }
+            Some(EVENT_DETAIL_TYPE) => {
+                let (report, notes) = FailureEvent::parse_report(event, None)?;
+                let incoming = if report.status.as_deref() == Some(STATUS_SUCCESSFUL) {
+                    IncomingEvent::SuccessfulRun(report)
+                } else {
+                    IncomingEvent::FailedRun(report)
+                };
+                Ok((incoming, notes))
+            }
+            other => Err(EventError::new(
+                "detail-type",
+                format!(
+                    "expected \"{EVENT_DETAIL_TYPE}\", \"{SCHEDULED_DEACTIVATED}\" or \"{EVENT_DEACTIVATED}\", got {}",
+                    shown(other)
+                ),
+            )),
+        }
+    }
+
+    /// Which event this is.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            IncomingEvent::FailedRun(_) => EventKind::FailedRun,
+            IncomingEvent::SuccessfulRun(_) => EventKind::SuccessfulRun,
+            IncomingEvent::Deactivation(_) => EventKind::Deactivation,
+        }
+    }
+
+    /// The flow's name, `detail.flow-name`.
+    pub fn flow_name(&self) -> &str {
+        match self {
+            IncomingEvent::FailedRun(e) | IncomingEvent::SuccessfulRun(e) => &e.flow_name,
+            IncomingEvent::Deactivation(d) => &d.flow_name,
+        }
+    }
+
+    /// The id its execution is named after: a run's execution id, a
+    /// deactivation's [`DeactivationEvent::deactivation_id`].
+    pub fn id(&self) -> String {
+        match self {
+            IncomingEvent::FailedRun(e) | IncomingEvent::SuccessfulRun(e) => e.execution_id.clone(),
+            IncomingEvent::Deactivation(d) => d.deactivation_id(),
         }
     }
 }
@@ -917,15 +1018,90 @@ mod tests {
     #[test]
     fn a_success_report_parses_only_as_a_success() {
         let mut e = failed_event();
-        assert!(!is_success(&e));
         let err = FailureEvent::parse_success(&e).unwrap_err();
         assert_eq!(err.field, "detail.status");
         e["detail"]["status"] = json!(STATUS_SUCCESSFUL);
-        assert!(is_success(&e));
         let (ok, _) = FailureEvent::parse_success(&e).unwrap();
         assert_eq!(ok.status.as_deref(), Some(STATUS_SUCCESSFUL));
-        assert!(FailureEvent::parse(&e).is_err());
-        assert!(!is_success(&deactivation_event()));
+        assert_eq!(FailureEvent::parse(&e).unwrap_err(), EventError::not_a_failed_run());
+    }
+
+    #[test]
+    fn one_parse_tells_the_three_kinds_apart() {
+        let (failed, notes) = IncomingEvent::parse(&failed_event()).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(
+            failed,
+            IncomingEvent::FailedRun(FailureEvent::from_json(&failed_event()).unwrap())
+        );
+        assert_eq!(
+            (failed.kind(), failed.flow_name(), failed.id().as_str()),
+            (EventKind::FailedRun, "salesforce-accounts", "9aa0")
+        );
+
+        let mut success = failed_event();
+        success["detail"]["status"] = json!(STATUS_SUCCESSFUL);
+        let (ok, _) = IncomingEvent::parse(&success).unwrap();
+        assert_eq!(
+            ok,
+            IncomingEvent::SuccessfulRun(FailureEvent::parse_success(&success).unwrap().0)
+        );
+        assert_eq!((ok.kind().as_str(), ok.id().as_str()), ("successful run", "9aa0"));
+
+        // Any other status, an odd one or none is a failed run, as FailureEvent::parse reads it.
+        for status in [json!("Execution Canceled"), json!(false), Value::Null] {
+            let mut e = failed_event();
+            e["detail"]["status"] = status.clone();
+            assert_eq!(
+                IncomingEvent::parse(&e).unwrap().0.kind(),
+                EventKind::FailedRun,
+                "{status}"
+            );
+        }
+
+        let (deactivation, notes) = IncomingEvent::parse(&deactivation_event()).unwrap();
+        assert_eq!(notes, DeactivationEvent::parse(&deactivation_event()).unwrap().1);
+        assert_eq!(
+            (
+                deactivation.kind(),
+                deactivation.flow_name(),
+                deactivation.id().as_str()
+            ),
+            (
+                EventKind::Deactivation,
+                "nightly-orders",
+                "deactivated-20261129T090621Z"
+            )
+        );
+    }
+
+    #[test]
+    fn one_parse_names_the_field_at_fault_as_each_parser_does() {
+        // The failed-run cases of `names_the_field_at_fault`, but a success status is no fault.
+        let field = |e: &Value| IncomingEvent::parse(e).unwrap_err().field;
+        let mut e = failed_event();
+        e["detail"]["execution-id"] = json!(" ");
+        assert_eq!(field(&e), "detail.execution-id");
+        e["detail"]["status"] = json!(STATUS_SUCCESSFUL);
+        assert_eq!(
+            field(&e),
+            "detail.execution-id",
+            "a success report is checked as strictly"
+        );
+        let mut e = deactivation_event();
+        e["detail"]["flow-name"] = json!("");
+        assert_eq!(field(&e), "detail.flow-name");
+        let mut e = failed_event();
+        e["source"] = json!("aws.s3");
+        assert_eq!(field(&e), "source");
+        assert_eq!(field(&json!("text")), "(event)");
+        let mut e = failed_event();
+        e["detail-type"] = json!("AppFlow Flow Started");
+        let err = IncomingEvent::parse(&e).unwrap_err();
+        assert_eq!(err.field, "detail-type");
+        assert!(err.problem.contains(SCHEDULED_DEACTIVATED), "{err}");
+        e["detail-type"] = json!(3);
+        assert_eq!(field(&e), "detail-type");
     }
 
     #[test]

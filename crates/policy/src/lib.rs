@@ -27,8 +27,8 @@ pub mod validate;
 pub mod yaml;
 
 pub use appflow::{
-    DeactivatedKind, DeactivationEvent, EventError, EventNote, FailureEvent, HistoryError, MAX_MESSAGE_BYTES,
-    RunRecord, RunStatus, TriggerType, parse_history, truncate_message,
+    DeactivatedKind, DeactivationEvent, EventError, EventKind, EventNote, FailureEvent, HistoryError, IncomingEvent,
+    MAX_MESSAGE_BYTES, RunRecord, RunStatus, TriggerType, parse_history, truncate_message,
 };
 pub use backoff::{RandomSource, SplitMix64, seed_for};
 pub use decide::{

@@ -252,8 +252,14 @@ pub struct Queues {
     pub deleted: Mutex<Vec<String>>,
     pub released: Mutex<Vec<String>>,
     pub fail_delete: Mutex<Option<PortError>>,
-    /// Deliver the first message of each receive twice (at-least-once delivery).
+    /// The queue's count cannot be read (GetQueueAttributes fails).
+    pub fail_count: Mutex<Option<PortError>>,
+    /// Deliver the first message of each receive twice (at-least-once
+    /// delivery), even past the receive's `max`.
     pub duplicate: Mutex<bool>,
+    /// A loop guard: the receive after this many fails, so that a test of
+    /// a redrive that would never end fails instead of hanging.
+    pub max_receives: Mutex<Option<usize>>,
 }
 
 impl Queues {
@@ -282,20 +288,27 @@ impl crate::redrive::Queue for Queues {
         &self,
         queue_url: &str,
         max: usize,
-        _visibility_timeout_seconds: u32,
+        visibility_timeout_seconds: u32,
     ) -> Result<Vec<crate::redrive::QueueMessage>, PortError> {
-        self.receives.lock().unwrap().push(max);
+        let receives = {
+            let mut receives = self.receives.lock().unwrap();
+            receives.push(max);
+            receives.len()
+        };
+        if self.max_receives.lock().unwrap().is_some_and(|guard| receives > guard) {
+            return Err(PortError::Failed(format!("loop guard: receive number {receives}")));
+        }
         let mut messages = self.messages.lock().unwrap();
         let mut out = Vec::new();
         for (url, message, visible) in messages.iter_mut() {
             if url == queue_url && *visible && out.len() < max {
-                *visible = false;
+                // A visibility timeout of 0 hides nothing: the message comes back on the next receive.
+                *visible = visibility_timeout_seconds == 0;
                 out.push(message.clone());
             }
         }
         if *self.duplicate.lock().unwrap()
             && let Some(first) = out.first().cloned()
-            && out.len() < max
         {
             out.push(first);
         }
@@ -326,6 +339,13 @@ impl crate::redrive::Queue for Queues {
         }
         self.released.lock().unwrap().push(receipt_handle.into());
         Ok(())
+    }
+
+    async fn approximate_count(&self, queue_url: &str) -> Result<u64, PortError> {
+        if let Some(e) = self.fail_count.lock().unwrap().clone() {
+            return Err(e);
+        }
+        Ok(self.remaining(queue_url).len() as u64)
     }
 }
 

@@ -2,14 +2,13 @@
 //! execution out (docs/design.md §1).
 
 use appflow_retry_policy::Action;
-use appflow_retry_policy::appflow::{is_deactivation, is_success};
 use appflow_retry_policy::conflict::{self, Comparison};
 use appflow_retry_policy::naming::execution_name;
 use appflow_retry_policy::reactivate::{ReactivationPrecheck, deactivated_at, reactivation_precheck};
 use appflow_retry_policy::recover::{Recovery, RecoveryPrecheck, Streak, action_of_input, recovery_precheck};
 use appflow_retry_policy::{
-    DeactivationEvent, Decision, EventError, ExecutionStart, FailureEvent, Precheck, SplitMix64, Undecided,
-    failure_message, precheck, truncate_message,
+    DeactivationEvent, Decision, EventError, ExecutionStart, FailureEvent, IncomingEvent, Precheck, SplitMix64,
+    Undecided, failure_message, precheck, truncate_message,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -158,6 +157,16 @@ pub struct OnFailure<S, A, M, C> {
     pub max_history_pages: usize,
 }
 
+/// Reads an event once (docs/design.md §6.4) and logs each degraded
+/// optional field with the event's flow and id.
+pub fn parse_event(event: &Value) -> Result<IncomingEvent, EventError> {
+    let (event, notes) = IncomingEvent::parse(event)?;
+    for note in &notes {
+        tracing::warn!(flow = %event.flow_name(), kind = %event.kind(), execution_id = %event.id(), field = %note.field, note = %note.note, "odd event field degraded");
+    }
+    Ok(event)
+}
+
 /// The state machine's input (docs/design.md §5.4): `decision` is what
 /// `appflow-retry explain` prints; `error_message` is AppFlow's message for
 /// the failed run, cut to at most 4 KiB, for the notifications.
@@ -172,35 +181,32 @@ pub fn state_machine_input(decision: &Decision, error_message: &str) -> Value {
 
 impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M, C> {
     /// Handles any event the rule routes, given as JSON (the whole
-    /// envelope), by `detail-type` and `detail.status`: a successful run
-    /// (only flows whose policy asks for `recovered` are routed), else
-    /// [`handle`](Self::handle).
+    /// envelope), read once into an [`IncomingEvent`]: a failed run, a
+    /// successful run (only flows whose policy asks for `recovered` are
+    /// routed) or a deactivated flow.
     pub async fn handle_any(&self, event: &Value) -> Result<Reply, OnFailureError> {
-        if is_success(event) {
-            let (event, notes) = FailureEvent::parse_success(event)?;
-            for note in &notes {
-                tracing::warn!(flow = %event.flow_name, execution_id = %event.execution_id, field = %note.field, note = %note.note, "odd event field degraded");
-            }
-            return self.handle_success(event).await.map(Reply::Success);
-        }
-        self.handle(event).await.map(Reply::Decided)
+        self.handle_incoming(parse_event(event)?).await
     }
 
-    /// Handles an EventBridge event given as JSON (the whole envelope),
-    /// routed by `detail-type`: a failed run, or a deactivated flow.
+    /// Handles a parsed event of any kind.
+    pub async fn handle_incoming(&self, event: IncomingEvent) -> Result<Reply, OnFailureError> {
+        match event {
+            IncomingEvent::SuccessfulRun(e) => self.handle_success(e).await.map(Reply::Success),
+            IncomingEvent::FailedRun(e) => self.handle_event(e).await.map(Reply::Decided),
+            IncomingEvent::Deactivation(d) => self.handle_deactivation(d).await.map(Reply::Decided),
+        }
+    }
+
+    /// Handles an EventBridge event given as JSON (the whole envelope) that
+    /// must be decided: a failed run, or a deactivated flow. A successful
+    /// run's report is an `InvalidEvent` here (`detail.status`); it is
+    /// [`handle_any`](Self::handle_any)'s.
     pub async fn handle(&self, event: &Value) -> Result<OnFailureOutput, OnFailureError> {
-        if is_deactivation(event) {
-            let (event, notes) = DeactivationEvent::parse(event)?;
-            for note in &notes {
-                tracing::warn!(flow = %event.flow_name, field = %note.field, note = %note.note, "odd event field degraded");
-            }
-            return self.handle_deactivation(event).await;
+        match parse_event(event)? {
+            IncomingEvent::FailedRun(e) => self.handle_event(e).await,
+            IncomingEvent::Deactivation(d) => self.handle_deactivation(d).await,
+            IncomingEvent::SuccessfulRun(_) => Err(EventError::not_a_failed_run().into()),
         }
-        let (event, notes) = FailureEvent::parse(event)?;
-        for note in &notes {
-            tracing::warn!(flow = %event.flow_name, execution_id = %event.execution_id, field = %note.field, note = %note.note, "odd event field degraded");
-        }
-        self.handle_event(event).await
     }
 
     /// Handles a parsed event.

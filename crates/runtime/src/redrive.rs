@@ -5,15 +5,16 @@
 //! (the message body is the event); the on-failure function's on-failure
 //! destination queue holds Lambda asynchronous invocation records, whose
 //! `requestPayload` is the event. [`extract`] tells the two apart and takes
-//! the event out; [`Redrive`] reads the queues through the [`Queue`] port,
-//! re-invokes on-failure asynchronously through the [`Invoker`] port, and
-//! deletes a message only once the invocation was accepted. No AWS SDK here.
+//! the event out, read as on-failure reads it ([`IncomingEvent::parse`]: a
+//! failed run, a successful run or a deactivation); [`Redrive`] reads the
+//! queues through the [`Queue`] port, each up to the count it held at the
+//! start, re-invokes on-failure asynchronously through the [`Invoker`] port,
+//! and deletes a message only once the invocation was accepted. No AWS SDK here.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 
-use appflow_retry_policy::appflow::is_deactivation;
-use appflow_retry_policy::{DeactivationEvent, FailureEvent};
+use appflow_retry_policy::{EventKind, IncomingEvent};
 use serde_json::Value;
 
 use crate::ports::PortError;
@@ -57,6 +58,10 @@ pub trait Queue: Send + Sync {
 
     /// Makes the message visible again at once (a message left in place).
     fn release(&self, queue_url: &str, receipt_handle: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// About how many messages the queue holds, visible or in flight
+    /// (SQS: `ApproximateNumberOfMessages` + `ApproximateNumberOfMessagesNotVisible`).
+    fn approximate_count(&self, queue_url: &str) -> impl Future<Output = Result<u64, PortError>> + Send;
 }
 
 /// Lambda, as redrive uses it.
@@ -83,6 +88,10 @@ impl<T: Queue> Queue for &T {
     fn release(&self, queue_url: &str, receipt_handle: &str) -> impl Future<Output = Result<(), PortError>> + Send {
         (**self).release(queue_url, receipt_handle)
     }
+
+    fn approximate_count(&self, queue_url: &str) -> impl Future<Output = Result<u64, PortError>> + Send {
+        (**self).approximate_count(queue_url)
+    }
 }
 
 impl<T: Invoker> Invoker for &T {
@@ -108,10 +117,13 @@ pub struct Extracted {
     pub shape: Shape,
     /// The event, exactly as on-failure first received it.
     pub event: Value,
+    /// Which event it is: a failed run, a successful run, a deactivation.
+    pub kind: EventKind,
     /// The event's `detail.flow-name`.
     pub flow_name: String,
-    /// The failed run's execution id, or a deactivation's `deactivated-...` id.
-    pub execution_id: String,
+    /// The id its execution is named after: the run's execution id (failed
+    /// or successful), or a deactivation's `deactivated-...` id.
+    pub id: String,
     /// Why it was parked, when the message says: the invocation record's
     /// `responsePayload.errorType` (and message) or `requestContext.condition`.
     pub cause: Option<String>,
@@ -141,9 +153,11 @@ impl ExtractError {
 const RECORD_KEYS: &[&str] = &["requestPayload", "requestContext", "responseContext", "responsePayload"];
 
 /// Takes the original event out of a message body of either shape. The
-/// event must be one on-failure accepts (docs/design.md §6.4): replaying one
-/// it would refuse only parks it again, so such a message is refused here,
-/// naming the field (`requestPayload.detail.flow-name`, ...).
+/// event must be one on-failure accepts (docs/design.md §6.4), read with the
+/// same [`IncomingEvent::parse`]: a run report of any status or a
+/// deactivation. Replaying one it would refuse only parks it again, so such
+/// a message is refused here, naming the field
+/// (`requestPayload.detail.flow-name`, ...).
 pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
     let doc: Value = serde_json::from_str(body).map_err(|e| ExtractError::new("(body)", format!("not JSON: {e}")))?;
     let Some(object) = doc.as_object() else {
@@ -172,30 +186,25 @@ pub fn extract(body: &str) -> Result<Extracted, ExtractError> {
             "neither an EventBridge event (no `detail-type`) nor a Lambda invocation record (no `requestPayload`)",
         ));
     };
-    // The two kinds on-failure handles (docs/design.md §6.4): a failed run,
-    // whose id is its execution id, or a deactivation, whose id is the
-    // deactivation id its execution is named after.
-    let parsed = if is_deactivation(&event) {
-        DeactivationEvent::parse(&event).map(|(d, _)| (d.flow_name.clone(), d.deactivation_id()))
-    } else {
-        FailureEvent::from_json(&event).map(|f| (f.flow_name, f.execution_id))
-    };
-    let (flow_name, execution_id) = parsed.map_err(|e| {
-        let field = if e.field == "(event)" {
-            prefix.trim_end_matches('.').to_owned()
-        } else {
-            format!("{prefix}{}", e.field)
-        };
-        ExtractError {
-            field: if field.is_empty() { "(body)".to_owned() } else { field },
-            problem: e.problem,
-        }
-    })?;
+    let incoming = IncomingEvent::parse(&event)
+        .map(|(incoming, _)| incoming)
+        .map_err(|e| {
+            let field = if e.field == "(event)" {
+                prefix.trim_end_matches('.').to_owned()
+            } else {
+                format!("{prefix}{}", e.field)
+            };
+            ExtractError {
+                field: if field.is_empty() { "(body)".to_owned() } else { field },
+                problem: e.problem,
+            }
+        })?;
     Ok(Extracted {
         shape,
+        kind: incoming.kind(),
+        flow_name: incoming.flow_name().to_owned(),
+        id: incoming.id(),
         event,
-        flow_name,
-        execution_id,
         cause,
     })
 }
@@ -282,10 +291,12 @@ pub struct Line {
     pub message_id: String,
     /// The message's shape; None when it has neither.
     pub shape: Option<Shape>,
+    /// Which event it holds, when one could be read.
+    pub kind: Option<EventKind>,
     /// The event's flow, when one could be read.
     pub flow_name: Option<String>,
-    /// The event's execution id (or deactivation id), when one could be read.
-    pub execution_id: Option<String>,
+    /// The event's id (a run's execution id or a deactivation id), when one could be read.
+    pub id: Option<String>,
     /// Why the message was parked, when it says.
     pub cause: Option<String>,
     /// What was done with the message.
@@ -295,8 +306,8 @@ pub struct Line {
 impl std::fmt::Display for Line {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} message {}", self.queue, self.message_id)?;
-        if let (Some(flow), Some(id)) = (&self.flow_name, &self.execution_id) {
-            write!(f, " flow {flow} execution {id}")?;
+        if let (Some(flow), Some(kind), Some(id)) = (&self.flow_name, &self.kind, &self.id) {
+            write!(f, " flow {flow} {kind} {id}")?;
         }
         if let Some(cause) = &self.cause {
             write!(f, " (parked: {cause})")?;
@@ -305,11 +316,115 @@ impl std::fmt::Display for Line {
     }
 }
 
+/// Why a queue's pass ended (docs/design.md §6.11, bounds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassEnd {
+    /// A receive returned nothing.
+    Empty,
+    /// As many distinct messages were read as the queue held at the start.
+    CountReached,
+    /// A receive returned only messages this pass had read already (they
+    /// came back when their visibility timeout ended).
+    OnlySeenAgain,
+    /// `--max` was reached.
+    Max,
+    /// A receive failed (the error is in [`Report::queue_errors`]).
+    ReceiveFailed,
+    /// The queue's count could not be read, so it was not read at all (the
+    /// error is in [`Report::queue_errors`]).
+    NotCounted,
+}
+
+/// What one queue's pass read and what it left there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// The queue's report name.
+    pub queue: String,
+    /// The queue's approximate count at the start (visible and in flight);
+    /// the most messages the pass reads. None when it could not be read.
+    pub at_start: Option<u64>,
+    /// Distinct messages read (by message id), each one line of the report.
+    pub read: usize,
+    /// Deliveries of a message already read: skipped, not counted.
+    pub repeats: usize,
+    /// Read and left in the queue: refused, not accepted by Lambda, or a dry run's.
+    pub not_redriven: usize,
+    /// Redriven, but the delete failed: left in the queue, to reappear.
+    pub not_deleted: usize,
+    /// Why the pass ended.
+    pub end: PassEnd,
+}
+
+impl Pass {
+    /// Messages of the count at the start that were never read (approximate).
+    pub fn unread(&self) -> u64 {
+        self.at_start
+            .unwrap_or(0)
+            .saturating_sub(u64::try_from(self.read).unwrap_or(u64::MAX))
+    }
+
+    /// Messages the pass left in the queue: read and left, plus never read
+    /// (approximate: the count at the start is SQS's estimate).
+    pub fn left(&self) -> u64 {
+        u64::try_from(self.not_redriven + self.not_deleted).unwrap_or(u64::MAX) + self.unread()
+    }
+}
+
+impl std::fmt::Display for Pass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(at_start) = self.at_start else {
+            return write!(
+                f,
+                "{}: not read, its messages left as they are: the count of its messages could not be read",
+                self.queue
+            );
+        };
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        let left = self.left();
+        write!(f, "{}: left {left} message{}", self.queue, plural(left))?;
+        let mut parts = Vec::new();
+        if self.not_redriven > 0 {
+            parts.push(format!("{} not redriven (listed above)", self.not_redriven));
+        }
+        if self.not_deleted > 0 {
+            parts.push(format!("{} redriven but not deleted", self.not_deleted));
+        }
+        let unread = self.unread();
+        if unread > 0 {
+            let why = match self.end {
+                PassEnd::Max => "--max reached",
+                PassEnd::OnlySeenAgain => {
+                    "only messages already read came back: their visibility timeout is shorter than the run"
+                }
+                PassEnd::ReceiveFailed => "a receive failed",
+                PassEnd::Empty => "not received: in flight elsewhere, or the count at the start was approximate",
+                PassEnd::CountReached | PassEnd::NotCounted => "",
+            };
+            parts.push(format!("{unread} not read ({why})"));
+        }
+        if !parts.is_empty() {
+            write!(f, ": {}", parts.join(", "))?;
+        }
+        write!(f, "; read {} of about {at_start} at the start", self.read)?;
+        if self.repeats > 0 {
+            write!(
+                f,
+                ", {} repeated deliver{} not counted",
+                self.repeats,
+                if self.repeats == 1 { "y" } else { "ies" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// What one redrive did, message by message.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
     /// One line per message, in the order handled.
     pub lines: Vec<Line>,
+    /// One per queue, in order: what it read and what it left.
+    pub passes: Vec<Pass>,
     /// A queue that could not be read (the run stopped reading it).
     pub queue_errors: Vec<(String, PortError)>,
     /// Messages left in place that could not be made visible again (they
@@ -387,13 +502,18 @@ pub struct Redrive<Q, I> {
 }
 
 impl<Q: Queue, I: Invoker> Redrive<Q, I> {
-    /// Drains `sources` in order. Each message is received with a visibility
-    /// timeout (a crashed run leaves it to reappear), its event extracted,
-    /// on-failure invoked with it, and the message deleted only once the
-    /// invocation was accepted. A message that is not redriven is left in its
-    /// queue and made visible again when the run ends; never deleted in a dry
-    /// run. A message seen twice in one run (SQS delivers at least once) is
-    /// handled once.
+    /// Drains `sources` in order. Each queue's pass reads at most as many
+    /// distinct messages as the queue held at its start (its approximate
+    /// count, visible and in flight; a queue that cannot be counted is not
+    /// read) and ends early when a receive returns nothing or only messages
+    /// it has read already (by message id: a repeat is skipped, not
+    /// counted), so a short visibility timeout cannot make it loop. Each
+    /// message is received with a visibility timeout (a crashed run leaves
+    /// it to reappear), its event extracted, on-failure invoked with it, and
+    /// the message deleted only once the invocation was accepted. A message
+    /// that is not redriven is left in its queue and made visible again when
+    /// the pass ends; never deleted in a dry run. [`Report::passes`] says
+    /// what each pass left.
     pub async fn run(&self, sources: &[Source], options: Options) -> Report {
         let mut report = Report {
             dry_run: options.dry_run,
@@ -401,9 +521,37 @@ impl<Q: Queue, I: Invoker> Redrive<Q, I> {
         };
         let mut budget = options.max.unwrap_or(usize::MAX);
         for source in sources {
-            let mut seen = HashSet::new();
-            let mut left = Vec::new();
-            while budget > 0 {
+            let mut pass = Pass {
+                queue: source.name.clone(),
+                at_start: None,
+                read: 0,
+                repeats: 0,
+                not_redriven: 0,
+                not_deleted: 0,
+                end: PassEnd::NotCounted,
+            };
+            let at_start = match self.queue.approximate_count(&source.url).await {
+                Ok(n) => n,
+                Err(e) => {
+                    report.queue_errors.push((source.name.clone(), e));
+                    report.passes.push(pass);
+                    continue;
+                }
+            };
+            pass.at_start = Some(at_start);
+            let limit = usize::try_from(at_start).unwrap_or(usize::MAX);
+            // Message id -> whether the message is still in the queue.
+            let mut seen: HashMap<String, bool> = HashMap::new();
+            // (message id, its latest receipt handle): released when the pass ends.
+            let mut left: Vec<(String, String)> = Vec::new();
+            pass.end = loop {
+                if seen.len() >= limit {
+                    break PassEnd::CountReached;
+                }
+                if budget == 0 {
+                    break PassEnd::Max;
+                }
+                // Not capped by what is left of the count: messages read already may fill part of a batch.
                 let batch = match self
                     .queue
                     .receive(&source.url, budget.min(MAX_BATCH), options.visibility_timeout_seconds)
@@ -412,31 +560,60 @@ impl<Q: Queue, I: Invoker> Redrive<Q, I> {
                     Ok(batch) => batch,
                     Err(e) => {
                         report.queue_errors.push((source.name.clone(), e));
-                        break;
+                        break PassEnd::ReceiveFailed;
                     }
                 };
                 if batch.is_empty() {
-                    break;
+                    break PassEnd::Empty;
                 }
+                let mut new = 0;
                 for message in batch {
-                    if budget == 0 || !seen.insert(message.message_id.clone()) {
-                        // Past --max, or a second delivery: left as received.
-                        left.push(message.receipt_handle);
+                    if let Some(&kept) = seen.get(&message.message_id) {
+                        // A repeat: not counted. Still in the queue, it is hidden again by this
+                        // receipt, whose handle is now the one to release it with.
+                        pass.repeats += 1;
+                        if kept {
+                            match left.iter_mut().find(|(id, _)| *id == message.message_id) {
+                                Some(entry) => entry.1 = message.receipt_handle,
+                                None => left.push((message.message_id, message.receipt_handle)),
+                            }
+                        }
+                        continue;
+                    }
+                    if budget == 0 || seen.len() >= limit {
+                        // More than was asked for: left as received.
+                        left.push((message.message_id, message.receipt_handle));
                         continue;
                     }
                     budget -= 1;
+                    new += 1;
                     let line = self.handle(source, &message, options.dry_run).await;
-                    if !matches!(line.outcome, Outcome::Redriven | Outcome::DeleteFailed(_)) {
-                        left.push(message.receipt_handle.clone());
-                    }
+                    let kept = match line.outcome {
+                        Outcome::Redriven => false,
+                        Outcome::DeleteFailed(_) => {
+                            pass.not_deleted += 1;
+                            true
+                        }
+                        _ => {
+                            pass.not_redriven += 1;
+                            left.push((message.message_id.clone(), message.receipt_handle.clone()));
+                            true
+                        }
+                    };
+                    seen.insert(message.message_id.clone(), kept);
                     report.lines.push(line);
                 }
-            }
-            for handle in left {
+                if new == 0 {
+                    break PassEnd::OnlySeenAgain;
+                }
+            };
+            pass.read = seen.len();
+            for (_, handle) in left {
                 if self.queue.release(&source.url, &handle).await.is_err() {
                     report.release_errors += 1;
                 }
             }
+            report.passes.push(pass);
         }
         report
     }
@@ -446,8 +623,9 @@ impl<Q: Queue, I: Invoker> Redrive<Q, I> {
             queue: source.name.clone(),
             message_id: message.message_id.clone(),
             shape: None,
+            kind: None,
             flow_name: None,
-            execution_id: None,
+            id: None,
             cause: None,
             outcome: Outcome::WouldRedrive,
         };
@@ -459,8 +637,9 @@ impl<Q: Queue, I: Invoker> Redrive<Q, I> {
             }
         };
         line.shape = Some(extracted.shape);
+        line.kind = Some(extracted.kind);
         line.flow_name = Some(extracted.flow_name.clone());
-        line.execution_id = Some(extracted.execution_id.clone());
+        line.id = Some(extracted.id.clone());
         line.cause = extracted.cause.clone().or_else(|| {
             // EventBridge's dead letters say why in their attributes.
             let attr = |k: &str| message.attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());

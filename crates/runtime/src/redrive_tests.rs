@@ -1,16 +1,19 @@
-//! Redrive on in-memory ports: the two message shapes, refusals naming the
-//! field, delete-after-accept, dry run, --max, and what on-failure decides
-//! for a replayed failure older than its window.
+//! Redrive on in-memory ports: the two message shapes, every kind of event
+//! on-failure accepts, refusals naming the field, delete-after-accept, dry
+//! run, --max, the bounds of a queue's pass, and what on-failure decides for
+//! a replayed failure older than its window.
 
-use appflow_retry_policy::{Action, RunStatus};
+use appflow_retry_policy::{Action, EventKind, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::fakes::{Flows, Invocations, Ports, Queues, record};
+use crate::on_failure::Reply;
 use crate::ports::PortError;
-use crate::redrive::{Options, Outcome, Redrive, Shape, Source, extract};
+use crate::redrive::{Options, Outcome, PassEnd, Redrive, Shape, Source, extract};
 
 const DLQ_MESSAGE: &str = include_str!("../tests/fixtures/dead-letter-queue.message.json");
+const DLQ_SUCCESS_MESSAGE: &str = include_str!("../tests/fixtures/dead-letter-queue.success.message.json");
 const RECORD_MESSAGE: &str = include_str!("../tests/fixtures/errors-queue.message.json");
 const DEACTIVATION_EVENT: &str = include_str!("../../cli/tests/fixtures/scheduled-flow-deactivated.json");
 const DLQ: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/appflow-retry-events-dlq";
@@ -39,8 +42,9 @@ fn a_dead_letter_is_the_event_itself() {
     let x = extract(DLQ_MESSAGE).unwrap();
     assert_eq!(x.shape, Shape::Event);
     assert_eq!(x.event, json(DLQ_MESSAGE));
+    assert_eq!(x.kind, EventKind::FailedRun);
     assert_eq!(x.flow_name, "orders-export");
-    assert_eq!(x.execution_id, "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
+    assert_eq!(x.id, "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f");
     assert_eq!(x.cause, None);
 }
 
@@ -50,8 +54,9 @@ fn an_invocation_record_holds_the_event_in_request_payload() {
     assert_eq!(x.shape, Shape::InvocationRecord);
     assert_eq!(x.event, json(RECORD_MESSAGE)["requestPayload"]);
     assert_eq!(x.event["detail-type"], "AppFlow End Flow Run Report");
+    assert_eq!(x.kind, EventKind::FailedRun);
     assert_eq!(x.flow_name, "salesforce-accounts");
-    assert_eq!(x.execution_id, "9aa00099-9943-449a-9c7a-488dbc801242");
+    assert_eq!(x.id, "9aa00099-9943-449a-9c7a-488dbc801242");
     assert_eq!(
         x.cause.as_deref(),
         Some("PolicyUnavailable: SSM policy parameters cannot be read: throttled: ThrottlingException: Rate exceeded")
@@ -79,20 +84,87 @@ fn a_parked_deactivation_event_is_extracted_under_its_deactivation_id() {
     let event = json(DEACTIVATION_EVENT);
     let x = extract(DEACTIVATION_EVENT).unwrap();
     assert_eq!(x.shape, Shape::Event);
+    assert_eq!(x.kind, EventKind::Deactivation);
     assert_eq!(x.flow_name, "nightly-orders-sync");
-    assert!(x.execution_id.starts_with("deactivated-"), "{}", x.execution_id);
+    assert!(x.id.starts_with("deactivated-"), "{}", x.id);
 
     let mut record = json(RECORD_MESSAGE);
     record["requestPayload"] = event.clone();
     let y = extract(&record.to_string()).unwrap();
     assert_eq!(y.shape, Shape::InvocationRecord);
     assert_eq!(y.event, event);
-    assert_eq!(y.execution_id, x.execution_id);
+    assert_eq!((y.kind, &y.id), (x.kind, &x.id));
 
     // Its required fields are named with the record's prefix.
     record["requestPayload"]["detail"]["flow-name"] = Value::Null;
     let err = extract(&record.to_string()).unwrap_err();
     assert_eq!(err.field, "requestPayload.detail.flow-name");
+}
+
+/// A success report in an invocation record, as on-failure's errors queue holds one.
+fn success_record() -> String {
+    let mut record = json(RECORD_MESSAGE);
+    record["requestPayload"] = json(DLQ_SUCCESS_MESSAGE);
+    record.to_string()
+}
+
+#[test]
+fn a_parked_success_report_is_extracted_in_either_shape() {
+    // The rule routes success reports of flows whose policy asks for
+    // `recovered` (docs/design.md §4, recovery rules): on-failure accepts
+    // them, so either queue can hold one, and redrive takes it.
+    for (body, shape) in [
+        (DLQ_SUCCESS_MESSAGE.to_owned(), Shape::Event),
+        (success_record(), Shape::InvocationRecord),
+    ] {
+        let x = extract(&body).unwrap_or_else(|e| panic!("{shape:?}: {e}"));
+        assert_eq!(x.shape, shape);
+        assert_eq!(x.event, json(DLQ_SUCCESS_MESSAGE));
+        assert_eq!(x.kind, EventKind::SuccessfulRun);
+        assert_eq!(
+            (x.flow_name.as_str(), x.id.as_str()),
+            ("orders-export", "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a")
+        );
+    }
+    // Checked as strictly as a failed run's report.
+    let mut record = json(&success_record());
+    record["requestPayload"]["detail"]["execution-id"] = json!("");
+    assert_eq!(
+        extract(&record.to_string()).unwrap_err().field,
+        "requestPayload.detail.execution-id"
+    );
+}
+
+#[tokio::test]
+async fn a_parked_success_report_is_redriven_from_either_queue_and_on_failure_takes_it() {
+    let q = Queues::default();
+    q.put(DLQ, "m-success-dlq", DLQ_SUCCESS_MESSAGE, &[]);
+    q.put(ERRORS, "m-success-record", &success_record(), &[]);
+    let i = Invocations::default();
+    let report = redrive(&q, &i).run(&sources(), Options::default()).await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(q.remaining(DLQ).is_empty() && q.remaining(ERRORS).is_empty());
+    let lines: Vec<String> = report.lines.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "dead-letter-queue message m-success-dlq flow orders-export successful run \
+             2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a: redriven: on-failure accepted the event, message deleted",
+            "errors-queue message m-success-record flow orders-export successful run \
+             2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a (parked: PolicyUnavailable: SSM policy parameters cannot be read: \
+             throttled: ThrottlingException: Rate exceeded): redriven: on-failure accepted the event, message deleted",
+        ]
+    );
+
+    // What was invoked is the event itself, which on-failure's entry point takes as a success report.
+    let w = Ports::new(Flows::default(), Utc::now(), "retry_window: 6h\n");
+    let invoked = i.invoked.lock().unwrap().clone();
+    assert_eq!(invoked.len(), 2);
+    for (_, payload) in &invoked {
+        assert_eq!(json(payload), json(DLQ_SUCCESS_MESSAGE));
+        let reply = w.on_failure().handle_any(&json(payload)).await.unwrap();
+        assert!(matches!(reply, Reply::Success(_)), "{reply:?}");
+    }
 }
 
 #[test]
@@ -185,12 +257,20 @@ async fn accepted_events_are_deleted_and_a_refused_message_stays() {
     assert!(matches!(outcomes[2], ("m-record", Outcome::Redriven)));
     assert_eq!(
         report.lines[0].to_string(),
-        "dead-letter-queue message m-dlq flow orders-export execution 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f \
+        "dead-letter-queue message m-dlq flow orders-export failed run 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f \
          (parked: SDK_CLIENT_ERROR): redriven: on-failure accepted the event, message deleted"
     );
     assert_eq!(
         report.summary(),
         "3 messages: 2 redriven, 1 could not be handled and stay in their queue"
+    );
+    let passes: Vec<String> = report.passes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        passes,
+        [
+            "dead-letter-queue: left 1 message: 1 not redriven (listed above); read 2 of about 2 at the start",
+            "errors-queue: left 0 messages; read 1 of about 1 at the start",
+        ]
     );
 }
 
@@ -217,6 +297,11 @@ async fn a_dry_run_invokes_and_deletes_nothing() {
         report.summary(),
         "3 messages: 2 would be redriven (dry run), 1 could not be handled and stay in their queue"
     );
+    assert_eq!(
+        report.passes.iter().map(|p| p.left()).collect::<Vec<_>>(),
+        [2, 1],
+        "a dry run leaves everything"
+    );
 }
 
 #[tokio::test]
@@ -241,6 +326,11 @@ async fn max_bounds_the_messages_handled() {
     // Never more received than the budget allows: 10, then 2; the errors queue not at all.
     assert_eq!(*q.receives.lock().unwrap(), [10, 2]);
     assert!(report.is_success());
+    assert_eq!(report.passes[0].end, PassEnd::Max);
+    assert_eq!(
+        report.passes[0].to_string(),
+        "dead-letter-queue: left 3 messages: 3 not read (--max reached); read 12 of about 15 at the start"
+    );
 }
 
 #[tokio::test]
@@ -250,6 +340,127 @@ async fn a_message_delivered_twice_is_redriven_once() {
     let report = redrive(&q, &i).run(&sources(), Options::default()).await;
     assert_eq!(report.lines.len(), 3);
     assert_eq!(i.invoked.lock().unwrap().len(), 2);
+    assert_eq!(report.passes.iter().map(|p| p.repeats).sum::<usize>(), 2);
+    // The repeat of a deleted message is not released; the refused one is, once.
+    assert_eq!(*q.released.lock().unwrap(), ["receipt-m-garbage"]);
+}
+
+/// Options of a run whose receives hide nothing: every message left in
+/// the queue comes back on the next receive (a visibility timeout of 0).
+fn hiding_nothing(dry_run: bool) -> Options {
+    Options {
+        dry_run,
+        visibility_timeout_seconds: 0,
+        ..Options::default()
+    }
+}
+
+#[tokio::test]
+async fn a_pass_ends_when_it_has_read_what_the_queue_held_though_messages_come_back() {
+    // Three messages that stay (refused) ahead of twelve that are redriven:
+    // with nothing hidden, every receive brings the three back. Reading
+    // until a receive is empty would never end; the loop guard turns that
+    // into a receive error instead of a hang.
+    let q = Queues::default();
+    for n in 0..3 {
+        q.put(DLQ, &format!("g{n}"), "{\"hello\": 1}", &[]);
+    }
+    for n in 0..12 {
+        q.put(DLQ, &format!("m{n:02}"), DLQ_MESSAGE, &[]);
+    }
+    *q.max_receives.lock().unwrap() = Some(20);
+    let i = Invocations::default();
+    let report = redrive(&q, &i).run(&sources()[..1], hiding_nothing(false)).await;
+
+    assert!(report.queue_errors.is_empty(), "{:?}", report.queue_errors);
+    let ids: std::collections::HashSet<&str> = report.lines.iter().map(|l| l.message_id.as_str()).collect();
+    assert_eq!((report.lines.len(), ids.len()), (15, 15), "each message counted once");
+    assert_eq!(i.invoked.lock().unwrap().len(), 12);
+    assert_eq!(q.remaining(DLQ), ["g0", "g1", "g2"]);
+    assert_eq!(*q.receives.lock().unwrap(), [10, 10]);
+    let pass = &report.passes[0];
+    assert_eq!(
+        (pass.end, pass.read, pass.repeats, pass.left()),
+        (PassEnd::CountReached, 15, 3, 3)
+    );
+    assert_eq!(
+        pass.to_string(),
+        "dead-letter-queue: left 3 messages: 3 not redriven (listed above); read 15 of about 15 at the start, \
+         3 repeated deliveries not counted"
+    );
+    assert_eq!(
+        report.summary(),
+        "15 messages: 12 redriven, 3 could not be handled and stay in their queue"
+    );
+}
+
+#[tokio::test]
+async fn a_pass_ends_when_only_messages_it_read_come_back_and_says_what_it_left() {
+    // A dry run deletes nothing: with nothing hidden, the second receive
+    // brings back the first ten and none of the other five.
+    let q = Queues::default();
+    for n in 0..15 {
+        q.put(DLQ, &format!("m{n:02}"), DLQ_MESSAGE, &[]);
+    }
+    *q.max_receives.lock().unwrap() = Some(20);
+    let i = Invocations::default();
+    let report = redrive(&q, &i).run(&sources()[..1], hiding_nothing(true)).await;
+
+    assert!(report.queue_errors.is_empty(), "{:?}", report.queue_errors);
+    assert_eq!(report.lines.len(), 10, "the ten read, each once");
+    assert_eq!(*q.receives.lock().unwrap(), [10, 10]);
+    let pass = &report.passes[0];
+    assert_eq!(
+        (pass.end, pass.read, pass.unread(), pass.left()),
+        (PassEnd::OnlySeenAgain, 10, 5, 15)
+    );
+    assert_eq!(
+        pass.to_string(),
+        "dead-letter-queue: left 15 messages: 10 not redriven (listed above), 5 not read (only messages already \
+         read came back: their visibility timeout is shorter than the run); read 10 of about 15 at the start, \
+         10 repeated deliveries not counted"
+    );
+    // Each message left is released once, with its latest receipt.
+    assert_eq!(q.released.lock().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn a_queue_that_cannot_be_counted_is_not_read() {
+    let (q, i) = world();
+    *q.fail_count.lock().unwrap() = Some(PortError::Failed("AccessDenied: sqs:GetQueueAttributes".into()));
+    let report = redrive(&q, &i).run(&sources(), Options::default()).await;
+    assert!(q.receives.lock().unwrap().is_empty());
+    assert!(i.invoked.lock().unwrap().is_empty());
+    assert!(!report.is_success());
+    assert_eq!(report.queue_errors.len(), 2);
+    assert_eq!(report.passes[0].end, PassEnd::NotCounted);
+    assert_eq!(
+        report.passes[0].to_string(),
+        "dead-letter-queue: not read, its messages left as they are: the count of its messages could not be read"
+    );
+    assert!(
+        report
+            .summary()
+            .ends_with("; errors-queue could not be read: AccessDenied: sqs:GetQueueAttributes"),
+        "{}",
+        report.summary()
+    );
+}
+
+#[tokio::test]
+async fn messages_in_flight_at_the_start_are_reported_as_left() {
+    // Two messages another reader (or a crashed run) holds: counted, not received.
+    let (q, i) = world();
+    for (_, _, visible) in q.messages.lock().unwrap().iter_mut().take(2) {
+        *visible = false;
+    }
+    let report = redrive(&q, &i).run(&sources()[..1], Options::default()).await;
+    assert!(report.lines.is_empty());
+    assert_eq!(
+        report.passes[0].to_string(),
+        "dead-letter-queue: left 2 messages: 2 not read (not received: in flight elsewhere, or the count at the \
+         start was approximate); read 0 of about 2 at the start"
+    );
 }
 
 #[tokio::test]
