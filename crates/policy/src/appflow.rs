@@ -233,18 +233,7 @@ impl FailureEvent {
         let field = |name: &str| format!("detail.{name}");
         let required = |name: &str| -> Result<String, EventError> {
             let v = opt_str(detail, name).map_err(|e| EventError::new(&field(name), e.problem))?;
-            match v.map(str::trim) {
-                None => Err(EventError::new(&field(name), "missing")),
-                Some("") => Err(EventError::new(&field(name), "is empty")),
-                Some(v) if v.chars().count() > MAX_NAME_CHARS => Err(EventError::new(
-                    &field(name),
-                    format!(
-                        "is {} characters; AppFlow's are at most {MAX_NAME_CHARS}",
-                        v.chars().count()
-                    ),
-                )),
-                Some(v) => Ok(v.to_owned()),
-            }
+            check_name(&field(name), v).map(str::to_owned)
         };
         let flow_name = required("flow-name")?;
         let execution_id = required("execution-id")?;
@@ -588,6 +577,25 @@ fn check_source(event: &Value) -> Result<(), EventError> {
         ));
     }
     Ok(())
+}
+
+/// The check of a run report's `detail.flow-name` and `detail.execution-id`
+/// (docs/design.md §6.4), for the event parser and for the run records the
+/// sweep turns into events: present, not blank, at most [`MAX_NAME_CHARS`]
+/// characters. Returns the value trimmed; the error names `field`.
+pub fn check_name<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, EventError> {
+    match value.map(str::trim) {
+        None => Err(EventError::new(field, "missing")),
+        Some("") => Err(EventError::new(field, "is empty")),
+        Some(v) if v.chars().count() > MAX_NAME_CHARS => Err(EventError::new(
+            field,
+            format!(
+                "is {} characters; AppFlow's are at most {MAX_NAME_CHARS}",
+                v.chars().count()
+            ),
+        )),
+        Some(v) => Ok(v),
+    }
 }
 
 /// The event's `detail`, which must be an object.

@@ -413,6 +413,35 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             policy_problems,
         })
     }
+
+    /// Decides one failed run from a run history already read, then starts
+    /// its execution: [`handle_failure`](Self::handle_failure) without its
+    /// history read, for the sweep, which reads a flow's history once for
+    /// all its failures (docs/design.md §5.9). `records` must cover the
+    /// failed run and its policy's longest window before it (§5.3); the
+    /// policy, rules, message, decision and StartExecution are the same.
+    pub async fn handle_failure_in(
+        &self,
+        event: FailureEvent,
+        records: &[appflow_retry_policy::RunRecord],
+        origin: Origin,
+    ) -> Result<OnFailureOutput, OnFailureError> {
+        let now = self.clock.now();
+        let loaded = self.policy(&event.flow_name, now).await?;
+        let mut message = failure_message(&event, None).to_owned();
+        let mut decision = match precheck(&event, &loaded.policy) {
+            Precheck::Decided(d) => d,
+            Precheck::NeedsHistory(pending) => {
+                let record = records.iter().find(|r| r.execution_id == event.execution_id);
+                message = failure_message(&event, record).to_owned();
+                pending.decide(records, now, &mut SplitMix64::for_execution(&event.execution_id))?
+            }
+        };
+        if origin == Origin::Sweep {
+            decision.reason = truncate_message(&format!("{SWEEP_REASON_PREFIX}{}", decision.reason)).into_owned();
+        }
+        self.start(decision, &message, now, &loaded).await
+    }
 }
 
 impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M, C> {

@@ -1,8 +1,9 @@
 //! The reconciliation sweep (docs/design.md §5.9): AppFlow delivers its
 //! EventBridge events best effort, so on a schedule the sweep looks for
 //! failed on-demand runs that have no state machine execution yet and hands
-//! each to the on-failure path ([`OnFailure::handle_failure`]), which decides
-//! and starts it exactly as for an event. The execution name is derived from
+//! each to the on-failure path ([`OnFailure::handle_failure_in`]), which
+//! decides and starts it exactly as for an event, from the flow's history
+//! the sweep read once for all its failures. The execution name is derived from
 //! the failed run, so a late event and the sweep start one execution between
 //! them, whoever comes first.
 //!
@@ -13,14 +14,15 @@
 
 use std::time::Instant;
 
+use appflow_retry_policy::appflow::{MAX_NAME_CHARS, check_name};
 use appflow_retry_policy::naming::execution_name;
 use appflow_retry_policy::{
-    ExecutionStart, FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, TriggerType, truncate_message,
+    EventError, ExecutionStart, FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, TriggerType, truncate_message,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::history::{DEFAULT_MAX_PAGES, HistoryError, read_window};
+use crate::history::{DEFAULT_MAX_PAGES, HistoryError};
 use crate::on_failure::{OnFailure, Origin};
 use crate::ports::{AppFlow, Clock, FlowSummary, ParameterStore, PortError, StateMachine};
 use crate::telemetry;
@@ -104,6 +106,20 @@ pub struct Recovered {
     pub execution: ExecutionStart,
 }
 
+/// A run record the event path would refuse (docs/design.md §6.4): not
+/// decided, reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refused {
+    /// The flow's name.
+    pub flow: String,
+    /// The record's execution id, cut to [`MAX_NAME_CHARS`] characters.
+    pub execution_id: String,
+    /// The event field the record's value would fill (`detail.execution-id`).
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
 /// A flow or a failure the sweep could not handle this time.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepProblem {
@@ -135,6 +151,8 @@ pub struct SweepOutput {
     pub examined: usize,
     /// Candidates not examined (the flow bound or the deadline): the next sweep's.
     pub left_for_next_run: usize,
+    /// Failures of the flow the deadline stopped in that were not looked at: the next sweep's.
+    pub failures_left_for_next_run: usize,
     /// `max_flows` or `deadline` when a bound stopped the sweep.
     pub stopped_by: Option<&'static str>,
     /// Flows whose history was longer than `max_history_pages`: the failures
@@ -144,6 +162,10 @@ pub struct SweepOutput {
     pub failures_seen: usize,
     /// Of those, the ones with an execution already (an event came).
     pub already_handled: usize,
+    /// Run records the event path would refuse (an empty or over-long execution id, §6.4):
+    /// logged and listed, never decided, and no `SweepIncomplete` (no later sweep can decide
+    /// them either).
+    pub refused: Vec<Refused>,
     /// The failures decided by this sweep, one per execution started (or found started).
     pub recovered: Vec<Recovered>,
     /// The flows and failures that could not be handled; non-empty ends in
@@ -203,7 +225,20 @@ fn is_candidate(f: &FlowSummary) -> bool {
     f.trigger() == TriggerType::OnDemand && f.last_run_status.as_deref() == Some("Error")
 }
 
-/// The event AppFlow would have sent for a failed run record.
+/// The event AppFlow would have sent for a failed run record, through the
+/// event parser's check of its names ([`check_name`], docs/design.md §6.4):
+/// a record whose flow name or execution id an event could not carry is
+/// refused, naming the field.
+pub fn checked_event_for(flow: &str, record: &RunRecord) -> Result<FailureEvent, EventError> {
+    let flow_name = check_name("detail.flow-name", Some(flow))?;
+    let execution_id = check_name("detail.execution-id", Some(&record.execution_id))?;
+    let mut event = event_for(flow_name, record);
+    execution_id.clone_into(&mut event.execution_id);
+    Ok(event)
+}
+
+/// The event AppFlow would have sent for a failed run record, unchecked
+/// (see [`checked_event_for`]).
 pub fn event_for(flow: &str, record: &RunRecord) -> FailureEvent {
     FailureEvent {
         flow_name: flow.to_owned(),
@@ -221,8 +256,14 @@ pub fn event_for(flow: &str, record: &RunRecord) -> FailureEvent {
 }
 
 impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C> {
-    /// One sweep, which starts no new flow after `deadline`.
+    /// One sweep, which starts no new flow, and decides no new failure, after `deadline`.
     pub async fn run(&self, deadline: Instant) -> Result<SweepOutput, SweepError> {
+        self.run_until(|| Instant::now() >= deadline).await
+    }
+
+    /// One sweep that stops once `expired` says so: checked before each flow's history read
+    /// and before each failure; what is left is the next sweep's.
+    pub async fn run_until(&self, expired: impl Fn() -> bool) -> Result<SweepOutput, SweepError> {
         let mut out = SweepOutput::default();
         let now = self.on_failure.clock.now();
 
@@ -279,7 +320,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 left += 1;
                 continue;
             }
-            match self.sweep_flow(candidate, now, deadline, &mut out).await {
+            match self.sweep_flow(candidate, now, &expired, &mut out).await {
                 Flow::Examined => out.examined += 1,
                 Flow::OutsideWindow => out.outside_window += 1,
                 Flow::Unexamined(bound) => {
@@ -298,8 +339,11 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             failures_seen = out.failures_seen,
             already_handled = out.already_handled,
             recovered = out.recovered.len(),
+            refused = out.refused.len(),
             problems = out.problems.len(),
+            histories_cut = out.histories_cut,
             left_for_next_run = out.left_for_next_run,
+            failures_left_for_next_run = out.failures_left_for_next_run,
             stopped_by = out.stopped_by,
             "sweep done"
         );
@@ -314,7 +358,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         &self,
         candidate: &Candidate,
         now: DateTime<Utc>,
-        deadline: Instant,
+        expired: &impl Fn() -> bool,
         out: &mut SweepOutput,
     ) -> Flow {
         let flow = candidate.name.as_str();
@@ -335,18 +379,19 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 return Flow::Examined;
             }
         };
-        let since = now - lookback.as_chrono();
+        let lookback = lookback.as_chrono();
+        let since = now - lookback;
         if candidate.last_run_time.is_some_and(|t| t < since) {
             return Flow::OutsideWindow;
         }
         if out.examined >= self.limits.max_flows {
             return Flow::Unexamined("max_flows");
         }
-        if Instant::now() >= deadline {
+        if expired() {
             return Flow::Unexamined("deadline");
         }
-        let window = match read_window(&self.on_failure.appflow, flow, since, self.limits.max_history_pages).await {
-            Ok(w) => w,
+        let history = match self.read_flow(flow, since, lookback).await {
+            Ok(h) => h,
             // Deleted since ListFlows: no run to restart.
             Err(HistoryError::FlowNotFound(_)) => return Flow::Examined,
             Err(e) => {
@@ -354,26 +399,51 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 return Flow::Examined;
             }
         };
-        if !window.complete {
+        if !history.complete {
             out.histories_cut += 1;
             tracing::warn!(
                 flow,
-                pages = window.pages,
-                "the flow's history is longer than the sweep's bound: the failures in the pages read are swept"
+                pages = history.pages,
+                "the flow's history is longer than the sweep's bound: only failures whose window the pages read cover are decided"
             );
         }
-        let mut failed: Vec<(DateTime<Utc>, &RunRecord)> = window
-            .records
-            .iter()
-            .filter(|r| r.status == RunStatus::Error)
-            .filter_map(|r| r.time().map(|t| (t, r)))
-            .filter(|(t, _)| *t >= since)
-            .collect();
+        let mut failed: Vec<(DateTime<Utc>, &RunRecord)> = failures_since(&history.records, since);
         failed.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.execution_id.cmp(&b.execution_id)));
-        for (_, record) in failed {
+        for (i, &(at, record)) in failed.iter().enumerate() {
+            if expired() {
+                out.stopped_by = Some("deadline");
+                out.failures_left_for_next_run += failed.len() - i;
+                tracing::warn!(
+                    flow,
+                    left = failed.len() - i,
+                    "the sweep's deadline came inside the flow: its other failures are the next sweep's"
+                );
+                break;
+            }
             out.failures_seen += 1;
-            let name = execution_name(flow, &record.execution_id);
-            let id = Some(record.execution_id.as_str());
+            let event = match checked_event_for(flow, record) {
+                Ok(event) => event,
+                Err(e) => {
+                    let execution_id: String = record.execution_id.chars().take(MAX_NAME_CHARS).collect();
+                    tracing::error!(
+                        flow,
+                        execution_id = %execution_id,
+                        field = %e.field,
+                        problem = %e.problem,
+                        "a failed run record the event path would refuse: not decided"
+                    );
+                    out.refused.push(Refused {
+                        flow: flow.to_owned(),
+                        execution_id,
+                        field: e.field,
+                        problem: e.problem,
+                    });
+                    continue;
+                }
+            };
+            let name = execution_name(flow, &event.execution_id);
+            let execution_id = event.execution_id.clone();
+            let id = Some(execution_id.as_str());
             match self.on_failure.state_machine.execution_exists(&name).await {
                 Ok(true) => {
                     out.already_handled += 1;
@@ -385,16 +455,25 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                     continue;
                 }
             }
+            if !history.covers(at - lookback) {
+                let e = HistoryError::Incomplete {
+                    execution_id: event.execution_id.clone(),
+                    pages: history.pages,
+                    records: history.records.len(),
+                };
+                out.problems.push(problem(id, "HistoryIncomplete", e.to_string()));
+                continue;
+            }
             match self
                 .on_failure
-                .handle_failure(event_for(flow, record), Origin::Sweep)
+                .handle_failure_in(event, &history.records, Origin::Sweep)
                 .await
             {
                 Ok(o) if o.execution == ExecutionStart::AlreadyExists => out.already_handled += 1,
                 Ok(o) => {
                     tracing::warn!(
                         flow,
-                        execution_id = %record.execution_id,
+                        execution_id = %o.decision.execution_id,
                         execution_name = %o.execution_name,
                         action = %o.decision.action,
                         "recovered a failed run no event reported: decided and started"
@@ -405,7 +484,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                     )]);
                     out.recovered.push(Recovered {
                         flow: flow.to_owned(),
-                        execution_id: record.execution_id.clone(),
+                        execution_id: o.decision.execution_id.clone(),
                         execution_name: o.execution_name,
                         action: o.decision.action.as_str().to_owned(),
                         execution: o.execution,
@@ -415,6 +494,89 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             }
         }
         Flow::Examined
+    }
+
+    /// A flow's run history, read once for all its failures: page after page
+    /// until a whole page lies before the window of the oldest failure inside
+    /// `since` (its time less `lookback`; `since` itself while no failure is
+    /// seen), or no page is left, within `max_history_pages` (§5.3's stop
+    /// rule: AWS documents no order).
+    async fn read_flow(
+        &self,
+        flow: &str,
+        since: DateTime<Utc>,
+        lookback: TimeDelta,
+    ) -> Result<FlowHistory, HistoryError> {
+        let mut history = FlowHistory::default();
+        let mut token = None;
+        while history.pages < self.limits.max_history_pages.max(1) {
+            let page = self
+                .on_failure
+                .appflow
+                .execution_records(flow, token)
+                .await
+                .map_err(|e| match e {
+                    PortError::NotFound(_) => HistoryError::FlowNotFound(e),
+                    e => HistoryError::Unavailable(e),
+                })?;
+            history.pages += 1;
+            let newest = if page.records.is_empty() {
+                None
+            } else {
+                page.records
+                    .iter()
+                    .map(RunRecord::time)
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|t| t.into_iter().max())
+            };
+            history.records.extend(page.records);
+            token = page.next_token;
+            let reach = failures_since(&history.records, since)
+                .iter()
+                .map(|(t, _)| *t - lookback)
+                .min()
+                .unwrap_or(since)
+                .min(since);
+            if let Some(newest) = newest {
+                history.before.push(newest);
+            }
+            if token.is_none() || newest.is_some_and(|t| t < reach) {
+                history.complete = true;
+                return Ok(history);
+            }
+        }
+        Ok(history)
+    }
+}
+
+/// The `Error` records at or after `since`, with their times.
+fn failures_since(records: &[RunRecord], since: DateTime<Utc>) -> Vec<(DateTime<Utc>, &RunRecord)> {
+    records
+        .iter()
+        .filter(|r| r.status == RunStatus::Error)
+        .filter_map(|r| r.time().map(|t| (t, r)))
+        .filter(|(t, _)| *t >= since)
+        .collect()
+}
+
+/// One flow's run records, read once by the sweep.
+#[derive(Debug, Default)]
+struct FlowHistory {
+    /// The records read, in the order AWS sent them.
+    records: Vec<RunRecord>,
+    /// The pages read.
+    pages: usize,
+    /// The read reached the oldest failure's window, or the history's end.
+    complete: bool,
+    /// The newest time of each page whose records all carry a time.
+    before: Vec<DateTime<Utc>>,
+}
+
+impl FlowHistory {
+    /// Whether every record since `start` was read: the whole history or a page wholly before
+    /// it (as [`crate::history::read_history`] stops).
+    fn covers(&self, start: DateTime<Utc>) -> bool {
+        self.complete || self.before.iter().any(|t| *t < start)
     }
 }
 

@@ -273,7 +273,7 @@ async fn a_past_deadline_examines_nothing_and_says_so() {
 }
 
 #[tokio::test]
-async fn a_long_history_is_read_within_the_page_bound() {
+async fn a_long_history_is_read_once_within_the_page_bound() {
     let w = World::new(10);
     // 95 runs every 10 minutes, oldest first; the newest failed unreported.
     let mut records: Vec<RunRecord> = (0..94)
@@ -288,18 +288,139 @@ async fn a_long_history_is_read_within_the_page_bound() {
     records.push(failed("run-new", t0(), "Read timed out"));
     records.reverse(); // Newest first, as AWS evidently lists them.
     w.flows.add("long", "OnDemand", records);
-    let limits = SweepLimits {
-        max_history_pages: 3,
+
+    // Three pages (of 10) do not reach the failure's 6 h window: no guess,
+    // the failure is named HistoryIncomplete, as the event path would.
+    let limits = |pages| SweepLimits {
+        max_history_pages: pages,
         ..SweepLimits::default()
     };
-    let sweep = w.sweep(Coverage::all(), limits);
-    let out = sweep.run(later()).await.unwrap();
+    let err = w.sweep(Coverage::all(), limits(3)).run(later()).await.unwrap_err();
+    let SweepError::Incomplete(out) = &err else {
+        panic!("{err}")
+    };
     assert_eq!(out.histories_cut, 1);
+    assert!(out.recovered.is_empty());
+    assert_eq!(out.problems[0].error_type, "HistoryIncomplete");
+    assert_eq!(out.problems[0].execution_id.as_deref(), Some("run-new"));
+    assert_eq!(w.flows.record_calls(), 3);
+    assert!(w.executions().is_empty());
+
+    // Twenty: one read, stopped at the first page wholly before the
+    // failure's window (5 pages), and the decision made from it.
+    let out = w.sweep(Coverage::all(), limits(20)).run(later()).await.unwrap();
+    assert_eq!(out.histories_cut, 0);
     assert_eq!(out.recovered.len(), 1);
     assert_eq!(out.recovered[0].execution_id, "run-new");
-    // Three pages for the sweep's read (of 10); the shared path's own read
-    // stops at the first page wholly before the failure's window (5 pages).
     assert_eq!(w.flows.record_calls(), 3 + 5);
+}
+
+/// A flow with `n` failed runs a minute apart from t0 back (none reported), and then 500
+/// successful ones two minutes apart further back, newest first.
+fn many_failures(w: &World, flow: &str, n: i64) {
+    let mut records: Vec<RunRecord> = (0..n)
+        .map(|i| failed(&format!("run-{i:03}"), t0() - TimeDelta::minutes(i), "Read timed out"))
+        .collect();
+    records.extend((0..500).map(|i| {
+        record(
+            &format!("ok-{i:03}"),
+            RunStatus::Successful,
+            t0() - TimeDelta::minutes(n + 2 * i),
+        )
+    }));
+    w.flows.add(flow, "OnDemand", records);
+}
+
+#[tokio::test]
+async fn a_flow_with_hundreds_of_failures_is_read_once() {
+    let w = World::new(100);
+    many_failures(&w, "busy", 300);
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!(out.failures_seen, 300);
+    assert_eq!(out.recovered.len(), 300);
+    assert_eq!(w.executions().len(), 300);
+    // One read: the oldest failure (t0 - 299 min) less its 6 h window is
+    // t0 - 659 min; page 6 (t0 - 700 .. t0 - 898 min) is wholly before it,
+    // and the last 2 pages are never read. Reading per failure took 1665.
+    assert_eq!(w.flows.record_calls(), 6);
+    // Decided by the shared rules: the newest ends a 300-failure streak
+    // (attempts used up), the older ones are superseded.
+    assert_eq!(out.recovered[0].execution_id, "run-000");
+    assert_eq!(out.recovered[0].action, "give_up");
+    assert!(out.recovered[1..].iter().all(|r| r.action == "skip"));
+}
+
+#[tokio::test]
+async fn a_deadline_inside_a_flow_stops_there_and_the_next_sweep_decides_the_rest() {
+    let w = World::new(100);
+    many_failures(&w, "busy", 300);
+    w.flows.add(
+        "other",
+        "OnDemand",
+        vec![failed("run-other", t0() - TimeDelta::hours(1), "x")],
+    );
+    // The time runs out once 100 executions are started.
+    let out = w.sweep_all().run_until(|| w.executions().len() >= 100).await.unwrap();
+    assert_eq!(out.stopped_by, Some("deadline"));
+    assert_eq!(out.examined, 1);
+    assert_eq!((out.failures_seen, out.recovered.len()), (100, 100));
+    assert_eq!(out.failures_left_for_next_run, 200);
+    assert_eq!(out.left_for_next_run, 1, "the other flow is not read");
+    assert_eq!(w.reads().iter().filter(|f| *f == "other").count(), 0);
+    let decided: Vec<String> = out.recovered.iter().map(|r| r.execution_id.clone()).collect();
+    assert_eq!(decided.first().map(String::as_str), Some("run-000"));
+    assert_eq!(decided.last().map(String::as_str), Some("run-099"));
+
+    let next = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!(next.stopped_by, None);
+    assert_eq!((next.already_handled, next.recovered.len()), (100, 201));
+    let mut names = w.executions();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 301, "every failure decided once");
+}
+
+#[tokio::test]
+async fn a_record_the_event_path_would_refuse_is_reported_not_decided() {
+    let w = World::new(100);
+    let long = "x".repeat(257);
+    w.flows.add(
+        "odd",
+        "OnDemand",
+        vec![
+            failed("run-ok", t0() - TimeDelta::minutes(20), "x"),
+            failed("", t0() - TimeDelta::minutes(10), "x"),
+            failed(&long, t0(), "x"),
+        ],
+    );
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!(out.failures_seen, 3);
+    let refused: Vec<(&str, &str, usize)> = out
+        .refused
+        .iter()
+        .map(|r| (r.flow.as_str(), r.field.as_str(), r.execution_id.chars().count()))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![("odd", "detail.execution-id", 256), ("odd", "detail.execution-id", 0)]
+    );
+    assert_eq!(out.refused[0].problem, "is 257 characters; AppFlow's are at most 256");
+    assert_eq!(out.refused[1].problem, "is empty");
+    assert!(
+        out.problems.is_empty(),
+        "no SweepIncomplete: no later sweep could decide them"
+    );
+    assert_eq!(w.executions(), vec![execution_name("odd", "run-ok")]);
+    // The event path refuses the same ids with the same words.
+    for (id, problem) in [
+        ("", "is empty"),
+        (long.as_str(), "is 257 characters; AppFlow's are at most 256"),
+    ] {
+        let mut e = event("odd", "run-ok");
+        e["detail"]["execution-id"] = json!(id);
+        let err = w.on_failure().handle(&e).await.unwrap_err();
+        assert_eq!(err.to_string(), format!("event field `detail.execution-id`: {problem}"));
+    }
 }
 
 #[tokio::test]
