@@ -4,7 +4,7 @@
 use appflow_retry_policy::RunRecord;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ports::{AppFlow, PortError};
+use crate::ports::{AppFlow, PortError, RecordsPage};
 
 /// How many pages of 100 records are read at most, by default.
 pub const DEFAULT_MAX_PAGES: usize = 20;
@@ -59,10 +59,7 @@ pub async fn read_history(
     let mut token = None;
     let mut failed_at: Option<DateTime<Utc>> = cover.execution_id.is_empty().then_some(cover.fallback_time);
     for page_no in 1..=max_pages.max(1) {
-        let page = appflow.execution_records(flow, token).await.map_err(|e| match e {
-            PortError::NotFound(_) => HistoryError::FlowNotFound(e),
-            e => HistoryError::Unavailable(e),
-        })?;
+        let page = read_page(appflow, flow, token).await?;
         if failed_at.is_none() {
             failed_at = page
                 .records
@@ -90,43 +87,15 @@ pub async fn read_history(
     })
 }
 
-/// The run records the reconciliation sweep reads for one flow.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Window {
-    /// The records read, in the order AWS sent them.
-    pub records: Vec<RunRecord>,
-    /// How many pages were read (at most the bound).
-    pub pages: usize,
-    /// Every record since the window's start was seen: no next page, or a
-    /// whole page lay before it. False when the page bound stopped the read.
-    pub complete: bool,
-}
-
-/// The flow's run records back to `since`, within `max_pages`: the same
-/// stop rule as [`read_history`] (AWS documents no order, so only a page
-/// wholly before `since` ends the read early). Hitting the bound is no
-/// error here: the records read are returned, marked incomplete.
-pub async fn read_window(
+/// One page of the flow's run records (DescribeFlowExecutionRecords), with
+/// a missing flow told apart: the one page read of every history reader.
+pub(crate) async fn read_page(
     appflow: &impl AppFlow,
     flow: &str,
-    since: DateTime<Utc>,
-    max_pages: usize,
-) -> Result<Window, HistoryError> {
-    let mut window = Window::default();
-    let mut token = None;
-    while window.pages < max_pages.max(1) {
-        let page = appflow.execution_records(flow, token).await.map_err(|e| match e {
-            PortError::NotFound(_) => HistoryError::FlowNotFound(e),
-            e => HistoryError::Unavailable(e),
-        })?;
-        window.pages += 1;
-        let before = !page.records.is_empty() && page.records.iter().all(|r| r.time().is_some_and(|t| t < since));
-        window.records.extend(page.records);
-        token = page.next_token;
-        if token.is_none() || before {
-            window.complete = true;
-            return Ok(window);
-        }
-    }
-    Ok(window)
+    token: Option<String>,
+) -> Result<RecordsPage, HistoryError> {
+    appflow.execution_records(flow, token).await.map_err(|e| match e {
+        PortError::NotFound(_) => HistoryError::FlowNotFound(e),
+        e => HistoryError::Unavailable(e),
+    })
 }

@@ -22,7 +22,7 @@ use appflow_retry_policy::{
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::history::{DEFAULT_MAX_PAGES, HistoryError};
+use crate::history::{DEFAULT_MAX_PAGES, HistoryError, read_page};
 use crate::on_failure::{OnFailure, Origin};
 use crate::ports::{AppFlow, Clock, FlowSummary, ParameterStore, PortError, StateMachine};
 use crate::telemetry;
@@ -510,15 +510,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         let mut history = FlowHistory::default();
         let mut token = None;
         while history.pages < self.limits.max_history_pages.max(1) {
-            let page = self
-                .on_failure
-                .appflow
-                .execution_records(flow, token)
-                .await
-                .map_err(|e| match e {
-                    PortError::NotFound(_) => HistoryError::FlowNotFound(e),
-                    e => HistoryError::Unavailable(e),
-                })?;
+            let page = read_page(&self.on_failure.appflow, flow, token).await?;
             history.pages += 1;
             let newest = if page.records.is_empty() {
                 None
