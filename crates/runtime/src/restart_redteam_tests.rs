@@ -706,3 +706,44 @@ fn redteam_forged_notify_on_silences_a_reactivation_the_policy_says_to_tell() {
     assert_eq!(out.outcome.as_str(), "reactivated", "{out:?}");
     assert!(out.notify, "the policy says tell every re-activation: {out:?}");
 }
+
+#[test]
+fn redteam_a_record_time_with_milliseconds_the_event_does_not_carry() {
+    // The event's start-time is whole seconds; AppFlow's record has milliseconds. The real
+    // decision must still restart (the restart compares the decision's time with the record's).
+    let w = World::failed_with(Some(TIMEOUT));
+    w.runs_mut(FLOW, |runs| {
+        runs[0].started_at = Some(t0() + TimeDelta::milliseconds(123));
+        runs[0].last_updated_at = Some(t0() + TimeDelta::milliseconds(120_456));
+    });
+    let d = real_decision(&w);
+    let out = handle(&w, &input_for(&d, t0() + TimeDelta::minutes(4)));
+    assert!(
+        out.as_ref().is_ok_and(|o| o.outcome.as_str() == "restarted"),
+        "{d}: {out:?}"
+    );
+}
+
+#[test]
+fn redteam_duplicate_records_of_the_failed_run_across_pages() {
+    // FINDING (low, hardening): a page boundary that shifts while the history is read can
+    // list a run twice. If the copies differ (a stale InProgress one first, then the
+    // Error), the first match decides and a legitimate restart is refused as forged
+    // (RestartRefused: never retried). Unlikely in practice, as the failed run is final
+    // long before the restart reads it, so both copies should agree.
+    let w = World::failed_with(Some(TIMEOUT));
+    let d = real_decision(&w);
+    w.runs_mut(FLOW, |runs| {
+        let mut stale = runs[0].clone();
+        stale.status = RunStatus::InProgress;
+        stale.last_updated_at = Some(t0() + TimeDelta::minutes(1));
+        runs.insert(0, stale);
+    });
+    let out = handle(&w, &input_for(&d, t0() + TimeDelta::minutes(4)));
+    eprintln!("{out:?}");
+    assert!(
+        out.as_ref().is_ok_and(|o| o.outcome.as_str() == "restarted")
+            || out.as_ref().is_err_and(|e| e.error_type() != "RestartRefused"),
+        "a legitimate restart must not be refused (never retried, told as forged): {out:?}"
+    );
+}
