@@ -465,8 +465,8 @@ fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
     assert_eq!(
         seen,
         [
-            "NotifyNoRestart",
             "NotifyInputRefused",
+            "NotifyNoRestart",
             "NotifyNotReactivated",
             "NotifyReactivate",
             "NotifyReactivateFailed",
