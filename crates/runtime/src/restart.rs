@@ -70,7 +70,8 @@ pub struct RestartOutput {
     pub new_execution_id: Option<String>,
     /// Why, in one sentence for the notification (for a re-activation it also names the flow's status).
     pub reason: String,
-    /// Whether a person is told: `decision.notify_on` asks for this outcome
+    /// Whether a person is told: the flow's current policy's `notify` (never
+    /// the input's `decision.notify_on`) asks for this outcome
     /// (`retry` for a restart, `skip` for a skip), or the skip is one that is
     /// always told (a broken policy).
     pub notify: bool,
