@@ -58,6 +58,28 @@ fn with_stand_in_for_a_non_retryable_error(mut asl: Value) -> Value {
     asl
 }
 
+/// `asl` with the stand-in for a non-retryable error, which the refused-input
+/// route also takes: moto's one function error stands in for `RestartRefused`
+/// or `InvalidInput`, with everything else unchanged.
+fn with_stand_in_for_a_refused_input(asl: Value) -> Value {
+    let mut asl = with_stand_in_for_a_non_retryable_error(asl);
+    let names = asl["States"]["RestartFailedRoute"]["Choices"][0]["Or"]
+        .as_array_mut()
+        .unwrap();
+    names.push(json!({"Variable": "$.error.Error", "StringEquals": "Function.ResponseSizeTooLarge"}));
+    asl
+}
+
+/// The states of an execution whose input the restart Lambda refused.
+const REFUSED: [&str; 6] = [
+    "Route",
+    "WaitBackoff",
+    "Restart",
+    "RestartFailedRoute",
+    "NotifyInputRefused",
+    "RestartFailed",
+];
+
 /// Replaces the World's state machine definition with `asl`, rendered as
 /// Terraform renders the template, publishing to `topic_arn`.
 async fn use_definition(w: &World, asl: &Value, topic_arn: &str) {
@@ -443,6 +465,7 @@ fn every_notification_is_retried_and_then_caught_onto_its_success_path() {
     assert_eq!(
         seen,
         [
+            "NotifyInputRefused",
             "NotifyNoRestart",
             "NotifyNotReactivated",
             "NotifyReactivate",
@@ -637,8 +660,62 @@ fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise()
     assert_eq!(catch["Next"], "RestartFailedRoute");
     let route = &asl["States"]["RestartFailedRoute"];
     assert_eq!(route["Default"], "NotifyRestartFailed");
-    assert_eq!(route["Choices"][0]["Next"], "NotifyReactivateFailed");
+    assert_eq!(route["Choices"][1]["Next"], "NotifyReactivateFailed");
     assert_eq!(catch["ResultPath"], "$.error");
+    // A refused input (not on-failure's) has its own message, then fails as before; the
+    // errors a retry cannot fix for another reason (AppFlowFailed) keep the UNKNOWN one.
+    let refused = &route["Choices"][0];
+    assert_eq!(refused["Next"], "NotifyInputRefused");
+    assert_eq!(
+        refused["Or"],
+        json!([
+            {"Variable": "$.error.Error", "StringEquals": "RestartRefused"},
+            {"Variable": "$.error.Error", "StringEquals": "InvalidInput"}
+        ])
+    );
+    assert_eq!(asl["States"]["NotifyInputRefused"]["Next"], "RestartFailed");
+}
+
+#[tokio::test]
+async fn a_refused_input_says_nothing_was_started_and_not_to_rerun_by_hand() {
+    for (name, input, id) in [
+        (
+            "refused-retry",
+            machine_input("retry", Some(0), false, &[]),
+            "9aa00099-9943-449a-9c7a-488dbc801242",
+        ),
+        (
+            "refused-reactivate",
+            deactivation_input("reactivate", Some(0), false, &[]),
+            "deactivated-",
+        ),
+    ] {
+        let w = World::new().await;
+        use_definition(&w, &with_stand_in_for_a_refused_input(asl()), &w.topic_arn).await;
+        w.moto.queue_lambda_results(&[too_large_a_result()]).unwrap();
+        let d = w.run_execution(name, &input).await;
+        assert_eq!(d.status, ExecutionStatus::Failed, "{name}");
+        assert_eq!(d.error.as_deref(), Some("RestartFailed"), "{name}");
+        assert_eq!(w.states_entered(&d.execution_arn).await, REFUSED, "{name}");
+        assert_eq!(attempts(&w, &d.execution_arn, "Restart").await, 1, "{name}");
+        let messages = w.notifications().await;
+        assert_eq!(messages.len(), 1, "{name}: {messages:?}");
+        let message = &messages[0];
+        for expected in [
+            "REFUSED the input of execution ",
+            id,
+            "it is not a decision on-failure made",
+            "Nothing was started: no restart, no re-activation.",
+            "Do NOT re-run or re-activate the flow by hand",
+            "Check who started execution ",
+        ] {
+            assert!(message.contains(expected), "{name}: no {expected:?} in:\n{message}");
+        }
+        let who = format!("Check who started execution {name} of the retry state machine");
+        assert!(message.contains(&who), "{name}: no {who:?} in:\n{message}");
+        assert!(!message.contains("UNKNOWN"), "{name}: {message}");
+        assert!(!message.contains("{}"), "{name}: {message}");
+    }
 }
 
 /// A deactivation decision as on-failure puts it in the input.

@@ -40,8 +40,9 @@ pub use duration::Duration;
 pub use model::{Action, Backoff, Jitter, Policy, PolicyFile, Reactivate, Strategy};
 pub use outcome::{ExecutionStart, PlanOutcome, RestartOutcome};
 pub use reactivate::{
-    PendingReactivation, ReactivationPrecheck, ReactivationRedecision, deactivation_id_at, deactivations_in_streak,
-    decide_reactivation, failures_before_deactivation, reactivation_precheck, redecide_reactivation,
+    DEACTIVATION_LAG, PendingReactivation, ReactivationPrecheck, ReactivationRedecision, deactivation_evidence,
+    deactivation_id_at, deactivations_in_streak, decide_reactivation, failures_before_deactivation,
+    reactivation_precheck, redecide_reactivation,
 };
 pub use recover::{
     NoStreak, PendingRecovery, Recovery, RecoveryPrecheck, Streak, action_of_input, human_duration, recovery_precheck,

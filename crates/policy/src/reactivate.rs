@@ -8,7 +8,7 @@
 //! re-activate the flow is notified, whatever `notify` says: a flow left off
 //! must reach a person.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::appflow::{DeactivationEvent, RunRecord, truncate_message};
 use crate::backoff::RandomSource;
@@ -159,6 +159,66 @@ pub fn failures_before_deactivation(
     let older = runs_newest_first(records, None, |t| t <= deactivated_at);
     let (errors, oldest) = error_streak(&older, deactivated_at - window.as_chrono());
     (errors, oldest.unwrap_or(deactivated_at))
+}
+
+/// How long after its failing run ends AppFlow deactivates a flow, at most:
+/// AppFlow deactivates right after the run that reaches the threshold, so the
+/// newest run at or before a real deactivation is an `Error` that ended at
+/// most this long before it (docs/design.md §5.6). An assumption (README's
+/// list): if AppFlow ever takes longer, a real re-activation is skipped and
+/// told, never a wrong one done.
+pub const DEACTIVATION_LAG: TimeDelta = TimeDelta::minutes(15);
+
+/// Whether the history read shows that AppFlow deactivated the flow at
+/// `deactivated_at`, with deactivation `threshold` (DescribeFlow's
+/// `flowErrorDeactivationThreshold`; 1 for event flows and when unknown):
+/// the newest run at or before it is an `Error` whose end (`lastUpdatedAt`,
+/// else its time) is at most [`DEACTIVATION_LAG`] before it, and the
+/// consecutive `Error` runs just before it reach `threshold`, unless they
+/// run to the oldest record read (the count is then indeterminate, which is
+/// no evidence against). `Err` says why not, for the notification.
+pub fn deactivation_evidence(
+    records: &[RunRecord],
+    deactivated_at: DateTime<Utc>,
+    threshold: u32,
+) -> Result<(), String> {
+    let before = runs_newest_first(records, None, |t| t <= deactivated_at);
+    let Some((t, newest)) = before.first() else {
+        return Err(format!(
+            "no run at or before the deactivation at {} in the flow's history: AppFlow deactivates a flow only after failed runs",
+            format_time(deactivated_at)
+        ));
+    };
+    if newest.status != crate::appflow::RunStatus::Error {
+        return Err(format!(
+            "the newest run before the deactivation at {}, {} ({}), did not fail: AppFlow deactivates a flow right after a failed run, so a person stopped it",
+            format_time(deactivated_at),
+            newest.execution_id,
+            newest.status.as_str()
+        ));
+    }
+    let ended = newest.last_updated_at.unwrap_or(*t);
+    if ended < deactivated_at - DEACTIVATION_LAG {
+        return Err(format!(
+            "the newest failed run before the deactivation at {}, {}, ended {}, more than {} min before it: AppFlow deactivates a flow right after the failing run",
+            format_time(deactivated_at),
+            newest.execution_id,
+            format_time(ended),
+            DEACTIVATION_LAG.num_minutes()
+        ));
+    }
+    let errors = before
+        .iter()
+        .take_while(|(_, r)| r.status == crate::appflow::RunStatus::Error)
+        .count();
+    let threshold = usize::try_from(threshold.max(1)).unwrap_or(usize::MAX);
+    if errors < threshold && errors < before.len() {
+        return Err(format!(
+            "only {errors} failed run(s) in a row before the deactivation at {}, below the flow's deactivation threshold {threshold}: AppFlow cannot have deactivated it, a person stopped it",
+            format_time(deactivated_at)
+        ));
+    }
+    Ok(())
 }
 
 /// The restart's own re-activation decision (docs/design.md §5.6): R1–R10

@@ -4,8 +4,8 @@
 
 use appflow_retry_policy::{
     Action, BrokenPolicy, DeactivatedKind, DeactivationEvent, Decision, FailureEvent, FlowPolicy, Policy, PolicyFile,
-    Position, Precheck, ResolvedPolicy, RunRecord, RunStatus, SplitMix64, deactivations_in_streak, decide_reactivation,
-    precheck,
+    Position, Precheck, ResolvedPolicy, RunRecord, RunStatus, SplitMix64, deactivation_evidence,
+    deactivations_in_streak, decide_reactivation, precheck,
 };
 use appflow_retry_policy::{Diagnostic, Duration};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -265,4 +265,39 @@ fn rule3_failed_runs_of_scheduled_flows_are_not_notified_when_reactivation_cover
         };
         assert_eq!((d.action, d.notify), (Action::Skip, true), "{trigger}");
     }
+}
+
+/// The evidence that AppFlow, not a person, deactivated the flow at t(0)
+/// (docs/design.md §5.6): the failing run just before, a streak that reaches
+/// the threshold unless it runs to the edge of the records read.
+#[test]
+fn deactivation_evidence_needs_a_recent_failure_and_the_threshold() {
+    let ok = |records: &[RunRecord], threshold: u32| deactivation_evidence(records, t(0), threshold);
+    // Three failures 20 min apart, the newest ended a minute before: AppFlow's (threshold 3).
+    let three: Vec<_> = (0..3)
+        .map(|i| rec(&format!("e{i}"), RunStatus::Error, -2 - 20 * i))
+        .collect();
+    assert_eq!(ok(&three, 3), Ok(()));
+    // The newest failure ended 15 min before: still AppFlow's; 16 min: not.
+    let at_lag = vec![rec("e", RunStatus::Error, -16)];
+    assert_eq!(ok(&at_lag, 1), Ok(()));
+    let past_lag = vec![rec("e", RunStatus::Error, -17)];
+    let why = ok(&past_lag, 1).unwrap_err();
+    assert!(why.contains("more than 15 min before it"), "{why}");
+    // The newest run before it succeeded, or there is none: a person stopped it.
+    let mut ok_last = three.clone();
+    ok_last.push(rec("ok", RunStatus::Successful, -1));
+    assert!(ok(&ok_last, 3).unwrap_err().contains("did not fail"));
+    assert!(ok(&[], 1).unwrap_err().contains("no run at or before"));
+    // A streak ended by a success below the threshold: evidence against.
+    let mut short = vec![rec("ok", RunStatus::Successful, -60)];
+    short.push(rec("e", RunStatus::Error, -2));
+    let why = ok(&short, 3).unwrap_err();
+    assert!(why.contains("below the flow's deactivation threshold 3"), "{why}");
+    // The same streak cut by the edge of what was read: indeterminate, accepted.
+    assert_eq!(ok(&short[1..], 3), Ok(()));
+    // Runs after the deactivation do not count here (R6 skips them).
+    let mut later = three.clone();
+    later.push(rec("later", RunStatus::Successful, 5));
+    assert_eq!(ok(&later, 3), Ok(()));
 }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use appflow_retry_policy::{
     Action, DeactivatedKind, Decision, FlowPolicy, RestartOutcome, RunRecord, RunStatus, TriggerType,
-    deactivation_id_at, format_time, newer_runs, newest_newer_run, redecide, redecide_reactivation,
+    deactivation_evidence, deactivation_id_at, format_time, newer_runs, newest_newer_run, redecide,
+    redecide_reactivation,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,8 @@ pub struct RestartOutput {
     pub new_execution_id: Option<String>,
     /// Why, in one sentence for the notification (for a re-activation it also names the flow's status).
     pub reason: String,
-    /// Whether a person is told: `decision.notify_on` asks for this outcome
+    /// Whether a person is told: the flow's current policy's `notify` (never
+    /// the input's `decision.notify_on`) asks for this outcome
     /// (`retry` for a restart, `skip` for a skip), or the skip is one that is
     /// always told (a broken policy).
     pub notify: bool,
@@ -154,16 +156,6 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             .map_err(|e| RestartError::InvalidInput(format!("field `{}`: {}", e.path(), e.inner())))?;
         let d = &input.decision;
         let flow = input.flow_name.as_str();
-        let skip = |reason: String, always: bool| {
-            tracing::info!(flow, execution_id = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "restart");
-            RestartOutput {
-                outcome: RestartOutcome::Skipped,
-                new_execution_id: None,
-                notify: always || d.notify_on.contains(&Action::Skip),
-                reason,
-                flow_status: None,
-            }
-        };
         if d.action == Action::Reactivate {
             return self.reactivate(&input).await;
         }
@@ -177,6 +169,18 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         let started_at = execution_started_at(&input)?;
 
         let policy = self.policy_now(flow).await?;
+        // Who is told follows the policy as it is now, never the input's notify_on.
+        let notify_on = current_notify(&policy);
+        let skip = |reason: String, always: bool| {
+            tracing::info!(flow, execution_id = %input.execution_id, outcome = %RestartOutcome::Skipped, %reason, "restart");
+            RestartOutput {
+                outcome: RestartOutcome::Skipped,
+                new_execution_id: None,
+                notify: always || notify_on.contains(&Action::Skip),
+                reason,
+                flow_status: None,
+            }
+        };
         let lookback = match policy.as_ref() {
             FlowPolicy::Broken(b) => {
                 return Ok(skip(
@@ -268,7 +272,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 outcome: RestartOutcome::Restarted,
                 new_execution_id: new_id,
                 reason,
-                notify: d.notify_on.contains(&Action::Retry),
+                notify: notify_on.contains(&Action::Retry),
                 flow_status: None,
             }
         };
@@ -429,6 +433,16 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 status,
             ));
         }
+        // AppFlow deactivated it: the failing run just before, and a streak that reaches the
+        // threshold (a person's stop after fewer failures, or a deactivation time picked long
+        // after the last failure, is not re-activated).
+        if let Err(why) = deactivation_evidence(
+            &records,
+            d.failed_run_started_at,
+            info.deactivation_threshold.unwrap_or(1),
+        ) {
+            return Ok(skip(format!("{claimed}; but {why}"), status));
+        }
         if re.decision.action != Action::Reactivate || re.decision.attempt != d.attempt {
             return Ok(skip(
                 format!(
@@ -436,6 +450,19 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                     format_time(started_at),
                     summary(&re.decision),
                     re.decision.reason
+                ),
+                status,
+            ));
+        }
+        // As for a retry: the delay is the policy's for this attempt and seed, or forged
+        // (or the backoff was edited during the wait).
+        if re.decision.delay_seconds != d.delay_seconds {
+            return Ok(skip(
+                format!(
+                    "{claimed}; re-decided for the execution's start {}: {}; the input's wait of {} is not the policy's",
+                    format_time(started_at),
+                    summary(&re.decision),
+                    seconds(d.delay_seconds)
                 ),
                 status,
             ));
@@ -466,9 +493,18 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             outcome: RestartOutcome::Reactivated,
             new_execution_id: None,
             reason,
-            notify: d.notify_on.contains(&Action::Reactivate),
+            notify: current_notify(&policy).contains(&Action::Reactivate),
             flow_status: after,
         })
+    }
+}
+
+/// The outcomes the flow's policy, as it is now, asks to be told: a broken
+/// policy's skips are told anyway.
+fn current_notify(policy: &FlowPolicy) -> Vec<Action> {
+    match policy {
+        FlowPolicy::Usable(p) => p.policy.notify.clone(),
+        FlowPolicy::Broken(_) => Vec::new(),
     }
 }
 
@@ -503,7 +539,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             lookback,
         };
         match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
-            Ok(records) => Ok(Some(records)),
+            Ok(records) => Ok(Some(one_copy_per_run(records))),
             Err(HistoryError::FlowNotFound(_)) => Ok(None),
             Err(HistoryError::Unavailable(e)) => Err(e.into()),
             Err(e @ HistoryError::Incomplete { .. }) => Err(RestartError::HistoryIncomplete(e)),
@@ -520,6 +556,26 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// One record per execution id: a page boundary that shifts while the history
+/// is read can list a run twice, a stale copy (still `InProgress`) before the
+/// final one. The final copy is kept (the one updated last among equals), so
+/// that a real failure is never refused as forged for a stale copy.
+fn one_copy_per_run(records: Vec<RunRecord>) -> Vec<RunRecord> {
+    let rank = |r: &RunRecord| {
+        let is_final = !matches!(r.status, RunStatus::InProgress | RunStatus::CancelStarted);
+        (is_final, r.last_updated_at)
+    };
+    let mut kept: Vec<RunRecord> = Vec::with_capacity(records.len());
+    for r in records {
+        match kept.iter_mut().find(|k| k.execution_id == r.execution_id) {
+            Some(k) if rank(&r) > rank(k) => *k = r,
+            Some(_) => {}
+            None => kept.push(r),
+        }
+    }
+    kept
 }
 
 /// The input must come from the execution on-failure started for this
@@ -564,6 +620,11 @@ fn execution_started_at(input: &RestartInput) -> Result<DateTime<Utc>, RestartEr
             appflow_retry_policy::truncate_message(text)
         ))
     })
+}
+
+/// A delay for a reason: `120s`, or `none`.
+fn seconds(delay: Option<u64>) -> String {
+    delay.map_or_else(|| "none".to_owned(), |s| format!("{s}s"))
 }
 
 /// A decision in a few words for a reason: `retry 2/3 after 120s`, `skip`, `give_up 4/3`.
@@ -614,6 +675,16 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         tracing::info!(flow = %input.flow_name, execution_id = %input.execution_id, claimed = %summary(d), redecided = %summary(now), "restart re-decided");
         if now.action != Action::Retry || now.attempt != d.attempt {
             return Some(verdict);
+        }
+        // The delay depends only on the attempt, the policy and the seed from the execution
+        // id: a real decision's matches. Another one was forged (or the backoff was edited
+        // during the wait): skipped and told.
+        if now.delay_seconds != d.delay_seconds {
+            return Some(format!(
+                "{verdict}; but the input's wait of {} is not the policy's {}",
+                seconds(d.delay_seconds),
+                seconds(now.delay_seconds),
+            ));
         }
         let wait_end = backoff_end(at, d);
         match (wait_end, re.window_end) {

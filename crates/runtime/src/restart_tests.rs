@@ -151,7 +151,7 @@ fn a_forged_long_delay_or_attempt_is_skipped() {
         (
             "a wait past the window",
             forged_retry(7 * 3600, 1),
-            "past the streak's retry_window",
+            "the input's wait of 25200s is not the policy's 120s",
         ),
         (
             "another attempt",
@@ -288,7 +288,8 @@ fn stopped_world(runs: Vec<appflow_retry_policy::RunRecord>) -> World {
 fn hourly(status: RunStatus, n: i64, message: Option<&str>) -> Vec<appflow_retry_policy::RunRecord> {
     (1..=n)
         .map(|i| {
-            let mut r = record(&format!("run-{i}"), status.clone(), t0() - TimeDelta::hours(i));
+            // The newest ends just before the deactivation: AppFlow deactivates right after it.
+            let mut r = record(&format!("run-{i}"), status.clone(), t0() - TimeDelta::hours(i - 1));
             r.message = message.map(str::to_owned);
             r
         })
@@ -390,7 +391,11 @@ fn a_reactivation_the_rules_no_longer_give_is_skipped() {
     // Six failures at threshold 3 are the second deactivation: attempt 1 is not this one's.
     let runs = (1..=6)
         .map(|i| {
-            let mut r = record(&format!("run-{i}"), RunStatus::Error, t0() - TimeDelta::minutes(30 * i));
+            let mut r = record(
+                &format!("run-{i}"),
+                RunStatus::Error,
+                t0() - TimeDelta::minutes(30 * (i - 1)),
+            );
             r.message = Some(TIMEOUT.into());
             r
         })
@@ -412,7 +417,11 @@ fn a_reactivation_the_rules_no_longer_give_is_skipped() {
     input["decision"]["delay_seconds"] = json!(7 * 3600);
     let out = block(w.restart().handle(&input)).unwrap();
     assert_eq!(out.outcome.as_str(), "skipped", "{out:?}");
-    assert!(out.reason.contains("past the streak's retry_window"), "{}", out.reason);
+    assert!(
+        out.reason.contains("the input's wait of 25200s is not the policy's"),
+        "{}",
+        out.reason
+    );
     assert!(w.started().is_empty());
 }
 

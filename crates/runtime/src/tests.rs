@@ -594,7 +594,8 @@ fn deactivated_world(policy: &str) -> World {
     w.store
         .put(&flow_parameter(PREFIX, NIGHTLY), &format!("flow: {NIGHTLY}\n{policy}"));
     let runs = (1..=3)
-        .map(|i| record(&format!("run-{i}"), RunStatus::Error, t0() - TimeDelta::hours(i)))
+        // The newest ends just before the deactivation: AppFlow deactivates right after it.
+        .map(|i| record(&format!("run-{i}"), RunStatus::Error, t0() - TimeDelta::hours(i - 1)))
         .collect();
     w.flows.add(NIGHTLY, "Scheduled", runs);
     w.flows.set_status(NIGHTLY, "Suspended");
