@@ -226,34 +226,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
     /// Decides one failed run and starts its state machine execution: the
     /// one path for events and for the sweep's finds.
     pub async fn handle_failure(&self, event: FailureEvent, origin: Origin) -> Result<OnFailureOutput, OnFailureError> {
-        let now = self.clock.now();
-        let loaded = self.policy(&event.flow_name, now).await?;
-
-        let mut message = failure_message(&event, None).to_owned();
-        let mut decision = match precheck(&event, &loaded.policy) {
-            Precheck::Decided(d) => d,
-            Precheck::NeedsHistory(pending) => {
-                let cover = Cover {
-                    execution_id: &event.execution_id,
-                    fallback_time: event.start_time.or(event.time).unwrap_or(now),
-                    lookback: pending.policy().policy.longest_window().as_chrono(),
-                };
-                match read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages).await {
-                    Ok(records) => {
-                        let record = records.iter().find(|r| r.execution_id == event.execution_id);
-                        message = failure_message(&event, record).to_owned();
-                        pending.decide(&records, now, &mut SplitMix64::for_execution(&event.execution_id))?
-                    }
-                    Err(HistoryError::FlowNotFound(_)) => pending.flow_gone(),
-                    Err(HistoryError::Unavailable(e)) => return Err(OnFailureError::HistoryUnavailable(e)),
-                    Err(e @ HistoryError::Incomplete { .. }) => return Err(OnFailureError::HistoryIncomplete(e)),
-                }
-            }
-        };
-        if origin == Origin::Sweep {
-            decision.reason = truncate_message(&format!("{SWEEP_REASON_PREFIX}{}", decision.reason)).into_owned();
-        }
-        self.start(decision, &message, now, &loaded).await
+        self.decide_failure(event, None, origin).await
     }
 
     /// Handles a parsed deactivation event (docs/design.md §4, re-activation
@@ -426,15 +399,47 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         records: &[appflow_retry_policy::RunRecord],
         origin: Origin,
     ) -> Result<OnFailureOutput, OnFailureError> {
+        self.decide_failure(event, Some(records), origin).await
+    }
+
+    /// The one path of a failed run: policy, rules 1–3, the history (`read`:
+    /// None reads it, §5.3), rules 4–11, then its execution.
+    async fn decide_failure(
+        &self,
+        event: FailureEvent,
+        read: Option<&[appflow_retry_policy::RunRecord]>,
+        origin: Origin,
+    ) -> Result<OnFailureOutput, OnFailureError> {
         let now = self.clock.now();
         let loaded = self.policy(&event.flow_name, now).await?;
         let mut message = failure_message(&event, None).to_owned();
         let mut decision = match precheck(&event, &loaded.policy) {
             Precheck::Decided(d) => d,
             Precheck::NeedsHistory(pending) => {
-                let record = records.iter().find(|r| r.execution_id == event.execution_id);
-                message = failure_message(&event, record).to_owned();
-                pending.decide(records, now, &mut SplitMix64::for_execution(&event.execution_id))?
+                let mut fetched = None;
+                let records = match read {
+                    Some(records) => Ok(records),
+                    None => {
+                        let cover = Cover {
+                            execution_id: &event.execution_id,
+                            fallback_time: event.start_time.or(event.time).unwrap_or(now),
+                            lookback: pending.policy().policy.longest_window().as_chrono(),
+                        };
+                        read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages)
+                            .await
+                            .map(|records| fetched.insert(records).as_slice())
+                    }
+                };
+                match records {
+                    Ok(records) => {
+                        let record = records.iter().find(|r| r.execution_id == event.execution_id);
+                        message = failure_message(&event, record).to_owned();
+                        pending.decide(records, now, &mut SplitMix64::for_execution(&event.execution_id))?
+                    }
+                    Err(HistoryError::FlowNotFound(_)) => pending.flow_gone(),
+                    Err(HistoryError::Unavailable(e)) => return Err(OnFailureError::HistoryUnavailable(e)),
+                    Err(e @ HistoryError::Incomplete { .. }) => return Err(OnFailureError::HistoryIncomplete(e)),
+                }
             }
         };
         if origin == Origin::Sweep {
