@@ -24,8 +24,6 @@ mod recover_tests;
 #[cfg(test)]
 mod redrive_tests;
 #[cfg(test)]
-mod restart_redteam_tests;
-#[cfg(test)]
 mod restart_tests;
 #[cfg(test)]
 mod sweep_tests;

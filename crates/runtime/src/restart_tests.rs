@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use crate::fakes::{Flows, PREFIX, Ports, record};
 
+mod redteam;
+
 const FLOW: &str = "sf-accounts";
 const FAILED: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
 const TIMEOUT: &str = "Read timed out";

@@ -5,85 +5,21 @@
 //! inputs. Each test asserts the fail-closed, nothing-lost answer; the
 //! bugs they found are fixed (docs/design.md §5.6, §6.8).
 
-use appflow_retry_policy::naming::{client_token, execution_name, flow_parameter};
-use appflow_retry_policy::{RunStatus, deactivation_id_at, format_time};
-use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Value, json};
+use appflow_retry_policy::deactivation_id_at;
 
-use crate::fakes::{Flows, PREFIX, Ports, record};
+use super::*;
 use crate::ports::PortError;
 
-const FLOW: &str = "sf-accounts";
-const FAILED: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
-const TIMEOUT: &str = "Read timed out";
-const NIGHTLY: &str = "nightly-orders";
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-29T09:02:47Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-crate::fakes::test_world!();
-
 impl World {
-    /// An on-demand flow whose run FAILED started at t0, failed with
-    /// `message`, ended at t0 + 2 min; the clock is t0 + 4 min.
-    fn failed_with(message: Option<&str>) -> World {
-        let w = Ports::new(
-            Flows::default(),
-            t0() + TimeDelta::minutes(4),
-            "backoff: {jitter: none}\n",
-        );
-        let mut failed = record(FAILED, RunStatus::Error, t0());
-        failed.message = message.map(str::to_owned);
-        w.flows.add(FLOW, "OnDemand", vec![failed]);
-        World(w)
-    }
-
-    fn started(&self) -> Vec<(String, String)> {
-        self.flows.started.lock().unwrap().clone()
-    }
-
     fn runs_mut<R>(&self, flow: &str, f: impl FnOnce(&mut Vec<appflow_retry_policy::RunRecord>) -> R) -> R {
         f(&mut self.flows.flows.lock().unwrap().get_mut(flow).unwrap().1)
     }
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn failure_event() -> Value {
-    json!({
-        "version": "0", "id": "e", "source": "aws.appflow", "account": "123456789012",
-        "detail-type": "AppFlow End Flow Run Report", "time": "2026-11-29T09:04:47Z",
-        "region": "us-east-1", "resources": ["x"],
-        "detail": {
-            "flow-name": FLOW, "execution-id": FAILED, "trigger-type": "ONDEMAND",
-            "start-time": "2026-11-29T09:02:47.000Z[UTC]", "status": "Execution Failed",
-            "num-of-records-processed": "0", "error": TIMEOUT
-        }
-    })
-}
-
 /// on-failure's real decision for the failure, as the execution's input holds it.
 fn real_decision(w: &World) -> Value {
-    let out = block(w.on_failure().handle(&failure_event())).unwrap();
+    let out = block(w.on_failure().handle(&failure_event(TIMEOUT))).unwrap();
     serde_json::to_value(&out.decision).unwrap()
-}
-
-fn input_for(decision: &Value, started: DateTime<Utc>) -> Value {
-    let id = decision["execution_id"].as_str().unwrap();
-    let flow = decision["flow"].as_str().unwrap();
-    json!({
-        "flow_name": flow, "execution_id": id, "decision": decision,
-        "execution_name": execution_name(flow, id),
-        "execution_started_at": format_time(started),
-    })
 }
 
 /// What an attacker writes: a plausible retry decision for the timeout.
@@ -108,7 +44,7 @@ fn redteam_forged_zero_delay_is_skipped_not_a_restart_without_backoff() {
     // retry with delay 0 to skip the policy's backoff (120 s here). The delay depends
     // only on the attempt, the policy and the execution id's seed: the re-decision's
     // differs, so the restart is skipped and told, naming both.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let legit = real_decision(&w);
     assert_eq!(legit["delay_seconds"], 120, "{legit}");
     let input = input_for(&forged(0, json!(1), json!([])), t0() + TimeDelta::minutes(4));
@@ -131,7 +67,7 @@ fn redteam_forged_zero_delay_is_skipped_not_a_restart_without_backoff() {
 fn redteam_forged_longer_delay_inside_the_window_is_skipped() {
     // A delay of 5 h 50 min instead of 120 s ends inside the 6 h window, but is not the
     // policy's: skipped and told, not a restart postponed at will.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = input_for(
         &forged(5 * 3600 + 50 * 60, json!(1), json!([])),
         t0() + TimeDelta::minutes(4),
@@ -148,7 +84,7 @@ fn redteam_forged_notify_on_does_not_silence_a_restart_the_policy_says_to_tell()
     // the restart's `notify` follows the current policy. (The Route's NotifyRetry, driven
     // by the input's `decision.notify` before the Lambda runs, is the one message a forger
     // can silence or cause: README's security section.)
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     w.store.put(
         &flow_parameter(PREFIX, FLOW),
         "flow: sf-accounts\nnotify: [retry, skip, give_up]\n",
@@ -167,7 +103,7 @@ fn redteam_forged_notify_on_does_not_silence_a_restart_the_policy_says_to_tell()
 fn redteam_forged_notify_on_does_not_silence_the_disabled_skip() {
     // With the policy's notify: [skip], a skip for "retries disabled" is told whatever the
     // input's notify_on says.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     w.store.put(
         &flow_parameter(PREFIX, FLOW),
         "flow: sf-accounts\nenabled: false\nnotify: [skip]\n",
@@ -182,7 +118,7 @@ fn redteam_forged_notify_on_does_not_silence_the_disabled_skip() {
 #[test]
 fn redteam_attempts_zero_huge_or_missing_are_skipped() {
     for attempt in [json!(0), json!(u32::MAX), Value::Null] {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         let input = input_for(&forged(120, attempt.clone(), json!([])), t0() + TimeDelta::minutes(4));
         let out = handle(&w, &input).unwrap();
         assert_eq!(
@@ -197,7 +133,7 @@ fn redteam_attempts_zero_huge_or_missing_are_skipped() {
 #[test]
 fn redteam_huge_delays_are_skipped_not_overflowed() {
     for delay in [u64::MAX, i64::MAX as u64, 100 * 365 * 86_400] {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         let input = input_for(&forged(delay, json!(1), json!([])), t0() + TimeDelta::minutes(4));
         let out = handle(&w, &input).unwrap();
         assert_eq!(
@@ -211,7 +147,7 @@ fn redteam_huge_delays_are_skipped_not_overflowed() {
 
 #[test]
 fn redteam_unknown_class_and_a_wrong_reason_do_not_matter() {
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let mut d = forged(120, json!(1), json!([]));
     d["error_class"] = json!("no-such-class");
     d["policy"] = json!("flows/another");
@@ -223,7 +159,7 @@ fn redteam_unknown_class_and_a_wrong_reason_do_not_matter() {
 
 #[test]
 fn redteam_a_decision_for_another_flow_is_refused() {
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     w.flows.add("other", "OnDemand", vec![]);
     let d = forged(120, json!(1), json!([]));
     let mut input = input_for(&d, t0() + TimeDelta::minutes(4));
@@ -241,7 +177,7 @@ fn redteam_a_decision_for_another_flow_is_refused() {
 #[test]
 fn redteam_start_time_formats_and_extremes() {
     // Another zone for the same instant: the same answer as UTC.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let mut input = input_for(&real_decision(&w), t0() + TimeDelta::minutes(4));
     input["execution_started_at"] = json!("2026-11-29T10:06:47.000+01:00");
     let zoned = handle(&w, &input);
@@ -253,7 +189,7 @@ fn redteam_start_time_formats_and_extremes() {
     );
     // Far past: before the run ended.
     for text in ["1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z"] {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         let mut input = input_for(&real_decision(&w), t0());
         input["execution_started_at"] = json!(text);
         let err = handle(&w, &input).unwrap_err();
@@ -262,7 +198,7 @@ fn redteam_start_time_formats_and_extremes() {
     }
     // Far future: the wait ends past the window.
     for text in ["2099-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         let mut input = input_for(&real_decision(&w), t0());
         input["execution_started_at"] = json!(text);
         let out = handle(&w, &input);
@@ -279,7 +215,7 @@ fn redteam_start_time_formats_and_extremes() {
         json!("1764406967"),
         json!("2026-11-29T09:06:47Z[UTC]"),
     ] {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         let mut input = input_for(&real_decision(&w), t0());
         input["execution_started_at"] = value.clone();
         let out = handle(&w, &input);
@@ -294,11 +230,11 @@ fn redteam_start_time_formats_and_extremes() {
 #[test]
 fn redteam_start_exactly_at_the_runs_end_and_a_millisecond_before() {
     let ended = t0() + TimeDelta::minutes(2);
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     let out = handle(&w, &input_for(&d, ended)).unwrap();
     assert_eq!(out.outcome.as_str(), "restarted", "at the end itself: {out:?}");
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     let mut input = input_for(&d, ended);
     input["execution_started_at"] = json!("2026-11-29T09:04:46.999Z");
@@ -306,7 +242,7 @@ fn redteam_start_exactly_at_the_runs_end_and_a_millisecond_before() {
     assert_eq!(err.error_type(), "RestartRefused", "{err}");
     assert!(w.started().is_empty());
     // A millisecond after: restarted.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     let mut input = input_for(&d, ended);
     input["execution_started_at"] = json!("2026-11-29T09:04:47.001Z");
@@ -318,7 +254,7 @@ fn redteam_a_wait_ending_one_second_past_the_window_end() {
     // Window 6 h from the streak's start t0; execution at t0 + 4 min. The forged delay is
     // not the policy's, which is enough to skip it.
     let exact = 6 * 3600 - 4 * 60;
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let out = handle(
         &w,
         &input_for(&forged(exact + 1, json!(1), json!([])), t0() + TimeDelta::minutes(4)),
@@ -337,7 +273,7 @@ fn redteam_a_wait_ending_one_second_past_the_window_end() {
 fn redteam_a_record_without_a_start_time_and_a_forged_failed_run_time() {
     // AppFlow's record lacks startedAt; the attacker writes a far-future
     // failed_run_started_at so that the newer-run checks look past every real run.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     w.runs_mut(FLOW, |runs| {
         runs[0].started_at = None;
         runs.push(record("by-hand", RunStatus::Successful, t0() + TimeDelta::minutes(3)));
@@ -355,7 +291,7 @@ fn redteam_a_record_without_a_start_time_and_a_forged_failed_run_time() {
 
 #[test]
 fn redteam_a_record_without_any_time_is_refused() {
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     w.runs_mut(FLOW, |runs| {
         runs[0].started_at = None;
@@ -369,20 +305,20 @@ fn redteam_a_record_without_any_time_is_refused() {
 #[test]
 fn redteam_faults_fail_closed() {
     // Policy unreadable: an error the state machine retries, nothing started.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     *w.store.fail.lock().unwrap() = Some(PortError::Unavailable("ssm down".into()));
     let err = handle(&w, &input_for(&d, t0() + TimeDelta::minutes(4))).unwrap_err();
     assert_eq!(err.error_type(), "PolicyUnavailable", "{err}");
     // AppFlow unavailable (history pages missing).
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     *w.flows.fail.lock().unwrap() = Some(PortError::Unavailable("503".into()));
     let err = handle(&w, &input_for(&d, t0() + TimeDelta::minutes(4))).unwrap_err();
     assert_eq!(err.error_type(), "AppFlowUnavailable", "{err}");
     assert!(w.started().is_empty());
     // The failed run is beyond the page bound: HistoryIncomplete, not a restart.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     w.runs_mut(FLOW, |runs| {
         let failed = runs.remove(0);
@@ -403,7 +339,7 @@ fn redteam_faults_fail_closed() {
 #[test]
 fn redteam_history_in_any_order_gives_the_same_answer() {
     let mk = |reverse: bool| {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         w.runs_mut(FLOW, |runs| {
             for i in 1..=2 {
                 let mut r = record(
@@ -432,7 +368,7 @@ fn redteam_history_in_any_order_gives_the_same_answer() {
 
 #[test]
 fn redteam_lost_startflow_reply_then_a_retried_restart_25_minutes_later() {
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     let input = input_for(&d, t0() + TimeDelta::minutes(4));
     w.clock.advance(TimeDelta::seconds(120));
@@ -456,7 +392,7 @@ fn redteam_lost_startflow_reply_then_a_retried_restart_25_minutes_later() {
 #[test]
 fn redteam_a_newer_run_during_the_wait_and_a_late_event() {
     // A person re-ran the flow during the wait: the restart is skipped.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     w.runs_mut(FLOW, |runs| {
         runs.push(record("by-hand", RunStatus::InProgress, t0() + TimeDelta::minutes(5)))
@@ -467,7 +403,7 @@ fn redteam_a_newer_run_during_the_wait_and_a_late_event() {
     assert!(w.started().is_empty());
     // An old failure's event arrives late, after a newer successful run: on-failure decides
     // skip (superseded); a forged retry for it is skipped too.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     w.runs_mut(FLOW, |runs| {
         runs.push(record("later-ok", RunStatus::Successful, t0() + TimeDelta::minutes(3)))
     });
@@ -486,7 +422,7 @@ fn redteam_a_newer_run_during_the_wait_and_a_late_event() {
 fn redteam_two_executions_for_one_failure_start_one_run() {
     // Two executions cannot share a name; a second Lambda invocation for the same
     // execution (e.g. a duplicate invoke) uses the same client token.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     let input = input_for(&d, t0() + TimeDelta::minutes(4));
     handle(&w, &input).unwrap();
@@ -505,7 +441,7 @@ fn redteam_preempting_the_name_with_a_quiet_skip_suppresses_the_real_retry() {
     // Fails on the re-decision commit alone (its on-failure returns AlreadyExists quietly);
     // passes with the DecisionConflict check that is now on main.
     for (action, notify) in [("skip", false), ("give_up", false), ("recovered", false)] {
-        let w = World::failed_with(Some(TIMEOUT));
+        let w = World::failed_with(Some(TIMEOUT), vec![]);
         let mut quiet = forged(0, json!(1), json!([]));
         quiet["action"] = json!(action);
         quiet["notify"] = json!(notify);
@@ -513,7 +449,7 @@ fn redteam_preempting_the_name_with_a_quiet_skip_suppresses_the_real_retry() {
             execution_name(FLOW, FAILED),
             json!({"flow_name": FLOW, "execution_id": FAILED, "decision": quiet, "error_message": TIMEOUT}).to_string(),
         ));
-        let res = block(w.on_failure().handle(&failure_event()));
+        let res = block(w.on_failure().handle(&failure_event(TIMEOUT)));
         let told = format!("{res:?}");
         assert!(
             told.contains("Conflict") || told.contains("conflict"),
@@ -523,27 +459,6 @@ fn redteam_preempting_the_name_with_a_quiet_skip_suppresses_the_real_retry() {
 }
 
 // ---------------------------------------------------------------- re-activations
-
-fn deactivated_at() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-29T09:06:21Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn stopped_world(runs: Vec<appflow_retry_policy::RunRecord>) -> World {
-    let w = Ports::new(
-        Flows::default(),
-        t0() + TimeDelta::minutes(4) + TimeDelta::seconds(13),
-        "backoff: {jitter: none}\n",
-    );
-    w.store.put(
-        &flow_parameter(PREFIX, NIGHTLY),
-        &format!("flow: {NIGHTLY}\nreactivate: {{enabled: true, backoff: {{jitter: none}}}}\nnotify: [give_up, skip, reactivate]\n"),
-    );
-    w.flows.add(NIGHTLY, "Scheduled", runs);
-    w.flows.set_status(NIGHTLY, "Suspended");
-    World(w)
-}
 
 fn reactivation(at: DateTime<Utc>, attempt: u32, delay: u64, started: DateTime<Utc>) -> Value {
     let d = json!({
@@ -690,7 +605,7 @@ fn redteam_a_legit_decision_at_the_windows_edge_started_a_second_later_is_skippe
     // restart re-decides at the execution's StartTime, a little later. A decision whose
     // restart lands exactly at the window's end is re-decided a second later as give_up:
     // the legitimate restart is skipped and told, never a wrong restart done.
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     // Streak start t0 (the failed run), window 6 h, attempt 1 after 120 s (jitter none).
     let decided_at = t0() + TimeDelta::hours(6) - TimeDelta::seconds(120);
     *w.clock.0.lock().unwrap() = decided_at;
@@ -727,7 +642,7 @@ fn redteam_forged_notify_on_does_not_silence_a_reactivation_the_policy_says_to_t
 fn redteam_a_record_time_with_milliseconds_the_event_does_not_carry() {
     // The event's start-time is whole seconds; AppFlow's record has milliseconds. The real
     // decision must still restart (the restart compares the decision's time with the record's).
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     w.runs_mut(FLOW, |runs| {
         runs[0].started_at = Some(t0() + TimeDelta::milliseconds(123));
         runs[0].last_updated_at = Some(t0() + TimeDelta::milliseconds(120_456));
@@ -745,7 +660,7 @@ fn redteam_duplicate_records_of_the_failed_run_across_pages_keep_the_final_copy(
     // A page boundary that shifts while the history is read can list a run twice, a stale
     // InProgress copy first, then the Error. The final copy is kept: the legitimate
     // restart goes ahead (never RestartRefused, which is not retried and told as forged).
-    let w = World::failed_with(Some(TIMEOUT));
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
     let d = real_decision(&w);
     w.runs_mut(FLOW, |runs| {
         let mut stale = runs[0].clone();
