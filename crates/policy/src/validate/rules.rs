@@ -278,7 +278,10 @@ mod tests {
         let cases = [
             ("max_retries: 101", "max_retries is 101"),
             ("retry_window: 0s", "retry_window must be at least 1s"),
-            ("retry_window: 31d", "retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days"),
+            (
+                "retry_window: 31d",
+                "retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days",
+            ),
             ("backoff: {initial_delay: 0s}", "initial_delay must be at least 1s"),
             ("backoff: {max_delay: 400d, initial_delay: 1s}", "max_delay is 400d"),
             (

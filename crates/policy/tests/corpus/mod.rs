@@ -246,7 +246,9 @@ pub fn bad_durations() -> Vec<Case> {
             "retry_window: 31d\n",
             1,
             Some(15),
-            &["retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice"],
+            &[
+                "retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice",
+            ],
         ),
         case(
             "zero initial delay",
