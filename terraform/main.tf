@@ -56,13 +56,18 @@ module "service" {
     sweep_zip      = "${local.package_dir}/sweep/bootstrap.zip"
     architecture   = var.lambda_architecture
     log_level      = lower(var.log_level)
+
+    on_failure_concurrency = var.lambda_reserved_concurrency.on_failure
+    restart_concurrency    = var.lambda_reserved_concurrency.restart
+    sweep_concurrency      = var.lambda_reserved_concurrency.sweep
   }
-  covered_flows          = var.covered_flows
-  recovered_flows        = module.policies.recovered_flows
-  sweep_enabled          = var.sweep_enabled
-  sweep_interval_minutes = var.sweep_interval_minutes
-  notification_emails    = var.notification_emails
-  log_retention_days     = var.log_retention_days
-  kms_key_arn            = var.kms_key_arn
-  tags                   = var.tags
+  covered_flows           = var.covered_flows
+  recovered_flows         = module.policies.recovered_flows
+  sweep_enabled           = var.sweep_enabled
+  sweep_interval_minutes  = var.sweep_interval_minutes
+  event_pattern_max_chars = var.event_pattern_max_chars
+  notification_emails     = var.notification_emails
+  log_retention_days      = var.log_retention_days
+  kms_key_arn             = var.kms_key_arn
+  tags                    = var.tags
 }

@@ -47,7 +47,7 @@ variable "sweep_enabled" {
 }
 
 variable "sweep_interval_minutes" {
-  description = "Minutes between two reconciliation sweeps (5-1440)."
+  description = "Minutes between two reconciliation sweeps (5-360: the sweep's events expire after one interval, and Lambda allows at most 6 hours)."
   type        = number
   default     = 15
 }
@@ -85,4 +85,21 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency per function (on_failure, restart, sweep); each null by default (no reservation: a reservation fails the apply on an account whose concurrency limit is low). See README, \"Reserved concurrency\"."
+  type = object({
+    on_failure = optional(number)
+    restart    = optional(number)
+    sweep      = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "event_pattern_max_chars" {
+  description = "The account's EventBridge event pattern quota (2048 by default, 4096 when raised): the plan refuses a longer rule pattern."
+  type        = number
+  default     = 2048
 }

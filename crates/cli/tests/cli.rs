@@ -278,7 +278,7 @@ fn max_delay_below_initial_delay() {
 }
 
 #[test]
-fn bounds_and_the_365_day_limit() {
+fn bounds_and_the_30_day_limit() {
     let set = Set::new(
         None,
         &[(
@@ -299,14 +299,15 @@ fn bounds_and_the_365_day_limit() {
         None,
         &[(
             "a.yaml",
-            "flow: a-flow\nretry_window: 366d\nbackoff: {initial_delay: 0s}\n",
+            "flow: a-flow\nretry_window: 31d\nbackoff: {initial_delay: 0s, max_delay: 1h}\nreactivate: {backoff: {max_delay: 45d}}\n",
         )],
     );
     assert_problems(
         &set,
         &[
-            "./flows/a.yaml:2:15: retry_window is 366d; at most 365d",
+            "./flows/a.yaml:2:15: retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice",
             "./flows/a.yaml:3:26: initial_delay must be at least 1s",
+            "./flows/a.yaml:4:35: max_delay is 45d; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice",
         ],
     );
 }

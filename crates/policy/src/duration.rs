@@ -21,8 +21,14 @@ pub struct Duration {
     secs: u64,
 }
 
-/// The longest delay or window a policy may set: the Step Functions Wait limit.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+/// The longest delay or window a policy may set: 30 days, the shortest time
+/// Step Functions may keep a closed execution (90 days by default, an account
+/// can ask for 30). One streak must end before its execution's name, which
+/// stops a failure from being decided twice, can be forgotten.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86_400);
+
+/// Why durations stop at [`MAX_DURATION`], appended to its validation messages.
+pub const MAX_DURATION_REASON: &str = "Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice";
 
 impl Duration {
     /// A duration of `secs` seconds.
@@ -224,7 +230,7 @@ impl JsonSchema for Duration {
             "type": "string",
             "minLength": 1,
             "pattern": DURATION_PATTERN,
-            "description": "Whole units d, h, m, s in that order, each at most once, e.g. \"90s\", \"2m\", \"1h30m\", \"2d\". At most 365d.",
+            "description": "Whole units d, h, m, s in that order, each at most once, e.g. \"90s\", \"2m\", \"1h30m\", \"2d\". At most 30d (Step Functions may keep a closed execution only 30 days).",
             "examples": ["30s", "2m", "1h30m", "6h"]
         })
     }
@@ -246,7 +252,7 @@ mod tests {
         assert_eq!(d("2d"), Ok(172_800));
         assert_eq!(d("1d2h3m4s"), Ok(93_784));
         assert_eq!(d("0s"), Ok(0));
-        assert_eq!(d("365d"), Ok(MAX_DURATION.as_secs()));
+        assert_eq!(d("30d"), Ok(MAX_DURATION.as_secs()));
     }
 
     #[test]

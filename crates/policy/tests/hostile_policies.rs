@@ -537,7 +537,7 @@ fn what_validate_accepts_the_lambda_uses() {
         format!("flow: {FLOW}\n"),
         format!("# yaml-language-server: $schema=../schema.json\nflow: {FLOW}\nenabled: false\n"),
         format!(
-            "flow: \"{FLOW}\"\nmax_retries: 100\nretry_window: 365d\nbackoff:\n  strategy: linear\n  initial_delay: 1s\n  max_delay: 365d\n  multiplier: 10\n  jitter: equal\nskip_errors: []\nerror_classes:\n  - name: sf_limit\n    patterns: ['REQUEST_LIMIT_EXCEEDED', '(?i)total\\s+requests']\noverrides:\n  sf_limit:\n    max_retries: 0\n    backoff: {{strategy: fixed}}\n  unknown:\n    retry_window: 1s\nnotify: [retry, give_up, skip]\n"
+            "flow: \"{FLOW}\"\nmax_retries: 100\nretry_window: 30d\nbackoff:\n  strategy: linear\n  initial_delay: 1s\n  max_delay: 30d\n  multiplier: 10\n  jitter: equal\nskip_errors: []\nerror_classes:\n  - name: sf_limit\n    patterns: ['REQUEST_LIMIT_EXCEEDED', '(?i)total\\s+requests']\noverrides:\n  sf_limit:\n    max_retries: 0\n    backoff: {{strategy: fixed}}\n  unknown:\n    retry_window: 1s\nnotify: [retry, give_up, skip]\n"
         ),
         format!("{{flow: {FLOW}, max_retries: 2}}\n"),
     ] {

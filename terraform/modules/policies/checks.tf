@@ -12,7 +12,7 @@
 #    is an integer for the first and not for the second. Plain literals of
 #    the boolean, integer and number keys are checked as text.
 # 3. The rules the schema cannot state (crates/policy/src/validate.rs,
-#    crates/policy/src/duration.rs): durations at most 365d, retry_window and
+#    crates/policy/src/duration.rs): durations at most 30d, retry_window and
 #    initial_delay at least 1s, classes in skip_errors and overrides keys
 #    that exist, custom class names, max_delay >= initial_delay. They are
 #    checked on each file's EFFECTIVE policy, as in Rust: the built-in
@@ -46,11 +46,12 @@ locals {
     reactivate_max_delay     = 3600 # 1h
   }
 
-  # Units of a duration, in seconds, and the longest delay or window: the
-  # Step Functions Wait limit (duration.rs: UNITS, MAX_DURATION).
+  # Units of a duration, in seconds, and the longest delay or window: 30
+  # days, the shortest time Step Functions may keep a closed execution
+  # (duration.rs: UNITS, MAX_DURATION, MAX_DURATION_REASON).
   duration_parts      = "^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$"
   duration_units      = [86400, 3600, 60, 1]
-  max_duration        = 365 * 86400
+  max_duration        = 30 * 86400
   duration_definition = "#/$defs/Duration"
 
   type_names = {
@@ -349,7 +350,7 @@ locals {
         ? "${f.path}: \"${f.string}\": units are lowercase (write \"${lower(f.string)}\")"
         : "${f.path}: \"${f.string}\" is not a duration: one or more <integer><unit> parts, units d, h, m, s in that order, each at most once (e.g. \"90s\", \"1h30m\", \"2d\")"
       , "")
-      too_long    = try("${f.path} is ${f.string}: at most 365d (the Step Functions Wait limit)", "")
+      too_long    = try("${f.path} is ${f.string}; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice", "")
       zero_window = try("${f.path} must be at least 1s", "")
       zero_delay  = try("${f.path} must be at least 1s", "")
     }[check], "${f.path}: ${check}")

@@ -53,7 +53,7 @@ output "parameters" {
 
   precondition {
     condition     = length(local.problems_by_category.duration) == 0
-    error_message = "Bad durations (one or more <integer><unit> parts, units d, h, m, s in that order, each at most once, lowercase; at most 365d; retry_window and initial_delay at least 1s): ${join("; ", local.problems_by_category.duration)}."
+    error_message = "Bad durations (one or more <integer><unit> parts, units d, h, m, s in that order, each at most once, lowercase; at most 30d, as Step Functions may keep a closed execution only 30 days; retry_window and initial_delay at least 1s): ${join("; ", local.problems_by_category.duration)}."
   }
 
   precondition {

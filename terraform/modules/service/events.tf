@@ -71,6 +71,13 @@ resource "aws_cloudwatch_event_rule" "this" {
   description   = "appflow-retry: AppFlow flow runs that did not succeed"
   event_pattern = jsonencode(local.event_pattern)
   tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.event_pattern_chars <= var.event_pattern_max_chars
+      error_message = "The rule's event pattern would be ${local.event_pattern_chars} characters, over EventBridge's limit of ${var.event_pattern_max_chars} (event_pattern_max_chars; the default quota is 2048, an account can ask for up to 4096): ${local.limits_way_out}. The pattern holds every covered_flows entry, and the recovered_flows names too."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "this" {

@@ -16,10 +16,6 @@ locals {
   lambda_runtime = "provided.al2023"
   lambda_handler = "bootstrap"
 
-  # The sweep runs one at a time: two overlapping sweeps would decide the
-  # same lost runs twice.
-  sweep_concurrency = 1
-
   # on-failure's asynchronous invocations: Lambda's maxima (2 retries, 6
   # hours), so that a transient error is retried as long as Lambda allows
   # before the event is parked in the failures queue.
@@ -51,7 +47,7 @@ locals {
       description = "appflow-retry: finds and decides failed AppFlow runs whose event never arrived"
       zip         = var.lambda.sweep_zip
       timeout     = var.lambda.sweep_timeout
-      concurrency = local.sweep_concurrency
+      concurrency = var.lambda.sweep_concurrency
       environment = merge(local.environment, {
         APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
         APPFLOW_RETRY_COVERED_FLOWS     = join(",", var.covered_flows)
@@ -100,6 +96,17 @@ resource "aws_lambda_function" "this" {
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy.function]
+
+  lifecycle {
+    precondition {
+      condition     = local.environment_bytes[each.key] <= local.environment_max_bytes
+      error_message = "${each.key}'s Lambda environment would be ${local.environment_bytes[each.key]} bytes, over Lambda's limit of ${local.environment_max_bytes} (4 KB, keys and values together; the sweep's holds covered_flows): ${local.limits_way_out}."
+    }
+    precondition {
+      condition     = local.role_policy_chars <= local.role_policy_max_chars
+      error_message = "${each.key}'s role policy would be about ${local.role_policy_chars} characters (${length(jsonencode(local.flow_arns))} of them the covered flows' ARNs), over IAM's limit of ${local.role_policy_max_chars} for a role's inline policies: ${local.limits_way_out}."
+    }
+  }
 }
 
 resource "aws_lambda_function_event_invoke_config" "on_failure" {
@@ -123,6 +130,9 @@ resource "aws_lambda_permission" "rule" {
 }
 
 # A failed sweep is not retried: the next scheduled one does the same work;
+# two sweeps may overlap (no reserved concurrency by default): both derive the
+# same execution names, and the second start is ExecutionAlreadyExists.
+# sweep_interval_minutes stops at 360, Lambda's 21600 s maximum here;
 # an event older than one interval is dropped, as the next sweep has started.
 resource "aws_lambda_function_event_invoke_config" "sweep" {
   function_name                = aws_lambda_function.this["sweep"].function_name

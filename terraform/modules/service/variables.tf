@@ -41,8 +41,9 @@ variable "lambda" {
     memory_size            = optional(number, 256)
     timeout                = optional(number, 120)
     log_level              = optional(string, "info")
-    on_failure_concurrency = optional(number, 20)
-    restart_concurrency    = optional(number, 10)
+    on_failure_concurrency = optional(number)
+    restart_concurrency    = optional(number)
+    sweep_concurrency      = optional(number)
     sweep_timeout          = optional(number, 300)
   })
 
@@ -64,6 +65,18 @@ variable "lambda" {
   validation {
     condition     = var.lambda.memory_size >= 128 && var.lambda.memory_size <= 10240
     error_message = "lambda.memory_size must be 128-10240 MB."
+  }
+
+  # Reserved concurrency is opt-in: reserving any on an account whose
+  # concurrency limit is low (10 or 50 on new accounts) fails the apply
+  # ("decreases account's UnreservedConcurrentExecution below its minimum
+  # value"). The service is correct without it (README, "Reserved concurrency").
+  validation {
+    condition = alltrue([
+      for c in [var.lambda.on_failure_concurrency, var.lambda.restart_concurrency, var.lambda.sweep_concurrency] :
+      c == null ? true : (c >= 1 && floor(c) == c)
+    ])
+    error_message = "lambda.on_failure_concurrency, restart_concurrency and sweep_concurrency must each be null (no reservation, the default) or a whole number of at least 1: Lambda refuses a reservation that leaves the account's unreserved concurrency below its minimum, and 0 would stop the function."
   }
 
   validation {
@@ -106,8 +119,8 @@ variable "sweep_interval_minutes" {
   default     = 15
 
   validation {
-    condition     = var.sweep_interval_minutes >= 5 && var.sweep_interval_minutes <= 1440 && floor(var.sweep_interval_minutes) == var.sweep_interval_minutes
-    error_message = "sweep_interval_minutes must be a whole number from 5 to 1440."
+    condition     = var.sweep_interval_minutes >= 5 && var.sweep_interval_minutes <= 360 && floor(var.sweep_interval_minutes) == var.sweep_interval_minutes
+    error_message = "sweep_interval_minutes must be a whole number from 5 to 360: the sweep's events are dropped after one interval (maximum_event_age_in_seconds), and Lambda accepts at most 21600 s (6 hours) there."
   }
 }
 
@@ -149,4 +162,15 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "event_pattern_max_chars" {
+  description = "The account's EventBridge event pattern size quota (2048 characters by default; an account can ask AWS to raise it to 4096). The plan refuses a rule whose pattern, built from covered_flows and recovered_flows, is longer."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.event_pattern_max_chars >= 2048 && var.event_pattern_max_chars <= 4096 && floor(var.event_pattern_max_chars) == var.event_pattern_max_chars
+    error_message = "event_pattern_max_chars must be a whole number from 2048 (EventBridge's default quota) to 4096 (the most AWS raises it to)."
+  }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::suggest::suggest;
 use crate::classify::{self, BUILTIN_CLASSES, UNKNOWN};
 use crate::diagnostic::Diagnostic;
-use crate::duration::{Duration, MAX_DURATION};
+use crate::duration::{Duration, MAX_DURATION, MAX_DURATION_REASON};
 use crate::field_path::{FieldPath, PathSeg};
 use crate::model::{Backoff, CLASS_NAME_PATTERN, ClassName, Policy};
 use crate::path;
@@ -193,7 +193,7 @@ fn check_window(out: &mut Vec<Problem>, window: Duration, paths: Vec<FieldPath>)
     } else if window > MAX_DURATION {
         out.push(Problem::new(
             paths,
-            format!("retry_window is {window}; at most {MAX_DURATION}"),
+            format!("retry_window is {window}; at most {MAX_DURATION}: {MAX_DURATION_REASON}"),
         ));
     }
 }
@@ -225,7 +225,7 @@ fn check_backoff(out: &mut Vec<Problem>, b: &Backoff, prefixes: &[&[PathSeg]]) {
         if d > MAX_DURATION {
             out.push(Problem::new(
                 field(name),
-                format!("{name} is {d}; at most {MAX_DURATION} (the Step Functions Wait limit)"),
+                format!("{name} is {d}; at most {MAX_DURATION}: {MAX_DURATION_REASON}"),
             ));
         }
     }
@@ -278,7 +278,10 @@ mod tests {
         let cases = [
             ("max_retries: 101", "max_retries is 101"),
             ("retry_window: 0s", "retry_window must be at least 1s"),
-            ("retry_window: 366d", "retry_window is 366d; at most 365d"),
+            (
+                "retry_window: 31d",
+                "retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days",
+            ),
             ("backoff: {initial_delay: 0s}", "initial_delay must be at least 1s"),
             ("backoff: {max_delay: 400d, initial_delay: 1s}", "max_delay is 400d"),
             (

@@ -242,11 +242,13 @@ pub fn bad_durations() -> Vec<Case> {
             &["retry_window", "order"],
         ),
         case(
-            "past 365d",
-            "retry_window: 366d\n",
+            "past 30d",
+            "retry_window: 31d\n",
             1,
             Some(15),
-            &["retry_window is 366d; at most 365d"],
+            &[
+                "retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice",
+            ],
         ),
         case(
             "zero initial delay",
@@ -277,7 +279,7 @@ pub fn bad_durations() -> Vec<Case> {
             &["backoff.max_delay", "'w'"],
         ),
         case(
-            "override past 365d",
+            "override past 30d",
             "overrides:\n  transient:\n    retry_window: 400d\n",
             3,
             Some(19),

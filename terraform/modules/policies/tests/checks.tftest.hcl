@@ -24,7 +24,7 @@ run "the_repository_policies_pass" {
 
 run "valid_yaml_that_looks_suspicious_passes" {
   # "REQUEST.*LIMIT", "x *y", 'it''s & more' in quotes, LOCK.*HELD and a&b
-  # unquoted, # inside quotes, True, bounds (0, 100, 1s, 365d, 10.0),
+  # unquoted, # inside quotes, True, bounds (0, 100, 1s, 30d, 10.0),
   # classes inherited from the default, overrides of a built-in class.
   command = plan
 
@@ -157,7 +157,7 @@ run "bad_durations" {
       "flows/repeated-unit.yaml: retry_window: \"1m1m\" is not a duration",
       "flows/trailing-digits.yaml: overrides.transient.retry_window: \"1h30\" is not a duration",
       "flows/empty.yaml: retry_window is empty",
-      "flows/too-long.yaml: retry_window is 366d: at most 365d",
+      "flows/too-long.yaml: retry_window is 31d; at most 30d: Step Functions may keep a closed execution only 30 days, and its name is what stops a failure from being decided twice",
       "flows/zero-delay.yaml: backoff.initial_delay must be at least 1s",
       "flows/zero-window.yaml: retry_window must be at least 1s",
     ] : anytrue([for p in output.problems : startswith(p, prefix)])])
@@ -340,7 +340,7 @@ run "garbage_everywhere_is_reported_not_crashed_on" {
       "default.yaml: enabled must be a boolean (true or false), not a list",
       "default.yaml: max_retries is .inf: it must be between 0 and 100",
       "flows/nested.yaml: backoff.multiplier is -.inf: it must be between 1 and 10",
-      "default.yaml: retry_window is 99999999999999999999d: at most 365d",
+      "default.yaml: retry_window is 99999999999999999999d; at most 30d",
       "default.yaml: skip_errors[1] has no value",
       "default.yaml: error_classes must be a list, not a mapping",
       "flows/nested.yaml: backoff.strategy must be a string, not a mapping",
