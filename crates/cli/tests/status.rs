@@ -462,6 +462,9 @@ async fn cancel_stops_only_pending_restarts() {
         )
     );
     eprintln!("{}", stdout(&o));
+    // moto stops an execution by signalling its worker thread, which marks
+    // it ABORTED a moment later (Step Functions answers ABORTED at once).
+    w.wait_for(&n.billing, None).await;
     let d = w.status_of(&n.billing).await;
     assert_eq!(d.status, ExecutionStatus::Aborted);
     // moto drops StopExecution's error and cause (real Step Functions keeps
