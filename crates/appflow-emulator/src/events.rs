@@ -45,7 +45,8 @@ pub fn end_flow_run_report(flow: &str, trigger: TriggerType, run: &Run, ended: D
 
 /// The event AppFlow sends when it deactivates a scheduled or event flow.
 /// AWS documents the detail type and that the payload holds the reason, not
-/// the field's name: the emulator sends `deactivation-reason`.
+/// the field's name: the emulator sends `deactivation-reason`, and the
+/// documented `deactivation-time`.
 pub fn flow_deactivated(flow: &str, trigger: TriggerType, at: DateTime<Utc>) -> Value {
     let (detail_type, reason) = match trigger {
         TriggerType::Event => (
@@ -70,6 +71,7 @@ pub fn flow_deactivated(flow: &str, trigger: TriggerType, at: DateTime<Utc>) -> 
             "flow-name": flow,
             "flow-arn": flow_arn(flow),
             "deactivation-reason": reason,
+            "deactivation-time": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         },
     })
 }

@@ -131,12 +131,10 @@ pub fn log_filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> EnvFilt
 /// runtime's invocation span (`"span": {"name": "Lambda runtime invoke",
 /// "requestId": ...}`), whatever the level: the span is let through even
 /// when its own level (info) is filtered out. Metric lines (EMF) go to
-/// stdout too.
+/// stdout too, at a level Lambda keeps (telemetry's `metric_level`).
 pub fn init_logging() {
-    let filter = log_filter(
-        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
-        std::env::var("RUST_LOG").ok().as_deref(),
-    );
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
+    let filter = log_filter(lambda_level.as_deref(), std::env::var("RUST_LOG").ok().as_deref());
     let invocation = filter_fn(|meta| meta.is_span() && meta.name() == INVOCATION_SPAN);
     let json = tracing_subscriber::fmt::layer()
         .json()
@@ -147,7 +145,7 @@ pub fn init_logging() {
         .with_target(false)
         .with_filter(filter.or(invocation));
     tracing_subscriber::registry().with(json).init();
-    appflow_retry_runtime::telemetry::metrics_to_stdout();
+    appflow_retry_runtime::telemetry::metrics_to_stdout(lambda_level.as_deref());
 }
 
 /// A handler error as Lambda reports it: `errorType` is the stable name the

@@ -361,7 +361,8 @@ pub struct DeactivationEvent {
     pub reason: Option<String>,
     /// The `detail` field the reason was read from (one of [`REASON_FIELDS`]).
     pub reason_field: Option<&'static str>,
-    /// The envelope's `time`: when AppFlow deactivated the flow.
+    /// When AppFlow deactivated the flow: `detail.deactivation-time` (documented by AWS), else
+    /// the envelope's `time`.
     pub time: Option<DateTime<Utc>>,
     /// The envelope's `id` (EventBridge keeps it across redeliveries).
     pub event_id: Option<String>,
@@ -388,7 +389,12 @@ impl DeactivationEvent {
                 ));
             }
         };
-        let time = lenient_time(event, "time", "time", &mut notes);
+        // AWS documents `deactivation-time` in the detail: the deactivation's own
+        // time, preferred; else the envelope's.
+        let documented = event
+            .get("detail")
+            .and_then(|d| lenient_time(d, "deactivation-time", "detail.deactivation-time", &mut notes));
+        let time = documented.or_else(|| lenient_time(event, "time", "time", &mut notes));
         let event_id = lenient_str(event, "id", &mut notes)
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
@@ -886,6 +892,24 @@ mod tests {
                 "deactivation-reason": "Flow deactivated after 3 consecutive failures: REQUEST_LIMIT_EXCEEDED"
             }
         })
+    }
+
+    #[test]
+    fn the_documented_deactivation_time_names_the_deactivation() {
+        // AWS documents `deactivation-time`: it wins over the envelope's time.
+        let mut ev = deactivation_event();
+        ev["detail"]["deactivation-time"] = json!("2026-11-29T09:05:58.000Z");
+        let (e, notes) = DeactivationEvent::parse(&ev).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(e.time, Some(parse_time("2026-11-29T09:05:58Z").unwrap()));
+        assert_eq!(e.deactivation_id(), "deactivated-20261129T090558Z");
+        // Unreadable: noted, and the envelope's time names it.
+        for odd in [json!("yesterday"), json!(1_764_406_000)] {
+            ev["detail"]["deactivation-time"] = odd;
+            let (e, notes) = DeactivationEvent::parse(&ev).unwrap();
+            assert_eq!(e.deactivation_id(), "deactivated-20261129T090621Z");
+            assert_eq!(notes[0].field, "detail.deactivation-time", "{notes:?}");
+        }
     }
 
     #[test]

@@ -92,10 +92,12 @@ pub struct FlowsPage {
     pub next_token: Option<String>,
 }
 
-/// The flow status DescribeFlow reports for a flow that AppFlow (or
-/// StopFlow) deactivated: StopFlow's documented effect on a scheduled or
-/// event flow, one of the API's `FlowStatus` values.
-pub const DEACTIVATED_STATUS: &str = "Suspended";
+/// The flow statuses DescribeFlow may report for a scheduled or event flow
+/// that AppFlow deactivated: `Suspended` is StopFlow's documented effect;
+/// AWS documents `flowStatusMessage` for a flow "suspended or in an error
+/// state" but not which of the two an automatic deactivation leaves, so both
+/// are taken (the re-activation also needs the failed runs in the history).
+pub const DEACTIVATED_STATUSES: [&str; 2] = ["Suspended", "Errored"];
 
 /// Amazon AppFlow.
 pub trait AppFlow: Send + Sync {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::{Cover, HistoryError, read_history};
 use crate::policy_cache::PolicyCache;
-use crate::ports::{AppFlow, Clock, DEACTIVATED_STATUS, ParameterStore, PortError};
+use crate::ports::{AppFlow, Clock, DEACTIVATED_STATUSES, ParameterStore, PortError};
 
 /// What the state machine's Restart task sends (docs/design.md §5.5).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -381,15 +381,18 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 status,
             ));
         }
-        if info.status != DEACTIVATED_STATUS {
+        if !DEACTIVATED_STATUSES.contains(&info.status.as_str()) {
             return Ok(skip(
                 format!(
-                    "it is {}, no longer deactivated ({DEACTIVATED_STATUS}): re-activated by a person or by an earlier attempt of this step",
-                    info.status
+                    "it is {}, no longer deactivated ({}): re-activated by a person or by an earlier attempt of this step",
+                    info.status,
+                    DEACTIVATED_STATUSES.join(" or ")
                 ),
                 status,
             ));
         }
+        // Which status an automatic deactivation leaves is undocumented: say which was seen.
+        tracing::info!(flow, deactivation = %input.execution_id, flow_status = %info.status, "deactivated flow's status");
         // A run since the deactivation means someone re-activated and it ran
         // (and was deactivated again: that deactivation has its own execution).
         let Some(records) = self.records_since(flow, "", d.failed_run_started_at, lookback).await? else {

@@ -428,6 +428,28 @@ fn a_reactivation_the_rules_no_longer_give_is_skipped() {
 }
 
 #[test]
+fn a_deactivated_flow_reported_errored_is_reactivated_too() {
+    // Which status an automatic deactivation leaves is undocumented:
+    // `Errored` is re-activated like `Suspended`; `Active` and `Draft` are not.
+    for (status, outcome) in [("Errored", "reactivated"), ("Active", "skipped"), ("Draft", "skipped")] {
+        let w = stopped_world(hourly(RunStatus::Error, 3, Some(TIMEOUT)));
+        w.flows.set_status(NIGHTLY, status);
+        let event = json!({
+            "version": "0", "id": "6f0e1c2a-0000-4000-8000-000000000001", "source": "aws.appflow",
+            "account": "123456789012", "detail-type": "AppFlow Scheduled Flow Deactivated",
+            "time": "2026-11-29T09:06:21Z", "region": "us-east-1", "resources": [],
+            "detail": {"flow-name": NIGHTLY, "deactivation-reason": "3 consecutive failures: Read timed out"}
+        });
+        let out = block(w.on_failure().handle(&event)).unwrap();
+        assert_eq!(out.decision.action, Action::Reactivate);
+        let input = input_for(&serde_json::to_value(&out.decision).unwrap(), started_at());
+        let out = block(w.restart().handle(&input)).unwrap();
+        assert_eq!(out.outcome.as_str(), outcome, "{status}: {out:?}");
+        assert_eq!(w.started().len(), usize::from(outcome == "reactivated"), "{status}");
+    }
+}
+
+#[test]
 fn a_real_deactivation_is_still_reactivated() {
     let w = stopped_world(hourly(RunStatus::Error, 3, Some(TIMEOUT)));
     let event = json!({

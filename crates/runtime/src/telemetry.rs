@@ -63,6 +63,7 @@ pub fn emf_line(metric: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) ->
             }],
         },
         metric: 1,
+        "level": METRIC_LEVEL.get().copied().unwrap_or(INFO),
     });
     if let Value::Object(map) = &mut doc {
         for (k, v) in dimensions {
@@ -80,9 +81,33 @@ fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
 
 static METRICS_TO_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Turns metric lines on: the Lambda binaries call it at start-up. Off by
-/// default, so that tests and the demo print no EMF lines.
-pub fn metrics_to_stdout() {
+/// The `level` every metric line carries: see [`metric_level`].
+static METRIC_LEVEL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+const INFO: &str = "INFO";
+
+/// The `level` a metric line carries so that Lambda keeps it at the
+/// function's application log level `lambda_level` (`AWS_LAMBDA_LOG_LEVEL`).
+/// With the JSON log format Lambda drops a line whose `level` is below that
+/// level, and a line without one counts as INFO: at WARN or ERROR every
+/// metric (and the alarms on it) would vanish. So a metric line is written
+/// at the function's level, and at INFO below it (TRACE, DEBUG, unset or
+/// unreadable).
+pub fn metric_level(lambda_level: Option<&str>) -> &'static str {
+    match lambda_level.map(|l| l.trim().to_ascii_uppercase()).as_deref() {
+        Some("WARN" | "WARNING") => "WARN",
+        Some("ERROR") => "ERROR",
+        Some("FATAL") => "FATAL",
+        _ => INFO,
+    }
+}
+
+/// Turns metric lines on, at the level Lambda keeps for the function's
+/// application log level `lambda_level` ([`metric_level`]): the Lambda
+/// binaries call it at start-up. Off by default, so that tests and the demo
+/// print no EMF lines.
+pub fn metrics_to_stdout(lambda_level: Option<&str>) {
+    let _ = METRIC_LEVEL.set(metric_level(lambda_level));
     METRICS_TO_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -170,6 +195,25 @@ pub fn decision_conflict_metric(flow: &str, timestamp_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_lines_carry_a_level_lambda_keeps_at_every_application_log_level() {
+        // Lambda's application log levels, lowest first; a line is kept when its level is at
+        // least the function's.
+        const ORDER: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+        let rank = |l: &str| ORDER.iter().position(|o| *o == l).unwrap();
+        for configured in ORDER {
+            let level = metric_level(Some(configured));
+            assert!(rank(level) >= rank(configured), "{configured}: {level}");
+            assert!(rank(level) >= rank(INFO), "{configured}: {level}");
+            assert_eq!(metric_level(Some(&configured.to_lowercase())), level);
+        }
+        assert_eq!(metric_level(None), "INFO");
+        assert_eq!(metric_level(Some(" nonsense ")), "INFO");
+        // A line as written (the process-wide level not set in tests: INFO).
+        let v: Value = serde_json::from_str(&emf_line("Decisions", &[], 0)).unwrap();
+        assert_eq!(v["level"], "INFO");
+    }
 
     #[test]
     fn emf_lines_are_valid_embedded_metric_format() {
