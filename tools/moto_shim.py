@@ -15,12 +15,34 @@ against moto (make e2e, make deploy-local).
 Without them moto answers an HTML 500, which the provider retries as a
 transient error: the apply looks hung.
 
+And what moto's IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT, switched on
+and off at run time by POST /moto-api/reset-auth) needs to check the
+service's roles as AWS would (make e2e):
+- Resources: moto checks SSM, Step Functions, SNS and Lambda calls against
+  the resource "*", so a statement scoped to an ARN never matches and every
+  least-privilege role is refused. The shim gives those services the ARN AWS
+  authorizes (the parameter, state machine, execution, topic, function).
+- Action names: moto names an IAM action after the API operation; Lambda's
+  Invoke is authorized by AWS as lambda:InvokeFunction.
+- The state machine's own role: moto's interpreter signs its Lambda and SNS
+  calls with fixed keys; with enforcement on, the shim signs them with
+  credentials of an sts:AssumeRole of the execution's role, as Step
+  Functions does.
+- A log of every decision (MOTO_SHIM_AUTH_LOG, JSON lines: access key,
+  principal, action, resource, allowed), so a test can assert that nothing
+  was denied and which actions each role used.
+
 Usage: python tools/moto_shim.py [moto_server arguments: -H HOST -p PORT]
 Run with the Python of .venv (make venv), where the pinned moto is.
 """
 
+import json
+import os
 import sys
+import threading
+from urllib.parse import parse_qs, unquote, urlparse
 
+from moto import settings
 from moto.core.responses import ActionResult
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import (
@@ -84,11 +106,162 @@ def list_state_machine_versions(self):
     )
 
 
+#: IAM action names that differ from the API operation moto names them after.
+IAM_ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+#: Step Functions parameters that name the resource AWS authorizes, in order.
+SFN_RESOURCE_PARAMETERS = ("executionArn", "stateMachineArn")
+
+
+def ssm_resource(response):
+    """The parameter's ARN (GetParameter and the other one-name actions)."""
+    name = response._get_param("Name")
+    if not isinstance(name, str) or not name:
+        return "*"
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:ssm:{response.region}:{response.current_account}:parameter/{name.lstrip('/')}"
+
+
+def sfn_resource(response):
+    """The execution's or the state machine's ARN the request names."""
+    for parameter in SFN_RESOURCE_PARAMETERS:
+        value = response._get_param(parameter)
+        if isinstance(value, str) and value:
+            return value
+    return "*"
+
+
+def sns_resource(response):
+    """The topic's ARN (Publish)."""
+    value = response._get_param("TopicArn")
+    return value if isinstance(value, str) and value else "*"
+
+
+def lambda_resource(response):
+    """The function's ARN, with the qualifier when one is given: from the
+    path /2015-03-31/functions/{name or ARN}/invocations."""
+    parts = urlparse(response.uri).path.split("/")
+    if len(parts) < 4 or parts[2] != "functions" or not parts[3]:
+        return "*"
+    name = unquote(parts[3])
+    arn = name if name.startswith("arn:") else (
+        f"arn:aws:lambda:{response.region}:{response.current_account}:function:{name}"
+    )
+    qualifier = parse_qs(urlparse(response.uri).query).get("Qualifier")
+    if qualifier and arn.count(":") == 6:
+        arn = f"{arn}:{qualifier[0]}"
+    return arn
+
+
+_log_lock = threading.Lock()
+
+
+def record(entry):
+    """Appends one authorization decision to MOTO_SHIM_AUTH_LOG, if set."""
+    path = os.environ.get("MOTO_SHIM_AUTH_LOG")
+    if not path:
+        return
+    with _log_lock, open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def install_iam():
+    """Resource-aware, correctly named and logged IAM checks (module doc)."""
+    from moto.awslambda.responses import LambdaResponse
+    from moto.iam.access_control import IAMRequestBase
+    from moto.sns.responses import SNSResponse
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    SimpleSystemManagerResponse._determine_resource = ssm_resource
+    StepFunctionResponse._determine_resource = sfn_resource
+    SNSResponse._determine_resource = sns_resource
+    LambdaResponse._determine_resource = lambda_resource
+
+    original_init = IAMRequestBase.__init__
+    original_check = IAMRequestBase.check_action_permitted
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._action = IAM_ACTION_NAMES.get(self._action, self._action)
+
+    def check_action_permitted(self, resource):
+        key = self._access_key
+        entry = {
+            "access_key": getattr(key, "_access_key_id", None),
+            "principal": key.arn,
+            "action": self._action,
+            "resource": resource,
+        }
+        try:
+            original_check(self, resource)
+        except Exception:
+            record({**entry, "allowed": False})
+            raise
+        record({**entry, "allowed": True})
+
+    IAMRequestBase.__init__ = init
+    IAMRequestBase.check_action_permitted = check_action_permitted
+
+
+def enforcing():
+    """Whether moto checks IAM now (POST /moto-api/reset-auth sets it)."""
+    return settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf")
+
+
+def install_state_machine_credentials():
+    """moto's interpreter calls Lambda and SNS through moto's own endpoint
+    with fixed keys; with enforcement on, sign them as the execution's role
+    (the task's credentials default to it), from an sts:AssumeRole."""
+    import boto3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk,
+        state_task_service_sns,
+    )
+    from moto.stepfunctions.parser.asl.utils import boto_client
+    from moto.sts.models import sts_backends
+
+    original = boto_client.boto_client_for
+
+    def boto_client_for(region, service, state_credentials=None):
+        role_arn = getattr(state_credentials, "role_arn", None)
+        client = original(region, service, state_credentials)
+        if not enforcing() or not role_arn:
+            return client
+        account = role_arn.split(":")[4]
+        role = sts_backends[account]["aws"].assume_role(
+            region_name=region,
+            role_session_name="states",
+            role_arn=role_arn,
+            policy=None,
+            duration=900,
+            external_id=None,
+        )
+        return boto3.client(
+            service_name=service,
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            aws_access_key_id=role.access_key_id,
+            aws_secret_access_key=role.secret_access_key,
+            aws_session_token=role.session_token,
+            config=client.meta.config,
+        )
+
+    for module in (boto_client, lambda_eval_utils, state_task_service_sns, state_task_service_aws_sdk):
+        module.boto_client_for = boto_client_for
+
+
 def install():
     """Adds the two actions to moto's Step Functions responses (moto
-    dispatches an action to the method of the same snake_case name)."""
+    dispatches an action to the method of the same snake_case name), and
+    the IAM enforcement's fixes (module doc)."""
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+    install_iam()
+    install_state_machine_credentials()
 
 
 def main(argv):
