@@ -114,9 +114,22 @@ impl Moto {
     ///
     /// As [`Moto::start`]; also fails if that Python does not exist.
     pub fn start_script(script: &Path) -> Result<Moto, Error> {
+        Self::start_script_with_env(script, &[])
+    }
+
+    /// [`Moto::start_script`], with these environment variables set for the
+    /// script (e.g. `tools/moto_shim.py`'s `MOTO_SHIM_AUTH_LOG`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Moto::start_script`].
+    pub fn start_script_with_env(script: &Path, env: &[(&str, &Path)]) -> Result<Moto, Error> {
         let python = moto_python()?;
         let mut command = Command::new(&python);
         command.arg(script);
+        for (name, value) in env {
+            command.env(name, value);
+        }
         Self::start_command(command, &python)
     }
 
