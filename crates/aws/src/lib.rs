@@ -14,6 +14,8 @@
 
 #![warn(missing_docs)]
 
+pub mod permissions;
+
 use std::time::Duration;
 
 use appflow_retry_policy::appflow::epoch_seconds;
