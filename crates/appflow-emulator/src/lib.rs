@@ -15,10 +15,16 @@
 //! becomes `Suspended` and an "AppFlow Scheduled/Event Flow Deactivated"
 //! event is recorded (`take_events`); StartFlow on such a flow re-activates
 //! it (`Active`) without starting a run, as AWS does.
+//!
+//! IAM: after [`Emulator::enforce_iam`], each request is authorized against
+//! the identity policies of the principal its access key belongs to, as
+//! AppFlow does (403 `AccessDeniedException`); [`Emulator::authorizations`]
+//! lists every decision (the `iam` module says what is and is not checked).
 
 #![warn(missing_docs)]
 
 mod events;
+mod iam;
 mod model;
 mod server;
 
@@ -36,6 +42,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 pub use events::{end_flow_run_report, flow_deactivated};
+pub use iam::{Authorization, Principal};
 pub use model::{Call, Clock, Fault, Flow, Operation, RecordOrder, Run, RunOutcome};
 use server::{describe_flow, describe_records, error, list_flows, start_flow};
 
@@ -57,6 +64,10 @@ struct Inner {
     clock: Clock,
     run_duration: TimeDelta,
     next_id: u64,
+    /// Access key id → (principal ARN, its policies), when IAM is enforced.
+    iam: Option<HashMap<String, (String, Vec<iam::Policy>)>>,
+    /// Every request decided while IAM was enforced.
+    authorizations: Vec<Authorization>,
 }
 
 /// A running emulator on a loopback port. Dropping it stops the server.
@@ -96,6 +107,8 @@ impl Emulator {
             clock: Clock::System,
             run_duration: TimeDelta::seconds(30),
             next_id: 1,
+            iam: None,
+            authorizations: Vec::new(),
         }));
         let app = Router::new()
             .route("/start-flow", post(start_flow))
@@ -123,6 +136,36 @@ impl Emulator {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on, authorizes every request as AWS does: against the identity
+    /// policies of the principal whose access key signed it (`principals`:
+    /// access key id → principal). A request without credentials, with an
+    /// unknown key, or for an action and flow the policies do not grant is
+    /// refused with AppFlow's 403 answer.
+    ///
+    /// # Errors
+    ///
+    /// A policy the evaluator cannot read, naming the principal and the
+    /// element (enforcement is then not switched on).
+    pub fn enforce_iam(&self, principals: impl IntoIterator<Item = (String, Principal)>) -> Result<(), String> {
+        let mut table = HashMap::new();
+        for (key, principal) in principals {
+            let policies = principal
+                .policies
+                .iter()
+                .map(iam::Policy::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{}: {e}", principal.arn))?;
+            table.insert(key, (principal.arn, policies));
+        }
+        self.lock().iam = Some(table);
+        Ok(())
+    }
+
+    /// Every request decided since IAM enforcement was switched on, in order.
+    pub fn authorizations(&self) -> Vec<Authorization> {
+        self.lock().authorizations.clone()
     }
 
     /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_APPFLOW`).

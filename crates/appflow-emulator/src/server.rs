@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::{
-    Call, Clock, Fault, Flow, Operation, RecordOrder, Run, RunOutcome, Shared, TriggerType, end_flow_run_report,
-    flow_arn,
+    Authorization, Call, Clock, Fault, Flow, Operation, RecordOrder, Run, RunOutcome, Shared, TriggerType,
+    end_flow_run_report, flow_arn, iam,
 };
 
 /// DescribeFlow's `triggerConfig`, with the deactivation threshold of a scheduled flow.
@@ -42,9 +42,68 @@ fn epoch(t: DateTime<Utc>) -> Value {
     json!(t.timestamp_millis() as f64 / 1000.0)
 }
 
-/// Parses the request body and takes the operation's next fault, if any;
-/// the flag says whether the reply is to be lost ([`Fault::LoseReply`]).
-async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<(Value, bool), Response> {
+/// AppFlow's answer to a request IAM refuses, when the emulator enforces
+/// IAM (`crate::iam`); the decision is recorded.
+fn authorize(
+    state: &Shared,
+    op: Operation,
+    headers: &HeaderMap,
+    flow: Option<&str>,
+) -> Option<(StatusCode, &'static str, String)> {
+    let mut inner = state.lock();
+    let principals = inner.iam.as_ref()?;
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let key = authorization
+        .and_then(iam::access_key_id)
+        .unwrap_or_default()
+        .to_owned();
+    let (action, resource) = (op.iam_action(), op.iam_resource(flow.unwrap_or_default()));
+    let principal = principals.get(&key).map(|(arn, _)| arn.clone());
+    let refusal = match principals.get(&key) {
+        _ if authorization.is_none() => Some((
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token".to_owned(),
+        )),
+        None => Some((
+            StatusCode::FORBIDDEN,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.".to_owned(),
+        )),
+        Some((arn, policies)) => match iam::evaluate(policies, action, &resource) {
+            iam::Verdict::Allowed => None,
+            iam::Verdict::ImplicitDeny => Some((
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                format!(
+                    "User: {arn} is not authorized to perform: {action} on resource: {resource} \
+                     because no identity-based policy allows the {action} action"
+                ),
+            )),
+            iam::Verdict::ExplicitDeny => Some((
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                format!(
+                    "User: {arn} is not authorized to perform: {action} on resource: {resource} \
+                     with an explicit deny in an identity-based policy"
+                ),
+            )),
+        },
+    };
+    inner.authorizations.push(Authorization {
+        access_key_id: key,
+        principal,
+        action: action.to_owned(),
+        resource,
+        allowed: refusal.is_none(),
+    });
+    refusal
+}
+
+/// Authorizes the request (when IAM is enforced), parses its body and takes
+/// the operation's next fault, if any; the flag says whether the reply is
+/// to be lost ([`Fault::LoseReply`]).
+async fn begin(state: &Shared, op: Operation, headers: &HeaderMap, body: &Bytes) -> Result<(Value, bool), Response> {
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let field = |name: &str| {
         parsed
@@ -55,7 +114,6 @@ async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<(Value, bo
             .map(str::to_owned)
     };
     let (flow, client_token) = (field("flowName"), field("clientToken"));
-    let fault = state.lock().faults.get_mut(&op).and_then(VecDeque::pop_front);
     let fail = |status: StatusCode, code: &str, msg: &str| {
         state.lock().calls.push(Call {
             operation: op,
@@ -65,6 +123,11 @@ async fn begin(state: &Shared, op: Operation, body: &Bytes) -> Result<(Value, bo
         });
         error(status, code, msg)
     };
+    // AWS authenticates and authorizes before anything else.
+    if let Some((status, code, message)) = authorize(state, op, headers, flow.as_deref()) {
+        return Err(fail(status, code, &message));
+    }
+    let fault = state.lock().faults.get_mut(&op).and_then(VecDeque::pop_front);
     if let Some((status, code, message)) = fault.and_then(fault_error) {
         return Err(fail(status, code, message));
     }
@@ -141,8 +204,8 @@ fn not_found(flow: &str) -> Response {
     )
 }
 
-pub(crate) async fn start_flow(State(state): State<Shared>, body: Bytes) -> Response {
-    let (req, lose) = match begin(&state, Operation::StartFlow, &body).await {
+pub(crate) async fn start_flow(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, lose) = match begin(&state, Operation::StartFlow, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -221,8 +284,8 @@ pub(crate) async fn start_flow(State(state): State<Shared>, body: Bytes) -> Resp
     finish(&state, Operation::StartFlow, &flow, token, lose, response)
 }
 
-pub(crate) async fn describe_flow(State(state): State<Shared>, body: Bytes) -> Response {
-    let (req, lose) = match begin(&state, Operation::DescribeFlow, &body).await {
+pub(crate) async fn describe_flow(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, lose) = match begin(&state, Operation::DescribeFlow, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -243,8 +306,8 @@ pub(crate) async fn describe_flow(State(state): State<Shared>, body: Bytes) -> R
     finish(&state, Operation::DescribeFlow, &flow, None, lose, response)
 }
 
-pub(crate) async fn describe_records(State(state): State<Shared>, body: Bytes) -> Response {
-    let (req, lose) = match begin(&state, Operation::DescribeFlowExecutionRecords, &body).await {
+pub(crate) async fn describe_records(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, lose) = match begin(&state, Operation::DescribeFlowExecutionRecords, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -300,8 +363,8 @@ fn invalid_next_token() -> Response {
 }
 
 /// ListFlows: every flow by name, `maxResults` (1–100, default 100) a page.
-pub(crate) async fn list_flows(State(state): State<Shared>, body: Bytes) -> Response {
-    let (req, lose) = match begin(&state, Operation::ListFlows, &body).await {
+pub(crate) async fn list_flows(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, lose) = match begin(&state, Operation::ListFlows, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
