@@ -26,12 +26,21 @@
 //! 3. SSM: every parameter moto holds is one policy file, by the names of
 //!    crates/policy/src/naming.rs under the prefix the functions are given,
 //!    with the file's exact text.
-//! 4. The functions' environment read back from moto (GetFunctionConfiguration)
-//!    runs the real `on-failure`, `restart` and `sweep` binaries under the local
-//!    Runtime API, against moto and the AppFlow emulator: a failure event
-//!    starts an execution of the DEPLOYED state machine (moto's interpreter),
-//!    whose Restart task gets the restart binary's real answer, and the
-//!    restart reaches StartFlow.
+//! 4. IAM as AWS enforces it: each deployed role grants exactly its rows of
+//!    the permissions table (crates/aws/src/permissions.rs), `*` only where
+//!    AWS has no resource-level permission. Then, with moto's IAM
+//!    enforcement on (tools/moto_shim.py makes it check ARNs) and the AppFlow
+//!    emulator enforcing the same policies, the functions' environment read
+//!    back from moto (GetFunctionConfiguration) runs the real `on-failure`,
+//!    `restart` and `sweep` binaries under the local Runtime API, each with
+//!    credentials of an sts:AssumeRole of its own deployed role, and the
+//!    state machine's Tasks run under its role: a failure event starts an
+//!    execution of the DEPLOYED state machine (moto's interpreter), whose
+//!    Restart task gets the restart binary's real answer, and the restart
+//!    reaches StartFlow; a duplicate event is recognised (DescribeExecution),
+//!    the sweep finds a lost failure, a deactivation is decided from the
+//!    flow's description and notified. Nothing is denied, and each role used
+//!    exactly its `Code` rows: so removing any action from a role fails here.
 //! 5. The deployed rule's pattern, routed by EventBridge (common/routing.rs),
 //!    takes the failure events and not the success one; its target is the
 //!    deployed on-failure function, its dead letters go to the events queue,
@@ -45,13 +54,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use appflow_emulator::{Emulator, Flow, Operation};
+use appflow_emulator::{Emulator, Flow, Operation, Principal, TriggerType, flow_deactivated};
+use appflow_retry_aws::permissions::{self, Need, Resource, Role};
 use appflow_retry_aws::sdk_config_for_endpoint;
 use appflow_retry_policy::naming::{default_parameter, execution_name, flow_parameter};
 use appflow_retry_policy::yaml::YamlDoc;
@@ -61,6 +71,7 @@ use appflow_retry_testkit::moto::{Moto, moto_python};
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{TimeDelta, Utc};
 use common::routing::{FAILED, SUCCEEDED, deactivated, routed, with};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The flow the binaries are run for: one with a policy file of its own, so
@@ -81,8 +92,11 @@ const DELAY_WINDOW: std::ops::RangeInclusive<u64> = 6..=9;
 const TFVARS: &str = r#"{
   "name": "e2e-retry",
   "ssm_prefix": "/e2e/appflow-retry",
-  "covered_flows": ["salesforce-*", "sap-odata-sales-orders"]
+  "covered_flows": ["salesforce-*", "sap-odata-sales-orders", "nightly-orders-sync"]
 }"#;
+/// A covered flow whose policy re-activates it: its deactivation event makes
+/// on-failure call DescribeFlow.
+const REACTIVATED_FLOW: &str = "nightly-orders-sync";
 /// A flow with a policy file that `covered_flows` leaves out.
 const UNCOVERED_FLOW: &str = "zendesk-tickets-backfill";
 
@@ -383,14 +397,121 @@ fn environment(config: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// An administrator's access key, for the test's own calls once moto
+/// enforces IAM.
+#[derive(Debug, Deserialize)]
+struct AccessKey {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+/// An sts:AssumeRole session of a deployed role, and the role's inline
+/// policies (tools/moto_iam.py).
+#[derive(Debug, Deserialize)]
+struct Session {
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    principal: String,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    policies: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Principals {
+    admin: AccessKey,
+    /// Role ARN → its session.
+    roles: BTreeMap<String, Session>,
+}
+
+/// Runs tools/moto_iam.py with `args`; its stdout.
+fn moto_iam(root: &Path, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new(moto_python().unwrap())
+        .arg(root.join("tools/moto_iam.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "moto_iam.py {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The actions a role's policies allow, each with the resources it is
+/// allowed on. Only what iam.tf writes is read (Allow, Action, Resource): any
+/// other element fails, so that the comparison cannot miss a grant.
+fn granted(role: &str, policies: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    fn strings(v: &Value) -> Vec<String> {
+        match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+            other => panic!("not a string or list: {other}"),
+        }
+    }
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for policy in policies {
+        let statements = match &policy["Statement"] {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        };
+        for statement in statements {
+            let keys: BTreeSet<&str> = statement.as_object().unwrap().keys().map(String::as_str).collect();
+            assert!(
+                keys.is_subset(&BTreeSet::from(["Sid", "Effect", "Action", "Resource"])),
+                "{role}: a statement with {keys:?}: read it here before comparing grants"
+            );
+            assert_eq!(statement["Effect"], "Allow", "{role}: {statement}");
+            for action in strings(&statement["Action"]) {
+                out.entry(action).or_default().extend(strings(&statement["Resource"]));
+            }
+        }
+    }
+    out
+}
+
+/// One authorization decision, from the shim's log or the AppFlow emulator.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Decided {
+    role: String,
+    action: String,
+    resource: String,
+    allowed: bool,
+}
+
+/// The role name of an assumed-role principal ARN (None for the admin user).
+fn role_of(principal: &str) -> Option<String> {
+    let rest = principal.split(":assumed-role/").nth(1)?;
+    Some(rest.split('/').next()?.to_owned())
+}
+
+/// moto's decisions for assumed roles (tools/moto_shim.py's log).
+fn moto_decisions(log: &Path) -> Vec<Decided> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter_map(|d| {
+            Some(Decided {
+                role: role_of(d["principal"].as_str()?)?,
+                action: d["action"].as_str()?.to_owned(),
+                resource: d["resource"].as_str()?.to_owned(),
+                allowed: d["allowed"].as_bool()?,
+            })
+        })
+        .collect()
+}
+
 /// Runs a Lambda binary as Lambda would run the deployed function: ONLY its
 /// deployed environment, plus what the Lambda service itself sets (the
-/// Runtime API, function name, memory, region, credentials) and the
-/// endpoints of moto and the AppFlow emulator.
+/// Runtime API, function name, memory, region, the role's credentials) and
+/// the endpoints of moto and the AppFlow emulator.
 fn spawn_deployed(
     api: &RuntimeApi,
     binary: &str,
     config: &Value,
+    session: &Session,
     moto: &str,
     appflow: &str,
     log: &Path,
@@ -408,8 +529,9 @@ fn spawn_deployed(
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "e2e")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ACCESS_KEY_ID", &session.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &session.secret_access_key)
+        .env("AWS_SESSION_TOKEN", &session.session_token)
         .env("AWS_ENDPOINT_URL", moto)
         .env("AWS_ENDPOINT_URL_APPFLOW", appflow)
         .stdin(Stdio::null())
@@ -463,11 +585,15 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     // ---------------------------------------------------------------- 1. set up
     step(started, "moto (tools/moto_shim.py), work directory, Lambda zips");
     let shim = root.join("tools/moto_shim.py");
-    let moto = tokio::task::spawn_blocking(move || Moto::start_script(&shim))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("moto with tools/moto_shim.py: {e}"));
     let work = WorkDir::new();
+    let auth_log = work.0.join("moto-authorizations.jsonl");
+    let log_for_moto = auth_log.clone();
+    let moto = tokio::task::spawn_blocking(move || {
+        Moto::start_script_with_env(&shim, &[("MOTO_SHIM_AUTH_LOG", log_for_moto.as_path())])
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("moto with tools/moto_shim.py: {e}"));
     for dir in ["terraform", "statemachines", "policies"] {
         copy_tree(&root.join(dir), &work.0.join(dir));
     }
@@ -585,6 +711,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     step(started, "SSM parameters: the policy files, by the Rust names");
     let on_failure_config = function_configuration(&moto, &output("on_failure_function_name"));
     let restart_config = function_configuration(&moto, &output("restart_function_name"));
+    let sweep_config = function_configuration(&moto, &output("sweep_function_name"));
     let on_failure_env = environment(&on_failure_config);
     let restart_env = environment(&restart_config);
     let prefix = on_failure_env
@@ -594,7 +721,43 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     let tfvars: Value = serde_json::from_str(TFVARS).unwrap();
     assert_eq!(prefix, tfvars["ssm_prefix"], "on-failure is not given ssm_prefix");
     assert_eq!(restart_env.get("APPFLOW_RETRY_POLICY_PREFIX"), Some(&prefix));
-    let moto_config = sdk_config_for_endpoint(moto.endpoint()).await;
+    // The roles' sessions, and an administrator for the test's own calls
+    // (moto refuses unknown keys once it enforces IAM).
+    let machine_role = aws_sdk_sfn::Client::new(&sdk_config_for_endpoint(moto.endpoint()).await)
+        .describe_state_machine()
+        .state_machine_arn(output("state_machine_arn"))
+        .send()
+        .await
+        .unwrap()
+        .role_arn;
+    let roles: Vec<(Role, String)> = [
+        (Role::OnFailure, &on_failure_config),
+        (Role::Restart, &restart_config),
+        (Role::Sweep, &sweep_config),
+    ]
+    .into_iter()
+    .map(|(role, config)| (role, config["Role"].as_str().unwrap().to_owned()))
+    .chain([(Role::StateMachine, machine_role)])
+    .collect();
+    let mut iam_args = vec!["principals", moto.endpoint()];
+    iam_args.extend(roles.iter().map(|(_, arn)| arn.as_str()));
+    let principals: Principals = serde_json::from_slice(&moto_iam(&root, &iam_args)).unwrap();
+    let moto_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            &principals.admin.access_key_id,
+            &principals.admin.secret_access_key,
+            None,
+            None,
+            "e2e-administrator",
+        ))
+        .endpoint_url(moto.endpoint())
+        .load()
+        .await;
+    let session = |role: Role| -> &Session {
+        let arn = &roles.iter().find(|(r, _)| *r == role).unwrap().1;
+        &principals.roles[arn]
+    };
     let ssm = aws_sdk_ssm::Client::new(&moto_config);
     let mut deployed = BTreeMap::new();
     let mut pages = ssm.describe_parameters().into_paginator().send();
@@ -633,8 +796,36 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     output_names.sort_unstable();
     assert_eq!(output_names, expected.keys().map(String::as_str).collect::<Vec<_>>());
 
+    // ---------------------------------------------------------------- 4. IAM
+    step(
+        started,
+        "IAM: each deployed role grants exactly its rows of the permissions table",
+    );
+    for (role, arn) in &roles {
+        let grants = granted(arn, &session(*role).policies);
+        let expected = permissions::actions(*role, None);
+        assert_eq!(
+            grants.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+            expected,
+            "role {arn} ({role:?}) grants other actions than crates/aws/src/permissions.rs lists"
+        );
+        for p in permissions::permissions().filter(|p| p.role == *role) {
+            let resources = &grants[p.action];
+            assert_eq!(
+                resources.contains("*"),
+                p.resource == Resource::Any,
+                "role {arn}: {} on {resources:?}, the table says {:?}",
+                p.action,
+                p.resource
+            );
+        }
+    }
+
     // ---------------------------------------------------------------- 4. binaries
-    step(started, "the real binaries with the deployed environment");
+    step(
+        started,
+        "the real binaries with the deployed environment, under their roles, IAM enforced",
+    );
     let machine_arn = output("state_machine_arn");
     assert_eq!(
         on_failure_env.get("APPFLOW_RETRY_STATE_MACHINE_ARN"),
@@ -661,6 +852,19 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     );
 
     let emulator = Emulator::start().await.unwrap();
+    emulator
+        .enforce_iam(roles.iter().filter(|(r, _)| r.function().is_some()).map(|(r, _)| {
+            let s = session(*r);
+            (
+                s.access_key_id.clone(),
+                Principal {
+                    arn: s.principal.clone(),
+                    policies: s.policies.clone(),
+                },
+            )
+        }))
+        .unwrap();
+    moto_iam(&root, &["enforce", moto.endpoint(), "on"]);
     emulator.add_flow(Flow::on_demand(FLOW));
     let (failed_id, delay) = execution_id_with_short_delay(&root, &prefix);
     let failed_at = Utc::now() - TimeDelta::minutes(3);
@@ -674,6 +878,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         &on_failure_api,
         env!("CARGO_BIN_EXE_on-failure"),
         &on_failure_config,
+        session(Role::OnFailure),
         moto.endpoint(),
         &appflow,
         &on_failure_log,
@@ -682,6 +887,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         &restart_api,
         env!("CARGO_BIN_EXE_restart"),
         &restart_config,
+        session(Role::Restart),
         moto.endpoint(),
         &appflow,
         &restart_log,
@@ -807,9 +1013,22 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         "{sent_start} vs {start}"
     );
 
+    // The same event delivered again after the restart (EventBridge delivers
+    // at least once): StartExecution answers ExecutionAlreadyExists (while
+    // an execution runs, the same name and input is simply accepted), the
+    // existing execution's decision is read (DescribeExecution) and found
+    // to be this one's, superseded only by the restart's own run.
+    let again = invoke(
+        &on_failure_api,
+        event.clone(),
+        "on-failure (duplicate)",
+        &on_failure_log,
+    )
+    .await;
+    assert_eq!(again["execution"], "already_exists", "{again:#}");
+
     // ------------------------------------------------ 4b. the sweep binary
     step(started, "the sweep binary with the deployed environment");
-    let sweep_config = function_configuration(&moto, &output("sweep_function_name"));
     let sweep_env = environment(&sweep_config);
     assert_eq!(sweep_env.get("APPFLOW_RETRY_POLICY_PREFIX"), Some(&prefix));
     assert_eq!(sweep_env.get("APPFLOW_RETRY_STATE_MACHINE_ARN"), Some(&machine_arn));
@@ -841,6 +1060,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         &sweep_api,
         env!("CARGO_BIN_EXE_sweep"),
         &sweep_config,
+        session(Role::Sweep),
         moto.endpoint(),
         &appflow,
         &sweep_log,
@@ -872,6 +1092,104 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     ];
     expected_names.sort();
     assert_eq!(names, expected_names, "the sweep started other executions");
+
+    // ------------------------------------------------ 4c. a deactivation
+    step(
+        started,
+        "a deactivation: on-failure reads the flow (DescribeFlow), the state machine notifies (Publish)",
+    );
+    let mut suspended = Flow::on_demand(REACTIVATED_FLOW).deactivate_after(3);
+    suspended.trigger = TriggerType::Scheduled;
+    suspended.status = "Suspended".into();
+    emulator.add_flow(suspended);
+    let deactivation = flow_deactivated(REACTIVATED_FLOW, TriggerType::Scheduled, Utc::now());
+    let answered = invoke(
+        &on_failure_api,
+        deactivation,
+        "on-failure (deactivation)",
+        &on_failure_log,
+    )
+    .await;
+    assert_eq!(answered["execution"], "started", "{answered:#}");
+    assert_eq!(answered["decision"]["notify"], true, "{answered:#}");
+    let notified = sfn
+        .list_executions()
+        .state_machine_arn(&machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions
+        .into_iter()
+        .find(|e| !expected_names.contains(&e.name))
+        .expect("the deactivation's execution");
+    // The re-activation waits out its backoff (minutes): read the history
+    // until the Wait is entered, past the notification.
+    let mut history = Vec::new();
+    for _ in 0..600 {
+        history = sfn
+            .get_execution_history()
+            .execution_arn(&notified.execution_arn)
+            .send()
+            .await
+            .unwrap()
+            .events;
+        if history
+            .iter()
+            .any(|e| e.state_entered_event_details().is_some_and(|d| d.name == "WaitBackoff"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let entered: Vec<&str> = history
+        .iter()
+        .filter_map(|e| e.state_entered_event_details().map(|d| d.name.as_str()))
+        .collect();
+    assert_eq!(answered["decision"]["action"], "reactivate", "{answered:#}");
+    assert_eq!(entered, ["Route", "NotifyReactivate", "WaitBackoff"], "{answered:#}");
+    let published = history
+        .iter()
+        .filter_map(|e| e.task_succeeded_event_details())
+        .any(|d| d.resource_type == "sns" && d.resource == "publish");
+    assert!(published, "the notification was not published: {history:#?}");
+    sfn.stop_execution()
+        .execution_arn(&notified.execution_arn)
+        .send()
+        .await
+        .unwrap();
+
+    // ------------------------------------------------ 4d. what IAM decided
+    step(started, "IAM: nothing denied; each role used exactly its Code rows");
+    moto_iam(&root, &["enforce", moto.endpoint(), "off"]);
+    let mut decisions = moto_decisions(&auth_log);
+    decisions.extend(emulator.authorizations().into_iter().filter_map(|a| {
+        Some(Decided {
+            role: role_of(a.principal.as_deref()?)?,
+            action: a.action,
+            resource: a.resource,
+            allowed: a.allowed,
+        })
+    }));
+    let denied: BTreeSet<&Decided> = decisions.iter().filter(|d| !d.allowed).collect();
+    assert!(
+        denied.is_empty(),
+        "IAM denied the deployed roles these calls: grant them in terraform/modules/service/iam.tf \
+         and list them in crates/aws/src/permissions.rs: {denied:#?}"
+    );
+    for (role, arn) in &roles {
+        let name = arn.rsplit('/').next().unwrap();
+        let used: BTreeSet<&str> = decisions
+            .iter()
+            .filter(|d| d.role == name)
+            .map(|d| d.action.as_str())
+            .collect();
+        assert_eq!(
+            used,
+            permissions::actions(*role, Some(Need::Code)),
+            "role {name} ({role:?}) used other actions than its Code rows in crates/aws/src/permissions.rs \
+             (a row this test does not exercise, or a call the table misses)"
+        );
+    }
 
     // ---------------------------------------------------------------- 5. the rule
     step(

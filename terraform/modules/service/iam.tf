@@ -1,5 +1,7 @@
 # The roles of the three functions and of the state machine: least
-# privilege, one statement per need.
+# privilege, one statement per need. The actions are exactly the rows of
+# crates/aws/src/permissions.rs for each role; `make e2e` fails when they
+# differ, and runs the code under these roles with IAM enforced.
 
 locals {
   # Who may assume the roles: the Lambda service, for the functions' roles;
