@@ -127,6 +127,7 @@ use Resource as R;
 use Role::{OnFailure, Operator, Restart, StateMachine, Sweep};
 
 /// Every lambda's platform needs, and its policy reads.
+#[rustfmt::skip]
 macro_rules! function_rows {
     ($role:expr) => {
         [
@@ -144,6 +145,7 @@ const ON_FAILURE: [Permission; 6] = function_rows!(OnFailure);
 const RESTART: [Permission; 6] = function_rows!(Restart);
 const SWEEP: [Permission; 6] = function_rows!(Sweep);
 
+#[rustfmt::skip]
 const OWN: &[Permission] = &[
     // on-failure
     row(OnFailure, "appflow:DescribeFlowExecutionRecords", R::CoveredFlows, Code, "the failure streak"),
@@ -229,7 +231,10 @@ mod tests {
             pending_client = false;
             match text.strip_prefix('.') {
                 Some(call) => {
-                    let op: String = call.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                    let op: String = call
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
                     calls.insert((adapter.clone(), op));
                 }
                 None if text.is_empty() => pending_client = true,
@@ -255,7 +260,9 @@ mod tests {
                 .split('_')
                 .map(|w| {
                     let mut c = w.chars();
-                    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
                 })
                 .collect(),
         };
@@ -266,8 +273,14 @@ mod tests {
     fn the_scan_finds_every_adapter_call() {
         let calls = sdk_calls();
         // A guard on the scanner itself: it sees calls over several lines.
-        assert!(calls.contains(&("AwsAppFlow".to_owned(), "list_flows".to_owned())), "{calls:?}");
-        assert!(calls.contains(&("SsmParameterStore".to_owned(), "get_parameter".to_owned())), "{calls:?}");
+        assert!(
+            calls.contains(&("AwsAppFlow".to_owned(), "list_flows".to_owned())),
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&("SsmParameterStore".to_owned(), "get_parameter".to_owned())),
+            "{calls:?}"
+        );
         assert!(calls.len() >= 15, "{calls:?}");
     }
 
@@ -279,7 +292,10 @@ mod tests {
             .map(|p| p.action.to_owned())
             .collect();
         let missing: Vec<&String> = called.difference(&code_rows).collect();
-        assert!(missing.is_empty(), "SDK calls with no row in the permissions table: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "SDK calls with no row in the permissions table: {missing:?}"
+        );
         let unused: Vec<&String> = code_rows.difference(&called).collect();
         assert!(unused.is_empty(), "code rows no adapter calls: {unused:?}");
     }
