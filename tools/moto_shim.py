@@ -114,13 +114,21 @@ SFN_RESOURCE_PARAMETERS = ("executionArn", "stateMachineArn")
 
 
 def ssm_resource(response):
-    """The parameter's ARN (GetParameter and the other one-name actions)."""
+    """The parameter's ARN (GetParameter and the other one-name actions);
+    for GetParameters, the list of its names' ARNs: AWS authorizes each."""
+
+    def arn(name):
+        if name.startswith("arn:"):
+            return name
+        return f"arn:aws:ssm:{response.region}:{response.current_account}:parameter/{name.lstrip('/')}"
+
+    names = response._get_param("Names")
+    if isinstance(names, list) and names and all(isinstance(n, str) and n for n in names):
+        return [arn(n) for n in names]
     name = response._get_param("Name")
     if not isinstance(name, str) or not name:
         return "*"
-    if name.startswith("arn:"):
-        return name
-    return f"arn:aws:ssm:{response.region}:{response.current_account}:parameter/{name.lstrip('/')}"
+    return arn(name)
 
 
 def sfn_resource(response):
@@ -186,6 +194,11 @@ def install_iam():
         self._action = IAM_ACTION_NAMES.get(self._action, self._action)
 
     def check_action_permitted(self, resource):
+        if isinstance(resource, list):
+            # Several resources in one request: each must be allowed.
+            for one in resource:
+                check_action_permitted(self, one)
+            return
         key = self._access_key
         entry = {
             "access_key": getattr(key, "_access_key_id", None),

@@ -166,7 +166,11 @@ class IamTest(unittest.TestCase):
         cls.grants = {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": arn("ssm", "parameter/app/*")},
+                {
+                    "Effect": "Allow",
+                    "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+                    "Resource": arn("ssm", "parameter/app/*"),
+                },
                 {"Effect": "Allow", "Action": ["states:StartExecution"], "Resource": arn("states", "stateMachine:granted")},
                 {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": arn("sns", "granted")},
                 {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arn("lambda", "function:granted")},
@@ -239,6 +243,9 @@ class IamTest(unittest.TestCase):
         self.assertEqual(ssm.get_parameter(Name="/app/x")["Parameter"]["Value"], "v")
         self.refused(lambda: ssm.get_parameter(Name="/other/y"))
         self.refused(lambda: ssm.put_parameter(Name="/app/x", Value="w", Type="String", Overwrite=True))
+        self.assertEqual([p["Value"] for p in ssm.get_parameters(Names=["/app/x"])["Parameters"]], ["v"])
+        # GetParameters: every name must be granted, as AWS checks each.
+        self.refused(lambda: ssm.get_parameters(Names=["/app/x", "/other/y"]))
         sns = self.client("sns", self.worker)
         sns.publish(TopicArn=arn("sns", "granted"), Message="m")
         self.refused(lambda: sns.publish(TopicArn=arn("sns", "refused"), Message="m"))
@@ -251,6 +258,8 @@ class IamTest(unittest.TestCase):
         for expected in [
             ("ssm:GetParameter", arn("ssm", "parameter/app/x"), True),
             ("ssm:GetParameter", arn("ssm", "parameter/other/y"), False),
+            ("ssm:GetParameters", arn("ssm", "parameter/app/x"), True),
+            ("ssm:GetParameters", arn("ssm", "parameter/other/y"), False),
             ("sns:Publish", arn("sns", "granted"), True),
             ("sns:Publish", arn("sns", "refused"), False),
             ("states:StartExecution", arn("states", "stateMachine:refused"), False),

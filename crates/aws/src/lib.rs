@@ -22,7 +22,8 @@ use appflow_retry_policy::appflow::epoch_seconds;
 use appflow_retry_policy::{RunRecord, RunStatus};
 use appflow_retry_runtime::operate::{ExecutionDetail, ExecutionSummary, Executions, ExecutionsPage, RunState};
 use appflow_retry_runtime::ports::{
-    AppFlow, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome, StateMachine,
+    AppFlow, FlowInfo, FlowSummary, FlowsPage, NAMES_PER_READ, ParameterStore, PortError, RecordsPage, StartOutcome,
+    StateMachine,
 };
 use appflow_retry_runtime::redrive::{Invoker, Queue, QueueMessage};
 use aws_config::retry::RetryConfig;
@@ -114,22 +115,54 @@ pub struct SsmParameterStore {
     client: aws_sdk_ssm::Client,
 }
 
+/// SSM's retries: the account's 40 reads a second are shared by every
+/// function and every flow, so a 1,000-flow outage meets throttling. The
+/// adaptive mode slows the client down when throttled (a client-side rate
+/// limit), and 8 attempts with full-jitter backoff from 1 s, capped at 20 s
+/// (about 40 s of waiting on average, well inside the functions' 120 s
+/// default timeout), ride out a burst rather than park the failure.
+pub fn ssm_retry_config() -> RetryConfig {
+    RetryConfig::adaptive()
+        .with_max_attempts(8)
+        .with_initial_backoff(Duration::from_secs(1))
+        .with_max_backoff(Duration::from_secs(20))
+}
+
 impl SsmParameterStore {
-    /// An adapter over a client built from `config`.
+    /// An adapter over a client built from `config`, retrying as
+    /// [`ssm_retry_config`] says.
     pub fn new(config: &SdkConfig) -> Self {
+        Self::with_retry(config, ssm_retry_config())
+    }
+
+    /// An adapter over a client built from `config`, retrying as `retry` says.
+    pub fn with_retry(config: &SdkConfig, retry: RetryConfig) -> Self {
+        let conf = aws_sdk_ssm::config::Builder::from(config).retry_config(retry).build();
         SsmParameterStore {
-            client: aws_sdk_ssm::Client::new(config),
+            client: aws_sdk_ssm::Client::from_conf(conf),
         }
     }
 }
 
 impl ParameterStore for SsmParameterStore {
-    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
-        match self.client.get_parameter().name(name).send().await {
-            Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
-            Err(e) => Err(port_error(e)),
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<String>>, PortError> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in names.chunks(NAMES_PER_READ) {
+            let out = self
+                .client
+                .get_parameters()
+                .set_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(port_error)?;
+            // A missing name is in `invalid_parameters`, and so not found here.
+            for p in out.parameters.unwrap_or_default() {
+                if let (Some(name), Some(value)) = (p.name, p.value) {
+                    found.insert(name, value);
+                }
+            }
         }
+        Ok(names.iter().map(|n| found.get(n).cloned()).collect())
     }
 }
 

@@ -131,7 +131,7 @@ use Role::{OnFailure, Operator, Restart, StateMachine, Sweep};
 macro_rules! function_rows {
     ($role:expr) => {
         [
-            row($role, "ssm:GetParameter", R::PolicyParameters, Code, "read the flow's and the default policy"),
+            row($role, "ssm:GetParameters", R::PolicyParameters, Code, "read the flow's and the default policy, in one call"),
             row($role, "logs:CreateLogStream", R::OwnLogGroup, Platform, "Lambda writes the function's logs"),
             row($role, "logs:PutLogEvents", R::OwnLogGroup, Platform, "Lambda writes the function's logs"),
             row($role, "kms:Decrypt", R::Key, Platform, "Lambda decrypts the environment encrypted with the key"),
@@ -278,7 +278,7 @@ mod tests {
             "{calls:?}"
         );
         assert!(
-            calls.contains(&("SsmParameterStore".to_owned(), "get_parameter".to_owned())),
+            calls.contains(&("SsmParameterStore".to_owned(), "get_parameters".to_owned())),
             "{calls:?}"
         );
         assert!(calls.len() >= 15, "{calls:?}");

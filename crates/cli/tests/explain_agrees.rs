@@ -43,8 +43,8 @@ fn now() -> DateTime<Utc> {
 struct Store(HashMap<String, String>);
 
 impl ParameterStore for Store {
-    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
-        Ok(self.0.get(name).cloned())
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<String>>, PortError> {
+        Ok(names.iter().map(|n| self.0.get(n).cloned()).collect())
     }
 }
 

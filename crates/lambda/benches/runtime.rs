@@ -4,7 +4,7 @@
 //!    Runtime API: process start to its first response, and its peak memory
 //!    (VmHWM) after serving it;
 //! 2. AWS calls for 1,000 failure events over 200 flows in one warm
-//!    process: GetParameter, DescribeFlowExecutionRecords, StartExecution;
+//!    process: GetParameters, DescribeFlowExecutionRecords, StartExecution;
 //! 3. the reconciliation sweep over 200 flows of which 5 failed with no
 //!    event: AppFlow calls by operation (the emulator counts them), Step
 //!    Functions calls, and the sweep's duration; then the same sweep once
@@ -50,9 +50,9 @@ impl<P> Counting<P> {
 }
 
 impl<P: ParameterStore> ParameterStore for Counting<P> {
-    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<String>>, PortError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.get(name).await
+        self.inner.get_many(names).await
     }
 }
 
@@ -208,7 +208,7 @@ async fn warm_counts(moto: &Moto, emulator: &Emulator, arn: &str) {
         elapsed.as_secs_f64() * 1000.0 / EVENTS as f64
     );
     println!(
-        "  SSM GetParameter:                  {}",
+        "  SSM GetParameters:                 {}",
         handler.policies.store().count()
     );
     println!("  AppFlow DescribeFlowExecutionRecords: {}", handler.appflow.count());
@@ -286,7 +286,7 @@ async fn sweep_counts(moto: &Moto, arn: &str) {
             emulator.count(Operation::DescribeFlow) - describe_before
         );
         println!(
-            "  Step Functions DescribeExecution + StartExecution: {}; SSM GetParameter: {}",
+            "  Step Functions DescribeExecution + StartExecution: {}; SSM GetParameters: {}",
             sweep.on_failure.state_machine.count() - sfn_before,
             sweep.on_failure.policies.store().count() - ssm_before
         );

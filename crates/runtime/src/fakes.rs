@@ -14,7 +14,10 @@ use crate::ports::{
 #[derive(Debug, Default)]
 pub struct Store {
     pub params: Mutex<HashMap<String, String>>,
+    /// The names read, in order.
     pub gets: Mutex<Vec<String>>,
+    /// Read requests (one per GetParameters call).
+    pub reads: Mutex<usize>,
     pub fail: Mutex<Option<PortError>>,
 }
 
@@ -25,15 +28,21 @@ impl Store {
     pub fn gets(&self) -> usize {
         self.gets.lock().unwrap().len()
     }
+    pub fn reads(&self) -> usize {
+        *self.reads.lock().unwrap()
+    }
 }
 
 impl ParameterStore for Store {
-    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
-        self.gets.lock().unwrap().push(name.into());
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<String>>, PortError> {
+        assert!(names.len() <= crate::ports::NAMES_PER_READ, "{names:?}");
+        self.gets.lock().unwrap().extend(names.iter().cloned());
+        *self.reads.lock().unwrap() += 1;
         if let Some(e) = self.fail.lock().unwrap().clone() {
             return Err(e);
         }
-        Ok(self.params.lock().unwrap().get(name).cloned())
+        let params = self.params.lock().unwrap();
+        Ok(names.iter().map(|n| params.get(n).cloned()).collect())
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! `<prefix>/default` and `<prefix>/flows/<encoded flow>` are each fetched at
 //! most once per TTL, missing ones included (a missing parameter is cached as
-//! missing), so one flow costs at most 2 GetParameter calls per TTL and the
-//! default is shared by all flows. Policies fail closed (docs/design.md
+//! missing), the stale ones of the two in one GetParameters call: one flow
+//! costs at most 1 SSM read per TTL, and the default is shared by all flows. Policies fail closed (docs/design.md
 //! §6.1): a parameter that exists but cannot be used makes the flow's policy
 //! [`FlowPolicy::Broken`], never the default's; only a missing default
 //! means the built-in defaults.
@@ -79,20 +79,43 @@ impl<S: ParameterStore> PolicyCache<S> {
         self.params.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A parameter's value, from the cache while it is fresh.
-    async fn param(&self, name: &str, now: DateTime<Utc>) -> Result<Option<String>, PortError> {
-        if let Some(p) = self.params().get(name).filter(|p| now - p.fetched < self.ttl) {
-            return Ok(p.value.clone());
+    /// The parameters' values, from the cache while fresh; the stale ones
+    /// read in one call.
+    async fn params_of(&self, names: [&str; 2], now: DateTime<Utc>) -> Result<[Option<String>; 2], PortError> {
+        let fresh = |name: &str| {
+            self.params()
+                .get(name)
+                .filter(|p| now - p.fetched < self.ttl)
+                .map(|p| p.value.clone())
+        };
+        let stale: Vec<String> = names
+            .iter()
+            .filter(|n| fresh(n).is_none())
+            .map(|n| (*n).to_owned())
+            .collect();
+        let mut read = HashMap::new();
+        if !stale.is_empty() {
+            let values = self.store.get_many(&stale).await?;
+            if values.len() != stale.len() {
+                return Err(PortError::Failed(format!(
+                    "SSM answered {} values for {} names",
+                    values.len(),
+                    stale.len()
+                )));
+            }
+            let mut params = self.params();
+            for (name, value) in stale.into_iter().zip(values) {
+                params.insert(
+                    name.clone(),
+                    Param {
+                        value: value.clone(),
+                        fetched: now,
+                    },
+                );
+                read.insert(name, value);
+            }
         }
-        let value = self.store.get(name).await?;
-        self.params().insert(
-            name.to_owned(),
-            Param {
-                value: value.clone(),
-                fetched: now,
-            },
-        );
-        Ok(value)
+        Ok(names.map(|n| read.get(n).cloned().or_else(|| fresh(n)).flatten()))
     }
 
     /// The policy for `flow` at `now`. Fails only when SSM cannot be read:
@@ -100,8 +123,7 @@ impl<S: ParameterStore> PolicyCache<S> {
     pub async fn load(&self, flow: &str, now: DateTime<Utc>) -> Result<LoadedPolicy, PortError> {
         let default_name = default_parameter(&self.prefix);
         let flow_name = flow_parameter(&self.prefix, flow);
-        let default = self.param(&default_name, now).await?;
-        let flow_text = self.param(&flow_name, now).await?;
+        let [default, flow_text] = self.params_of([&default_name, &flow_name], now).await?;
 
         let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = resolved

@@ -26,9 +26,14 @@ pub enum PortError {
 
 /// SSM Parameter Store, read-only.
 pub trait ParameterStore: Send + Sync {
-    /// The parameter's value; None when it does not exist.
-    fn get(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// The values of `names`, in their order; None for one that does not
+    /// exist. One request per [`NAMES_PER_READ`] names (GetParameters): the
+    /// account's 40 reads a second are shared by every flow in an outage.
+    fn get_many(&self, names: &[String]) -> impl Future<Output = Result<Vec<Option<String>>, PortError>> + Send;
 }
+
+/// The most names one GetParameters call takes (AWS's limit).
+pub const NAMES_PER_READ: usize = 10;
 
 /// One page of DescribeFlowExecutionRecords.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -170,8 +175,8 @@ impl Clock for SystemClock {
 
 // Shared references serve as ports too, so tests keep the fakes they hand out.
 impl<T: ParameterStore> ParameterStore for &T {
-    fn get(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send {
-        (**self).get(name)
+    fn get_many(&self, names: &[String]) -> impl Future<Output = Result<Vec<Option<String>>, PortError>> + Send {
+        (**self).get_many(names)
     }
 }
 

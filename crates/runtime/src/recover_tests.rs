@@ -156,7 +156,8 @@ async fn a_policy_that_does_not_ask_reads_no_history() {
         assert!(out.recovered.is_none());
     }
     assert_eq!(w.flows.record_calls(), reads, "no history read");
-    assert_eq!(w.store.gets(), 2 + 2, "one cached SSM read per TTL (default + flow)");
+    assert_eq!(w.store.gets(), 2 + 2, "default + flow, cached per TTL");
+    assert_eq!(w.store.reads(), 2, "one GetParameters call per TTL and handler");
     assert_eq!(*w.machine.input_reads.lock().unwrap(), 0);
     assert_eq!(w.executions().len(), 1);
 }

@@ -125,7 +125,7 @@ locals {
           {
             Sid      = "ReadPolicies"
             Effect   = "Allow"
-            Action   = ["ssm:GetParameter"]
+            Action   = ["ssm:GetParameters"]
             Resource = local.policy_parameters
           },
         ],

@@ -94,7 +94,7 @@ run "least_privilege_iam" {
       for s in jsondecode(aws_iam_role_policy.function["on-failure"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
       Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-on-failure:*"]
-      ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
+      ReadPolicies   = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
       ReadRunHistory = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
       FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
@@ -110,7 +110,7 @@ run "least_privilege_iam" {
       for s in jsondecode(aws_iam_role_policy.function["restart"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
       Logs         = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-restart:*"]
-      ReadPolicies = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
+      ReadPolicies = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
       RestartFlows = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       Encryption   = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
       Tracing      = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
@@ -123,7 +123,7 @@ run "least_privilege_iam" {
       for s in jsondecode(aws_iam_role_policy.function["sweep"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
       Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep:*"]
-      ReadPolicies   = [["ssm:GetParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
+      ReadPolicies   = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
       ListFlows      = [["appflow:ListFlows"], "arn:aws:appflow:eu-west-1:123456789012:flow/*"]
       ReadRunHistory = [["appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
