@@ -1,7 +1,7 @@
 //! Reading a flow's run history (docs/design.md §5.3): page after page until
 //! the failed run and the window before it are covered, within a bound.
 
-use appflow_retry_policy::RunRecord;
+use appflow_retry_policy::{RunRecord, RunStatus};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{AppFlow, PortError, RecordsPage};
@@ -20,6 +20,14 @@ pub struct Cover<'a> {
     /// How far before the failed run the decision looks (the longest
     /// `retry_window` of the policy; zero for the restart's checks).
     pub lookback: TimeDelta,
+    /// The reader needs the failure streak only (rule 7: the `Error` runs
+    /// just before the failed run, up to the first run of another status):
+    /// it may also stop once a whole page older than the failed run holds a
+    /// run that is not an `Error`, which closes the streak. A flow that runs
+    /// every minute then costs a page or two, not its whole window (2,880
+    /// runs in 2 days, beyond the page bound). False where the whole window
+    /// counts (deactivations, recoveries).
+    pub until_streak_end: bool,
 }
 
 /// Why no history came back.
@@ -48,7 +56,9 @@ pub enum HistoryError {
 /// The flow's run records, in the order AWS sent them. AWS documents no
 /// order, so the reader stops only when there is no next page, or when the
 /// failed run has been seen and a whole page lay before the window (the
-/// history is evidently newest first, and the rest is older still).
+/// history is evidently newest first, and the rest is older still), or,
+/// with [`Cover::until_streak_end`], a whole page older than the failed run
+/// that closes its failure streak (the rest is older than the streak's end).
 pub async fn read_history(
     appflow: &impl AppFlow,
     flow: &str,
@@ -67,13 +77,16 @@ pub async fn read_history(
                 .find(|r| r.execution_id == cover.execution_id)
                 .map(|r| r.time().unwrap_or(cover.fallback_time));
         }
-        let before_window = failed_at.is_some_and(|t| {
-            let start = t - cover.lookback;
-            !page.records.is_empty() && page.records.iter().all(|r| r.time().is_some_and(|rt| rt < start))
-        });
+        let all_before = |t: DateTime<Utc>| {
+            !page.records.is_empty() && page.records.iter().all(|r| r.time().is_some_and(|rt| rt < t))
+        };
+        let before_window = failed_at.is_some_and(|t| all_before(t - cover.lookback));
+        let streak_closed = cover.until_streak_end
+            && failed_at.is_some_and(all_before)
+            && page.records.iter().any(|r| r.status != RunStatus::Error);
         records.extend(page.records);
         token = page.next_token;
-        if token.is_none() || before_window {
+        if token.is_none() || before_window || streak_closed {
             return Ok(records);
         }
         if page_no == max_pages.max(1) {

@@ -252,6 +252,8 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
                             execution_id: "",
                             fallback_time: deactivated_at(&event, now),
                             lookback: pending.window().as_chrono(),
+                            // R8 counts the deactivations in the whole window.
+                            until_streak_end: false,
                         };
                         match read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages).await {
                             // Unknown threshold: 1, which counts the most deactivations (gives up soonest).
@@ -300,6 +302,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             execution_id: &event.execution_id,
             fallback_time: event.start_time.or(event.time).unwrap_or(now),
             lookback: pending.lookback().as_chrono(),
+            until_streak_end: false,
         };
         let records = match read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages).await {
             Ok(records) => records,
@@ -424,6 +427,8 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
                             execution_id: &event.execution_id,
                             fallback_time: event.start_time.or(event.time).unwrap_or(now),
                             lookback: pending.policy().policy.longest_window().as_chrono(),
+                            // Rules 6-11 need the newer runs and the failure streak only.
+                            until_streak_end: true,
                         };
                         read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages)
                             .await

@@ -213,7 +213,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         }
 
         let Some(records) = self
-            .records_since(flow, &input.execution_id, d.failed_run_started_at, lookback)
+            .records_since(flow, &input.execution_id, d.failed_run_started_at, lookback, true)
             .await?
         else {
             return Ok(skip(GONE.into(), false));
@@ -395,7 +395,10 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         tracing::info!(flow, deactivation = %input.execution_id, flow_status = %info.status, "deactivated flow's status");
         // A run since the deactivation means someone re-activated and it ran
         // (and was deactivated again: that deactivation has its own execution).
-        let Some(records) = self.records_since(flow, "", d.failed_run_started_at, lookback).await? else {
+        let Some(records) = self
+            .records_since(flow, "", d.failed_run_started_at, lookback, false)
+            .await?
+        else {
             return Ok(skip(GONE.into(), status));
         };
         if let Some((t, r)) = newest_newer_run(&records, "", d.failed_run_started_at) {
@@ -528,18 +531,21 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
 
     /// The flow's run records back to the run `execution_id` (none: `""`)
     /// or `since`, and `lookback` before it (the re-decision's failure
-    /// streak); None when the flow no longer exists.
+    /// streak; only that streak when `until_streak_end`, see [`Cover`]);
+    /// None when the flow no longer exists.
     async fn records_since(
         &self,
         flow: &str,
         execution_id: &str,
         since: DateTime<Utc>,
         lookback: TimeDelta,
+        until_streak_end: bool,
     ) -> Result<Option<Vec<RunRecord>>, RestartError> {
         let cover = Cover {
             execution_id,
             fallback_time: since,
             lookback,
+            until_streak_end,
         };
         match read_history(&self.appflow, flow, cover, self.max_history_pages).await {
             Ok(records) => Ok(Some(one_copy_per_run(records))),

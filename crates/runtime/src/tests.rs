@@ -85,7 +85,7 @@ async fn a_duplicate_event_starts_nothing_new() {
 }
 
 #[tokio::test]
-async fn policies_cost_at_most_two_gets_per_flow_per_ttl() {
+async fn policies_cost_at_most_one_read_per_flow_per_ttl() {
     let w = World::new();
     w.flows.add("other", "OnDemand", vec![]);
     let h = w.on_failure();
@@ -96,15 +96,19 @@ async fn policies_cost_at_most_two_gets_per_flow_per_ttl() {
             .unwrap();
     }
     assert_eq!(
-        w.store.gets(),
-        2,
-        "default + the flow, missing flow parameter cached too"
+        (w.store.reads(), w.store.gets()),
+        (1, 2),
+        "default + the flow in one GetParameters call, the missing flow parameter cached too"
     );
     h.handle(&event("other", "o-1", "SCHEDULED", "x")).await.unwrap();
-    assert_eq!(w.store.gets(), 3, "the default is shared");
+    assert_eq!((w.store.reads(), w.store.gets()), (2, 3), "the default is shared");
     w.clock.advance(TimeDelta::seconds(61));
     h.handle(&event(FLOW, "id-x", "SCHEDULED", "x")).await.unwrap();
-    assert_eq!(w.store.gets(), 5, "refetched after the TTL");
+    assert_eq!(
+        (w.store.reads(), w.store.gets()),
+        (3, 5),
+        "both refetched after the TTL, in one call"
+    );
 }
 
 #[tokio::test]
@@ -313,6 +317,7 @@ fn cover(lookback_minutes: i64) -> crate::history::Cover<'static> {
         execution_id: FAILED,
         fallback_time: t0(),
         lookback: TimeDelta::minutes(lookback_minutes),
+        until_streak_end: false,
     }
 }
 
@@ -379,6 +384,59 @@ async fn history_is_read_until_the_failed_run_and_its_window_are_covered() {
     // A deleted flow is its own answer.
     let err = read_history(&Flows::default(), FLOW, cover(25), 3).await.unwrap_err();
     assert!(matches!(err, HistoryError::FlowNotFound(_)), "{err}");
+}
+
+/// A flow that runs every minute, a 2-day window, three pages at most: 2,880
+/// runs in the window. The failure streak (the failed run and 2 failures
+/// before it) is closed by a success on the second page, so the decision
+/// and the restart's re-decision read 2 pages; before, they read until the
+/// window's edge and were parked as incomplete (issue 18).
+#[tokio::test]
+async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
+    use crate::history::{HistoryError, read_history};
+    let w = World::new();
+    w.store.put(
+        &appflow_retry_policy::naming::default_parameter(crate::fakes::PREFIX),
+        "retry_window: 2d\nbackoff: {jitter: none}\n",
+    );
+    let mut failed = record(FAILED, RunStatus::Error, t0());
+    failed.message = Some("Read timed out".into());
+    let mut runs = vec![failed];
+    runs.extend((1..=2).map(|i| record(&format!("e{i}"), RunStatus::Error, t0() - TimeDelta::minutes(i))));
+    runs.extend((3..2880).map(|i| record(&format!("s{i}"), RunStatus::Successful, t0() - TimeDelta::minutes(i))));
+    w.flows.add(FLOW, "OnDemand", runs.clone());
+
+    let out = w
+        .on_failure()
+        .handle(&event(FLOW, FAILED, "ONDEMAND", "Read timed out"))
+        .await
+        .unwrap();
+    assert_eq!(out.decision.action, Action::Retry, "{:?}", out.decision.reason);
+    assert_eq!(out.decision.attempt, Some(3), "the 2 failures before it count");
+    assert_eq!(
+        w.flows.record_calls(),
+        2,
+        "the failed run's page and one that closes its streak"
+    );
+
+    // Without the streak's end, the same history is not covered in 3 pages.
+    let whole_window = crate::history::Cover {
+        lookback: TimeDelta::days(2),
+        ..cover(0)
+    };
+    let err = read_history(&w.flows, FLOW, whole_window, 3).await.unwrap_err();
+    assert!(matches!(err, HistoryError::Incomplete { .. }), "{err}");
+
+    // Oldest first, the order is not evidently newest first: no early stop.
+    runs.reverse();
+    let flows = Flows::default();
+    flows.add(FLOW, "OnDemand", runs);
+    let streak_only = crate::history::Cover {
+        until_streak_end: true,
+        ..whole_window
+    };
+    let err = read_history(&flows, FLOW, streak_only, 3).await.unwrap_err();
+    assert!(matches!(err, HistoryError::Incomplete { .. }), "{err}");
 }
 
 fn restart_input(w: &World) -> Value {
