@@ -439,6 +439,87 @@ async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
     assert!(matches!(err, HistoryError::Incomplete { .. }), "{err}");
 }
 
+/// The streak stop never changes a decision: for seeded random histories
+/// (statuses, gaps, the failed run's place, page sizes, windows; listed
+/// newest first, or oldest first), deciding on what the streak reader read
+/// equals deciding on every record.
+#[tokio::test]
+async fn stopping_at_the_streak_end_decides_as_reading_everything() {
+    use appflow_retry_policy::{FailureEvent, FlowPolicy, SplitMix64, decide};
+
+    use crate::history::{Cover, read_history};
+    let mut rng = SplitMix64::new(18);
+    let mut early_stops = 0;
+    for case in 0..400 {
+        let mut next = |n: u64| rng.next_u64() % n;
+        let window = ["1h", "6h", "1d", "2d"][usize::try_from(next(4)).unwrap()];
+        let policy = FlowPolicy::from_texts(
+            FLOW,
+            Some((
+                "default",
+                &format!("retry_window: {window}\nmax_retries: 5\nbackoff: {{jitter: none}}\n"),
+            )),
+            None,
+        );
+        let len = 1 + next(60);
+        let failed_at_index = next(len);
+        let mut time = t0() + TimeDelta::minutes(i64::try_from(failed_at_index * 30).unwrap());
+        let mut runs = Vec::new();
+        for i in 0..len {
+            let (id, status) = if i == failed_at_index {
+                (FAILED.to_owned(), RunStatus::Error)
+            } else {
+                let status = match next(10) {
+                    0..=5 => RunStatus::Error,
+                    6..=8 => RunStatus::Successful,
+                    _ => RunStatus::Canceled,
+                };
+                (format!("r{i}"), status)
+            };
+            let mut r = record(&id, status, time);
+            r.message = Some("Read timed out".into());
+            runs.push(r);
+            time -= TimeDelta::minutes(i64::try_from(1 + next(30)).unwrap());
+        }
+        let failed_time = runs[usize::try_from(failed_at_index).unwrap()].time().unwrap();
+        // A quarter of the cases oldest first: the order must be evident
+        // before the reader stops early.
+        let mut listed = runs.clone();
+        if next(4) == 0 {
+            listed.reverse();
+        }
+        let flows = Flows {
+            page_size: usize::try_from(1 + next(7)).unwrap(),
+            ..Flows::default()
+        };
+        flows.add(FLOW, "OnDemand", listed);
+        let cover = Cover {
+            execution_id: FAILED,
+            fallback_time: failed_time,
+            lookback: TimeDelta::days(2),
+            until_streak_end: true,
+        };
+        let read = read_history(&flows, FLOW, cover, 1000).await.unwrap();
+        if read.len() < runs.len() {
+            early_stops += 1;
+        }
+        let mut e = event(FLOW, FAILED, "ONDEMAND", "Read timed out");
+        e["detail"]["start-time"] = json!(appflow_retry_policy::format_time(failed_time));
+        let event = FailureEvent::from_json(&e).unwrap();
+        let now = failed_time + TimeDelta::minutes(3);
+        let on_read = decide(&event, &read, &policy, now, &mut SplitMix64::for_execution(FAILED));
+        let on_all = decide(&event, &runs, &policy, now, &mut SplitMix64::for_execution(FAILED));
+        assert_eq!(
+            on_read,
+            on_all,
+            "case {case}: {} of {} records read",
+            read.len(),
+            runs.len()
+        );
+    }
+    assert!(early_stops > 100, "the stop was exercised in {early_stops} cases only");
+}
+
 fn restart_input(w: &World) -> Value {
     let out = futures_block(
         w.on_failure()
