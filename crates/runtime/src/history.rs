@@ -65,11 +65,28 @@ pub async fn read_history(
     cover: Cover<'_>,
     max_pages: usize,
 ) -> Result<Vec<RunRecord>, HistoryError> {
+    let (records, outcome) = read_history_keeping(appflow, flow, cover, max_pages).await;
+    outcome.map(|()| records)
+}
+
+/// [`read_history`], keeping what was read when the bound stops it
+/// ([`HistoryError::Incomplete`]): evidence a decision may still rest on
+/// when it can only hold more with more pages (a failure streak already
+/// past `max_retries`).
+pub async fn read_history_keeping(
+    appflow: &impl AppFlow,
+    flow: &str,
+    cover: Cover<'_>,
+    max_pages: usize,
+) -> (Vec<RunRecord>, Result<(), HistoryError>) {
     let mut records: Vec<RunRecord> = Vec::new();
     let mut token = None;
     let mut failed_at: Option<DateTime<Utc>> = cover.execution_id.is_empty().then_some(cover.fallback_time);
     for page_no in 1..=max_pages.max(1) {
-        let page = read_page(appflow, flow, token).await?;
+        let page = match read_page(appflow, flow, token).await {
+            Ok(page) => page,
+            Err(e) => return (records, Err(e)),
+        };
         if failed_at.is_none() {
             failed_at = page
                 .records
@@ -87,17 +104,18 @@ pub async fn read_history(
         records.extend(page.records);
         token = page.next_token;
         if token.is_none() || before_window || streak_closed {
-            return Ok(records);
+            return (records, Ok(()));
         }
         if page_no == max_pages.max(1) {
             break;
         }
     }
-    Err(HistoryError::Incomplete {
+    let incomplete = HistoryError::Incomplete {
         execution_id: cover.execution_id.to_owned(),
         pages: max_pages.max(1),
         records: records.len(),
-    })
+    };
+    (records, Err(incomplete))
 }
 
 /// One page of the flow's run records (DescribeFlowExecutionRecords), with

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::history::{Cover, HistoryError, read_history};
+use crate::history::{Cover, HistoryError, read_history, read_history_keeping};
 use crate::policy_cache::{LoadedPolicy, PolicyCache};
 use crate::ports::{AppFlow, Clock, ParameterStore, PortError, StartOutcome, StateMachine};
 use crate::telemetry;
@@ -420,6 +420,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
             Precheck::Decided(d) => d,
             Precheck::NeedsHistory(pending) => {
                 let mut fetched = None;
+                let mut partial = Vec::new();
                 let records = match read {
                     Some(records) => Ok(records),
                     None => {
@@ -430,9 +431,15 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
                             // Rules 6-11 need the newer runs and the failure streak only.
                             until_streak_end: true,
                         };
-                        read_history(&self.appflow, &event.flow_name, cover, self.max_history_pages)
-                            .await
-                            .map(|records| fetched.insert(records).as_slice())
+                        let (read, outcome) =
+                            read_history_keeping(&self.appflow, &event.flow_name, cover, self.max_history_pages).await;
+                        match outcome {
+                            Ok(()) => Ok(fetched.insert(read).as_slice()),
+                            Err(e) => {
+                                partial = read;
+                                Err(e)
+                            }
+                        }
                     }
                 };
                 match records {
@@ -443,7 +450,27 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
                     }
                     Err(HistoryError::FlowNotFound(_)) => pending.flow_gone(),
                     Err(HistoryError::Unavailable(e)) => return Err(OnFailureError::HistoryUnavailable(e)),
-                    Err(e @ HistoryError::Incomplete { .. }) => return Err(OnFailureError::HistoryIncomplete(e)),
+                    Err(e @ HistoryError::Incomplete { .. }) => {
+                        // The bound stopped the reader past the failed run: the pages not read
+                        // are older (the order the reader saw), and can only lengthen its
+                        // streak. A give-up (max_retries reached, or the window passed) on what
+                        // was read stands; anything else would be a guess.
+                        let record = partial.iter().find(|r| r.execution_id == event.execution_id);
+                        let seeded = &mut SplitMix64::for_execution(&event.execution_id);
+                        match record.is_some().then(|| pending.decide(&partial, now, seeded)) {
+                            Some(Ok(mut d)) if d.action == Action::GiveUp => {
+                                message = failure_message(&event, record).to_owned();
+                                d.reason = truncate_message(&format!(
+                                    "{} (decided on the {} records read; {e})",
+                                    d.reason,
+                                    partial.len()
+                                ))
+                                .into_owned();
+                                d
+                            }
+                            _ => return Err(OnFailureError::HistoryIncomplete(e)),
+                        }
+                    }
                 }
             }
         };

@@ -439,6 +439,41 @@ async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
     assert!(matches!(err, HistoryError::Incomplete { .. }), "{err}");
 }
 
+/// A flow that failed every minute for 2 days: the bound (3 pages here)
+/// stops the reader inside the failure streak, which already holds more
+/// failures than `max_retries`: the decision is the give-up those pages
+/// prove, notified, not a parked failure (issue 18).
+#[tokio::test]
+async fn a_streak_longer_than_the_bound_gives_up_on_the_pages_read() {
+    let w = World::new();
+    w.store.put(
+        &appflow_retry_policy::naming::default_parameter(crate::fakes::PREFIX),
+        "retry_window: 2d\nmax_retries: 3\nbackoff: {jitter: none}\n",
+    );
+    let mut failed = record(FAILED, RunStatus::Error, t0());
+    failed.message = Some("Read timed out".into());
+    let mut runs = vec![failed];
+    runs.extend((1..2880).map(|i| record(&format!("e{i}"), RunStatus::Error, t0() - TimeDelta::minutes(i))));
+    w.flows.add(FLOW, "OnDemand", runs);
+    let out = w
+        .on_failure()
+        .handle(&event(FLOW, FAILED, "ONDEMAND", "Read timed out"))
+        .await
+        .unwrap();
+    assert_eq!(out.decision.action, Action::GiveUp, "{}", out.decision.reason);
+    assert!(out.decision.notify, "a give-up is told");
+    assert!(
+        out.decision.reason.contains("decided on the 300 records read"),
+        "{}",
+        out.decision.reason
+    );
+    assert_eq!(w.flows.record_calls(), 3, "the bound");
+    assert_eq!(
+        out.execution, "started",
+        "the give-up's notice runs in the state machine"
+    );
+}
+
 /// The streak stop never changes a decision: for seeded random histories
 /// (statuses, gaps, the failed run's place, page sizes, windows; listed
 /// newest first, or oldest first), deciding on what the streak reader read
