@@ -368,17 +368,22 @@ fn state_counts(state: &Value) -> BTreeMap<String, usize> {
 
 /// What moto holds, per kind (tools/moto_inventory.py).
 fn inventory(root: &Path, endpoint: &str) -> BTreeMap<String, Vec<String>> {
+    serde_json::from_slice(&moto_tool(root, "moto_inventory.py", &[endpoint])).unwrap()
+}
+
+/// Runs tools/`script` with moto's Python and `args`; its stdout.
+fn moto_tool(root: &Path, script: &str, args: &[&str]) -> Vec<u8> {
     let out = std::process::Command::new(moto_python().unwrap())
-        .arg(root.join("tools/moto_inventory.py"))
-        .arg(endpoint)
+        .arg(root.join("tools").join(script))
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "moto_inventory.py failed: {}",
+        "{script} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
 }
 
 /// A deployed function's configuration, read back from moto.
@@ -426,17 +431,7 @@ struct Principals {
 
 /// Runs tools/moto_iam.py with `args`; its stdout.
 fn moto_iam(root: &Path, args: &[&str]) -> Vec<u8> {
-    let out = std::process::Command::new(moto_python().unwrap())
-        .arg(root.join("tools/moto_iam.py"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "moto_iam.py {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    moto_tool(root, "moto_iam.py", args)
 }
 
 /// The actions a role's policies allow, each with the resources it is

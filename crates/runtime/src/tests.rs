@@ -386,25 +386,35 @@ async fn history_is_read_until_the_failed_run_and_its_window_are_covered() {
     assert!(matches!(err, HistoryError::FlowNotFound(_)), "{err}");
 }
 
-/// A flow that runs every minute, a 2-day window, three pages at most: 2,880
-/// runs in the window. The failure streak (the failed run and 2 failures
-/// before it) is closed by a success on the second page, so the decision
-/// and the restart's re-decision read 2 pages; before, they read until the
-/// window's edge and were parked as incomplete (issue 18).
-#[tokio::test]
-async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
-    use crate::history::{HistoryError, read_history};
+/// A world with `default` as the default policy and a flow that ran every
+/// minute for 2 days before its failed run: the run `i` minutes before it
+/// has `status(i)`. Returns the runs too, newest first.
+fn per_minute_world(default: &str, status: impl Fn(i64) -> RunStatus) -> (World, Vec<appflow_retry_policy::RunRecord>) {
     let w = World::new();
-    w.store.put(
-        &appflow_retry_policy::naming::default_parameter(crate::fakes::PREFIX),
-        "retry_window: 2d\nbackoff: {jitter: none}\n",
-    );
+    w.store.put(&default_parameter(PREFIX), default);
     let mut failed = record(FAILED, RunStatus::Error, t0());
     failed.message = Some("Read timed out".into());
     let mut runs = vec![failed];
-    runs.extend((1..=2).map(|i| record(&format!("e{i}"), RunStatus::Error, t0() - TimeDelta::minutes(i))));
-    runs.extend((3..2880).map(|i| record(&format!("s{i}"), RunStatus::Successful, t0() - TimeDelta::minutes(i))));
+    runs.extend((1..2880).map(|i| record(&format!("r{i}"), status(i), t0() - TimeDelta::minutes(i))));
     w.flows.add(FLOW, "OnDemand", runs.clone());
+    (w, runs)
+}
+
+/// A flow that runs every minute, a 2-day window, three pages at most: 2,880
+/// runs in the window. The failure streak (the failed run and 2 failures
+/// before it) is closed by a success on the second page, so the decision
+/// reads 2 pages; before, it read until the window's edge and was parked as
+/// incomplete (issue 18).
+#[tokio::test]
+async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
+    use crate::history::{HistoryError, read_history};
+    let (w, mut runs) = per_minute_world("retry_window: 2d\nbackoff: {jitter: none}\n", |i| {
+        if i <= 2 {
+            RunStatus::Error
+        } else {
+            RunStatus::Successful
+        }
+    });
 
     let out = w
         .on_failure()
@@ -445,16 +455,9 @@ async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
 /// prove, notified, not a parked failure (issue 18).
 #[tokio::test]
 async fn a_streak_longer_than_the_bound_gives_up_on_the_pages_read() {
-    let w = World::new();
-    w.store.put(
-        &appflow_retry_policy::naming::default_parameter(crate::fakes::PREFIX),
-        "retry_window: 2d\nmax_retries: 3\nbackoff: {jitter: none}\n",
-    );
-    let mut failed = record(FAILED, RunStatus::Error, t0());
-    failed.message = Some("Read timed out".into());
-    let mut runs = vec![failed];
-    runs.extend((1..2880).map(|i| record(&format!("e{i}"), RunStatus::Error, t0() - TimeDelta::minutes(i))));
-    w.flows.add(FLOW, "OnDemand", runs);
+    let (w, _) = per_minute_world("retry_window: 2d\nmax_retries: 3\nbackoff: {jitter: none}\n", |_| {
+        RunStatus::Error
+    });
     let out = w
         .on_failure()
         .handle(&event(FLOW, FAILED, "ONDEMAND", "Read timed out"))
