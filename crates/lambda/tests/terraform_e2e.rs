@@ -537,6 +537,16 @@ fn spawn_deployed(
         .unwrap()
 }
 
+/// The state machine's executions (one page: the e2e starts a handful).
+async fn executions_of(sfn: &aws_sdk_sfn::Client, machine_arn: &str) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+    sfn.list_executions()
+        .state_machine_arn(machine_arn)
+        .send()
+        .await
+        .unwrap()
+        .executions
+}
+
 async fn invoke(api: &RuntimeApi, payload: Value, what: &str, log: &Path) -> Value {
     match tokio::time::timeout(Duration::from_secs(60), api.invoke(payload)).await {
         Ok(Ok(out)) => out,
@@ -900,13 +910,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     );
     assert_eq!(decision["delay_seconds"], delay, "{decided:#}");
 
-    let executions = sfn
-        .list_executions()
-        .state_machine_arn(&machine_arn)
-        .send()
-        .await
-        .unwrap()
-        .executions;
+    let executions = executions_of(&sfn, &machine_arn).await;
     assert_eq!(executions.len(), 1, "{executions:?}");
     assert_eq!(executions[0].name, execution_name(FLOW, &failed_id));
     let execution_arn = executions[0].execution_arn.clone();
@@ -1070,13 +1074,8 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .collect();
     assert_eq!(recovered, vec!["salesforce-contacts"], "{swept:#}");
     assert_eq!(swept["already_handled"], 0, "{swept:#}");
-    let mut names: Vec<String> = sfn
-        .list_executions()
-        .state_machine_arn(&machine_arn)
-        .send()
+    let mut names: Vec<String> = executions_of(&sfn, &machine_arn)
         .await
-        .unwrap()
-        .executions
         .into_iter()
         .map(|e| e.name)
         .collect();
@@ -1107,13 +1106,8 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     .await;
     assert_eq!(answered["execution"], "started", "{answered:#}");
     assert_eq!(answered["decision"]["notify"], true, "{answered:#}");
-    let notified = sfn
-        .list_executions()
-        .state_machine_arn(&machine_arn)
-        .send()
+    let notified = executions_of(&sfn, &machine_arn)
         .await
-        .unwrap()
-        .executions
         .into_iter()
         .find(|e| !expected_names.contains(&e.name))
         .expect("the deactivation's execution");
