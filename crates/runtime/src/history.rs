@@ -9,6 +9,11 @@ use crate::ports::{AppFlow, PortError, RecordsPage};
 /// How many pages of 100 records are read at most, by default.
 pub const DEFAULT_MAX_PAGES: usize = 20;
 
+/// How many records must have come newest first before the reader takes
+/// that as the listing's order ([`Cover::until_streak_end`]): a shuffled
+/// listing of 20 looks sorted once in 20! (about 2.4e18).
+pub const ORDER_EVIDENCE: usize = 20;
+
 /// What a reader must have seen before it may stop.
 #[derive(Debug, Clone, Copy)]
 pub struct Cover<'a> {
@@ -22,8 +27,10 @@ pub struct Cover<'a> {
     pub lookback: TimeDelta,
     /// The reader needs the failure streak only (rule 7: the `Error` runs
     /// just before the failed run, up to the first run of another status):
-    /// it may also stop once a whole page older than the failed run holds a
-    /// run that is not an `Error`, which closes the streak. A flow that runs
+    /// it may also stop when every record read so far, at least
+    /// [`ORDER_EVIDENCE`] of them, came newest first (evidence of the order)
+    /// and the last page holds a run older than the failed run and not an
+    /// `Error`, which closes the streak. A flow that runs
     /// every minute then costs a page or two, not its whole window (2,880
     /// runs in 2 days, beyond the page bound). False where the whole window
     /// counts (deactivations, recoveries).
@@ -57,8 +64,9 @@ pub enum HistoryError {
 /// order, so the reader stops only when there is no next page, or when the
 /// failed run has been seen and a whole page lay before the window (the
 /// history is evidently newest first, and the rest is older still), or,
-/// with [`Cover::until_streak_end`], a whole page older than the failed run
-/// that closes its failure streak (the rest is older than the streak's end).
+/// with [`Cover::until_streak_end`], once the records so far came newest
+/// first and a page closes the failed run's streak (the rest is older than
+/// the streak's end).
 pub async fn read_history(
     appflow: &impl AppFlow,
     flow: &str,
@@ -82,6 +90,10 @@ pub async fn read_history_keeping(
     let mut records: Vec<RunRecord> = Vec::new();
     let mut token = None;
     let mut failed_at: Option<DateTime<Utc>> = cover.execution_id.is_empty().then_some(cover.fallback_time);
+    // Whether every record read so far came newest first (each at or before
+    // the one listed before it, all with a time), and the last one's time.
+    let mut newest_first = true;
+    let mut last_time: Option<DateTime<Utc>> = None;
     for page_no in 1..=max_pages.max(1) {
         let page = match read_page(appflow, flow, token).await {
             Ok(page) => page,
@@ -98,9 +110,20 @@ pub async fn read_history_keeping(
             !page.records.is_empty() && page.records.iter().all(|r| r.time().is_some_and(|rt| rt < t))
         };
         let before_window = failed_at.is_some_and(|t| all_before(t - cover.lookback));
+        for r in &page.records {
+            match r.time() {
+                Some(t) if last_time.is_none_or(|last| t <= last) => last_time = Some(t),
+                _ => newest_first = false,
+            }
+        }
         let streak_closed = cover.until_streak_end
-            && failed_at.is_some_and(all_before)
-            && page.records.iter().any(|r| r.status != RunStatus::Error);
+            && newest_first
+            && records.len() + page.records.len() >= ORDER_EVIDENCE
+            && failed_at.is_some_and(|t| {
+                page.records
+                    .iter()
+                    .any(|r| r.status != RunStatus::Error && r.time().is_some_and(|rt| rt < t))
+            });
         records.extend(page.records);
         token = page.next_token;
         if token.is_none() || before_window || streak_closed {

@@ -402,9 +402,9 @@ fn per_minute_world(default: &str, status: impl Fn(i64) -> RunStatus) -> (World,
 
 /// A flow that runs every minute, a 2-day window, three pages at most: 2,880
 /// runs in the window. The failure streak (the failed run and 2 failures
-/// before it) is closed by a success on the second page, so the decision
-/// reads 2 pages; before, it read until the window's edge and was parked as
-/// incomplete (issue 18).
+/// before it) is closed by a success on the same page, listed newest first,
+/// so the decision reads 1 page; before, it read until the window's edge
+/// and was parked as incomplete (issue 18).
 #[tokio::test]
 async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
     use crate::history::{HistoryError, read_history};
@@ -425,8 +425,8 @@ async fn a_per_minute_flow_is_decided_once_its_failure_streak_is_closed() {
     assert_eq!(out.decision.attempt, Some(3), "the 2 failures before it count");
     assert_eq!(
         w.flows.record_calls(),
-        2,
-        "the failed run's page and one that closes its streak"
+        1,
+        "the failed run's page closes its streak, and its 100 records came newest first"
     );
 
     // Without the streak's end, the same history is not covered in 3 pages.
@@ -479,8 +479,8 @@ async fn a_streak_longer_than_the_bound_gives_up_on_the_pages_read() {
 
 /// The streak stop never changes a decision: for seeded random histories
 /// (statuses, gaps, the failed run's place, page sizes, windows; listed
-/// newest first, or oldest first), deciding on what the streak reader read
-/// equals deciding on every record.
+/// newest first, oldest first or shuffled), deciding on what the streak
+/// reader read equals deciding on every record.
 #[tokio::test]
 async fn stopping_at_the_streak_end_decides_as_reading_everything() {
     use appflow_retry_policy::{FailureEvent, FlowPolicy, SplitMix64, decide};
@@ -488,7 +488,7 @@ async fn stopping_at_the_streak_end_decides_as_reading_everything() {
     use crate::history::{Cover, read_history};
     let mut rng = SplitMix64::new(18);
     let mut early_stops = 0;
-    for case in 0..400 {
+    for case in 0..1000 {
         let mut next = |n: u64| rng.next_u64() % n;
         let window = ["1h", "6h", "1d", "2d"][usize::try_from(next(4)).unwrap()];
         let policy = FlowPolicy::from_texts(
@@ -520,11 +520,18 @@ async fn stopping_at_the_streak_end_decides_as_reading_everything() {
             time -= TimeDelta::minutes(i64::try_from(1 + next(30)).unwrap());
         }
         let failed_time = runs[usize::try_from(failed_at_index).unwrap()].time().unwrap();
-        // A quarter of the cases oldest first: the order must be evident
-        // before the reader stops early.
+        // Half the cases oldest first or shuffled: the order must be
+        // evident before the reader stops early.
         let mut listed = runs.clone();
-        if next(4) == 0 {
-            listed.reverse();
+        match next(4) {
+            0 => listed.reverse(),
+            1 => {
+                for i in (1..listed.len()).rev() {
+                    let j = usize::try_from(next(u64::try_from(i + 1).unwrap())).unwrap();
+                    listed.swap(i, j);
+                }
+            }
+            _ => {}
         }
         let flows = Flows {
             page_size: usize::try_from(1 + next(7)).unwrap(),
@@ -555,7 +562,7 @@ async fn stopping_at_the_streak_end_decides_as_reading_everything() {
             runs.len()
         );
     }
-    assert!(early_stops > 100, "the stop was exercised in {early_stops} cases only");
+    assert!(early_stops > 150, "the stop was exercised in {early_stops} cases only");
 }
 
 fn restart_input(w: &World) -> Value {
