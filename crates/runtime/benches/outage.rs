@@ -434,6 +434,7 @@ struct Outcome {
     decided: u64,
     by_action: BTreeMap<String, u64>,
     parked: HashSet<String>,
+    parked_by: BTreeMap<String, u64>,
     lambda_throttled: u64,
     lambda_peak: usize,
     on_failure_invocations: u64,
@@ -645,9 +646,11 @@ impl Sim {
     }
 
     fn scheduled_run(&mut self, now: i64, flow: usize, n: u64) {
-        {
-            let mut s = lock(&self.shared);
-            s.start_run(flow, false);
+        let started = lock(&self.shared).start_run(flow, false);
+        if started.is_none() && self.period_ms().is_none() {
+            // The outside world's StartFlow was refused (concurrent runs): it tries again in a minute.
+            self.push(now + 60_000, Ev::Run { flow, n });
+            return;
         }
         if let Some(p) = self.period_ms()
             && now + p < self.horizon_ms()
@@ -713,6 +716,7 @@ impl Sim {
             let age = now - first_ms;
             let wait = (1_000_i64 << (age / 60_000).min(8)).min(300_000);
             if age + wait > 6 * 3_600_000 {
+                *self.out.parked_by.entry("EventAgeExceeded".into()).or_default() += 1;
                 self.out.parked.insert(id);
             } else {
                 self.push(now + wait, Ev::Deliver { flow, id, tries, first_ms });
@@ -734,7 +738,10 @@ impl Sim {
                     let wait = 60_000 * (1 << tries);
                     self.push(now + took + wait, Ev::Deliver { flow, id, tries: tries + 1, first_ms });
                 } else {
-                    eprintln!("[{}] parked {id}: {} {e}", self.sc.name, e.error_type());
+                    if self.out.parked.len() < 3 {
+                        eprintln!("[{}] parked {id}: {} {e}", self.sc.name, e.error_type());
+                    }
+                    *self.out.parked_by.entry(e.error_type().to_owned()).or_default() += 1;
                     self.out.parked.insert(id);
                 }
             }
@@ -781,7 +788,9 @@ impl Sim {
             if attempt >= 6 {
                 sim.out.restart_failed += 1;
                 sim.out.transitions += 3; // RestartFailedRoute, NotifyRestartFailed, RestartFailed
-                eprintln!("[{}] restart failed for {name}: {kind}", sim.sc.name);
+                if sim.out.restart_failed <= 3 {
+                    eprintln!("[{}] restart failed for {name}: {kind}", sim.sc.name);
+                }
             } else {
                 let bound = (30_000_i64 << attempt).min(600_000);
                 let wait = (sim.rng.next_unit() * bound as f64) as i64;
@@ -825,7 +834,9 @@ impl Sim {
                 "InvalidInput" | "RestartRefused" | "AppFlowFailed" => {
                     self.out.restart_failed += 1;
                     self.out.transitions += 3;
-                    eprintln!("[{}] restart failed for {name}: {e}", self.sc.name);
+                    if self.out.restart_failed <= 3 {
+                        eprintln!("[{}] restart failed for {name}: {e}", self.sc.name);
+                    }
                 }
                 kind => retry(self, now + took, kind),
             },
@@ -911,7 +922,7 @@ impl Sim {
         );
         println!(
             "{:<38} {:>10} {:>10} {:>10} {:>10}",
-            "AppFlow concurrent runs refused",
+            "AppFlow StartFlow over 1,000 runs",
             s.stats.runs_refused_concurrency,
             "",
             RUNS_LIMIT,
@@ -932,11 +943,12 @@ impl Sim {
         }
         let restarts_peak = s.stats.restarts_per_minute.values().max().copied().unwrap_or(0);
         println!(
-            "failed runs {failed}; decided {} {:?} (sweep found {}); parked {}; lost {}; restarts {} (peak {}/min); restart failed {}; sweep errors {}",
+            "failed runs {failed}; decided {} {:?} (sweep found {}); parked {} {:?}; lost {}; restarts {} (peak {}/min); restart failed {}; sweep errors {}",
             self.out.decided,
             self.out.by_action,
             self.out.sweep_found,
             self.out.parked.len(),
+            self.out.parked_by,
             lost.len(),
             s.stats.restart_runs,
             restarts_peak,
