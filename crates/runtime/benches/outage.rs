@@ -405,19 +405,36 @@ fn block_on<F: Future>(f: F) -> F::Output {
     let mut cx = Context::from_waker(Waker::noop());
     match f.as_mut().poll(&mut cx) {
         Poll::Ready(v) => v,
-        Poll::Pending => panic!("a simulated port waited"),
+        Poll::Pending => {
+            eprintln!("outage bench: a simulated port waited, which none may");
+            std::process::exit(2)
+        }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     /// A scheduled (or the outside world's on-demand) run is due.
-    Run { flow: usize, n: u64 },
-    RunEnd { flow: usize, id: String },
+    Run {
+        flow: usize,
+        n: u64,
+    },
+    RunEnd {
+        flow: usize,
+        id: String,
+    },
     /// Lambda invokes on-failure for a failed run's event (async; `tries` function errors so far).
-    Deliver { flow: usize, id: String, tries: u32, first_ms: i64 },
+    Deliver {
+        flow: usize,
+        id: String,
+        tries: u32,
+        first_ms: i64,
+    },
     /// The execution's Wait ended (or its Restart task is retried).
-    Restart { name: String, attempt: u32 },
+    Restart {
+        name: String,
+        attempt: u32,
+    },
     Sweep,
 }
 
@@ -459,6 +476,8 @@ struct Sim {
     sweep: Sweep<Port, Port, Port, Port>,
     out: Outcome,
     rng: SplitMix64,
+    /// Each flow's first run, ms after t0 (its schedule's offset).
+    offsets: Vec<i64>,
 }
 
 fn on_failure_fn(p: &Port) -> OnFailureFn {
@@ -529,11 +548,13 @@ impl Sim {
             sweep,
             out: Outcome::default(),
             rng,
+            offsets: Vec::new(),
         };
         for flow in 0..sim.sc.flows {
             // Each flow's first run starts in the outage's first minute (the
             // outside world's StartFlow, or the schedule), spread by flow.
             let offset = (sim.rng.next_unit() * 30_000.0) as i64;
+            sim.offsets.push(offset);
             sim.push(offset, Ev::Run { flow, n: 0 });
         }
         let interval = i64::try_from(sim.sc.sweep_interval_minutes.max(1)).unwrap_or(15) * 60_000;
@@ -646,16 +667,17 @@ impl Sim {
     }
 
     fn scheduled_run(&mut self, now: i64, flow: usize, n: u64) {
-        let started = lock(&self.shared).start_run(flow, false);
-        if started.is_none() && self.period_ms().is_none() {
-            // The outside world's StartFlow was refused (concurrent runs): it tries again in a minute.
+        if lock(&self.shared).start_run(flow, false).is_none() {
+            // Over the 1,000 concurrent runs: the outside world's StartFlow tries again in a
+            // minute; a scheduled run is assumed to be queued by AppFlow as long (undocumented).
             self.push(now + 60_000, Ev::Run { flow, n });
             return;
         }
-        if let Some(p) = self.period_ms()
-            && now + p < self.horizon_ms()
-        {
-            self.push(now + p, Ev::Run { flow, n: n + 1 });
+        if let Some(p) = self.period_ms() {
+            let next = self.offsets[flow] + i64::try_from(n + 1).unwrap_or(0) * p;
+            if next < self.horizon_ms() {
+                self.push(next.max(now + 1), Ev::Run { flow, n: n + 1 });
+            }
         }
     }
 
@@ -699,7 +721,14 @@ impl Sim {
         Some(FailureEvent {
             flow_name: f.name.clone(),
             execution_id: id.to_owned(),
-            trigger_type: Some(if f.trigger == "OnDemand" { "ONDEMAND" } else { "SCHEDULED" }.into()),
+            trigger_type: Some(
+                if f.trigger == "OnDemand" {
+                    "ONDEMAND"
+                } else {
+                    "SCHEDULED"
+                }
+                .into(),
+            ),
             status: Some("Execution Failed".into()),
             error: r.message.clone(),
             start_time: r.started_at,
@@ -719,7 +748,15 @@ impl Sim {
                 *self.out.parked_by.entry("EventAgeExceeded".into()).or_default() += 1;
                 self.out.parked.insert(id);
             } else {
-                self.push(now + wait, Ev::Deliver { flow, id, tries, first_ms });
+                self.push(
+                    now + wait,
+                    Ev::Deliver {
+                        flow,
+                        id,
+                        tries,
+                        first_ms,
+                    },
+                );
             }
             return;
         };
@@ -732,11 +769,23 @@ impl Sim {
         self.on_failure[i].busy_until = now + took;
         self.out.lambda_ms += took;
         match result {
-            Ok(out) => self.decided(now + took, &out.decision, out.execution == appflow_retry_policy::ExecutionStart::Started),
+            Ok(out) => self.decided(
+                now + took,
+                &out.decision,
+                out.execution == appflow_retry_policy::ExecutionStart::Started,
+            ),
             Err(e) => {
                 if tries < 2 {
                     let wait = 60_000 * (1 << tries);
-                    self.push(now + took + wait, Ev::Deliver { flow, id, tries: tries + 1, first_ms });
+                    self.push(
+                        now + took + wait,
+                        Ev::Deliver {
+                            flow,
+                            id,
+                            tries: tries + 1,
+                            first_ms,
+                        },
+                    );
                 } else {
                     if self.out.parked.len() < 3 {
                         eprintln!("[{}] parked {id}: {} {e}", self.sc.name, e.error_type());
@@ -759,14 +808,19 @@ impl Sim {
         self.out.transitions += 2 + u64::from(d.notify);
         if let (Action::Retry | Action::Reactivate, Some(delay)) = (d.action, d.delay_seconds) {
             let name = execution_name(&d.flow, &d.execution_id);
-            self.push(at + i64::try_from(delay).unwrap_or(0) * 1000, Ev::Restart { name, attempt: 0 });
+            self.push(
+                at + i64::try_from(delay).unwrap_or(0) * 1000,
+                Ev::Restart { name, attempt: 0 },
+            );
         }
     }
 
     fn restart(&mut self, now: i64, name: String, attempt: u32) {
         self.out.transitions += 1; // Restart (or its retry)
         let Some(input) = lock(&self.shared).executions.get(&name).cloned() else {
-            self.out.violations.push(format!("the Wait of {name} ended without its execution"));
+            self.out
+                .violations
+                .push(format!("the Wait of {name} ended without its execution"));
             return;
         };
         let Ok(input) = serde_json::from_str::<serde_json::Value>(&input) else {
@@ -794,7 +848,13 @@ impl Sim {
             } else {
                 let bound = (30_000_i64 << attempt).min(600_000);
                 let wait = (sim.rng.next_unit() * bound as f64) as i64;
-                sim.push(after + wait, Ev::Restart { name: name.clone(), attempt: attempt + 1 });
+                sim.push(
+                    after + wait,
+                    Ev::Restart {
+                        name: name.clone(),
+                        attempt: attempt + 1,
+                    },
+                );
             }
         };
         let make = || Restart {
@@ -817,7 +877,11 @@ impl Sim {
             Ok(r) => {
                 self.out.transitions += 2 + u64::from(r.notify); // AfterRestart, [Notify], Done
                 if r.outcome.as_str() == "restarted" {
-                    let n = self.out.restarted_per_failure.entry(d.execution_id.clone()).or_default();
+                    let n = self
+                        .out
+                        .restarted_per_failure
+                        .entry(d.execution_id.clone())
+                        .or_default();
                     *n += 1;
                     if *n > 1 {
                         self.out
@@ -922,11 +986,7 @@ impl Sim {
         );
         println!(
             "{:<38} {:>10} {:>10} {:>10} {:>10}",
-            "AppFlow StartFlow over 1,000 runs",
-            s.stats.runs_refused_concurrency,
-            "",
-            RUNS_LIMIT,
-            ""
+            "AppFlow StartFlow over 1,000 runs", s.stats.runs_refused_concurrency, "", RUNS_LIMIT, ""
         );
         // Failures: every failed run record, decided or not.
         let mut failed = 0u64;
@@ -974,8 +1034,14 @@ impl Sim {
             }
         }
         match (never, worst) {
-            (0, Some(ms)) => println!("every flow ran successfully again after {:.1} min", ms as f64 / 60_000.0),
-            _ => println!("{never} of {} flows never ran successfully again within {} h", sc.flows, sc.horizon_hours),
+            (0, Some(ms)) => println!(
+                "every flow ran successfully again after {:.1} min",
+                ms as f64 / 60_000.0
+            ),
+            _ => println!(
+                "{never} of {} flows never ran successfully again within {} h",
+                sc.flows, sc.horizon_hours
+            ),
         }
         let invocations = self.out.on_failure_invocations + self.out.restart_invocations;
         let gb_s = self.out.lambda_ms as f64 / 1000.0 * 0.125;
