@@ -26,7 +26,7 @@ endif
 endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
-        schema bench example demo demo-check package deploy clean help tools-test deny \
+        schema bench bench-outage example demo demo-check package deploy clean help tools-test deny \
         e2e e2e-skipped deploy-local
 
 all: build
@@ -36,6 +36,7 @@ help:
 	@echo "make example   validate the policies, plan a flow, explain a sample failure"
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
 	@echo "make bench     benchmarks: decide, validate 500 files, hostile policy files, Lambda cold start and call counts, the sweep"
+	@echo "make bench-outage  a connector outage over 100, 1,000, 5,000 flows on a simulated clock against AWS quotas (OUTAGE=file)"
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
 	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
 	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
@@ -140,6 +141,13 @@ clippy:
 # flows) against moto.
 bench: venv
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) bench --locked --workspace
+
+# An outage of N flows through the real handlers over in-memory ports that
+# enforce AWS's quotas, on a simulated clock (no moto); exits non-zero when a
+# failure is lost or parked. OUTAGE=crates/runtime/benches/outage/<file>.json
+# runs one scenario file instead of N = 100, 1,000, 5,000.
+bench-outage:
+	$(CARGO) bench --locked -p appflow-retry-runtime --bench outage -- $(if $(OUTAGE),--scenario $(abspath $(OUTAGE)))
 
 # The whole service on this machine: moto, the AppFlow emulator, the real
 # handler code, a scenario of failures (SCENARIO=path for your own).
