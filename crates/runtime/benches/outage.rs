@@ -159,7 +159,7 @@ impl Api {
 
     fn name(self) -> &'static str {
         match self {
-            Api::SsmGet => "SSM GetParameter",
+            Api::SsmGet => "SSM GetParameters",
             Api::ListFlows => "AppFlow ListFlows",
             Api::Records => "AppFlow DescribeFlowExecutionRecords",
             Api::DescribeFlow => "AppFlow DescribeFlow",
@@ -172,7 +172,9 @@ impl Api {
     /// (attempts, first backoff ms, cap ms) of the SDK retry the adapter has.
     fn sdk_retry(self) -> (u32, i64, i64) {
         match self {
-            Api::ListFlows | Api::Records | Api::DescribeFlow | Api::StartFlow => (8, 1_000, 20_000),
+            // AppFlowSdkRetry::default(), and SSM's ssm_retry_config (its
+            // adaptive rate limiting is not modelled).
+            Api::SsmGet | Api::ListFlows | Api::Records | Api::DescribeFlow | Api::StartFlow => (8, 1_000, 20_000),
             _ => (3, 1_000, 20_000),
         }
     }
@@ -292,10 +294,10 @@ impl Clock for Port {
 }
 
 impl ParameterStore for Port {
-    async fn get(&self, name: &str) -> Result<Option<String>, PortError> {
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<String>>, PortError> {
         let mut s = lock(&self.0);
         s.call(Api::SsmGet)?;
-        Ok(s.ssm.get(name).cloned())
+        Ok(names.iter().map(|n| s.ssm.get(n).cloned()).collect())
     }
 }
 
