@@ -427,6 +427,16 @@ fn a_reactivation_the_rules_no_longer_give_is_skipped() {
     assert!(w.started().is_empty());
 }
 
+/// AppFlow's event for NIGHTLY's automatic deactivation at 09:06:21.
+fn nightly_deactivated() -> Value {
+    json!({
+        "version": "0", "id": "6f0e1c2a-0000-4000-8000-000000000001", "source": "aws.appflow",
+        "account": "123456789012", "detail-type": "AppFlow Scheduled Flow Deactivated",
+        "time": "2026-11-29T09:06:21Z", "region": "us-east-1", "resources": [],
+        "detail": {"flow-name": NIGHTLY, "deactivation-reason": "3 consecutive failures: Read timed out"}
+    })
+}
+
 #[test]
 fn a_deactivated_flow_reported_errored_is_reactivated_too() {
     // Which status an automatic deactivation leaves is undocumented:
@@ -434,12 +444,7 @@ fn a_deactivated_flow_reported_errored_is_reactivated_too() {
     for (status, outcome) in [("Errored", "reactivated"), ("Active", "skipped"), ("Draft", "skipped")] {
         let w = stopped_world(hourly(RunStatus::Error, 3, Some(TIMEOUT)));
         w.flows.set_status(NIGHTLY, status);
-        let event = json!({
-            "version": "0", "id": "6f0e1c2a-0000-4000-8000-000000000001", "source": "aws.appflow",
-            "account": "123456789012", "detail-type": "AppFlow Scheduled Flow Deactivated",
-            "time": "2026-11-29T09:06:21Z", "region": "us-east-1", "resources": [],
-            "detail": {"flow-name": NIGHTLY, "deactivation-reason": "3 consecutive failures: Read timed out"}
-        });
+        let event = nightly_deactivated();
         let out = block(w.on_failure().handle(&event)).unwrap();
         assert_eq!(out.decision.action, Action::Reactivate);
         let input = input_for(&serde_json::to_value(&out.decision).unwrap(), started_at());
@@ -452,12 +457,7 @@ fn a_deactivated_flow_reported_errored_is_reactivated_too() {
 #[test]
 fn a_real_deactivation_is_still_reactivated() {
     let w = stopped_world(hourly(RunStatus::Error, 3, Some(TIMEOUT)));
-    let event = json!({
-        "version": "0", "id": "6f0e1c2a-0000-4000-8000-000000000001", "source": "aws.appflow",
-        "account": "123456789012", "detail-type": "AppFlow Scheduled Flow Deactivated",
-        "time": "2026-11-29T09:06:21Z", "region": "us-east-1", "resources": [],
-        "detail": {"flow-name": NIGHTLY, "deactivation-reason": "3 consecutive failures: Read timed out"}
-    });
+    let event = nightly_deactivated();
     let out = block(w.on_failure().handle(&event)).unwrap();
     assert_eq!(out.decision.action, Action::Reactivate);
     let input = input_for(&serde_json::to_value(&out.decision).unwrap(), started_at());
