@@ -80,6 +80,15 @@ struct Scenario {
     on_failure_ms: i64,
     restart_ms: i64,
     sweep_ms: i64,
+    /// The intake queue in front of on-failure (the decision storm guard):
+    /// the event source mapping's maximum concurrency, its batch size, the
+    /// queue's visibility timeout (s) and its maxReceiveCount before the
+    /// errors queue. `decision_concurrency` 0 plays the old path (EventBridge
+    /// invoking on-failure asynchronously).
+    decision_concurrency: usize,
+    batch_size: usize,
+    visibility_seconds: i64,
+    max_receives: u32,
 }
 
 impl Default for Scenario {
@@ -99,6 +108,10 @@ impl Default for Scenario {
             on_failure_ms: 200,
             restart_ms: 300,
             sweep_ms: 5_000,
+            decision_concurrency: 5,
+            batch_size: 1,
+            visibility_seconds: 720,
+            max_receives: 5,
         }
     }
 }
@@ -437,7 +450,17 @@ enum Ev {
         name: String,
         attempt: u32,
     },
+    /// The event source mapping polls the intake queue.
+    Poll,
     Sweep,
+}
+
+/// A message in the intake queue.
+struct Msg {
+    flow: usize,
+    id: String,
+    visible_at: i64,
+    receives: u32,
 }
 
 type OnFailureFn = OnFailure<Port, Port, Port, Port>;
@@ -480,6 +503,11 @@ struct Sim {
     rng: SplitMix64,
     /// Each flow's first run, ms after t0 (its schedule's offset).
     offsets: Vec<i64>,
+    /// The intake queue, oldest first.
+    intake: Vec<Msg>,
+    intake_peak: usize,
+    /// The oldest message's age at its receipt, ms (the decision backlog).
+    intake_oldest_ms: i64,
 }
 
 fn on_failure_fn(p: &Port) -> OnFailureFn {
@@ -551,6 +579,9 @@ impl Sim {
             out: Outcome::default(),
             rng,
             offsets: Vec::new(),
+            intake: Vec::new(),
+            intake_peak: 0,
+            intake_oldest_ms: 0,
         };
         for flow in 0..sim.sc.flows {
             // Each flow's first run starts in the outage's first minute (the
@@ -660,6 +691,7 @@ impl Sim {
                     first_ms,
                 } => self.deliver(now, flow, id, tries, first_ms),
                 Ev::Restart { name, attempt } => self.restart(now, name, attempt),
+                Ev::Poll => self.poll(now),
                 Ev::Sweep => self.sweep(now),
             }
             self.take_new_runs();
@@ -702,7 +734,17 @@ impl Sim {
         if failed {
             // EventBridge delivers "AppFlow End Flow Run Report" (best effort: some are lost).
             let lost = self.rng.next_unit() * 1000.0 < self.sc.lost_per_mille as f64;
-            if !lost {
+            if !lost && self.sc.decision_concurrency > 0 {
+                // EventBridge → the intake queue (SendMessage has no quota to speak of).
+                self.intake.push(Msg {
+                    flow,
+                    id: id.to_owned(),
+                    visible_at: now + 1_000,
+                    receives: 0,
+                });
+                self.intake_peak = self.intake_peak.max(self.intake.len());
+                self.push(now + 1_000, Ev::Poll);
+            } else if !lost {
                 self.push(
                     now + 1_000,
                     Ev::Deliver {
@@ -796,6 +838,85 @@ impl Sim {
                     self.out.parked.insert(id);
                 }
             }
+        }
+    }
+
+    /// The event source mapping: while fewer than `decision_concurrency`
+    /// instances are busy, a free one takes a batch of visible messages and
+    /// decides them one after another. A message that fails comes back when its
+    /// visibility timeout (counted from the receipt) ends; at `max_receives` it
+    /// moves to the errors queue (parked).
+    fn poll(&mut self, now: i64) {
+        loop {
+            let busy = self.on_failure.iter().filter(|i| i.busy_until > now).count();
+            if busy >= self.sc.decision_concurrency {
+                return;
+            }
+            let mut batch = Vec::new();
+            let mut i = 0;
+            while i < self.intake.len() && batch.len() < self.sc.batch_size.max(1) {
+                if self.intake[i].visible_at <= now {
+                    batch.push(self.intake.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            if batch.is_empty() {
+                return;
+            }
+            for m in &batch {
+                self.intake_oldest_ms = self.intake_oldest_ms.max(now - m.visible_at);
+            }
+            let in_flight = self.lambda_in_flight(now);
+            let port = Port(self.shared.clone());
+            let visible = now + self.sc.visibility_seconds * 1000;
+            let Some(inst) = Self::instance(&mut self.on_failure, now, in_flight, || on_failure_fn(&port)) else {
+                // The account's concurrency: the batch comes back after its visibility timeout.
+                self.out.lambda_throttled += 1;
+                for m in batch {
+                    self.requeue(m, visible, "Lambda.TooManyRequestsException");
+                }
+                self.push(visible, Ev::Poll);
+                return;
+            };
+            self.out.on_failure_invocations += 1;
+            let mut elapsed = 0;
+            for m in batch {
+                self.begin(now + elapsed);
+                let Some(event) = self.failure_event(m.flow, &m.id) else {
+                    continue;
+                };
+                let result = block_on(self.on_failure[inst].handler.handle_event(event));
+                elapsed += self.sc.on_failure_ms + self.waited();
+                match result {
+                    Ok(out) => self.decided(
+                        now + elapsed,
+                        &out.decision,
+                        out.execution == appflow_retry_policy::ExecutionStart::Started,
+                    ),
+                    Err(e) => {
+                        if self.out.parked.len() < 3 && m.receives + 1 >= self.sc.max_receives {
+                            eprintln!("[{}] parked {}: {} {e}", self.sc.name, m.id, e.error_type());
+                        }
+                        self.requeue(m, visible, e.error_type());
+                        self.push(visible, Ev::Poll);
+                    }
+                }
+            }
+            self.on_failure[inst].busy_until = now + elapsed;
+            self.out.lambda_ms += elapsed;
+            self.push(now + elapsed, Ev::Poll);
+        }
+    }
+
+    fn requeue(&mut self, mut m: Msg, visible_at: i64, why: &str) {
+        m.receives += 1;
+        if m.receives >= self.sc.max_receives {
+            *self.out.parked_by.entry(why.to_owned()).or_default() += 1;
+            self.out.parked.insert(m.id);
+        } else {
+            m.visible_at = visible_at;
+            self.intake.push(m);
         }
     }
 
