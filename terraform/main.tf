@@ -60,6 +60,7 @@ module "service" {
     on_failure_concurrency = var.lambda_reserved_concurrency.on_failure
     restart_concurrency    = var.lambda_reserved_concurrency.restart
     sweep_concurrency      = var.lambda_reserved_concurrency.sweep
+    decision_concurrency   = var.decision_concurrency
   }
   covered_flows           = var.covered_flows
   recovered_flows         = module.policies.recovered_flows

@@ -28,6 +28,11 @@ output "rule_name" {
   value       = module.service.rule_name
 }
 
+output "intake_queue_url" {
+  description = "The rule's events waiting for on-failure (the decision storm guard's backlog)."
+  value       = module.service.intake_queue_url
+}
+
 output "dead_letter_queue_url" {
   description = "Events EventBridge could not deliver."
   value       = module.service.dead_letter_queue_url

@@ -98,6 +98,13 @@ variable "lambda_reserved_concurrency" {
   nullable = false
 }
 
+variable "decision_concurrency" {
+  description = "The decision storm guard: at most this many on-failure invocations at once (2-1000), the intake queue's event source mapping's maximum concurrency. 5 decides about 10 failures a second without throttling SSM or AppFlow (README, \"Scale and cost\")."
+  type        = number
+  default     = 5
+  nullable    = false
+}
+
 variable "event_pattern_max_chars" {
   description = "The account's EventBridge event pattern quota (2048 by default, 4096 when raised): the plan refuses a longer rule pattern."
   type        = number

@@ -61,6 +61,9 @@ def inventory(endpoint, region="us-east-1"):
             a["AliasName"] for a in pages("kms", "list_aliases", "Aliases") if not a["AliasName"].startswith("alias/aws/")
         ],
         "lambda functions": [f["FunctionName"] for f in pages("lambda", "list_functions", "Functions")],
+        "lambda event source mappings": [
+            m["UUID"] for m in pages("lambda", "list_event_source_mappings", "EventSourceMappings")
+        ],
         "logs groups": [g["logGroupName"] for g in pages("logs", "describe_log_groups", "logGroups")],
         "logs metric filters": [f["filterName"] for f in pages("logs", "describe_metric_filters", "metricFilters")],
         "sfn state machines": [m["name"] for m in pages("stepfunctions", "list_state_machines", "stateMachines")],

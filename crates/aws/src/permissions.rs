@@ -70,6 +70,8 @@ pub enum Resource {
     StateMachine,
     /// The retry state machine's executions.
     Executions,
+    /// The intake queue in front of on-failure (docs/design.md §5.10).
+    IntakeQueue,
     /// The on-failure function's errors queue.
     ErrorsQueue,
     /// The events and errors queues (redrive).
@@ -152,7 +154,10 @@ const OWN: &[Permission] = &[
     row(OnFailure, "appflow:DescribeFlow", R::CoveredFlows, Code, "a deactivated flow's threshold"),
     row(OnFailure, "states:StartExecution", R::StateMachine, Code, "start the decision's execution"),
     row(OnFailure, "states:DescribeExecution", R::Executions, Code, "an existing execution's decision (duplicates, conflicts, recoveries)"),
-    row(OnFailure, "sqs:SendMessage", R::ErrorsQueue, Platform, "Lambda parks a failed invocation in the on-failure destination"),
+    row(OnFailure, "sqs:ReceiveMessage", R::IntakeQueue, Platform, "the event source mapping polls the intake queue with the function's role"),
+    row(OnFailure, "sqs:DeleteMessage", R::IntakeQueue, Platform, "the event source mapping deletes a handled message"),
+    row(OnFailure, "sqs:GetQueueAttributes", R::IntakeQueue, Platform, "the event source mapping reads the queue's attributes"),
+    row(OnFailure, "sqs:SendMessage", R::ErrorsQueue, Platform, "Lambda parks a failed asynchronous invocation (redrive's) in the on-failure destination"),
     row(OnFailure, "kms:GenerateDataKey", R::Key, Platform, "the errors queue is encrypted with the key"),
     // restart
     row(Restart, "appflow:DescribeFlow", R::CoveredFlows, Code, "the flow's status and trigger before a restart"),

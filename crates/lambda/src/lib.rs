@@ -15,10 +15,11 @@ use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
-    Coverage, CoverageError, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart, RestartError,
-    RestartOutput, Sweep, SweepError, SweepLimits, SweepOutput,
+    BatchReply, Coverage, CoverageError, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart,
+    RestartError, RestartOutput, Sweep, SweepError, SweepLimits, SweepOutput, sqs_batch,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde::Serialize;
 use serde_json::Value;
 use std::str::FromStr;
 use tracing_subscriber::EnvFilter;
@@ -282,28 +283,63 @@ pub async fn within_deadline<T, E: Into<NamedError>>(
 /// recovery rules). The
 /// payload is read as plain JSON so that a malformed envelope is an
 /// `InvalidEvent` naming its field, not a runtime deserialisation error.
-pub async fn on_failure_fn(handler: &OnFailureHandler, event: LambdaEvent<Value>) -> Result<Reply, NamedError> {
-    within_deadline(&event.context, handler.handle_any(&event.payload)).await
+///
+/// From the intake queue (docs/design.md §5.10) the payload is an SQS batch:
+/// each message is handled as an event, and the reply names the messages
+/// to keep (`batchItemFailures`); no message is started after
+/// [`work_deadline`]. A batch whose envelope is broken is an `InvalidEvent` for all of it.
+pub async fn on_failure_fn(
+    handler: &OnFailureHandler,
+    event: LambdaEvent<Value>,
+) -> Result<OnFailureReply, NamedError> {
+    match sqs_batch(&event.payload) {
+        None => within_deadline(&event.context, handler.handle_any(&event.payload))
+            .await
+            .map(|r| OnFailureReply::Event(Box::new(r))),
+        Some(Err(e)) => Err(NamedError::new("InvalidEvent", &e)),
+        Some(Ok(messages)) => {
+            let stop_at = work_deadline(&event.context);
+            let batch = async {
+                Ok::<_, OnFailureError>(
+                    handler
+                        .handle_batch(messages, || std::time::Instant::now() >= stop_at)
+                        .await,
+                )
+            };
+            within_deadline(&event.context, batch).await.map(OnFailureReply::Batch)
+        }
+    }
+}
+
+/// on-failure's reply: an event's, or a batch's.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum OnFailureReply {
+    /// Invoked with an event (redrive, a test).
+    Event(Box<Reply>),
+    /// Invoked by the intake queue's event source mapping.
+    Batch(BatchReply),
 }
 
 /// How long before the invocation's deadline the sweep starts no new flow,
-/// at most (half the time left, when less): one flow's work (AppFlow's
-/// retries ride out about a minute of throttling) then still ends before
-/// [`DEADLINE_MARGIN`].
-pub const SWEEP_STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs(75);
+/// and a batch no new message, at most (half the time left, when less): one
+/// flow's work (AppFlow's retries ride out about a minute of throttling)
+/// then still ends before [`DEADLINE_MARGIN`].
+pub const WORK_STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs(75);
 
-/// The instant the sweep starts no new flow after: the invocation's deadline
-/// less [`SWEEP_STOP_MARGIN`] or half the time left, whichever is less.
-pub fn sweep_deadline(context: &Context) -> std::time::Instant {
+/// The instant the sweep starts no new flow after (and a batch no new
+/// message): the invocation's deadline less [`WORK_STOP_MARGIN`] or half the
+/// time left, whichever is less.
+pub fn work_deadline(context: &Context) -> std::time::Instant {
     let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
     let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
-    std::time::Instant::now() + left.saturating_sub(SWEEP_STOP_MARGIN.min(left / 2))
+    std::time::Instant::now() + left.saturating_sub(WORK_STOP_MARGIN.min(left / 2))
 }
 
 /// The sweep function: a scheduled event in (its content is not read), what
 /// the sweep did out. Past the invocation's deadline, `DeadlineExceeded`.
 pub async fn sweep_fn(handler: &SweepHandler, event: LambdaEvent<Value>) -> Result<SweepOutput, NamedError> {
-    within_deadline(&event.context, handler.run(sweep_deadline(&event.context))).await
+    within_deadline(&event.context, handler.run(work_deadline(&event.context))).await
 }
 
 /// The restart function: the state machine's Restart task payload in, the outcome out.
@@ -325,7 +361,7 @@ mod tests {
     #[test]
     fn the_sweep_stops_starting_flows_well_before_the_deadline() {
         let secs_until = |ms_left: i64| {
-            sweep_deadline(&context_with(ms_left))
+            work_deadline(&context_with(ms_left))
                 .saturating_duration_since(std::time::Instant::now())
                 .as_secs_f64()
         };

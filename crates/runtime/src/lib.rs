@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod history;
+pub mod intake;
 pub mod on_failure;
 pub mod operate;
 pub mod policy_cache;
@@ -30,6 +31,7 @@ mod sweep_tests;
 #[cfg(test)]
 mod tests;
 
+pub use intake::{BatchReply, IntakeMessage, sqs_batch};
 pub use on_failure::{
     OnFailure, OnFailureError, OnFailureOutput, Origin, RecoveryOutput, Reply, SWEEP_REASON_PREFIX, state_machine_input,
 };

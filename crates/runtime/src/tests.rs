@@ -997,3 +997,80 @@ fn restart_rechecks_before_reactivating() {
     assert_eq!(err.error_type(), "RestartRefused");
     assert!(w.flows.started.lock().unwrap().is_empty());
 }
+
+/// An SQS batch as the intake queue's event source mapping sends it.
+fn sqs(bodies: &[(&str, String)]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id, "receiptHandle": "r", "body": body, "attributes": {},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retry-intake", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test]
+async fn an_intake_batch_decides_each_message_and_keeps_only_the_failed_ones() {
+    let w = World::new();
+    let good = event(FLOW, FAILED, "ONDEMAND", "Read timed out").to_string();
+    let unknown_run = event(FLOW, "not-yet-recorded", "ONDEMAND", "Read timed out").to_string();
+    let batch = sqs(&[
+        ("m-1", good.clone()),
+        ("m-2", "{not json".into()),
+        ("m-3", unknown_run),
+        ("m-4", good),
+    ]);
+    let messages = crate::sqs_batch(&batch).unwrap().unwrap();
+    assert_eq!(messages.len(), 4);
+    let reply = w.on_failure().handle_batch(messages, || false).await;
+    let kept: Vec<&str> = reply.failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    // m-2 is not an event, m-3's run is not recorded yet: both come back (then the errors
+    // queue); m-4 is m-1's duplicate, which is handled (nothing new started).
+    assert_eq!(kept, ["m-2", "m-3"]);
+    assert_eq!(w.machine.executions.lock().unwrap().len(), 1);
+    assert_eq!(
+        serde_json::to_value(&reply).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "m-2"}, {"itemIdentifier": "m-3"}]})
+    );
+}
+
+#[tokio::test]
+async fn an_intake_batch_past_its_time_keeps_the_messages_not_started() {
+    let w = World::new();
+    let good = event(FLOW, FAILED, "ONDEMAND", "Read timed out").to_string();
+    let batch = sqs(&[("m-1", good.clone()), ("m-2", good.clone()), ("m-3", good)]);
+    let calls = std::cell::Cell::new(0);
+    let stop = || {
+        calls.set(calls.get() + 1);
+        calls.get() > 1
+    };
+    let reply = w.on_failure().handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), stop).await;
+    let kept: Vec<&str> = reply.failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(kept, ["m-2", "m-3"]);
+    assert_eq!(w.machine.executions.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn an_intake_batch_envelope_is_checked_and_an_event_is_not_a_batch() {
+    assert!(crate::sqs_batch(&event(FLOW, FAILED, "ONDEMAND", "x")).is_none());
+    assert!(crate::sqs_batch(&json!([1])).is_none());
+    // An event that happens to carry a Records field is still an event.
+    let mut e = event(FLOW, FAILED, "ONDEMAND", "x");
+    e["Records"] = json!([]);
+    assert!(crate::sqs_batch(&e).is_none());
+    let cases = [
+        (json!({"Records": {}}), "Records"),
+        (json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}), "Records[0].messageId"),
+        (json!({"Records": [{"messageId": "m", "eventSource": "aws:kinesis", "body": "{}"}]}), "Records[0].eventSource"),
+        (json!({"Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": 3}]}), "Records[0].body"),
+    ];
+    for (batch, field) in cases {
+        let err = crate::sqs_batch(&batch).unwrap().unwrap_err();
+        assert_eq!(err.field, field, "{batch}");
+    }
+    assert_eq!(crate::sqs_batch(&json!({"Records": []})).unwrap().unwrap(), vec![]);
+}

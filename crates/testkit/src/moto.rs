@@ -233,23 +233,54 @@ impl Moto {
     /// Fails if the request fails, moto answers with a non-2xx status, or
     /// the answer is not JSON.
     pub fn rest_get_json(&self, service: &str, path: &str) -> Result<serde_json::Value, Error> {
+        self.rest_json("GET", service, path, None)
+    }
+
+    /// Sends `body` with PUT to a REST-JSON API path of moto, signed as
+    /// [`Moto::rest_get_json`], and returns the JSON answer (e.g. Lambda's
+    /// UpdateEventSourceMapping, which no SDK client here has).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the request fails, moto answers with a non-2xx status, or
+    /// the answer is not JSON.
+    pub fn rest_put_json(
+        &self,
+        service: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        self.rest_json("PUT", service, path, Some(body))
+    }
+
+    fn rest_json(
+        &self,
+        method: &str,
+        service: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, Error> {
         let url = format!("{}{path}", self.endpoint);
         let authorization = format!(
             "AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/{service}/aws4_request, \
              SignedHeaders=host, Signature=0"
         );
-        let mut response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &authorization)
-            .call()
-            .map_err(|e| Error::new(format!("GET {url} failed: {e}")))?;
+        let sent = match body {
+            None => self.agent.get(&url).header("Authorization", &authorization).call(),
+            Some(body) => self
+                .agent
+                .put(&url)
+                .header("Authorization", &authorization)
+                .header("Content-Type", "application/json")
+                .send(body.to_string()),
+        };
+        let mut response = sent.map_err(|e| Error::new(format!("{method} {url} failed: {e}")))?;
         let status = response.status();
         let text = response.body_mut().read_to_string().unwrap_or_default();
         if !status.is_success() {
-            return Err(Error::new(format!("GET {url} answered {status}: {text}")));
+            return Err(Error::new(format!("{method} {url} answered {status}: {text}")));
         }
-        serde_json::from_str(&text).map_err(|e| Error::new(format!("GET {url}: not JSON ({e}): {text}")))
+        serde_json::from_str(&text).map_err(|e| Error::new(format!("{method} {url}: not JSON ({e}): {text}")))
     }
 
     /// Creates an IAM role Lambda may assume and returns its ARN: moto

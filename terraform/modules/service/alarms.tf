@@ -27,6 +27,14 @@ locals {
   alarm_period_seconds = 5 * 60
   alarm_threshold      = 0
 
+  # The alarms that fire on a level rather than on any occurrence.
+  # intake-backlog: the oldest event waiting for a decision is more than 30
+  # minutes old (decisions are falling behind: an outage larger than
+  # decision_concurrency decides in time, or on-failure failing and retrying).
+  alarm_thresholds = {
+    intake-backlog = 30 * 60
+  }
+
   alarms = {
     # Undelivered AppFlow events.
     events-failed-invocations = {
@@ -34,7 +42,7 @@ locals {
       metric      = "FailedInvocations"
       statistic   = "Sum"
       dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
-      description = "EventBridge could not invoke on-failure for failed AppFlow runs after its retries: the events are in the events-dlq queue (see events-dlq-not-empty), or lost if that failed too (see events-dlq-send-failures)."
+      description = "EventBridge could not send failed AppFlow runs to the intake queue after its retries: the events are in the events-dlq queue (see events-dlq-not-empty), or lost if that failed too (see events-dlq-send-failures)."
     }
     events-dlq-send-failures = {
       namespace   = "AWS/Events"
@@ -48,9 +56,18 @@ locals {
       metric      = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
       dimensions  = { QueueName = aws_sqs_queue.events_dlq.name }
-      description = "The events-dlq queue holds failed AppFlow events EventBridge could not deliver to on-failure. Inspect and redrive them."
+      description = "The events-dlq queue holds failed AppFlow events EventBridge could not deliver to the intake queue. Inspect and redrive them."
     }
-    # on-failure's asynchronous invocations.
+    # The intake queue: the decision storm guard's backlog.
+    intake-backlog = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateAgeOfOldestMessage"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = aws_sqs_queue.intake.name }
+      description = "An AppFlow event has waited more than 30 minutes in the intake queue for on-failure: decisions are falling behind (a failure storm larger than decision_concurrency decides quickly, or on-failure keeps failing: its log says why, each message is retried 5 times, then moves to the on-failure-errors queue)."
+    }
+    # on-failure's invocations (an intake batch reports a failed message
+    # without an error: intake-backlog and on-failure-errors-not-empty see it).
     on-failure-function-errors = {
       namespace   = "AWS/Lambda"
       metric      = "Errors"
@@ -63,7 +80,7 @@ locals {
       metric      = "ApproximateNumberOfMessagesVisible"
       statistic   = "Maximum"
       dimensions  = { QueueName = aws_sqs_queue.on_failure_errors.name }
-      description = "The on-failure-errors queue holds failed AppFlow events on-failure could not handle after its retries. Inspect and redrive them."
+      description = "The on-failure-errors queue holds failed AppFlow events on-failure could not handle after its retries (5 receives from the intake queue, or Lambda's retries of a redrive). Inspect and redrive them."
     }
     on-failure-destination-failures = {
       namespace   = "AWS/Lambda"
@@ -161,7 +178,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   statistic           = each.value.statistic
   period              = local.alarm_period_seconds
   evaluation_periods  = 1
-  threshold           = local.alarm_threshold
+  threshold           = lookup(local.alarm_thresholds, each.key, local.alarm_threshold)
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.this.arn]

@@ -16,8 +16,8 @@ locals {
     { "detail-type" = ["AppFlow Scheduled Flow Deactivated", "AppFlow Event Flow Deactivated"] },
   ]
 
-  # EventBridge's retries of an on-failure invocation (its defaults are 24
-  # hours and 185): a failed run is decided within the hour or lands in the
+  # EventBridge's retries of a delivery to the intake queue (its defaults
+  # are 24 hours and 185): an event is queued within the hour or lands in the
   # dead-letter queue, where the events-dlq-not-empty alarm reports it.
   rule_retry_max_age_seconds = 60 * 60
   rule_retry_attempts        = 20
@@ -82,7 +82,7 @@ resource "aws_cloudwatch_event_rule" "this" {
 
 resource "aws_cloudwatch_event_target" "this" {
   rule = aws_cloudwatch_event_rule.this.name
-  arn  = aws_lambda_function.this["on-failure"].arn
+  arn  = aws_sqs_queue.intake.arn
 
   retry_policy {
     maximum_event_age_in_seconds = local.rule_retry_max_age_seconds

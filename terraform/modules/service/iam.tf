@@ -62,6 +62,14 @@ locals {
       # The executions' decisions: the recovery rules read a streak's, and
       # an ExecutionAlreadyExists answer is checked against the existing one.
       local.find_executions,
+      # The event source mapping polls the intake queue with this role.
+      {
+        Sid      = "ReadIntake"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        Resource = aws_sqs_queue.intake.arn
+      },
+      # Redrive's asynchronous invocations that still fail (the on-failure destination).
       {
         Sid      = "ParkFailures"
         Effect   = "Allow"
@@ -102,7 +110,8 @@ locals {
   }
 
   # The key: every function reads its encrypted environment; on-failure
-  # also writes to the encrypted failures queue.
+  # also reads the encrypted intake queue and writes to the encrypted
+  # failures queue.
   function_kms_actions = {
     on-failure = ["kms:Decrypt", "kms:GenerateDataKey"]
     restart    = ["kms:Decrypt"]

@@ -39,8 +39,8 @@ resource "aws_kms_key" "this" {
           StringEquals = { "aws:SourceAccount" = local.account }
         }
       },
-      # The rule's target writes undeliverable events to the encrypted
-      # dead-letter queue. Follows "Amazon EventBridge targets" (EventBridge
+      # The rule's target writes its events to the encrypted intake queue, and
+      # undeliverable ones to the encrypted dead-letter queue. Follows "Amazon EventBridge targets" (EventBridge
       # User Guide: a target such as an SQS queue that uses KMS encryption
       # needs "Allow EventBridge to use the key", kms:Decrypt and
       # kms:GenerateDataKey) and "Configure KMS permissions for AWS services"

@@ -16,9 +16,10 @@ locals {
   lambda_runtime = "provided.al2023"
   lambda_handler = "bootstrap"
 
-  # on-failure's asynchronous invocations: Lambda's maxima (2 retries, 6
-  # hours), so that a transient error is retried as long as Lambda allows
-  # before the event is parked in the failures queue.
+  # on-failure's asynchronous invocations (redrive's; the rule's events come
+  # through the intake queue): Lambda's maxima (2 retries, 6 hours), so that
+  # a transient error is retried as long as Lambda allows before the event is
+  # parked in the failures queue.
   on_failure_async_retries     = 2
   on_failure_async_max_age_sec = 6 * 60 * 60
 
@@ -57,7 +58,7 @@ locals {
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:No function needs a DLQ: EventBridge invokes on-failure asynchronously and aws_lambda_function_event_invoke_config sends its failures to an SQS on-failure destination (more context than a DLQ); the state machine invokes restart synchronously and its Retry/Catch handle errors; a failed scheduled sweep is redone by the next one and raises the sweep-errors alarm.
+  #checkov:skip=CKV_AWS_116:No function needs a DLQ: on-failure reads the intake queue, whose redrive policy moves a message it could not handle to the errors queue, and redrive's asynchronous invocations have an SQS on-failure destination (more context than a DLQ); the state machine invokes restart synchronously and its Retry/Catch handle errors; a failed scheduled sweep is redone by the next one and raises the sweep-errors alarm.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zips are built from this repository by make package.
   for_each = local.functions
@@ -121,12 +122,22 @@ resource "aws_lambda_function_event_invoke_config" "on_failure" {
   }
 }
 
-resource "aws_lambda_permission" "rule" {
-  statement_id  = "AllowAppFlowFailureRule"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["on-failure"].function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.this.arn
+# The decision storm guard (docs/design.md §5.10): the intake queue's
+# messages, one per invocation, at most decision_concurrency invocations at
+# once; a message whose decision failed is reported (ReportBatchItemFailures)
+# and comes back after the queue's visibility timeout.
+resource "aws_lambda_event_source_mapping" "intake" {
+  event_source_arn        = aws_sqs_queue.intake.arn
+  function_name           = aws_lambda_function.this["on-failure"].arn
+  batch_size              = local.intake_batch_size
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.lambda.decision_concurrency
+  }
+
+  # The role must be able to poll the queue before Lambda validates the mapping.
+  depends_on = [aws_iam_role_policy.function]
 }
 
 # A failed sweep is not retried: the next scheduled one does the same work;

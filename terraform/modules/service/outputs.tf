@@ -38,6 +38,11 @@ output "event_pattern" {
   value       = aws_cloudwatch_event_rule.this.event_pattern
 }
 
+output "intake_queue_url" {
+  description = "The rule's events waiting for on-failure (the decision storm guard's backlog)."
+  value       = aws_sqs_queue.intake.url
+}
+
 output "dead_letter_queue_url" {
   description = "Events EventBridge could not deliver."
   value       = aws_sqs_queue.events_dlq.url

@@ -4,7 +4,46 @@ locals {
   queue_retention_seconds = 14 * 24 * 60 * 60
 }
 
-# Events EventBridge could not deliver to on-failure.
+# The intake queue (docs/design.md §5.10): the rule's target. on-failure
+# takes its messages through an event source mapping whose maximum
+# concurrency is the decision storm guard; a message not handled comes back
+# after the visibility timeout (6 times the function's timeout, as Lambda
+# recommends for an event source mapping), and after intake_max_receives
+# receives (5: about an hour) it moves to the errors queue.
+locals {
+  intake_visibility_seconds = 6 * var.lambda.timeout
+  intake_max_receives       = 5
+  intake_batch_size         = 1
+}
+
+resource "aws_sqs_queue" "intake" {
+  name                       = "${var.name}-intake"
+  message_retention_seconds  = local.queue_retention_seconds
+  visibility_timeout_seconds = local.intake_visibility_seconds
+  kms_master_key_id          = local.kms_key_arn
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.on_failure_errors.arn
+    maxReceiveCount     = local.intake_max_receives
+  })
+  tags = var.tags
+}
+
+resource "aws_sqs_queue_policy" "intake" {
+  queue_url = aws_sqs_queue.intake.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "RuleEvents"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.intake.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arn } }
+    }]
+  })
+}
+
+# Events EventBridge could not deliver to the intake queue.
 resource "aws_sqs_queue" "events_dlq" {
   name                      = "${var.name}-events-dlq"
   message_retention_seconds = local.queue_retention_seconds
@@ -27,7 +66,9 @@ resource "aws_sqs_queue_policy" "events_dlq" {
   })
 }
 
-# Events on-failure could not handle after Lambda's asynchronous retries.
+# Events on-failure could not handle: intake messages after
+# intake_max_receives receives, and redrive's asynchronous invocations after
+# Lambda's retries (the on-failure destination).
 resource "aws_sqs_queue" "on_failure_errors" {
   name                      = "${var.name}-on-failure-errors"
   message_retention_seconds = local.queue_retention_seconds

@@ -45,6 +45,7 @@ variable "lambda" {
     restart_concurrency    = optional(number)
     sweep_concurrency      = optional(number)
     sweep_timeout          = optional(number, 300)
+    decision_concurrency   = optional(number, 5)
   })
 
   validation {
@@ -77,6 +78,18 @@ variable "lambda" {
       c == null ? true : (c >= 1 && floor(c) == c)
     ])
     error_message = "lambda.on_failure_concurrency, restart_concurrency and sweep_concurrency must each be null (no reservation, the default) or a whole number of at least 1: Lambda refuses a reservation that leaves the account's unreserved concurrency below its minimum, and 0 would stop the function."
+  }
+
+  # The decision storm guard (docs/design.md §5.10): the intake queue's event
+  # source mapping runs at most this many on-failure invocations at once.
+  validation {
+    condition     = var.lambda.decision_concurrency >= 2 && var.lambda.decision_concurrency <= 1000 && floor(var.lambda.decision_concurrency) == var.lambda.decision_concurrency
+    error_message = "lambda.decision_concurrency must be a whole number from 2 to 1000 (the event source mapping's maximum concurrency: Lambda's own range)."
+  }
+
+  validation {
+    condition     = var.lambda.on_failure_concurrency == null || coalesce(var.lambda.on_failure_concurrency, 0) >= var.lambda.decision_concurrency
+    error_message = "lambda.on_failure_concurrency, when set, must be at least lambda.decision_concurrency: a reservation below the event source mapping's maximum concurrency throttles the intake queue's invocations and sends messages to the errors queue sooner."
   }
 
   validation {

@@ -45,6 +45,12 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_sqs_queue.intake
+  override_during = plan
+  values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake" }
+}
+
+override_resource {
   target          = aws_sqs_queue.events_dlq
   override_during = plan
   values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-events-dlq" }

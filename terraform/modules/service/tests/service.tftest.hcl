@@ -42,6 +42,12 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_sqs_queue.intake
+  override_during = plan
+  values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake" }
+}
+
+override_resource {
   target          = aws_sqs_queue.events_dlq
   override_during = plan
   values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-events-dlq" }
@@ -98,6 +104,7 @@ run "least_privilege_iam" {
       ReadRunHistory = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
       FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
+      ReadIntake     = [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake"]
       ParkFailures   = [["sqs:SendMessage"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-on-failure-errors"]
       Encryption     = [["kms:Decrypt", "kms:GenerateDataKey"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
       Tracing        = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
@@ -192,7 +199,7 @@ run "one_function_role_policy_and_log_group_each" {
   # shared ones first (Logs, ReadPolicies) and last (Encryption, Tracing).
   assert {
     condition = { for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] } == {
-      on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "FindExecutions", "ParkFailures", "Encryption", "Tracing"]
+      on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "FindExecutions", "ReadIntake", "ParkFailures", "Encryption", "Tracing"]
       restart    = ["Logs", "ReadPolicies", "RestartFlows", "Encryption", "Tracing"]
       sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "Encryption", "Tracing"]
     }
@@ -209,18 +216,110 @@ run "one_function_role_policy_and_log_group_each" {
 
   assert {
     condition     = [aws_lambda_function_event_invoke_config.on_failure.maximum_retry_attempts, aws_lambda_function_event_invoke_config.on_failure.maximum_event_age_in_seconds] == [2, 21600]
-    error_message = "on-failure's asynchronous invocations: Lambda's maxima, 2 retries within 6 hours"
+    error_message = "on-failure's asynchronous invocations (redrive's): Lambda's maxima, 2 retries within 6 hours"
   }
 
   assert {
-    condition     = [aws_sqs_queue.on_failure_errors.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds] == [1209600, 1209600]
-    error_message = "both queues keep a message 14 days, the SQS maximum"
+    condition     = [aws_sqs_queue.on_failure_errors.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds, aws_sqs_queue.intake.message_retention_seconds] == [1209600, 1209600, 1209600]
+    error_message = "every queue keeps a message 14 days, the SQS maximum"
   }
 
   assert {
     condition     = [aws_cloudwatch_event_target.this.retry_policy[0].maximum_event_age_in_seconds, aws_cloudwatch_event_target.this.retry_policy[0].maximum_retry_attempts] == [3600, 20]
-    error_message = "EventBridge retries on-failure 20 times within an hour"
+    error_message = "EventBridge retries a delivery to the intake queue 20 times within an hour"
   }
+}
+
+run "the_rule_feeds_on_failure_through_the_intake_queue" {
+  command = plan
+
+  variables {
+    lambda = {
+      on_failure_zip       = "tests/fixtures/bootstrap.zip"
+      restart_zip          = "tests/fixtures/bootstrap.zip"
+      sweep_zip            = "tests/fixtures/bootstrap.zip"
+      timeout              = 60
+      decision_concurrency = 8
+    }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.this.arn == aws_sqs_queue.intake.arn
+    error_message = "the rule's target is the intake queue, not the function"
+  }
+
+  assert {
+    # (Compared as JSON: HCL's == also compares types.)
+    condition = jsonencode([
+      aws_lambda_event_source_mapping.intake.event_source_arn, aws_lambda_event_source_mapping.intake.function_name,
+      aws_lambda_event_source_mapping.intake.batch_size, aws_lambda_event_source_mapping.intake.function_response_types,
+      aws_lambda_event_source_mapping.intake.scaling_config[0].maximum_concurrency,
+      ]) == jsonencode([
+      "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake", "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-on-failure",
+      1, ["ReportBatchItemFailures"], 8,
+    ])
+    error_message = "on-failure reads the intake queue one message at a time, reports failed messages, and runs at most decision_concurrency at once"
+  }
+
+  assert {
+    condition = [aws_sqs_queue.intake.visibility_timeout_seconds, jsondecode(aws_sqs_queue.intake.redrive_policy)] == [360, {
+      deadLetterTargetArn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-on-failure-errors", maxReceiveCount = 5
+    }]
+    error_message = "a message not handled comes back after 6 times the function's timeout, and moves to the errors queue after 5 receives"
+  }
+
+  assert {
+    condition = jsondecode(aws_sqs_queue_policy.intake.policy).Statement == [{
+      Sid       = "RuleEvents", Effect = "Allow", Principal = { Service = "events.amazonaws.com" }, Action = "sqs:SendMessage",
+      Resource  = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake",
+      Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/appflow-retry-failed-runs" } }
+    }]
+    error_message = "only the rule may send to the intake queue"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.function["on-failure"].policy).Statement : s if s.Sid == "ReadIntake"]) == {
+      Sid      = "ReadIntake", Effect = "Allow", Action = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+      Resource = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake"
+    }
+    error_message = "on-failure's role may poll the intake queue, and no other"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["intake-backlog"].threshold == 1800
+    error_message = "the backlog alarm fires when an event has waited more than 30 minutes"
+  }
+}
+
+run "the_decision_concurrency_is_lambdas_range_and_under_a_reservation" {
+  command = plan
+
+  variables {
+    lambda = {
+      on_failure_zip         = "tests/fixtures/bootstrap.zip"
+      restart_zip            = "tests/fixtures/bootstrap.zip"
+      sweep_zip              = "tests/fixtures/bootstrap.zip"
+      decision_concurrency   = 6
+      on_failure_concurrency = 4
+    }
+  }
+
+  expect_failures = [var.lambda]
+}
+
+run "a_decision_concurrency_of_one_is_refused" {
+  command = plan
+
+  variables {
+    lambda = {
+      on_failure_zip       = "tests/fixtures/bootstrap.zip"
+      restart_zip          = "tests/fixtures/bootstrap.zip"
+      sweep_zip            = "tests/fixtures/bootstrap.zip"
+      decision_concurrency = 1
+    }
+  }
+
+  expect_failures = [var.lambda]
 }
 
 run "the_functions_log_json_at_the_given_level" {
@@ -393,7 +492,7 @@ run "every_alarm_notifies_the_topic" {
   assert {
     condition = keys(aws_cloudwatch_metric_alarm.this) == [
       "broken-policies", "decision-conflicts", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
-      "events-failed-invocations", "notifications-failed", "on-failure-destination-failures",
+      "events-failed-invocations", "intake-backlog", "notifications-failed", "on-failure-destination-failures",
       "on-failure-errors-not-empty", "on-failure-events-dropped", "on-failure-function-errors", "restart-errors", "retry-executions-failed",
       "retry-executions-timed-out", "sweep-errors", "sweep-recovered-failures",
     ]
@@ -401,8 +500,8 @@ run "every_alarm_notifies_the_topic" {
   }
 
   assert {
-    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == 0])
-    error_message = "every alarm fires on the first occurrence and notifies the topic"
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == (a.alarm_name == "appflow-retry-intake-backlog" ? 1800 : 0)])
+    error_message = "every alarm but the backlog's fires on the first occurrence, and every alarm notifies the topic"
   }
 
   assert {
@@ -417,6 +516,7 @@ run "every_alarm_notifies_the_topic" {
       "events-failed-invocations"       = ["AWS/Events", "FailedInvocations", { RuleName = "appflow-retry-failed-runs" }]
       "events-dlq-send-failures"        = ["AWS/Events", "InvocationsFailedToBeSentToDlq", { RuleName = "appflow-retry-failed-runs" }]
       "events-dlq-not-empty"            = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-events-dlq" }]
+      "intake-backlog"                  = ["AWS/SQS", "ApproximateAgeOfOldestMessage", { QueueName = "appflow-retry-intake" }]
       "on-failure-function-errors"      = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-errors-not-empty"     = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-on-failure-errors" }]
       "on-failure-destination-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", { FunctionName = "appflow-retry-on-failure" }]
