@@ -284,7 +284,7 @@ pub async fn within_deadline<T, E: Into<NamedError>>(
 /// payload is read as plain JSON so that a malformed envelope is an
 /// `InvalidEvent` naming its field, not a runtime deserialisation error.
 ///
-/// From the intake queue (docs/design.md §5.10) the payload is an SQS batch:
+/// From the intake queue (docs/design.md §5.11) the payload is an SQS batch:
 /// each message is handled as an event, and the reply names the messages
 /// to keep (`batchItemFailures`); no message is started after
 /// [`work_deadline`]. A batch whose envelope is broken is an `InvalidEvent` for all of it.

@@ -18,10 +18,14 @@
 //!   handler, its Retry (30 s × 2ⁿ, full jitter, 6 attempts, cap 600 s).
 //! - Lambda: 1,000 concurrent executions for the account; each Lambda
 //!   instance has its own policy cache (a cold instance reads SSM). An
-//!   invocation lasts its base time plus the SDK backoffs it waited. Async
-//!   (on-failure) invocations over the limit are retried by Lambda (1 s
-//!   doubling to 5 min) for up to 6 h; function errors are retried twice
-//!   (1 min, 2 min), then the event is parked (on-failure destination).
+//!   invocation lasts its base time plus the SDK backoffs it waited.
+//! - The intake queue (docs/design.md §5.11): events wait in SQS; the event
+//!   source mapping runs at most `decision_concurrency` on-failure
+//!   invocations of `batch_size` messages; a failed message comes back after
+//!   `visibility_seconds` and is parked (errors queue) at `max_receives`.
+//!   With `decision_concurrency` 0 the old path is played: async invocations
+//!   over the limit retried by Lambda (1 s doubling to 5 min) for up to 6 h,
+//!   function errors retried twice (1 min, 2 min), then parked.
 //! - 1% of failure events are lost (seeded); only the sweep can find them.
 //!
 //! Prices (us-east-1 list prices): Step Functions Standard $0.000025 per state

@@ -1,4 +1,4 @@
-//! The intake queue (docs/design.md §5.10): EventBridge sends the rule's
+//! The intake queue (docs/design.md §5.11): EventBridge sends the rule's
 //! events to an SQS queue, and Lambda's event source mapping hands them to
 //! on-failure in batches, at most `decision_concurrency` invocations at a
 //! time. That bound is the decision storm guard: an outage of a thousand

@@ -122,7 +122,7 @@ resource "aws_lambda_function_event_invoke_config" "on_failure" {
   }
 }
 
-# The decision storm guard (docs/design.md §5.10): the intake queue's
+# The decision storm guard (docs/design.md §5.11): the intake queue's
 # messages, one per invocation, at most decision_concurrency invocations at
 # once; a message whose decision failed is reported (ReportBatchItemFailures)
 # and comes back after the queue's visibility timeout.

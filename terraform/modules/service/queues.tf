@@ -4,7 +4,7 @@ locals {
   queue_retention_seconds = 14 * 24 * 60 * 60
 }
 
-# The intake queue (docs/design.md §5.10): the rule's target. on-failure
+# The intake queue (docs/design.md §5.11): the rule's target. on-failure
 # takes its messages through an event source mapping whose maximum
 # concurrency is the decision storm guard; a message not handled comes back
 # after the visibility timeout (6 times the function's timeout, as Lambda

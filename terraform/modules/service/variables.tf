@@ -80,7 +80,7 @@ variable "lambda" {
     error_message = "lambda.on_failure_concurrency, restart_concurrency and sweep_concurrency must each be null (no reservation, the default) or a whole number of at least 1: Lambda refuses a reservation that leaves the account's unreserved concurrency below its minimum, and 0 would stop the function."
   }
 
-  # The decision storm guard (docs/design.md §5.10): the intake queue's event
+  # The decision storm guard (docs/design.md §5.11): the intake queue's event
   # source mapping runs at most this many on-failure invocations at once.
   validation {
     condition     = var.lambda.decision_concurrency >= 2 && var.lambda.decision_concurrency <= 1000 && floor(var.lambda.decision_concurrency) == var.lambda.decision_concurrency
