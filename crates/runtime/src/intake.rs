@@ -95,7 +95,10 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> OnFailure<S, A, M
         for m in messages {
             stopped = stopped || stop();
             let result = if stopped {
-                Err(("DeadlineExceeded", "not started: the invocation's time is up".to_owned()))
+                Err((
+                    "DeadlineExceeded",
+                    "not started: the invocation's time is up".to_owned(),
+                ))
             } else {
                 match serde_json::from_str::<Value>(&m.body) {
                     Err(e) => Err(("InvalidEvent", format!("the message body is not JSON: {e}"))),

@@ -1048,7 +1048,10 @@ async fn an_intake_batch_past_its_time_keeps_the_messages_not_started() {
         calls.set(calls.get() + 1);
         calls.get() > 1
     };
-    let reply = w.on_failure().handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), stop).await;
+    let reply = w
+        .on_failure()
+        .handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), stop)
+        .await;
     let kept: Vec<&str> = reply.failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(kept, ["m-2", "m-3"]);
     assert_eq!(w.machine.executions.lock().unwrap().len(), 1);
@@ -1064,9 +1067,18 @@ fn an_intake_batch_envelope_is_checked_and_an_event_is_not_a_batch() {
     assert!(crate::sqs_batch(&e).is_none());
     let cases = [
         (json!({"Records": {}}), "Records"),
-        (json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}), "Records[0].messageId"),
-        (json!({"Records": [{"messageId": "m", "eventSource": "aws:kinesis", "body": "{}"}]}), "Records[0].eventSource"),
-        (json!({"Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": 3}]}), "Records[0].body"),
+        (
+            json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}),
+            "Records[0].messageId",
+        ),
+        (
+            json!({"Records": [{"messageId": "m", "eventSource": "aws:kinesis", "body": "{}"}]}),
+            "Records[0].eventSource",
+        ),
+        (
+            json!({"Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": 3}]}),
+            "Records[0].body",
+        ),
     ];
     for (batch, field) in cases {
         let err = crate::sqs_batch(&batch).unwrap().unwrap_err();

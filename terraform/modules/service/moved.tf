@@ -88,3 +88,10 @@ moved {
   from = aws_cloudwatch_metric_alarm.this["on-failure-errors"]
   to   = aws_cloudwatch_metric_alarm.this["on-failure-function-errors"]
 }
+
+# The dead-letter queue's policy became one instance of the rule's queue
+# policies when the intake queue got the same one.
+moved {
+  from = aws_sqs_queue_policy.events_dlq
+  to   = aws_sqs_queue_policy.rule["events_dlq"]
+}

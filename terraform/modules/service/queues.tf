@@ -28,21 +28,6 @@ resource "aws_sqs_queue" "intake" {
   tags = var.tags
 }
 
-resource "aws_sqs_queue_policy" "intake" {
-  queue_url = aws_sqs_queue.intake.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "RuleEvents"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.intake.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arn } }
-    }]
-  })
-}
-
 # Events EventBridge could not deliver to the intake queue.
 resource "aws_sqs_queue" "events_dlq" {
   name                      = "${var.name}-events-dlq"
@@ -51,16 +36,27 @@ resource "aws_sqs_queue" "events_dlq" {
   tags                      = var.tags
 }
 
-resource "aws_sqs_queue_policy" "events_dlq" {
-  queue_url = aws_sqs_queue.events_dlq.id
+# The queues the rule writes to, the intake queue (its events) and the
+# dead-letter queue (what it could not deliver): only the rule may send.
+locals {
+  rule_queues = {
+    intake     = { queue = aws_sqs_queue.intake, sid = "RuleEvents" }
+    events_dlq = { queue = aws_sqs_queue.events_dlq, sid = "RuleDeadLetters" }
+  }
+}
+
+resource "aws_sqs_queue_policy" "rule" {
+  for_each = local.rule_queues
+
+  queue_url = each.value.queue.id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
-      Sid       = "RuleDeadLetters"
+      Sid       = each.value.sid
       Effect    = "Allow"
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = aws_sqs_queue.events_dlq.arn
+      Resource  = each.value.queue.arn
       Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arn } }
     }]
   })

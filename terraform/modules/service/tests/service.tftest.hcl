@@ -269,7 +269,7 @@ run "the_rule_feeds_on_failure_through_the_intake_queue" {
   }
 
   assert {
-    condition = jsondecode(aws_sqs_queue_policy.intake.policy).Statement == [{
+    condition = jsondecode(aws_sqs_queue_policy.rule["intake"].policy).Statement == [{
       Sid       = "RuleEvents", Effect = "Allow", Principal = { Service = "events.amazonaws.com" }, Action = "sqs:SendMessage",
       Resource  = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake",
       Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/appflow-retry-failed-runs" } }
@@ -626,7 +626,7 @@ run "kms_key_policy_has_one_scoped_statement_per_service" {
   }
 
   assert {
-    condition = jsondecode(aws_sqs_queue_policy.events_dlq.policy).Statement[0].Condition == {
+    condition = jsondecode(aws_sqs_queue_policy.rule["events_dlq"].policy).Statement[0].Condition == {
       ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/appflow-retry-failed-runs" }
     }
     error_message = "only this rule may write to the dead-letter queue"
