@@ -465,6 +465,8 @@ struct Msg {
     id: String,
     visible_at: i64,
     receives: u32,
+    /// When EventBridge sent it.
+    sent_at: i64,
 }
 
 type OnFailureFn = OnFailure<Port, Port, Port, Port>;
@@ -510,7 +512,7 @@ struct Sim {
     /// The intake queue, oldest first.
     intake: Vec<Msg>,
     intake_peak: usize,
-    /// The oldest message's age at its receipt, ms (the decision backlog).
+    /// The oldest message's age at a receipt, ms since EventBridge sent it (the decision backlog).
     intake_oldest_ms: i64,
 }
 
@@ -745,6 +747,7 @@ impl Sim {
                     id: id.to_owned(),
                     visible_at: now + 1_000,
                     receives: 0,
+                    sent_at: now + 1_000,
                 });
                 self.intake_peak = self.intake_peak.max(self.intake.len());
                 self.push(now + 1_000, Ev::Poll);
@@ -869,7 +872,7 @@ impl Sim {
                 return;
             }
             for m in &batch {
-                self.intake_oldest_ms = self.intake_oldest_ms.max(now - m.visible_at);
+                self.intake_oldest_ms = self.intake_oldest_ms.max(now - m.sent_at);
             }
             let in_flight = self.lambda_in_flight(now);
             let port = Port(self.shared.clone());
@@ -1111,6 +1114,14 @@ impl Sim {
             "{:<38} {:>10} {:>10} {:>10} {:>10}",
             "Lambda concurrency (peak, limit)", self.out.lambda_peak, "", LAMBDA_LIMIT, self.out.lambda_throttled
         );
+        if sc.decision_concurrency > 0 {
+            println!(
+                "intake queue: decision_concurrency {}, peak {} messages, oldest {:.1} min old when received",
+                sc.decision_concurrency,
+                self.intake_peak,
+                self.intake_oldest_ms as f64 / 60_000.0
+            );
+        }
         println!(
             "{:<38} {:>10} {:>10} {:>10} {:>10}",
             "AppFlow StartFlow over 1,000 runs", s.stats.runs_refused_concurrency, "", RUNS_LIMIT, ""
