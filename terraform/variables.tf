@@ -59,7 +59,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "A customer-managed KMS key to use; null creates one."
+  description = "A customer-managed KMS key to use; null creates one. Its key policy must grant what the created key's does (terraform/modules/service/kms.tf), above all events.amazonaws.com kms:GenerateDataKey and kms:Decrypt: without it EventBridge can write no event to the encrypted intake queue nor to the dead-letter queue, and every failure is lost."
   type        = string
   default     = null
 }

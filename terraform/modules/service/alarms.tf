@@ -28,11 +28,15 @@ locals {
   alarm_threshold      = 0
 
   # The alarms that fire on a level rather than on any occurrence.
-  # intake-backlog: the oldest event waiting for a decision is more than 30
-  # minutes old (decisions are falling behind: an outage larger than
+  # intake-backlog: the oldest event waiting for a decision is older than
+  # this (decisions are falling behind: an outage larger than
   # decision_concurrency decides in time, or on-failure failing and retrying).
+  # SQS leaves a message out of ApproximateAgeOfOldestMessage once it has been
+  # received three times, so the threshold must come before the third
+  # receive (two visibility timeouts), with a 5-minute period to spare: 19
+  # minutes at the default timeout, at most 30.
   alarm_thresholds = {
-    intake-backlog = 30 * 60
+    intake-backlog = min(30 * 60, 2 * local.intake_visibility_seconds - 5 * 60)
   }
 
   alarms = {
@@ -64,7 +68,7 @@ locals {
       metric      = "ApproximateAgeOfOldestMessage"
       statistic   = "Maximum"
       dimensions  = { QueueName = aws_sqs_queue.intake.name }
-      description = "An AppFlow event has waited more than 30 minutes in the intake queue for on-failure: decisions are falling behind (a failure storm larger than decision_concurrency decides quickly, or on-failure keeps failing: its log says why, each message is retried 5 times, then moves to the on-failure-errors queue)."
+      description = "An AppFlow event has waited too long in the intake queue for on-failure (19 minutes at the default timeout): decisions are falling behind (a failure storm larger than decision_concurrency decides quickly, or on-failure keeps failing: its log says why, each message is retried 5 times, then moves to the on-failure-errors queue)."
     }
     # on-failure's invocations (an intake batch reports a failed message
     # without an error: intake-backlog and on-failure-errors-not-empty see it).

@@ -92,6 +92,11 @@ resource "aws_cloudwatch_event_target" "this" {
   dead_letter_config {
     arn = aws_sqs_queue.events_dlq.arn
   }
+
+  # The rule may send to a queue only once its queue policy says so: an
+  # upgrade that moved the target first would have EventBridge's sends
+  # refused, and permission errors go to the dead-letter queue unretried.
+  depends_on = [aws_sqs_queue_policy.rule]
 }
 
 # The sweep's schedule; sweep_enabled = false keeps the rule, disabled.

@@ -14,11 +14,15 @@ locals {
   intake_visibility_seconds = 6 * var.lambda.timeout
   intake_max_receives       = 5
   intake_batch_size         = 1
+  # SQS keeps a message's first enqueue time when it moves it to a
+  # dead-letter queue: 4 days here leave at least 10 of the errors queue's 14
+  # to find and redrive it.
+  intake_retention_seconds = 4 * 24 * 60 * 60
 }
 
 resource "aws_sqs_queue" "intake" {
   name                       = "${var.name}-intake"
-  message_retention_seconds  = local.queue_retention_seconds
+  message_retention_seconds  = local.intake_retention_seconds
   visibility_timeout_seconds = local.intake_visibility_seconds
   kms_master_key_id          = local.kms_key_arn
   redrive_policy = jsonencode({

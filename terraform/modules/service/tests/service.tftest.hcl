@@ -220,8 +220,8 @@ run "one_function_role_policy_and_log_group_each" {
   }
 
   assert {
-    condition     = [aws_sqs_queue.on_failure_errors.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds, aws_sqs_queue.intake.message_retention_seconds] == [1209600, 1209600, 1209600]
-    error_message = "every queue keeps a message 14 days, the SQS maximum"
+    condition     = [aws_sqs_queue.on_failure_errors.message_retention_seconds, aws_sqs_queue.events_dlq.message_retention_seconds, aws_sqs_queue.intake.message_retention_seconds] == [1209600, 1209600, 345600]
+    error_message = "the errors and dead-letter queues keep a message 14 days, the SQS maximum; the intake queue 4, so that a message it moves (its enqueue time kept) has 10 days left in the errors queue"
   }
 
   assert {
@@ -246,6 +246,11 @@ run "the_rule_feeds_on_failure_through_the_intake_queue" {
   assert {
     condition     = aws_cloudwatch_event_target.this.arn == aws_sqs_queue.intake.arn
     error_message = "the rule's target is the intake queue, not the function"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.intake.message_retention_seconds + 10 * 86400 <= aws_sqs_queue.on_failure_errors.message_retention_seconds
+    error_message = "a message the intake queue moves keeps its enqueue time: the errors queue must leave 10 days to redrive it"
   }
 
   assert {
@@ -286,8 +291,8 @@ run "the_rule_feeds_on_failure_through_the_intake_queue" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this["intake-backlog"].threshold == 1800
-    error_message = "the backlog alarm fires when an event has waited more than 30 minutes"
+    condition     = aws_cloudwatch_metric_alarm.this["intake-backlog"].threshold == 420
+    error_message = "the backlog alarm fires before a failing message's third receive (2 x 360 s visibility, less a 5-minute period), after which SQS leaves it out of the age metric"
   }
 }
 
@@ -500,7 +505,7 @@ run "every_alarm_notifies_the_topic" {
   }
 
   assert {
-    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == (a.alarm_name == "appflow-retry-intake-backlog" ? 1800 : 0)])
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == (a.alarm_name == "appflow-retry-intake-backlog" ? 1140 : 0)])
     error_message = "every alarm but the backlog's fires on the first occurrence, and every alarm notifies the topic"
   }
 
