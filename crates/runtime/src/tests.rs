@@ -1086,3 +1086,124 @@ fn an_intake_batch_envelope_is_checked_and_an_event_is_not_a_batch() {
     }
     assert_eq!(crate::sqs_batch(&json!({"Records": []})).unwrap().unwrap(), vec![]);
 }
+
+// The intake queue against hostile and faulty input (from its red-team).
+
+fn kept(reply: &crate::BatchReply) -> Vec<String> {
+    reply.failures.iter().map(|f| f.item_identifier.clone()).collect()
+}
+
+#[tokio::test]
+async fn intake_odd_bodies_are_kept_never_unwrapped_nor_recursed() {
+    let w = World::new();
+    let good = event(FLOW, FAILED, "ONDEMAND", "Read timed out");
+    // A body that is itself an SQS batch holding a valid event.
+    let nested = sqs(&[("inner", good.to_string())]).to_string();
+    // Double-encoded JSON: a JSON string whose text is the event.
+    let double = serde_json::to_string(&good.to_string()).unwrap();
+    // SNS-wrapped (raw delivery off).
+    let sns = json!({"Type": "Notification", "MessageId": "x", "Message": good.to_string()}).to_string();
+    // Records beside an EventBridge envelope, inside a body: an event, handled.
+    let mut mixed = good.clone();
+    mixed["Records"] = json!([{"messageId": "z", "eventSource": "aws:sqs", "body": "{}"}]);
+    // Huge (EventBridge's 256 KiB): the same event with 250 KiB of padding.
+    let mut huge = good.clone();
+    huge["detail"]["padding"] = json!("x".repeat(250 * 1024));
+    let huge = huge.to_string();
+    let batch = sqs(&[
+        ("nested", nested),
+        ("double", double),
+        ("sns", sns),
+        ("empty", String::new()),
+        ("null", "null".into()),
+        ("mixed", mixed.to_string()),
+        ("huge", huge),
+    ]);
+    let reply = w
+        .on_failure()
+        .handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), || false)
+        .await;
+    assert_eq!(kept(&reply), ["nested", "double", "sns", "empty", "null"]);
+    // mixed and huge are the same failed run: one execution.
+    assert_eq!(w.machine.executions.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn intake_a_forged_run_is_kept_and_a_forged_flow_only_notifies() {
+    let w = World::new();
+    let other_flow = event("not-a-flow", FAILED, "ONDEMAND", "x").to_string();
+    let forged_run = event(FLOW, "00000000-0000-0000-0000-000000000000", "ONDEMAND", "x").to_string();
+    let batch = sqs(&[("a", other_flow), ("b", forged_run)]);
+    let reply = w
+        .on_failure()
+        .handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), || false)
+        .await;
+    // A forged run of a real flow is refused (AppFlow's history is checked) and kept;
+    // nothing is restarted. A forged flow name is "the flow no longer exists":
+    // a skip execution that notifies (pre-existing; the queue is one more way in).
+    assert_eq!(kept(&reply), ["b"]);
+    assert!(w.flows.started.lock().unwrap().is_empty());
+    let executions = w.machine.executions.lock().unwrap().clone();
+    assert_eq!(executions.len(), 1);
+    assert!(executions[0].1.contains("the flow no longer exists"));
+}
+
+#[tokio::test]
+async fn intake_duplicate_message_ids_keep_the_message_if_any_copy_failed() {
+    let w = World::new();
+    let good = event(FLOW, FAILED, "ONDEMAND", "Read timed out").to_string();
+    let batch = sqs(&[("m", good.clone()), ("m", "{bad".into()), ("m", good)]);
+    let reply = w
+        .on_failure()
+        .handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), || false)
+        .await;
+    assert_eq!(kept(&reply), ["m"]);
+}
+
+#[tokio::test]
+async fn intake_throttling_mid_batch_keeps_every_undecided_message() {
+    for fault in ["ssm", "appflow", "sfn"] {
+        let w = World::new();
+        let e = PortError::Throttled("Rate exceeded".into());
+        match fault {
+            "ssm" => *w.store.fail.lock().unwrap() = Some(e),
+            "appflow" => *w.flows.fail.lock().unwrap() = Some(e),
+            _ => *w.machine.fail.lock().unwrap() = Some(e),
+        }
+        let good = event(FLOW, FAILED, "ONDEMAND", "Read timed out").to_string();
+        let batch = sqs(&[("m-1", good.clone()), ("m-2", good)]);
+        let reply = w
+            .on_failure()
+            .handle_batch(crate::sqs_batch(&batch).unwrap().unwrap(), || false)
+            .await;
+        assert_eq!(kept(&reply), ["m-1", "m-2"], "{fault}");
+    }
+}
+
+#[tokio::test]
+async fn intake_the_same_event_through_the_queue_and_redrive_at_once_starts_one_execution() {
+    let w = World::new();
+    let h = w.on_failure();
+    let e = event(FLOW, FAILED, "ONDEMAND", "Read timed out");
+    let batch = crate::sqs_batch(&sqs(&[("m", e.to_string())])).unwrap().unwrap();
+    let (reply, direct) = tokio::join!(h.handle_batch(batch, || false), h.handle_any(&e));
+    assert!(reply.failures.is_empty());
+    direct.unwrap();
+    assert_eq!(w.machine.executions.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn intake_what_the_intake_queue_moves_to_the_errors_queue_is_redrivable() {
+    // SQS moves the message body unchanged: the raw EventBridge event.
+    let body = event(FLOW, FAILED, "ONDEMAND", "Read timed out").to_string();
+    let x = crate::redrive::extract(&body).unwrap();
+    assert_eq!(x.shape, crate::redrive::Shape::Event);
+    assert_eq!(
+        x.cause, None,
+        "nothing says why it was parked: the intake's error is only in the log"
+    );
+    // A body that can never be an event is refused by redrive (left in the queue, never deleted).
+    for bad in ["{bad", "\"{}\"", "null", ""] {
+        assert!(crate::redrive::extract(bad).is_err(), "{bad}");
+    }
+}
