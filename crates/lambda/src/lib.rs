@@ -296,7 +296,7 @@ pub async fn on_failure_fn(
         None => within_deadline(&event.context, handler.handle_any(&event.payload))
             .await
             .map(|r| OnFailureReply::Event(Box::new(r))),
-        Some(Err(e)) => Err(NamedError::new("InvalidEvent", &e)),
+        Some(Err(e)) => Err(OnFailureError::from(e).into()),
         Some(Ok(messages)) => {
             let stop_at = work_deadline(&event.context);
             let batch = async {
