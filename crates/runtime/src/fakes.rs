@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{
     AppFlow, Clock, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome,
-    StateMachine,
+    StateMachine, TaskTokens,
 };
 
 #[derive(Debug, Default)]
@@ -56,6 +56,8 @@ pub struct Flows {
     pub list_calls: Mutex<usize>,
     pub started: Mutex<Vec<(String, String)>>,
     pub fail: Mutex<Option<PortError>>,
+    /// StartFlow never answers (a hung call), when set.
+    pub hang_start: Mutex<bool>,
 }
 
 impl Default for Flows {
@@ -68,6 +70,7 @@ impl Default for Flows {
             list_calls: Mutex::new(0),
             started: Mutex::default(),
             fail: Mutex::default(),
+            hang_start: Mutex::new(false),
         }
     }
 }
@@ -167,6 +170,9 @@ impl AppFlow for Flows {
     }
 
     async fn start_flow(&self, flow: &str, client_token: &str) -> Result<Option<String>, PortError> {
+        if *self.hang_start.lock().unwrap() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.fail.lock().unwrap().clone() {
             return Err(e);
         }
@@ -444,3 +450,67 @@ macro_rules! test_world {
     };
 }
 pub(crate) use test_world;
+
+/// What a task token was answered: the output, or (error, cause).
+pub type TaskAnswer = Result<String, (String, String)>;
+
+/// Step Functions' task tokens: the tokens whose executions wait, and what
+/// each was answered.
+#[derive(Debug, Default)]
+pub struct Tasks {
+    pub waiting: Mutex<Vec<String>>,
+    pub heartbeats: Mutex<Vec<String>>,
+    /// (token, Ok(output) | Err((error, cause))), in order.
+    pub answers: Mutex<Vec<(String, TaskAnswer)>>,
+    pub fail_heartbeat: Mutex<Option<PortError>>,
+    pub fail_answer: Mutex<Option<PortError>>,
+    /// The execution stops waiting right after its heartbeat (a `cancel`
+    /// during the restart).
+    pub cancel_after_heartbeat: Mutex<bool>,
+}
+
+impl Tasks {
+    pub fn waiting(tokens: &[&str]) -> Self {
+        let t = Tasks::default();
+        t.waiting.lock().unwrap().extend(tokens.iter().map(|s| (*s).to_owned()));
+        t
+    }
+
+    fn answer(&self, token: &str, answer: TaskAnswer) -> Result<(), PortError> {
+        if let Some(e) = self.fail_answer.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let mut waiting = self.waiting.lock().unwrap();
+        let Some(at) = waiting.iter().position(|t| t == token) else {
+            return Err(PortError::NotFound(format!("TaskTimedOut: {token}")));
+        };
+        waiting.remove(at);
+        self.answers.lock().unwrap().push((token.to_owned(), answer));
+        Ok(())
+    }
+}
+
+impl TaskTokens for Tasks {
+    async fn heartbeat(&self, token: &str) -> Result<(), PortError> {
+        self.heartbeats.lock().unwrap().push(token.to_owned());
+        if let Some(e) = self.fail_heartbeat.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let mut waiting = self.waiting.lock().unwrap();
+        if !waiting.iter().any(|t| t == token) {
+            return Err(PortError::NotFound(format!("InvalidToken: {token}")));
+        }
+        if *self.cancel_after_heartbeat.lock().unwrap() {
+            waiting.retain(|t| t != token);
+        }
+        Ok(())
+    }
+
+    async fn succeed(&self, token: &str, output: &str) -> Result<(), PortError> {
+        self.answer(token, Ok(output.to_owned()))
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), PortError> {
+        self.answer(token, Err((error.to_owned(), cause.to_owned())))
+    }
+}

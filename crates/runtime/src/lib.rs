@@ -11,8 +11,10 @@ pub mod on_failure;
 pub mod operate;
 pub mod policy_cache;
 pub mod ports;
+pub mod queue;
 pub mod redrive;
 pub mod restart;
+pub mod restart_queue;
 pub mod sweep;
 pub mod telemetry;
 
@@ -31,10 +33,11 @@ mod sweep_tests;
 #[cfg(test)]
 mod tests;
 
-pub use intake::{BatchReply, IntakeMessage, sqs_batch};
 pub use on_failure::{
     OnFailure, OnFailureError, OnFailureOutput, Origin, RecoveryOutput, Reply, SWEEP_REASON_PREFIX, state_machine_input,
 };
 pub use policy_cache::{DEFAULT_TTL_SECONDS, LoadedPolicy, PolicyCache};
+pub use queue::{BatchMessage, BatchReply, ItemFailure, sqs_batch};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
+pub use restart_queue::{Handled, RestartPace};
 pub use sweep::{Coverage, CoverageError, Sweep, SweepError, SweepLimits, SweepOutput};

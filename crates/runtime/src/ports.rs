@@ -157,6 +157,23 @@ pub trait StateMachine: Send + Sync {
     fn execution_input(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
 }
 
+/// Step Functions' callback API, for the Task that waits for a task token:
+/// the restart queue's (docs/design.md §5.12). A task no longer waiting
+/// (its execution stopped or timed out, or the token already answered:
+/// `TaskTimedOut`, `InvalidToken`, `TaskDoesNotExist`) is
+/// [`PortError::NotFound`].
+pub trait TaskTokens: Send + Sync {
+    /// SendTaskHeartbeat: Ok while the execution waits for `token`.
+    fn heartbeat(&self, token: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// SendTaskSuccess: the Task's result, `output` (JSON).
+    fn succeed(&self, token: &str, output: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// SendTaskFailure: the Task fails with `error` (the name its Retry and
+    /// Catch match) and `cause`.
+    fn fail(&self, token: &str, error: &str, cause: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
 /// The time decisions are made at.
 pub trait Clock: Send + Sync {
     /// The current time, in UTC.

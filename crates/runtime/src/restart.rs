@@ -106,6 +106,11 @@ pub enum RestartError {
     /// retried by the state machine.
     #[error("the flow's run history is longer than the reader's bound: {0}")]
     HistoryIncomplete(HistoryError),
+    /// `DeadlineExceeded`: the restart from the restart queue was still running
+    /// when the invocation's time ran out; retried by the state machine (its re-check
+    /// finds a run StartFlow may have begun).
+    #[error("the restart did not finish before the invocation's deadline (a retry re-checks for a run it began)")]
+    DeadlineExceeded,
 }
 
 impl RestartError {
@@ -119,6 +124,7 @@ impl RestartError {
             RestartError::AppFlowFailed(_) => "AppFlowFailed",
             RestartError::PolicyUnavailable(_) => "PolicyUnavailable",
             RestartError::HistoryIncomplete(_) => "HistoryIncomplete",
+            RestartError::DeadlineExceeded => "DeadlineExceeded",
         }
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::fakes::{Flows, PREFIX, Ports, record};
 
+mod queue;
 mod redteam;
 
 const FLOW: &str = "sf-accounts";
