@@ -23,7 +23,7 @@ use appflow_retry_policy::{RunRecord, RunStatus};
 use appflow_retry_runtime::operate::{ExecutionDetail, ExecutionSummary, Executions, ExecutionsPage, RunState};
 use appflow_retry_runtime::ports::{
     AppFlow, FlowInfo, FlowSummary, FlowsPage, NAMES_PER_READ, ParameterStore, PortError, RecordsPage, StartOutcome,
-    StateMachine,
+    StateMachine, TaskTokens,
 };
 use appflow_retry_runtime::redrive::{Invoker, Queue, QueueMessage};
 use aws_config::retry::RetryConfig;
@@ -364,6 +364,77 @@ impl StateMachine for SfnStateMachine {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(None),
             Err(e) => Err(port_error(e)),
         }
+    }
+}
+
+/// Step Functions' callback API for the restart queue's task tokens
+/// (docs/design.md §5.12). IAM: `states:SendTaskHeartbeat`,
+/// `states:SendTaskSuccess`, `states:SendTaskFailure` on the state machine
+/// (crates/aws/src/permissions.rs).
+#[derive(Debug, Clone)]
+pub struct SfnTaskTokens {
+    client: aws_sdk_sfn::Client,
+}
+
+impl SfnTaskTokens {
+    /// An adapter over a client built from `config`.
+    pub fn new(config: &SdkConfig) -> Self {
+        SfnTaskTokens {
+            client: aws_sdk_sfn::Client::new(config),
+        }
+    }
+}
+
+/// The answers that say a task no longer waits for its token: the
+/// execution stopped or timed out, or the token was answered already.
+const TASK_GONE_CODES: &[&str] = &["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"];
+
+fn task_error<E>(err: SdkError<E>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let gone = err
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| TASK_GONE_CODES.contains(&code));
+    match port_error(err) {
+        PortError::Failed(text) if gone => PortError::NotFound(text),
+        other => other,
+    }
+}
+
+impl TaskTokens for SfnTaskTokens {
+    async fn heartbeat(&self, token: &str) -> Result<(), PortError> {
+        self.client
+            .send_task_heartbeat()
+            .task_token(token)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(task_error)
+    }
+
+    async fn succeed(&self, token: &str, output: &str) -> Result<(), PortError> {
+        self.client
+            .send_task_success()
+            .task_token(token)
+            .output(output)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(task_error)
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), PortError> {
+        self.client
+            .send_task_failure()
+            .task_token(token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(task_error)
     }
 }
 

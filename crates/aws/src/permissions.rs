@@ -16,6 +16,9 @@
 //!   these, so the e2e checks them against this table only: each role grants
 //!   exactly its rows' actions (Code and Platform), and `*` only where the
 //!   row says AWS offers no resource-level permission.
+//! - [`Need::Upgrade`]: kept for executions an older version started (they
+//!   run the definition they started with); granted and checked like a
+//!   Platform row, used by nothing of this version.
 
 use std::collections::BTreeSet;
 
@@ -72,6 +75,8 @@ pub enum Resource {
     Executions,
     /// The intake queue in front of on-failure (docs/design.md §5.10).
     IntakeQueue,
+    /// The restart queue in front of the restart function (docs/design.md §5.12).
+    RestartQueue,
     /// The on-failure function's errors queue.
     ErrorsQueue,
     /// The events and errors queues (redrive).
@@ -97,6 +102,11 @@ pub enum Need {
     Code,
     /// AWS calls it with the role on the service's behalf.
     Platform,
+    /// Kept for what an older version left running: an execution keeps the
+    /// definition it started with, so one that started before an upgrade
+    /// still calls what that definition called. Nothing of this version
+    /// calls it; it can go once no such execution is left.
+    Upgrade,
 }
 
 /// One row: `role` needs `action` on `resource`, because `why`.
@@ -124,7 +134,7 @@ const fn row(role: Role, action: &'static str, resource: Resource, need: Need, w
     }
 }
 
-use Need::{Code, Platform};
+use Need::{Code, Platform, Upgrade};
 use Resource as R;
 use Role::{OnFailure, Operator, Restart, StateMachine, Sweep};
 
@@ -163,16 +173,23 @@ const OWN: &[Permission] = &[
     row(Restart, "appflow:DescribeFlow", R::CoveredFlows, Code, "the flow's status and trigger before a restart"),
     row(Restart, "appflow:DescribeFlowExecutionRecords", R::CoveredFlows, Code, "a newer run, the failed run's record"),
     row(Restart, "appflow:StartFlow", R::CoveredFlows, Code, "the restart or re-activation"),
+    row(Restart, "states:SendTaskHeartbeat", R::StateMachine, Code, "the restart queue: the execution still waits (nothing starts otherwise)"),
+    row(Restart, "states:SendTaskSuccess", R::StateMachine, Code, "the restart queue: the restart's output to the waiting execution"),
+    row(Restart, "states:SendTaskFailure", R::StateMachine, Code, "the restart queue: the restart's error, by its name, to the waiting execution"),
+    row(Restart, "sqs:ReceiveMessage", R::RestartQueue, Platform, "the event source mapping polls the restart queue with the function's role"),
+    row(Restart, "sqs:DeleteMessage", R::RestartQueue, Platform, "the event source mapping deletes a handled message"),
+    row(Restart, "sqs:GetQueueAttributes", R::RestartQueue, Platform, "the event source mapping reads the queue's attributes"),
     // sweep
     row(Sweep, "appflow:ListFlows", R::AccountFlows, Code, "the flows whose last run failed"),
     row(Sweep, "appflow:DescribeFlowExecutionRecords", R::CoveredFlows, Code, "the failed runs of a covered flow"),
     row(Sweep, "states:DescribeExecution", R::Executions, Code, "whether a failed run was handled"),
     row(Sweep, "states:StartExecution", R::StateMachine, Code, "start the decision of a lost failure"),
     // the state machine
-    row(StateMachine, "lambda:InvokeFunction", R::RestartFunction, Code, "the Restart task"),
+    row(StateMachine, "sqs:SendMessage", R::RestartQueue, Code, "the Restart task queues the restart (waitForTaskToken)"),
+    row(StateMachine, "lambda:InvokeFunction", R::RestartFunction, Upgrade, "executions started before the restart queue still invoke the function"),
     row(StateMachine, "sns:Publish", R::Topic, Code, "the Notify states"),
-    row(StateMachine, "kms:Decrypt", R::Key, Platform, "publishing to the topic encrypted with the key"),
-    row(StateMachine, "kms:GenerateDataKey", R::Key, Platform, "publishing to the topic encrypted with the key"),
+    row(StateMachine, "kms:Decrypt", R::Key, Platform, "publishing to the topic and queueing restarts, both encrypted with the key"),
+    row(StateMachine, "kms:GenerateDataKey", R::Key, Platform, "publishing to the topic and queueing restarts, both encrypted with the key"),
     row(StateMachine, "logs:CreateLogDelivery", R::Any, Platform, "execution logging"),
     row(StateMachine, "logs:GetLogDelivery", R::Any, Platform, "execution logging"),
     row(StateMachine, "logs:UpdateLogDelivery", R::Any, Platform, "execution logging"),
@@ -253,7 +270,7 @@ mod tests {
         let service = match adapter {
             "SsmParameterStore" => "ssm",
             "AwsAppFlow" => "appflow",
-            "SfnStateMachine" => "states",
+            "SfnStateMachine" | "SfnTaskTokens" => "states",
             "SqsQueue" => "sqs",
             "LambdaInvoker" => "lambda",
             other => panic!("an SDK call in adapter {other}: name its IAM service here"),
@@ -314,6 +331,7 @@ mod tests {
             if state["Type"] == "Task" {
                 let action = match state["Resource"].as_str().unwrap_or_default() {
                     "arn:aws:states:::lambda:invoke" => "lambda:InvokeFunction",
+                    "arn:aws:states:::sqs:sendMessage.waitForTaskToken" => "sqs:SendMessage",
                     "arn:aws:states:::sns:publish" => "sns:Publish",
                     other => panic!("a Task with resource {other}: add its IAM action here and its row"),
                 };
