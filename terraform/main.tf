@@ -57,10 +57,11 @@ module "service" {
     architecture   = var.lambda_architecture
     log_level      = lower(var.log_level)
 
-    on_failure_concurrency = var.lambda_reserved_concurrency.on_failure
-    restart_concurrency    = var.lambda_reserved_concurrency.restart
-    sweep_concurrency      = var.lambda_reserved_concurrency.sweep
-    decision_concurrency   = var.decision_concurrency
+    on_failure_concurrency  = var.lambda_reserved_concurrency.on_failure
+    restart_concurrency     = var.lambda_reserved_concurrency.restart
+    sweep_concurrency       = var.lambda_reserved_concurrency.sweep
+    decision_concurrency    = var.decision_concurrency
+    restart_rate_per_minute = var.restart_rate_per_minute
   }
   covered_flows           = var.covered_flows
   recovered_flows         = module.policies.recovered_flows

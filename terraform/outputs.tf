@@ -28,6 +28,11 @@ output "rule_name" {
   value       = module.service.rule_name
 }
 
+output "restart_queue_url" {
+  description = "The restart queue (the restart storm guard)."
+  value       = module.service.restart_queue_url
+}
+
 output "intake_queue_url" {
   description = "The rule's events waiting for on-failure (the decision storm guard's backlog)."
   value       = module.service.intake_queue_url

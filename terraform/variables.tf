@@ -105,6 +105,13 @@ variable "decision_concurrency" {
   nullable    = false
 }
 
+variable "restart_rate_per_minute" {
+  description = "The restart storm guard (docs/design.md §5.12): at most this many restarts start in any minute, service-wide (4-6000). The restart queue's event source mapping runs max(2, ceil(rate / 12)) restarts at once, each waiting 60 x that / (rate - that) seconds after its restart."
+  type        = number
+  default     = 60
+  nullable    = false
+}
+
 variable "event_pattern_max_chars" {
   description = "The account's EventBridge event pattern quota (2048 by default, 4096 when raised): the plan refuses a longer rule pattern."
   type        = number

@@ -5,18 +5,22 @@
 //! `/appflow-retry`), `APPFLOW_RETRY_STATE_MACHINE_ARN` (on-failure and
 //! sweep), `APPFLOW_RETRY_POLICY_TTL_SECONDS` (default 60),
 //! `APPFLOW_RETRY_COVERED_FLOWS` (sweep: comma-separated names or prefixes
-//! ending in `*`; empty: every flow). Endpoints come from the standard
+//! ending in `*`; empty: every flow), `APPFLOW_RETRY_RESTART_PACE_MS`
+//! (restart: the shortest invocation from the restart queue, docs/design.md
+//! §5.12; default 0). Endpoints come from the standard
 //! `AWS_ENDPOINT_URL*` variables.
 
 #![warn(missing_docs)]
 
-use appflow_retry_aws::{AppFlowSdkRetry, AwsAppFlow, SfnStateMachine, SsmParameterStore, sdk_config_from_env};
+use appflow_retry_aws::{
+    AppFlowSdkRetry, AwsAppFlow, SfnStateMachine, SfnTaskTokens, SsmParameterStore, sdk_config_from_env,
+};
 use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
     BatchReply, Coverage, CoverageError, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart,
-    RestartError, RestartOutput, Sweep, SweepError, SweepLimits, SweepOutput, sqs_batch,
+    RestartError, RestartOutput, RestartPace, Sweep, SweepError, SweepLimits, SweepOutput, sqs_batch,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde::Serialize;
@@ -36,6 +40,10 @@ pub const ENV_STATE_MACHINE: &str = "APPFLOW_RETRY_STATE_MACHINE_ARN";
 pub const ENV_TTL: &str = "APPFLOW_RETRY_POLICY_TTL_SECONDS";
 /// The flows the sweep covers: names, or prefixes ending in `*` (empty: all).
 pub const ENV_COVERED_FLOWS: &str = "APPFLOW_RETRY_COVERED_FLOWS";
+/// The restart function's pace: the shortest invocation from the restart
+/// queue waits after its restart, in milliseconds (Terraform computes it from
+/// `restart_rate_per_minute`).
+pub const ENV_RESTART_PACE: &str = "APPFLOW_RETRY_RESTART_PACE_MS";
 
 /// Why a function cannot start: a setting of its environment is unusable.
 /// The message names the variable and its value.
@@ -50,6 +58,9 @@ pub enum SettingsError {
     /// An entry of [`ENV_COVERED_FLOWS`] is unusable (the message says which).
     #[error("{}: {}", ENV_COVERED_FLOWS, .0)]
     CoveredFlows(#[source] CoverageError),
+    /// [`ENV_RESTART_PACE`] is not a whole number of milliseconds (at most 15 minutes).
+    #[error("{}={:?} is not a whole number of milliseconds up to 900000", ENV_RESTART_PACE, .0)]
+    RestartPace(String),
     /// [`ENV_STATE_MACHINE`] is missing where executions are started.
     #[error("{} is not set", ENV_STATE_MACHINE)]
     NoStateMachine,
@@ -66,6 +77,8 @@ pub struct Settings {
     pub state_machine_arn: Option<String>,
     /// The flows the sweep covers (empty: all).
     pub coverage: Coverage,
+    /// From [`ENV_RESTART_PACE`] (restart).
+    pub restart_pace: RestartPace,
 }
 
 impl Settings {
@@ -83,11 +96,21 @@ impl Settings {
         }
         let coverage =
             Coverage::parse(&var(ENV_COVERED_FLOWS).unwrap_or_default()).map_err(SettingsError::CoveredFlows)?;
+        let pace_ms = match var(ENV_RESTART_PACE).filter(|v| !v.is_empty()) {
+            None => 0,
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if ms <= 900_000 => ms,
+                _ => return Err(SettingsError::RestartPace(v)),
+            },
+        };
         Ok(Settings {
             policy_prefix,
             policy_ttl_seconds,
             state_machine_arn: var(ENV_STATE_MACHINE).filter(|v| !v.is_empty()),
             coverage,
+            restart_pace: RestartPace {
+                pace: std::time::Duration::from_millis(pace_ms),
+            },
         })
     }
 
@@ -201,6 +224,18 @@ impl From<RestartError> for NamedError {
 pub type OnFailureHandler = OnFailure<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock>;
 /// The restart function's handler type, with the AWS adapters.
 pub type RestartHandler = Restart<SsmParameterStore, AwsAppFlow, SystemClock>;
+
+/// The restart function: its handler, the task-token API it answers the
+/// restart queue's executions with, and its pace.
+#[derive(Debug)]
+pub struct RestartFunction {
+    /// The restart handler.
+    pub handler: RestartHandler,
+    /// SendTaskHeartbeat, SendTaskSuccess, SendTaskFailure.
+    pub tasks: SfnTaskTokens,
+    /// The shortest invocation from the restart queue.
+    pub pace: RestartPace,
+}
 /// The sweep function's handler type, with the AWS adapters.
 pub type SweepHandler = Sweep<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock>;
 
@@ -236,19 +271,23 @@ pub async fn sweep_from_env() -> Result<SweepHandler, SettingsError> {
     })
 }
 
-/// Builds the restart handler from the environment.
-pub async fn restart_from_env() -> Result<RestartHandler, SettingsError> {
+/// Builds the restart function from the environment.
+pub async fn restart_from_env() -> Result<RestartFunction, SettingsError> {
     let settings = Settings::from_env()?;
     let config = sdk_config_from_env().await;
-    Ok(Restart {
-        policies: PolicyCache::new(
-            SsmParameterStore::new(&config),
-            &settings.policy_prefix,
-            settings.policy_ttl_seconds,
-        ),
-        appflow: AwsAppFlow::new(&config, &AppFlowSdkRetry::default()),
-        clock: SystemClock,
-        max_history_pages: DEFAULT_MAX_PAGES,
+    Ok(RestartFunction {
+        handler: Restart {
+            policies: PolicyCache::new(
+                SsmParameterStore::new(&config),
+                &settings.policy_prefix,
+                settings.policy_ttl_seconds,
+            ),
+            appflow: AwsAppFlow::new(&config, &AppFlowSdkRetry::default()),
+            clock: SystemClock,
+            max_history_pages: DEFAULT_MAX_PAGES,
+        },
+        tasks: SfnTaskTokens::new(&config),
+        pace: settings.restart_pace,
     })
 }
 
@@ -331,8 +370,7 @@ pub const WORK_STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs
 /// message): the invocation's deadline less [`WORK_STOP_MARGIN`] or half the
 /// time left, whichever is less.
 pub fn work_deadline(context: &Context) -> std::time::Instant {
-    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
-    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    let left = time_left(context);
     std::time::Instant::now() + left.saturating_sub(WORK_STOP_MARGIN.min(left / 2))
 }
 
@@ -342,9 +380,67 @@ pub async fn sweep_fn(handler: &SweepHandler, event: LambdaEvent<Value>) -> Resu
     within_deadline(&event.context, handler.run(work_deadline(&event.context))).await
 }
 
-/// The restart function: the state machine's Restart task payload in, the outcome out.
-pub async fn restart_fn(handler: &RestartHandler, event: LambdaEvent<Value>) -> Result<RestartOutput, NamedError> {
-    within_deadline(&event.context, handler.handle(&event.payload)).await
+/// How long before the invocation's deadline a queued restart is abandoned
+/// (and answered `DeadlineExceeded`): room for the answer itself.
+pub const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The restart function. From the restart queue (docs/design.md §5.12), an
+/// SQS batch: each message's restart is done and answered to its waiting
+/// execution, the reply keeps the messages to retry, and the invocation
+/// lasts at least the pace (the restart storm guard). Invoked directly (by
+/// an execution that started before the restart queue existed), the Restart
+/// task's payload in, the outcome out.
+///
+/// The invocation waits the pace after its restart (before it returns), so
+/// that the slot's next restart is at least that far from this one.
+pub async fn restart_fn(function: &RestartFunction, event: LambdaEvent<Value>) -> Result<RestartReply, NamedError> {
+    match sqs_batch(&event.payload) {
+        None => within_deadline(&event.context, function.handler.handle(&event.payload))
+            .await
+            .map(|o| RestartReply::Output(Box::new(o))),
+        Some(Err(e)) => Err(NamedError::new("InvalidInput", &e)),
+        Some(Ok(messages)) => {
+            let stop_at = work_deadline(&event.context);
+            let left = time_left(&event.context);
+            let abandon_at = tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN + ANSWER_MARGIN);
+            let batch = async {
+                Ok::<_, RestartError>(
+                    function
+                        .handler
+                        .handle_queued(
+                            &function.tasks,
+                            messages,
+                            || std::time::Instant::now() >= stop_at,
+                            Some(abandon_at),
+                        )
+                        .await,
+                )
+            };
+            let reply = within_deadline(&event.context, batch).await?;
+            // The pace after the restart: this slot's next StartFlow is at least that far away.
+            let rest = function
+                .pace
+                .rest(time_left(&event.context).saturating_sub(DEADLINE_MARGIN));
+            tokio::time::sleep(rest).await;
+            Ok(RestartReply::Batch(reply))
+        }
+    }
+}
+
+/// The time left until the invocation's deadline.
+fn time_left(context: &Context) -> std::time::Duration {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms))
+}
+
+/// The restart function's reply: a direct invocation's output, or a batch's.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RestartReply {
+    /// Invoked with the Restart task's payload.
+    Output(Box<RestartOutput>),
+    /// Invoked by the restart queue's event source mapping.
+    Batch(BatchReply),
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ locals {
   # minutes at the default timeout, at most 30.
   alarm_thresholds = {
     intake-backlog = min(30 * 60, 2 * local.intake_visibility_seconds - 5 * 60)
+    # restart-backlog: the same rule on the restart queue (restarts are late:
+    # an outage's restarts at restart_rate_per_minute, or restart failing).
+    restart-backlog = min(30 * 60, 2 * local.restart_visibility_seconds - 5 * 60)
   }
 
   alarms = {
@@ -69,6 +72,14 @@ locals {
       statistic   = "Maximum"
       dimensions  = { QueueName = aws_sqs_queue.intake.name }
       description = "An AppFlow event has waited too long in the intake queue for on-failure (19 minutes at the default timeout): decisions are falling behind (a failure storm larger than decision_concurrency decides quickly, or on-failure keeps failing: its log says why, each message is retried 5 times, then moves to the on-failure-errors queue)."
+    }
+    # The restart queue: the restart storm guard's backlog.
+    restart-backlog = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateAgeOfOldestMessage"
+      statistic   = "Maximum"
+      dimensions  = { QueueName = aws_sqs_queue.restart.name }
+      description = "A restart has waited too long in the restart queue (19 minutes at the default timeout): restarts are late. Either an outage's restarts are paced at restart_rate_per_minute (raise it if AppFlow and the connector can take more), or the restart function keeps failing to answer (its log says why: the message comes back until its execution's task times out)."
     }
     # on-failure's invocations (an intake batch reports a failed message
     # without an error: intake-backlog and on-failure-errors-not-empty see it).

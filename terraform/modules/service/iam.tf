@@ -84,6 +84,22 @@ locals {
         Action   = ["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"]
         Resource = local.flow_arns
       },
+      # The event source mapping polls the restart queue with this role.
+      {
+        Sid      = "ReadRestartQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        Resource = aws_sqs_queue.restart.arn
+      },
+      # The waiting execution's task token: still waited for (heartbeat), then
+      # the restart's output or error. Scoped to the state machine whose
+      # execution holds the token, as the AWS CDK's grantTaskResponse does.
+      {
+        Sid      = "AnswerRestartTask"
+        Effect   = "Allow"
+        Action   = ["states:SendTaskHeartbeat", "states:SendTaskSuccess", "states:SendTaskFailure"]
+        Resource = local.state_machine_arn
+      },
     ]
     # The sweep: ListFlows (the account's flows), the run history of the
     # covered flows, the state machine's executions by name, and
@@ -111,7 +127,7 @@ locals {
 
   # The key: every function reads its encrypted environment; on-failure
   # also reads the encrypted intake queue and writes to the encrypted
-  # failures queue.
+  # failures queue; restart reads the encrypted restart queue.
   function_kms_actions = {
     on-failure = ["kms:Decrypt", "kms:GenerateDataKey"]
     restart    = ["kms:Decrypt"]
@@ -155,6 +171,15 @@ locals {
   state_machine_policy = {
     Version = "2012-10-17"
     Statement = [
+      # The Restart task queues each restart (docs/design.md §5.12).
+      {
+        Sid      = "QueueRestart"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = aws_sqs_queue.restart.arn
+      },
+      # An execution keeps the definition it started with: one started
+      # before the restart queue (an upgrade) still invokes the function.
       {
         Sid      = "InvokeRestart"
         Effect   = "Allow"

@@ -40,7 +40,9 @@ locals {
       zip         = var.lambda.restart_zip
       timeout     = var.lambda.timeout
       concurrency = var.lambda.restart_concurrency
-      environment = local.environment
+      environment = merge(local.environment, {
+        APPFLOW_RETRY_RESTART_PACE_MS = tostring(local.restart_pace_ms)
+      })
     }
     # The reconciliation sweep: on a schedule, the failed on-demand runs whose
     # event never arrived, decided as on-failure decides them.
@@ -58,7 +60,7 @@ locals {
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:No function needs a DLQ: on-failure reads the intake queue, whose redrive policy moves a message it could not handle to the errors queue, and redrive's asynchronous invocations have an SQS on-failure destination (more context than a DLQ); the state machine invokes restart synchronously and its Retry/Catch handle errors; a failed scheduled sweep is redone by the next one and raises the sweep-errors alarm.
+  #checkov:skip=CKV_AWS_116:No function needs a DLQ: on-failure reads the intake queue, whose redrive policy moves a message it could not handle to the errors queue, and redrive's asynchronous invocations have an SQS on-failure destination (more context than a DLQ); restart reads the restart queue and answers each waiting execution, whose Retry/Catch handle its errors (a message not answered comes back; an execution started before the restart queue invokes restart synchronously); a failed scheduled sweep is redone by the next one and raises the sweep-errors alarm.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs (SSM, AppFlow, Step Functions); no VPC resource to reach.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zips are built from this repository by make package.
   for_each = local.functions
@@ -138,6 +140,33 @@ resource "aws_lambda_event_source_mapping" "intake" {
 
   # The role must be able to poll the queue before Lambda validates the mapping.
   depends_on = [aws_iam_role_policy.function]
+}
+
+# The restart storm guard (docs/design.md §5.12): the restart queue's
+# messages, one per invocation, at most restart_concurrency invocations at
+# once, each waiting the pace after its restart (APPFLOW_RETRY_RESTART_PACE_MS).
+resource "aws_lambda_event_source_mapping" "restart" {
+  event_source_arn        = aws_sqs_queue.restart.arn
+  function_name           = aws_lambda_function.this["restart"].arn
+  batch_size              = 1
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = local.restart_concurrency
+  }
+
+  depends_on = [aws_iam_role_policy.function]
+
+  lifecycle {
+    precondition {
+      condition     = var.lambda.restart_concurrency == null || coalesce(var.lambda.restart_concurrency, 0) >= local.restart_concurrency
+      error_message = "lambda.restart_concurrency, when set, must be at least ${local.restart_concurrency}, the restart queue's concurrency for restart_rate_per_minute ${local.restart_rate} (max(2, ceil(rate / 12))): a smaller reservation throttles the restart queue's invocations."
+    }
+    precondition {
+      condition     = local.restart_pace_ms + 30000 <= var.lambda.timeout * 1000
+      error_message = "lambda.timeout (${var.lambda.timeout} s) leaves no room for the restart pace of ${local.restart_pace_ms} ms (restart_rate_per_minute ${local.restart_rate}) and 30 s of restart: raise the timeout or the rate."
+    }
+  }
 }
 
 # A failed sweep is not retried: the next scheduled one does the same work;

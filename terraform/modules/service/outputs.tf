@@ -38,6 +38,11 @@ output "event_pattern" {
   value       = aws_cloudwatch_event_rule.this.event_pattern
 }
 
+output "restart_queue_url" {
+  description = "The restart queue: the Restart task's restarts, read at restart_rate_per_minute (docs/design.md §5.12)."
+  value       = aws_sqs_queue.restart.url
+}
+
 output "intake_queue_url" {
   description = "The rule's events waiting for on-failure (the decision storm guard's backlog)."
   value       = aws_sqs_queue.intake.url

@@ -3,10 +3,11 @@
 locals {
   template = coalesce(var.state_machine_template, "${path.module}/../../../statemachines/retry.asl.json")
 
-  # The Restart task's TimeoutSeconds in statemachines/retry.asl.json: an
-  # attempt to invoke the restart function lasts at most this long, then
-  # the task retries. The functions' timeout (var.lambda.timeout) stays
-  # lambda_timeout_margin_seconds below it, so that a function cannot
+  # The Restart task's TimeoutSeconds before the restart queue (docs/design.md
+  # §5.12): an execution started by an earlier version keeps that definition
+  # and invokes the restart function directly, each attempt for at most this
+  # long, then retries. The functions' timeout (var.lambda.timeout) stays
+  # lambda_timeout_margin_seconds below it, so that such a function cannot
   # still be running when its retry starts.
   restart_task_timeout_seconds  = 180
   lambda_timeout_margin_seconds = 10
@@ -20,6 +21,7 @@ resource "aws_sfn_state_machine" "this" {
   type     = "STANDARD"
   definition = templatefile(local.template, {
     restart_function_arn = aws_lambda_function.this["restart"].arn
+    restart_queue_url    = aws_sqs_queue.restart.url
     topic_arn            = aws_sns_topic.this.arn
   })
 

@@ -46,6 +46,9 @@ variable "lambda" {
     sweep_concurrency      = optional(number)
     sweep_timeout          = optional(number, 300)
     decision_concurrency   = optional(number, 5)
+    # The restart storm guard (docs/design.md §5.12): at most this many
+    # restarts start in any minute, service-wide.
+    restart_rate_per_minute = optional(number, 60)
   })
 
   validation {
@@ -85,6 +88,11 @@ variable "lambda" {
   validation {
     condition     = var.lambda.decision_concurrency >= 2 && var.lambda.decision_concurrency <= 1000 && floor(var.lambda.decision_concurrency) == var.lambda.decision_concurrency
     error_message = "lambda.decision_concurrency must be a whole number from 2 to 1000 (the event source mapping's maximum concurrency: Lambda's own range)."
+  }
+
+  validation {
+    condition     = var.lambda.restart_rate_per_minute >= 4 && var.lambda.restart_rate_per_minute <= 6000 && floor(var.lambda.restart_rate_per_minute) == var.lambda.restart_rate_per_minute
+    error_message = "lambda.restart_rate_per_minute must be a whole number from 4 to 6000: below 4 the pace between one slot's restarts would pass a minute; above 6000 the restart queue would need more than Lambda's 1,000 concurrent invocations of a mapping."
   }
 
   validation {
@@ -166,7 +174,7 @@ variable "kms_key_arn" {
 }
 
 variable "state_machine_template" {
-  description = "Path of the state machine's ASL template (placeholders restart_function_arn and topic_arn)."
+  description = "Path of the state machine's ASL template (placeholders restart_queue_url and topic_arn; restart_function_arn is given too)."
   type        = string
   default     = null
 }

@@ -1,5 +1,6 @@
-//! Lambda `restart`: invoked by the state machine after the backoff,
-//! re-checks the flow and calls StartFlow.
+//! Lambda `restart`: reads the restart queue the state machine fills after
+//! the backoff (or is invoked by an execution started before it), re-checks
+//! the flow, calls StartFlow and answers the waiting execution.
 
 // The handler's future nests deeply (SDK calls inside the deadline guard).
 #![recursion_limit = "256"]

@@ -51,6 +51,12 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_sqs_queue.restart
+  override_during = plan
+  values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-restart", url = "https://sqs.eu-west-1.amazonaws.com/123456789012/appflow-retry-restart" }
+}
+
+override_resource {
   target          = aws_sqs_queue.events_dlq
   override_during = plan
   values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-events-dlq" }

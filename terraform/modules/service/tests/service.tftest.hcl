@@ -48,6 +48,12 @@ override_resource {
 }
 
 override_resource {
+  target          = aws_sqs_queue.restart
+  override_during = plan
+  values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-restart", url = "https://sqs.eu-west-1.amazonaws.com/123456789012/appflow-retry-restart" }
+}
+
+override_resource {
   target          = aws_sqs_queue.events_dlq
   override_during = plan
   values          = { arn = "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-events-dlq" }
@@ -116,11 +122,13 @@ run "least_privilege_iam" {
     condition = {
       for s in jsondecode(aws_iam_role_policy.function["restart"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
-      Logs         = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-restart:*"]
-      ReadPolicies = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
-      RestartFlows = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
-      Encryption   = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
-      Tracing      = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
+      Logs              = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-restart:*"]
+      ReadPolicies      = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
+      RestartFlows      = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
+      ReadRestartQueue  = [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-restart"]
+      AnswerRestartTask = [["states:SendTaskHeartbeat", "states:SendTaskSuccess", "states:SendTaskFailure"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
+      Encryption        = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
+      Tracing           = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
     }
     error_message = "restart's policy must grant exactly what it needs"
   }
@@ -143,12 +151,13 @@ run "least_privilege_iam" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.state_machine.policy).Statement : s.Resource if s.Sid == "InvokeRestart" || s.Sid == "Notify"
+      for s in jsondecode(aws_iam_role_policy.state_machine.policy).Statement : [s.Sid, s.Action, s.Resource] if contains(["QueueRestart", "InvokeRestart", "Notify"], s.Sid)
       ] == [
-      ["arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart", "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart:*"],
-      "arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications",
+      ["QueueRestart", ["sqs:SendMessage"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-restart"],
+      ["InvokeRestart", ["lambda:InvokeFunction"], ["arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart", "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart:*"]],
+      ["Notify", ["sns:Publish"], "arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"],
     ]
-    error_message = "the state machine may invoke only the restart function and publish only to the topic"
+    error_message = "the state machine may queue restarts only in the restart queue, invoke only the restart function (executions from before the queue) and publish only to the topic"
   }
 
   assert {
@@ -200,7 +209,7 @@ run "one_function_role_policy_and_log_group_each" {
   assert {
     condition = { for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] } == {
       on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "FindExecutions", "ReadIntake", "ParkFailures", "Encryption", "Tracing"]
-      restart    = ["Logs", "ReadPolicies", "RestartFlows", "Encryption", "Tracing"]
+      restart    = ["Logs", "ReadPolicies", "RestartFlows", "ReadRestartQueue", "AnswerRestartTask", "Encryption", "Tracing"]
       sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "Encryption", "Tracing"]
     }
     error_message = "statement order: ${jsonencode({ for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] })}"
@@ -430,9 +439,10 @@ run "lambda_environment_and_runtime" {
     condition = aws_lambda_function.this["restart"].environment[0].variables == tomap({
       APPFLOW_RETRY_POLICY_PREFIX      = "/data-platform/retry"
       APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
+      APPFLOW_RETRY_RESTART_PACE_MS    = "5455"
       RUST_LOG                         = "info"
     })
-    error_message = "restart's environment"
+    error_message = "restart's environment: ${jsonencode(aws_lambda_function.this["restart"].environment[0].variables)}"
   }
 
   assert {
@@ -457,12 +467,18 @@ run "lambda_environment_and_runtime" {
   }
 }
 
-run "state_machine_is_rendered_with_the_restart_function_and_topic" {
+run "state_machine_is_rendered_with_the_restart_queue_and_topic" {
   command = plan
 
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.Restart.Parameters.FunctionName == "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart"
-    error_message = "Restart must invoke the restart function"
+    condition = [
+      jsondecode(aws_sfn_state_machine.this.definition).States.Restart.Resource,
+      jsondecode(aws_sfn_state_machine.this.definition).States.Restart.Parameters.QueueUrl,
+      ] == [
+      "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+      "https://sqs.eu-west-1.amazonaws.com/123456789012/appflow-retry-restart",
+    ]
+    error_message = "Restart must queue the restart in the restart queue and wait for its task token"
   }
 
   assert {
@@ -498,15 +514,15 @@ run "every_alarm_notifies_the_topic" {
     condition = keys(aws_cloudwatch_metric_alarm.this) == [
       "broken-policies", "decision-conflicts", "default-policy-missing", "events-dlq-not-empty", "events-dlq-send-failures",
       "events-failed-invocations", "intake-backlog", "notifications-failed", "on-failure-destination-failures",
-      "on-failure-errors-not-empty", "on-failure-events-dropped", "on-failure-function-errors", "restart-errors", "retry-executions-failed",
+      "on-failure-errors-not-empty", "on-failure-events-dropped", "on-failure-function-errors", "restart-backlog", "restart-errors", "retry-executions-failed",
       "retry-executions-timed-out", "sweep-errors", "sweep-recovered-failures",
     ]
     error_message = "every path that can drop work is watched: ${jsonencode(keys(aws_cloudwatch_metric_alarm.this))}"
   }
 
   assert {
-    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == (a.alarm_name == "appflow-retry-intake-backlog" ? 1140 : 0)])
-    error_message = "every alarm but the backlog's fires on the first occurrence, and every alarm notifies the topic"
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:appflow-retry-notifications"]) && a.threshold == (contains(["appflow-retry-intake-backlog", "appflow-retry-restart-backlog"], a.alarm_name) ? 1140 : 0)])
+    error_message = "every alarm but the backlogs' fires on the first occurrence, and every alarm notifies the topic"
   }
 
   assert {
@@ -526,6 +542,7 @@ run "every_alarm_notifies_the_topic" {
       "on-failure-errors-not-empty"     = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName = "appflow-retry-on-failure-errors" }]
       "on-failure-destination-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", { FunctionName = "appflow-retry-on-failure" }]
       "on-failure-events-dropped"       = ["AWS/Lambda", "AsyncEventsDropped", { FunctionName = "appflow-retry-on-failure" }]
+      "restart-backlog"                 = ["AWS/SQS", "ApproximateAgeOfOldestMessage", { QueueName = "appflow-retry-restart" }]
       "restart-errors"                  = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-restart" }]
       "sweep-errors"                    = ["AWS/Lambda", "Errors", { FunctionName = "appflow-retry-sweep" }]
       "sweep-recovered-failures"        = ["AppFlowRetry", "SweepRecovered", {}]
@@ -680,8 +697,8 @@ run "a_lambda_timeout_just_under_the_restart_task_timeout_is_accepted" {
   }
 
   assert {
-    condition     = aws_lambda_function.this["restart"].timeout == 170 && jsondecode(aws_sfn_state_machine.this.definition).States.Restart.TimeoutSeconds == 180
-    error_message = "the Restart task times out after 180 s, and a 170 s function fits under it"
+    condition     = aws_lambda_function.this["restart"].timeout == 170
+    error_message = "a 170 s function fits under the 180 s Restart task of an execution started before the restart queue"
   }
 }
 
@@ -806,4 +823,142 @@ run "no_flow_asks_no_success_branch" {
     condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern) == jsondecode(file("tests/fixtures/event-pattern.json"))
     error_message = "no flow asks: the pattern is the failures' alone"
   }
+}
+
+# The restart storm guard (docs/design.md §5.12): the restart queue, its
+# mapping's concurrency, the pace, the alarm.
+run "restarts_go_through_the_restart_queue_at_the_rate" {
+  command = plan
+
+  assert {
+    condition = [
+      aws_sqs_queue.restart.name, aws_sqs_queue.restart.kms_master_key_id, aws_sqs_queue.restart.visibility_timeout_seconds,
+      aws_sqs_queue.restart.message_retention_seconds,
+      ] == [
+      "appflow-retry-restart", "arn:aws:kms:eu-west-1:123456789012:key/1111-2222", 720, 345600,
+    ]
+    error_message = "the restart queue: encrypted with the key, 6 x the function's timeout, 4 days: ${jsonencode([aws_sqs_queue.restart.name, aws_sqs_queue.restart.kms_master_key_id, aws_sqs_queue.restart.visibility_timeout_seconds, aws_sqs_queue.restart.message_retention_seconds])}"
+  }
+
+  assert {
+    condition = [
+      aws_lambda_event_source_mapping.restart.event_source_arn, aws_lambda_event_source_mapping.restart.function_name,
+      aws_lambda_event_source_mapping.restart.batch_size, aws_lambda_event_source_mapping.restart.function_response_types,
+      aws_lambda_event_source_mapping.restart.scaling_config[0].maximum_concurrency,
+      ] == [
+      "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-restart", "arn:aws:lambda:eu-west-1:123456789012:function:appflow-retry-restart",
+      1, toset(["ReportBatchItemFailures"]), 5,
+    ]
+    error_message = "restart reads the restart queue one message at a time, reports failed messages, 5 at once at 60 a minute"
+  }
+
+  assert {
+    condition     = [aws_cloudwatch_metric_alarm.this["restart-backlog"].threshold, aws_cloudwatch_metric_alarm.this["restart-backlog"].dimensions] == [1140, tomap({ QueueName = "appflow-retry-restart" })]
+    error_message = "restart-backlog: the oldest queued restart, 19 minutes at the default timeout"
+  }
+}
+
+# The same numbers RestartPace::for_rate gives (crates/runtime/src/restart_tests/queue.rs).
+run "the_rate_gives_the_slots_and_the_pace_of_the_runtime" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip          = "tests/fixtures/bootstrap.zip"
+      restart_zip             = "tests/fixtures/bootstrap.zip"
+      sweep_zip               = "tests/fixtures/bootstrap.zip"
+      restart_rate_per_minute = 10
+    }
+  }
+
+  assert {
+    condition     = [local.restart_concurrency, local.restart_pace_ms] == [2, 15000]
+    error_message = "rate 10: 2 slots, 15 s"
+  }
+}
+
+run "a_fast_rate_gives_more_slots_at_the_same_pace" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip          = "tests/fixtures/bootstrap.zip"
+      restart_zip             = "tests/fixtures/bootstrap.zip"
+      sweep_zip               = "tests/fixtures/bootstrap.zip"
+      restart_rate_per_minute = 600
+    }
+  }
+
+  assert {
+    condition     = [local.restart_concurrency, local.restart_pace_ms, aws_lambda_function.this["restart"].environment[0].variables["APPFLOW_RETRY_RESTART_PACE_MS"]] == [50, 5455, "5455"]
+    error_message = "rate 600: 50 slots, 5.455 s"
+  }
+}
+
+run "the_slowest_rate_is_four" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip          = "tests/fixtures/bootstrap.zip"
+      restart_zip             = "tests/fixtures/bootstrap.zip"
+      sweep_zip               = "tests/fixtures/bootstrap.zip"
+      restart_rate_per_minute = 4
+    }
+  }
+
+  assert {
+    condition     = [local.restart_concurrency, local.restart_pace_ms] == [2, 60000]
+    error_message = "rate 4: 2 slots, a minute"
+  }
+}
+
+run "a_rate_of_three_is_refused" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip          = "tests/fixtures/bootstrap.zip"
+      restart_zip             = "tests/fixtures/bootstrap.zip"
+      sweep_zip               = "tests/fixtures/bootstrap.zip"
+      restart_rate_per_minute = 3
+    }
+  }
+  expect_failures = [var.lambda]
+}
+
+run "a_rate_past_6000_is_refused" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip          = "tests/fixtures/bootstrap.zip"
+      restart_zip             = "tests/fixtures/bootstrap.zip"
+      sweep_zip               = "tests/fixtures/bootstrap.zip"
+      restart_rate_per_minute = 6001
+    }
+  }
+  expect_failures = [var.lambda]
+}
+
+run "a_restart_reservation_below_the_slots_is_refused" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip      = "tests/fixtures/bootstrap.zip"
+      restart_zip         = "tests/fixtures/bootstrap.zip"
+      sweep_zip           = "tests/fixtures/bootstrap.zip"
+      restart_concurrency = 4
+    }
+  }
+  expect_failures = [aws_lambda_event_source_mapping.restart]
+}
+
+run "a_timeout_with_no_room_for_the_pace_is_refused" {
+  command = plan
+  variables {
+    lambda = {
+      on_failure_zip          = "tests/fixtures/bootstrap.zip"
+      restart_zip             = "tests/fixtures/bootstrap.zip"
+      sweep_zip               = "tests/fixtures/bootstrap.zip"
+      restart_rate_per_minute = 4
+      timeout                 = 60
+    }
+  }
+  expect_failures = [aws_lambda_event_source_mapping.restart]
 }
