@@ -21,11 +21,12 @@ service's roles as AWS would (make e2e):
 - Resources: moto checks SSM, Step Functions, SNS and Lambda calls against
   the resource "*", so a statement scoped to an ARN never matches and every
   least-privilege role is refused. The shim gives those services the ARN AWS
-  authorizes (the parameter, state machine, execution, topic, function).
+  authorizes (the parameter, state machine, execution, topic, function; for
+  the task-token actions, the state machine whose execution holds the token).
 - Action names: moto names an IAM action after the API operation; Lambda's
   Invoke is authorized by AWS as lambda:InvokeFunction.
-- The state machine's own role: moto's interpreter signs its Lambda and SNS
-  calls with fixed keys; with enforcement on, the shim signs them with
+- The state machine's own role: moto's interpreter signs its Lambda, SNS and
+  SQS calls with fixed keys; with enforcement on, the shim signs them with
   credentials of an sts:AssumeRole of the execution's role, as Step
   Functions does.
 - A log of every decision (MOTO_SHIM_AUTH_LOG, JSON lines: access key,
@@ -132,11 +133,32 @@ def ssm_resource(response):
 
 
 def sfn_resource(response):
-    """The execution's or the state machine's ARN the request names."""
+    """The execution's or the state machine's ARN the request names; for
+    SendTaskHeartbeat, SendTaskSuccess and SendTaskFailure, the state
+    machine whose execution waits for the task token (how AWS scopes them:
+    a grant on the state machine lets a worker answer its tokens)."""
     for parameter in SFN_RESOURCE_PARAMETERS:
         value = response._get_param(parameter)
         if isinstance(value, str) and value:
             return value
+    token = response._get_param("taskToken")
+    if isinstance(token, str) and token:
+        return task_token_state_machine(response, token)
+    return "*"
+
+
+def task_token_state_machine(response, token):
+    """The ARN of the state machine one of whose executions holds `token`
+    (moto's interpreter keeps a callback per token); `*` when none does."""
+    try:
+        executions = response.stepfunction_backend._get_executions()
+    except Exception:  # a backend without the interpreter's executions
+        return "*"
+    for execution in executions:
+        worker = getattr(execution, "exec_worker", None)
+        pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+        if pool is not None and pool.get(token) is not None:
+            return execution.state_machine_arn
     return "*"
 
 
@@ -223,7 +245,7 @@ def enforcing():
 
 
 def install_state_machine_credentials():
-    """moto's interpreter calls Lambda and SNS through moto's own endpoint
+    """moto's interpreter calls Lambda, SNS and SQS through moto's own endpoint
     with fixed keys; with enforcement on, sign them as the execution's role
     (the task's credentials default to it), from an sts:AssumeRole."""
     import boto3
@@ -233,6 +255,7 @@ def install_state_machine_credentials():
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk,
         state_task_service_sns,
+        state_task_service_sqs,
     )
     from moto.stepfunctions.parser.asl.utils import boto_client
     from moto.sts.models import sts_backends
@@ -263,7 +286,13 @@ def install_state_machine_credentials():
             config=client.meta.config,
         )
 
-    for module in (boto_client, lambda_eval_utils, state_task_service_sns, state_task_service_aws_sdk):
+    for module in (
+        boto_client,
+        lambda_eval_utils,
+        state_task_service_sns,
+        state_task_service_sqs,
+        state_task_service_aws_sdk,
+    ):
         module.boto_client_for = boto_client_for
 
 

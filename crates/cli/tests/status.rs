@@ -19,6 +19,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_appflow-retry");
 struct World {
     moto: Moto,
     sfn: aws_sdk_sfn::Client,
+    sqs: aws_sdk_sqs::Client,
     arn: String,
 }
 
@@ -40,17 +41,14 @@ impl World {
         let moto = Moto::start_async().await.expect("moto starts (run `make venv`)");
         let config = appflow_retry_aws::sdk_config_for_endpoint(moto.endpoint()).await;
         let sfn = aws_sdk_sfn::Client::new(&config);
-        // The Restart retries without jitter: a restart being retried stays
-        // in `Restart` for its first 30 s interval (a restart in progress).
-        let mut asl: Value = serde_json::from_str(ASL).unwrap();
-        for retrier in asl["States"]["Restart"]["Retry"].as_array_mut().unwrap() {
-            retrier["JitterStrategy"] = json!("NONE");
-        }
-        let definition = service::render_asl(&asl.to_string(), "arn:aws:sns:us-east-1:123456789012:appflow-retry");
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        // The Restart task queues its restart here.
+        service::create_restart_queue(&sqs).await.unwrap();
+        let definition = service::render_asl(ASL, "arn:aws:sns:us-east-1:123456789012:appflow-retry");
         let arn = service::create_state_machine(&sfn, "appflow-retry", &definition)
             .await
             .unwrap();
-        World { moto, sfn, arn }
+        World { moto, sfn, sqs, arn }
     }
 
     /// Starts the execution the on-failure Lambda would start for `input`.
@@ -165,9 +163,15 @@ struct Names {
 
 /// One execution in each state; the three pending ones in WaitBackoff.
 async fn populate(w: &World) -> Names {
-    w.moto
-        .queue_lambda_results(&[json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "restart 1 of 3 after 0s", "notify": false})])
-        .unwrap();
+    // The restart Lambda, played: it answers the one restart queued here.
+    let answerer = tokio::spawn(service::answer_restarts(
+        w.sqs.clone(),
+        w.sfn.clone(),
+        vec![service::Answer::Output(
+            json!({"outcome": "restarted", "new_execution_id": "run-2", "reason": "restart 1 of 3 after 0s", "notify": false}),
+        )],
+        Duration::from_secs(20),
+    ));
     let done = w
         .start(&input(
             "orders",
@@ -179,6 +183,7 @@ async fn populate(w: &World) -> Names {
         ))
         .await;
     w.wait_for(&done, None).await;
+    answerer.await.unwrap().unwrap();
     let gave_up = w
         .start(&input(
             "orders",
@@ -367,8 +372,8 @@ async fn cancel_stops_only_pending_restarts() {
     );
     assert_eq!(w.status_of(&n.billing).await.status, ExecutionStatus::Running);
 
-    // An execution past its Wait, its restart in progress (being retried), is refused.
-    w.moto.queue_lambda_results(&[json!("x".repeat(6_100_000))]).unwrap();
+    // An execution past its Wait, its restart in progress (queued, not yet
+    // answered: no one reads the restart queue here), is refused.
     let restarting = w
         .start(&input(
             "orders",

@@ -164,6 +164,12 @@ impl World {
             put(&ssm, &name, &text).await?;
         }
         let sfn = aws_sdk_sfn::Client::new(&config);
+        // The executions moto runs wait out real seconds of backoff and end
+        // with the demo before their Restart task; were one to get there, its
+        // restart would wait in this queue, which nothing here reads.
+        service::create_restart_queue_at(moto.endpoint())
+            .await
+            .map_err(|e| e.to_string())?;
         let definition = service::render_asl(ASL, "arn:aws:sns:us-east-1:123456789012:appflow-retry-notifications");
         let state_machine_arn = service::create_state_machine(&sfn, "appflow-retry-retry", &definition)
             .await

@@ -103,6 +103,10 @@ async fn setup() -> (Moto, Emulator, String) {
     .await
     .unwrap();
     let sfn = aws_sdk_sfn::Client::new(&config);
+    // Where the Restart task of an execution that gets that far queues its restart.
+    service::create_restart_queue(&aws_sdk_sqs::Client::new(&config))
+        .await
+        .unwrap();
     let asl = service::render_asl(ASL, "arn:aws:sns:us-east-1:123456789012:none");
     let arn = service::create_state_machine(&sfn, "bench", &asl).await.unwrap();
     (moto, emulator, arn)

@@ -6,7 +6,7 @@ mod common;
 use appflow_emulator::{Fault, Flow, Operation, Run, TriggerType};
 use appflow_retry_policy::naming::{client_token, default_parameter, flow_parameter};
 use chrono::{TimeDelta, Utc};
-use common::{PREFIX, World};
+use common::{Answer, PREFIX, World};
 use serde_json::Value;
 
 const FAILED: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
@@ -236,37 +236,20 @@ fn seconds_ago(seconds: i64) -> chrono::DateTime<Utc> {
 
 /// Starts `input` in moto's Step Functions under `name`, as a holder of
 /// states:StartExecution can, runs the real statemachines/retry.asl.json to
-/// its end (moto's Lambda stand-in answers the Restart task), and returns
-/// the payload the Restart task sent: what the restart Lambda gets.
+/// its end (a stand-in answers the restart message the Restart task queues),
+/// and returns the restart payload of that message: what the restart Lambda
+/// gets.
 async fn forged_execution(w: &World, name: &str, input: &Value) -> Value {
-    w.moto
-        .queue_lambda_results(&[
-            serde_json::json!({"outcome": "skipped", "new_execution_id": null, "reason": "stand-in", "notify": false}),
-        ])
-        .unwrap();
-    let d = w.run_execution(name, input).await;
-    let events = w
-        .sfn
-        .get_execution_history()
-        .execution_arn(&d.execution_arn)
-        .max_results(1000)
-        .send()
-        .await
-        .unwrap()
-        .events;
-    let mut current = String::new();
-    for event in events {
-        if let Some(entered) = event.state_entered_event_details() {
-            current.clone_from(&entered.name);
-        }
-        if let Some(scheduled) = event.task_scheduled_event_details()
-            && current == "Restart"
-        {
-            let parameters: Value = serde_json::from_str(&scheduled.parameters).unwrap();
-            return parameters["Payload"].clone();
-        }
-    }
-    panic!("execution {name} never reached Restart: {d:?}");
+    let stand_in =
+        serde_json::json!({"outcome": "skipped", "new_execution_id": null, "reason": "stand-in", "notify": false});
+    let (d, taken) = w.run_answering(name, input, vec![Answer::Output(stand_in)]).await;
+    assert_eq!(
+        d.status,
+        aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "execution {name}: {d:?}"
+    );
+    let [payload] = <[Value; 1]>::try_from(taken).unwrap();
+    payload
 }
 
 /// A retry decision a timeout would get, for the run `id` of `flow` started at `at`.

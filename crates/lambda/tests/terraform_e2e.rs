@@ -577,8 +577,9 @@ fn changed_keys(change: &Value) -> Vec<String> {
     keys
 }
 
-/// What Lambda's event source mapping does on the intake queue with
-/// on-failure's role (its Platform rows in the permissions table).
+/// What Lambda's event source mappings do on the intake and restart queues
+/// with on-failure's and restart's roles (their Platform rows in the
+/// permissions table).
 const EVENT_SOURCE_MAPPING_ACTIONS: [&str; 3] = ["sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage"];
 
 /// An SDK configuration with a role session's credentials.
@@ -603,6 +604,58 @@ async fn invoke(api: &RuntimeApi, payload: Value, what: &str, log: &Path) -> Val
         Ok(Err(e)) => panic!("{what} failed: {e}; its log:\n{}", tail(log, 30)),
         Err(_) => panic!("{what} did not answer in 60 s; its log:\n{}", tail(log, 30)),
     }
+}
+
+/// Plays the restart queue's event source mapping with the restart role:
+/// waits for the message the Restart task sends, hands it to the restart
+/// binary as an SQS batch, deletes it, and returns its body, the binary's
+/// reply and how long the invocation took.
+async fn play_restart_mapping(
+    mapping: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    api: &RuntimeApi,
+    log: &Path,
+) -> (Value, Value, Duration) {
+    let mut queued = Vec::new();
+    for _ in 0..400 {
+        queued = mapping
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if !queued.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        queued.len(),
+        1,
+        "the Restart task sent nothing to the restart queue within 20 s after its Wait"
+    );
+    let message = &queued[0];
+    let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+    let batch = json!({"Records": [{
+        "messageId": message.message_id(), "receiptHandle": message.receipt_handle(),
+        "body": message.body(), "attributes": {}, "messageAttributes": {}, "md5OfBody": message.md5_of_body(),
+        "eventSource": "aws:sqs", "eventSourceARN": common::queue_arn(mapping, queue_url).await,
+        "awsRegion": "us-east-1",
+    }]});
+    let invoked_at = Instant::now();
+    let replied = invoke(api, batch, "restart (restart queue batch)", log).await;
+    let took = invoked_at.elapsed();
+    mapping
+        .delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(message.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    (body, replied, took)
 }
 
 /// A failed-run id whose first restart `policy` delays by a number of
@@ -893,9 +946,9 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .unwrap()
         .definition;
     let template = std::fs::read_to_string(root.join("statemachines/retry.asl.json")).unwrap();
-    let restart_arn = restart_config["FunctionArn"].as_str().unwrap();
+    let restart_queue_url = output("restart_queue_url");
     let rendered = template
-        .replace("${restart_function_arn}", restart_arn)
+        .replace("${restart_queue_url}", &restart_queue_url)
         .replace("${topic_arn}", &output("topic_arn"));
     assert_eq!(
         serde_json::from_str::<Value>(&definition).unwrap(),
@@ -916,17 +969,17 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
             )
         }))
         .unwrap();
-    // moto plays the intake queue's event source mapping itself on SendMessage (it would run
+    // moto plays the queues' event source mappings itself on SendMessage (it would run
     // the function in Docker, and hide the message for the visibility timeout): switched off,
-    // so that this test plays it with the real binary and on-failure's role.
+    // so that this test plays them with the real binaries and the functions' roles.
     let mappings = moto
         .rest_get_json("lambda", "/2015-03-31/event-source-mappings/")
         .unwrap();
     let mappings = mappings["EventSourceMappings"].as_array().unwrap();
     assert_eq!(
         mappings.len(),
-        1,
-        "one event source mapping, the intake queue's: {mappings:#?}"
+        2,
+        "two event source mappings, the intake queue's and the restart queue's: {mappings:#?}"
     );
     let mapping_ids: Vec<String> = mappings
         .iter()
@@ -1059,20 +1112,60 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         "execution_name": running.name,
         "execution_started_at": format_time(start),
     });
-    let restarted = invoke(&restart_api, payload.clone(), "restart", &restart_log).await;
-    assert_eq!(restarted["outcome"], "restarted", "{restarted:#}");
-    assert!(restarted["new_execution_id"].is_string(), "{restarted:#}");
+    // After the Wait, the Restart task sends the restart to the restart queue
+    // with the state machine's role; the restart queue's event source mapping
+    // (played here with the restart function's role) hands it to the restart
+    // binary, which answers the waiting execution (SendTaskHeartbeat, then
+    // SendTaskSuccess) and lasts at least the deployed pace.
+    let restart_env = environment(&restart_config);
+    let pace_ms: u64 = restart_env
+        .get("APPFLOW_RETRY_RESTART_PACE_MS")
+        .expect("the restart function is given its pace")
+        .parse()
+        .unwrap();
+    let (_, pace) = appflow_retry_runtime::RestartPace::for_rate(60).unwrap();
+    assert_eq!(
+        u128::from(pace_ms),
+        pace.pace.as_millis(),
+        "restart_rate_per_minute 60: Terraform's pace is the runtime's"
+    );
+    let restart_mapping = aws_sdk_sqs::Client::new(&role_config(session(Role::Restart), moto.endpoint()).await);
+    restart_mapping
+        .get_queue_attributes()
+        .queue_url(&restart_queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let (body, replied, took) =
+        play_restart_mapping(&restart_mapping, &restart_queue_url, &restart_api, &restart_log).await;
+    for key in ["flow_name", "execution_id", "decision", "execution_name"] {
+        assert_eq!(
+            body["restart"][key], payload[key],
+            "Restart message field restart.{key}"
+        );
+    }
+    let sent_start =
+        appflow_retry_policy::appflow::parse_time(body["restart"]["execution_started_at"].as_str().unwrap()).unwrap();
+    assert!(
+        (sent_start - start).num_milliseconds().abs() < 1000,
+        "{sent_start} vs {start}"
+    );
+    assert!(body["task_token"].is_string(), "{body:#}");
+    assert_eq!(
+        replied,
+        json!({"batchItemFailures": []}),
+        "restart kept the message; its log:\n{}",
+        tail(&restart_log, 30)
+    );
+    assert!(
+        took >= Duration::from_millis(pace_ms),
+        "the invocation took {took:?}, less than the pace of {pace_ms} ms it waits after its restart: the rate is not kept"
+    );
     assert_eq!(
         emulator.count(Operation::StartFlow),
         1,
         "the restart did not reach StartFlow"
-    );
-    let elapsed = (Utc::now() - start).num_milliseconds();
-    moto.queue_lambda_results(std::slice::from_ref(&restarted)).unwrap();
-    assert!(
-        elapsed < i64::try_from(delay * 1000).unwrap(),
-        "the restart's answer was queued {elapsed} ms after the execution started, after its \
-         {delay} s Wait: moto may have run the Restart task without it (a slow machine?)"
     );
 
     let mut finished = running;
@@ -1105,34 +1198,76 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .iter()
         .filter_map(|e| e.state_entered_event_details().map(|d| d.name.as_str()))
         .collect();
+    let output_json: Value = serde_json::from_str(finished.output.as_deref().unwrap()).unwrap();
+    let restarted = &output_json["restart"];
+    assert_eq!(restarted["outcome"], "restarted", "{output_json:#}");
+    assert!(restarted["new_execution_id"].is_string(), "{output_json:#}");
     let mut expected_states = vec!["Route", "WaitBackoff", "Restart", "AfterRestart"];
     if restarted["notify"] == true {
         expected_states.push("NotifyRestartOutcome");
     }
     expected_states.push("Done");
     assert_eq!(entered, expected_states);
-    let output_json: Value = serde_json::from_str(finished.output.as_deref().unwrap()).unwrap();
-    assert_eq!(
-        output_json["restart"], restarted,
-        "the machine kept another restart answer"
-    );
-    // What moto's interpreter sent to the restart function: the deployed
-    // function, with the payload the binary was given.
+    // What moto's interpreter sent: the deployed restart queue.
     let scheduled: Vec<Value> = history
         .iter()
         .filter_map(|e| e.task_scheduled_event_details())
         .map(|d| serde_json::from_str(&d.parameters).unwrap())
         .collect();
     assert_eq!(scheduled.len(), 1, "{scheduled:#?}");
-    assert_eq!(scheduled[0]["FunctionName"], restart_arn);
-    let sent = &scheduled[0]["Payload"];
-    for key in ["flow_name", "execution_id", "decision", "execution_name"] {
-        assert_eq!(sent[key], payload[key], "Restart payload field {key}");
+    assert_eq!(scheduled[0]["QueueUrl"], restart_queue_url.as_str());
+
+    // A forged execution (someone with states:StartExecution) under a name
+    // that is not the failure's: the restart refuses it, and answers the
+    // execution with the error's name (SendTaskFailure under the restart role).
+    let mut forged_input = input.clone();
+    forged_input["decision"]["delay_seconds"] = json!(0);
+    let forged = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .name("forged-e2e")
+        .input(forged_input.to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let (forged_body, forged_reply, _) =
+        play_restart_mapping(&restart_mapping, &restart_queue_url, &restart_api, &restart_log).await;
+    assert_eq!(forged_body["restart"]["execution_name"], "forged-e2e");
+    assert_eq!(
+        forged_reply,
+        json!({"batchItemFailures": []}),
+        "{}",
+        tail(&restart_log, 30)
+    );
+    let mut refused = sfn.describe_execution().execution_arn(&forged).send().await.unwrap();
+    for _ in 0..600 {
+        if refused.status != ExecutionStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        refused = sfn.describe_execution().execution_arn(&forged).send().await.unwrap();
     }
-    let sent_start = appflow_retry_policy::appflow::parse_time(sent["execution_started_at"].as_str().unwrap()).unwrap();
+    assert_eq!(refused.status, ExecutionStatus::Failed, "{refused:?}");
+    let refused_states: Vec<String> = sfn
+        .get_execution_history()
+        .execution_arn(&forged)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .filter_map(|e| e.state_entered_event_details().map(|d| d.name.clone()))
+        .collect();
     assert!(
-        (sent_start - start).num_milliseconds().abs() < 1000,
-        "{sent_start} vs {start}"
+        refused_states.iter().any(|s| s == "NotifyInputRefused"),
+        "the restart's RestartRefused did not reach the execution: {refused_states:?}"
+    );
+    assert_eq!(
+        emulator.count(Operation::StartFlow),
+        1,
+        "the forged execution started a flow"
     );
 
     // The same event delivered again after the restart (EventBridge delivers
@@ -1205,6 +1340,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
     names.sort();
     let mut expected_names = vec![
         execution_name(FLOW, &failed_id),
+        "forged-e2e".to_owned(),
         execution_name("salesforce-contacts", "lost-salesforce-contacts"),
     ];
     expected_names.sort();
@@ -1305,8 +1441,8 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
             .map(|d| d.action.as_str())
             .collect();
         let mut expected = permissions::actions(*role, Some(Need::Code));
-        if *role == Role::OnFailure {
-            // The event source mapping's calls, which this test plays with the role.
+        if matches!(*role, Role::OnFailure | Role::Restart) {
+            // The event source mappings' calls, which this test plays with the roles.
             expected.extend(EVENT_SOURCE_MAPPING_ACTIONS);
         }
         assert_eq!(
@@ -1342,13 +1478,18 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .rest_get_json("lambda", "/2015-03-31/event-source-mappings/")
         .unwrap();
     let mappings = mappings["EventSourceMappings"].as_array().unwrap();
-    assert_eq!(mappings.len(), 1, "{mappings:#?}");
-    assert_eq!(mappings[0]["EventSourceArn"], intake_arn, "{mappings:#?}");
-    assert_eq!(
-        mappings[0]["FunctionArn"], on_failure_config["FunctionArn"],
-        "{mappings:#?}"
-    );
-    assert_eq!(mappings[0]["BatchSize"], 1, "{mappings:#?}");
+    assert_eq!(mappings.len(), 2, "{mappings:#?}");
+    // The restart queue feeds the restart function (at most 5 at once at
+    // restart_rate_per_minute 60: the module's tests check the concurrency).
+    let restart_queue_arn = common::queue_arn(&sqs, &output("restart_queue_url")).await;
+    for (queue, function) in [(&intake_arn, &on_failure_config), (&restart_queue_arn, &restart_config)] {
+        let mapping = mappings
+            .iter()
+            .find(|m| m["EventSourceArn"] == queue.as_str())
+            .unwrap_or_else(|| panic!("no mapping reads {queue}: {mappings:#?}"));
+        assert_eq!(mapping["FunctionArn"], function["FunctionArn"], "{mapping:#}");
+        assert_eq!(mapping["BatchSize"], 1, "{mapping:#}");
+    }
     let dlq_arn = common::queue_arn(&sqs, &output("dead_letter_queue_url")).await;
     assert_eq!(
         targets[0].dead_letter_config().and_then(|d| d.arn()),

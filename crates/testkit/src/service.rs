@@ -19,16 +19,144 @@ pub const ASL: &str = include_str!("../../../statemachines/retry.asl.json");
 /// The account every fake ARN is in.
 pub const ACCOUNT: &str = "123456789012";
 
-/// The restart function's ARN in the rendered definition. moto runs no
-/// Lambda code without Docker, so nothing behind it needs to exist.
-pub const RESTART_FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:appflow-retry-restart";
+/// The restart queue's name (docs/design.md §5.12): the Restart task sends
+/// its restart there; [`create_restart_queue`] makes it in moto.
+pub const RESTART_QUEUE: &str = "appflow-retry-restart";
+
+/// The restart queue's URL in the rendered definition (moto finds a queue
+/// by the URL's last segment, whatever its host).
+pub const RESTART_QUEUE_URL: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/appflow-retry-restart";
 
 /// `definition` (the [`ASL`], or a variant of it) with Terraform's
-/// placeholders filled in: the notification topic and [`RESTART_FUNCTION_ARN`].
+/// placeholders filled in: the notification topic and [`RESTART_QUEUE_URL`].
 pub fn render_asl(definition: &str, topic_arn: &str) -> String {
     definition
         .replace("${topic_arn}", topic_arn)
-        .replace("${restart_function_arn}", RESTART_FUNCTION_ARN)
+        .replace("${restart_queue_url}", RESTART_QUEUE_URL)
+}
+
+/// Creates the restart queue ([`RESTART_QUEUE`]) in moto, so that the
+/// Restart task of a definition from [`render_asl`] can send to it.
+///
+/// # Errors
+///
+/// Fails if SQS refuses the call; the message names it.
+pub async fn create_restart_queue(sqs: &aws_sdk_sqs::Client) -> Result<String, Error> {
+    sqs.create_queue()
+        .queue_name(RESTART_QUEUE)
+        .send()
+        .await
+        .map(|out| out.queue_url.unwrap_or_default())
+        .map_err(|e| Error::new(format!("CreateQueue: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))
+}
+
+/// [`create_restart_queue`] in the moto at `endpoint`, for a caller with no
+/// SQS client of its own (the demo).
+///
+/// # Errors
+///
+/// Fails if SQS refuses the call; the message names it.
+pub async fn create_restart_queue_at(endpoint: &str) -> Result<String, Error> {
+    let config = appflow_retry_aws::sdk_config_for_endpoint(endpoint).await;
+    create_restart_queue(&aws_sdk_sqs::Client::new(&config)).await
+}
+
+/// How the restart function answers one queued restart (docs/design.md
+/// §5.12): its output (SendTaskSuccess), or its error's stable name and
+/// cause (SendTaskFailure).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// SendTaskSuccess with this output.
+    Output(serde_json::Value),
+    /// SendTaskFailure with this error and cause.
+    Error(String, String),
+    /// No answer: the message is taken and deleted, its token left alone
+    /// (what the restart function does when its heartbeat says the task is
+    /// gone). In moto, the message of a retried attempt: moto's interpreter
+    /// gives every attempt of a Task the token of its first, whose answer it
+    /// keeps, so a retry ends at once with the first attempt's answer and a
+    /// second answer to that token would race the execution's end.
+    Unanswered,
+}
+
+/// Plays the restart function for the tests that run the state machine in
+/// moto: takes each message the Restart task sends to the restart queue, in
+/// order, answers its task token with the next of `answers` (or leaves it
+/// for [`Answer::Unanswered`]), deletes it,
+/// and returns the restart payloads it took (what the restart function
+/// would get). Gives up after `patience` without a message.
+///
+/// # Errors
+///
+/// Fails if a call fails, a message has no task token, or no message comes in time.
+pub async fn answer_restarts(
+    sqs: aws_sdk_sqs::Client,
+    sfn: aws_sdk_sfn::Client,
+    answers: Vec<Answer>,
+    patience: Duration,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let mut taken = Vec::new();
+    for answer in answers {
+        let give_up = tokio::time::Instant::now() + patience;
+        let message = loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(RESTART_QUEUE_URL)
+                .max_number_of_messages(1)
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::new(format!(
+                        "ReceiveMessage: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(e)
+                    ))
+                })?;
+            if let Some(m) = received.messages.unwrap_or_default().into_iter().next() {
+                break m;
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(Error::new(format!(
+                    "no restart message came in {patience:?} ({} answered)",
+                    taken.len()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let body: serde_json::Value = serde_json::from_str(message.body().unwrap_or_default())
+            .map_err(|e| Error::new(format!("a restart message is not JSON: {e}")))?;
+        let token = body["task_token"]
+            .as_str()
+            .ok_or_else(|| Error::new(format!("a restart message without task_token: {body}")))?;
+        let sent = match answer {
+            Answer::Output(output) => sfn
+                .send_task_success()
+                .task_token(token)
+                .output(output.to_string())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(e).to_string()),
+            Answer::Error(error, cause) => sfn
+                .send_task_failure()
+                .task_token(token)
+                .error(error)
+                .cause(cause)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(e).to_string()),
+            Answer::Unanswered => Ok(()),
+        };
+        sent.map_err(|e| Error::new(format!("SendTask*: {e}")))?;
+        sqs.delete_message()
+            .queue_url(RESTART_QUEUE_URL)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| Error::new(format!("DeleteMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+        taken.push(body["restart"].clone());
+    }
+    Ok(taken)
 }
 
 /// Creates the standard state machine `name` running `definition` (already
@@ -97,7 +225,10 @@ mod tests {
         let rendered = render_asl(ASL, "arn:aws:sns:us-east-1:123456789012:t");
         assert!(!rendered.contains("${"), "{rendered}");
         let json: serde_json::Value = serde_json::from_str(&rendered).expect("JSON");
-        assert!(rendered.contains(RESTART_FUNCTION_ARN));
+        assert!(
+            rendered.contains(&format!("\"QueueUrl\": \"{RESTART_QUEUE_URL}\"")),
+            "{rendered}"
+        );
         assert!(rendered.contains("arn:aws:sns:us-east-1:123456789012:t"));
         assert!(json["States"].is_object());
     }

@@ -18,7 +18,11 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{Value, json};
 
 pub use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX as PREFIX;
-pub use appflow_retry_testkit::service::{ASL, fast_retry};
+pub use appflow_retry_testkit::service::{ASL, Answer, fast_retry};
+
+/// How long the restart answerer waits for each restart message: longer
+/// than any test's way to its Restart task, retries included.
+const ANSWER_PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct World {
     pub moto: Moto,
@@ -97,6 +101,7 @@ impl World {
             .send()
             .await
             .unwrap();
+        service::create_restart_queue(&sqs).await.unwrap();
         let state_machine_arn = service::create_state_machine(&sfn, "appflow-retry", &render_asl(&topic_arn))
             .await
             .unwrap();
@@ -170,6 +175,43 @@ impl World {
             .into_iter()
             .map(|e| e.name)
             .collect()
+    }
+
+    /// Plays the restart Lambda in the background: answers the restarts the
+    /// Restart tasks queue, in order, with `answers` (see
+    /// [`service::answer_restarts`]). Start it before the execution; join it
+    /// for the restart payloads it took.
+    pub fn answer_restarts(
+        &self,
+        answers: Vec<Answer>,
+    ) -> tokio::task::JoinHandle<Result<Vec<Value>, appflow_retry_testkit::Error>> {
+        tokio::spawn(service::answer_restarts(
+            self.sqs.clone(),
+            self.sfn.clone(),
+            answers,
+            ANSWER_PATIENCE,
+        ))
+    }
+
+    /// Runs an execution with `input` to its end (see [`World::run_execution`])
+    /// while the restart Lambda is played with `answers`; returns it and the
+    /// restart payloads taken, one per answer.
+    pub async fn run_answering(
+        &self,
+        name: &str,
+        input: &Value,
+        answers: Vec<Answer>,
+    ) -> (
+        aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
+        Vec<Value>,
+    ) {
+        let answerer = self.answer_restarts(answers);
+        let d = self.run_execution(name, input).await;
+        let taken = answerer
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("execution {name}: the restart answerer: {e}; {d:?}"));
+        (d, taken)
     }
 
     /// Starts an execution with `input` and waits (bounded) until it ends.
