@@ -36,7 +36,7 @@ help:
 	@echo "make example   validate the policies, plan a flow, explain a sample failure"
 	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
 	@echo "make bench     benchmarks: decide, validate 500 files, hostile policy files, Lambda cold start and call counts, the sweep"
-	@echo "make bench-outage  a connector outage over 100, 1,000, 5,000 flows on a simulated clock against AWS quotas (OUTAGE=file)"
+	@echo "make bench-outage  a connector outage over 100, 1,000, 5,000 flows on a simulated clock against AWS quotas (OUTAGE=file, RESTART_RATE=n)"
 	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
 	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
 	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
@@ -147,7 +147,7 @@ bench: venv
 # failure is lost or parked. OUTAGE=crates/runtime/benches/outage/<file>.json
 # runs one scenario file instead of N = 100, 1,000, 5,000.
 bench-outage:
-	$(CARGO) bench --locked -p appflow-retry-runtime --bench outage -- $(if $(OUTAGE),--scenario $(abspath $(OUTAGE)))
+	$(CARGO) bench --locked -p appflow-retry-runtime --bench outage -- $(if $(OUTAGE),--scenario $(abspath $(OUTAGE))) $(if $(RESTART_RATE),--restart-rate $(RESTART_RATE))
 
 # The whole service on this machine: moto, the AppFlow emulator, the real
 # handler code, a scenario of failures (SCENARIO=path for your own).

@@ -26,6 +26,22 @@
 //!   With `decision_concurrency` 0 the old path is played: async invocations
 //!   over the limit retried by Lambda (1 s doubling to 5 min) for up to 6 h,
 //!   function errors retried twice (1 min, 2 min), then parked.
+//! - The restart queue (docs/design.md §5.12, the restart storm guard): when
+//!   an execution's Wait ends, its Restart task sends a message to the restart
+//!   queue and waits for the task token; the queue is served in order (FIFO) by
+//!   `C` slots, R = `restart_rate_per_minute`, each slot one invocation of
+//!   batch 1 through the real queued handler (heartbeat, restart, answer),
+//!   busy for its duration plus the pace `P` it waits after the restart,
+//!   billed (`C` and `P` from `RestartPace::for_rate`, as Terraform computes
+//!   them: R 60 gives 5 slots and 5.5 s). A restart error the
+//!   Task retries, or Lambda throttling the invocation, is the Task's Retry: a
+//!   new message at the back of the queue after the backoff. A restart past the
+//!   invocation's deadline (120 s less 13 s of margins) is `DeadlineExceeded`
+//!   (retried); an attempt that waited over the Task's 24 h is `States.Timeout`
+//!   (not retried). The event source mapping's polling delay and the callback
+//!   API's quotas (at most R calls a minute) are not modelled.
+//!   With `restart_rate_per_minute` 0 the old path is played: the Restart task
+//!   invokes the restart function directly when the Wait ends.
 //! - 1% of failure events are lost (seeded); only the sweep can find them.
 //!
 //! Prices (us-east-1 list prices): Step Functions Standard $0.000025 per state
@@ -33,23 +49,29 @@
 //! SSM standard parameters' API calls free at standard throughput; AppFlow
 //! $0.001 per flow run.
 //!
-//! Exits non-zero when a failure is lost or parked, or an invariant breaks.
+//! Exits non-zero when a failure is lost or parked, an invariant breaks, or
+//! (with a restart queue) more restarts started in a simulated minute than
+//! `restart_rate_per_minute`. Restarts per minute: StartFlow calls that began
+//! a restart run, per minute of the simulated clock; the mean is over the
+//! minutes in which one started.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX, default_parameter, execution_name};
 use appflow_retry_policy::{Action, Decision, FailureEvent, RandomSource, RunRecord, RunStatus, SplitMix64};
 use appflow_retry_runtime::ports::{
     AppFlow, Clock, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome,
-    StateMachine,
+    StateMachine, TaskTokens,
 };
-use appflow_retry_runtime::{Coverage, DEFAULT_TTL_SECONDS, OnFailure, PolicyCache, Restart, Sweep, SweepLimits};
+use appflow_retry_runtime::{
+    Coverage, DEFAULT_TTL_SECONDS, Handled, OnFailure, PolicyCache, Restart, RestartPace, Sweep, SweepLimits,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
@@ -58,6 +80,12 @@ const HISTORY_PAGES: usize = 20;
 const LAMBDA_LIMIT: usize = 1000;
 const RUNS_LIMIT: usize = 1000;
 const KEEP_RECORDS: usize = 300;
+/// The restart function's timeout (terraform: lambda.timeout), less the
+/// handler's margins (DEADLINE_MARGIN 3 s + ANSWER_MARGIN 10 s): a queued
+/// restart still running then is abandoned as `DeadlineExceeded`.
+const RESTART_ABANDON_MS: i64 = 120_000 - 13_000;
+/// The Restart task's TimeoutSeconds with the restart queue (24 h).
+const RESTART_TASK_TIMEOUT_MS: i64 = 86_400_000;
 
 /// One scenario (a JSON file under benches/outage/, or the default one per N).
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +121,23 @@ struct Scenario {
     batch_size: usize,
     visibility_seconds: i64,
     max_receives: u32,
+    /// The restart storm guard (Terraform `restart_rate_per_minute`, R): at
+    /// most R restarts start in any minute, service-wide. 0 plays the old path
+    /// (the Restart task invokes the restart function directly).
+    restart_rate_per_minute: u64,
+}
+
+impl Scenario {
+    /// (C, P ms) as the runtime and Terraform compute them from R
+    /// ([`RestartPace::for_rate`]): C invocations at a time, each waiting P
+    /// after its restart. None for R = 0 (or a rate Terraform refuses).
+    fn restart_pace(&self) -> Option<(usize, i64)> {
+        let (c, pace) = RestartPace::for_rate(self.restart_rate_per_minute)?;
+        Some((
+            usize::try_from(c).unwrap_or(2),
+            i64::try_from(pace.pace.as_millis()).unwrap_or(60_000),
+        ))
+    }
 }
 
 impl Default for Scenario {
@@ -116,6 +161,7 @@ impl Default for Scenario {
             batch_size: 1,
             visibility_seconds: 720,
             max_receives: 5,
+            restart_rate_per_minute: 60,
         }
     }
 }
@@ -212,6 +258,11 @@ struct Stats {
     /// Throttled still after the SDK's retries.
     throttled_out: BTreeMap<Api, u64>,
     restarts_per_minute: BTreeMap<i64, u64>,
+    /// When each restart run started, ms (for the sliding 60 s peak).
+    restart_times: Vec<i64>,
+    /// Concurrent AppFlow runs, peak (the quota is 1,000), and of restart runs alone.
+    running_peak: usize,
+    restart_running_peak: usize,
     runs: u64,
     restart_runs: u64,
     runs_refused_concurrency: u64,
@@ -228,6 +279,8 @@ struct State {
     flows: Vec<FlowSim>,
     index: HashMap<String, usize>,
     running: usize,
+    /// Restart runs among `running`.
+    running_restarts: usize,
     /// (end ms, flow, execution id) of runs started since the loop last looked.
     new_runs: Vec<(i64, usize, String)>,
     next_run: u64,
@@ -235,6 +288,9 @@ struct State {
     /// Execution ids StartFlow started.
     started_runs: HashSet<String>,
     executions: HashMap<String, String>,
+    /// The answer the restart function sent for the task token it handled
+    /// last (SendTaskSuccess's output, or SendTaskFailure's error name).
+    answer: Option<Result<String, String>>,
     stats: Stats,
 }
 
@@ -274,6 +330,7 @@ impl State {
             return None;
         }
         self.running += 1;
+        self.stats.running_peak = self.stats.running_peak.max(self.running);
         self.next_run += 1;
         let id = format!("run-{:08}", self.next_run);
         let at = self.now_ms + self.waited_ms;
@@ -293,7 +350,10 @@ impl State {
         self.stats.runs += 1;
         if restart {
             self.stats.restart_runs += 1;
+            self.running_restarts += 1;
+            self.stats.restart_running_peak = self.stats.restart_running_peak.max(self.running_restarts);
             *self.stats.restarts_per_minute.entry(at.div_euclid(60_000)).or_default() += 1;
+            self.stats.restart_times.push(at);
         }
         self.new_runs.push((at, flow, id.clone()));
         Some(id)
@@ -418,6 +478,25 @@ impl StateMachine for Port {
     }
 }
 
+/// Step Functions' callback API: every execution in the bench waits for its
+/// token until answered (no one stops one), and the calls are not throttled
+/// (at most `restart_rate_per_minute` a minute of each).
+impl TaskTokens for Port {
+    async fn heartbeat(&self, _token: &str) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    async fn succeed(&self, _token: &str, output: &str) -> Result<(), PortError> {
+        lock(&self.0).answer = Some(Ok(output.to_owned()));
+        Ok(())
+    }
+
+    async fn fail(&self, _token: &str, error: &str, _cause: &str) -> Result<(), PortError> {
+        lock(&self.0).answer = Some(Err(error.to_owned()));
+        Ok(())
+    }
+}
+
 /// Runs a future whose ports never wait (they answer at once on the simulated clock).
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
@@ -456,7 +535,44 @@ enum Ev {
     },
     /// The event source mapping polls the intake queue.
     Poll,
+    /// The restart queue's event source mapping looks for a free slot and a message.
+    RestartPoll,
     Sweep,
+}
+
+/// A message in the restart queue: an attempt of an execution's Restart task.
+struct Queued {
+    name: String,
+    attempt: u32,
+    sent_at: i64,
+}
+
+/// What the restart function gave the execution.
+enum Answer {
+    Output {
+        outcome: String,
+        new_execution_id: Option<String>,
+        notify: bool,
+    },
+    /// The error's stable name (what the Task's Retry and Catch match) and its text.
+    Error(String, String),
+}
+
+/// One run's line in the closing summary.
+struct Summary {
+    name: String,
+    flows: usize,
+    rate: u64,
+    peak: u64,
+    mean: f64,
+    queue_peak: usize,
+    oldest_min: f64,
+    recovered: String,
+    runs_peak: usize,
+    restart_runs_peak: usize,
+    parked: usize,
+    lost: usize,
+    ok: bool,
 }
 
 /// A message in the intake queue.
@@ -514,6 +630,15 @@ struct Sim {
     intake_peak: usize,
     /// The oldest message's age at a receipt, ms since EventBridge sent it (the decision backlog).
     intake_oldest_ms: i64,
+    /// The restart queue (restart_rate_per_minute > 0), oldest first.
+    restart_queue: VecDeque<Queued>,
+    restart_queue_peak: usize,
+    /// The longest wait of a message in the restart queue, ms from its send to its receipt.
+    restart_queue_oldest_ms: i64,
+    /// Each execution's start, ms (its Wait starts with it).
+    exec_started: HashMap<String, i64>,
+    /// Invocations from the restart queue per simulated minute (what the pace bounds).
+    restart_invocations_per_minute: BTreeMap<i64, u64>,
 }
 
 fn on_failure_fn(p: &Port) -> OnFailureFn {
@@ -560,11 +685,13 @@ impl Sim {
             flows,
             index,
             running: 0,
+            running_restarts: 0,
             new_runs: Vec::new(),
             next_run: 0,
             client_tokens: HashMap::new(),
             started_runs: HashSet::new(),
             executions: HashMap::new(),
+            answer: None,
             stats: Stats::default(),
         }));
         let port = Port(shared.clone());
@@ -588,6 +715,11 @@ impl Sim {
             intake: Vec::new(),
             intake_peak: 0,
             intake_oldest_ms: 0,
+            restart_queue: VecDeque::new(),
+            restart_queue_peak: 0,
+            restart_queue_oldest_ms: 0,
+            exec_started: HashMap::new(),
+            restart_invocations_per_minute: BTreeMap::new(),
         };
         for flow in 0..sim.sc.flows {
             // Each flow's first run starts in the outage's first minute (the
@@ -677,13 +809,17 @@ impl Sim {
                 break;
             }
             if now >= next_progress {
-                eprintln!(
-                    "[{}] simulated {} h, {:.1} s wall, queue {}",
-                    self.sc.name,
-                    next_progress / 3_600_000,
-                    wall.elapsed().as_secs_f64(),
-                    self.queue.len()
-                );
+                // Progress only for a run that takes a while.
+                if wall.elapsed() > Duration::from_secs(10) {
+                    eprintln!(
+                        "[{}] simulated {} h, {:.1} s wall, events {}, restart queue {}",
+                        self.sc.name,
+                        next_progress / 3_600_000,
+                        wall.elapsed().as_secs_f64(),
+                        self.queue.len(),
+                        self.restart_queue.len()
+                    );
+                }
                 next_progress += 3_600_000;
             }
             self.begin(now);
@@ -696,7 +832,22 @@ impl Sim {
                     tries,
                     first_ms,
                 } => self.deliver(now, flow, id, tries, first_ms),
-                Ev::Restart { name, attempt } => self.restart(now, name, attempt),
+                Ev::Restart { name, attempt } => {
+                    self.out.transitions += 1; // Restart (or its retry)
+                    if self.sc.restart_pace().is_some() {
+                        // The Task sends its message; the mapping takes it when a slot is free.
+                        self.restart_queue.push_back(Queued {
+                            name,
+                            attempt,
+                            sent_at: now,
+                        });
+                        self.restart_queue_peak = self.restart_queue_peak.max(self.restart_queue.len());
+                        self.serve_restarts(now);
+                    } else {
+                        self.restart(now, name, attempt, None);
+                    }
+                }
+                Ev::RestartPoll => self.serve_restarts(now),
                 Ev::Poll => self.poll(now),
                 Ev::Sweep => self.sweep(now),
             }
@@ -726,6 +877,9 @@ impl Sim {
         {
             let mut s = lock(&self.shared);
             s.running = s.running.saturating_sub(1);
+            if s.started_runs.contains(id) {
+                s.running_restarts = s.running_restarts.saturating_sub(1);
+            }
             let t = s.time(now);
             if let Some(r) = s.flows[flow].records.iter_mut().find(|r| r.execution_id == id) {
                 r.last_updated_at = Some(t);
@@ -938,6 +1092,7 @@ impl Sim {
         self.out.transitions += 2 + u64::from(d.notify);
         if let (Action::Retry | Action::Reactivate, Some(delay)) = (d.action, d.delay_seconds) {
             let name = execution_name(&d.flow, &d.execution_id);
+            self.exec_started.entry(name.clone()).or_insert(at);
             self.push(
                 at + i64::try_from(delay).unwrap_or(0) * 1000,
                 Ev::Restart { name, attempt: 0 },
@@ -945,37 +1100,81 @@ impl Sim {
         }
     }
 
-    fn restart(&mut self, now: i64, name: String, attempt: u32) {
-        self.out.transitions += 1; // Restart (or its retry)
+    /// The restart queue's event source mapping: while fewer than C slots are
+    /// busy and a message waits, a slot takes the oldest message (batch 1).
+    fn serve_restarts(&mut self, now: i64) {
+        let Some((slots, _)) = self.sc.restart_pace() else {
+            return;
+        };
+        loop {
+            let busy = self.restart.iter().filter(|i| i.busy_until > now).count();
+            if busy >= slots {
+                return;
+            }
+            let Some(m) = self.restart_queue.pop_front() else {
+                return;
+            };
+            let waited = now - m.sent_at;
+            self.restart_queue_oldest_ms = self.restart_queue_oldest_ms.max(waited);
+            if waited > RESTART_TASK_TIMEOUT_MS {
+                // States.Timeout: not retried; the execution reports a restart whose state is unknown.
+                self.restart_gave_up(&m.name, "States.Timeout (the message waited over 24 h)");
+                continue;
+            }
+            self.begin(now);
+            *self
+                .restart_invocations_per_minute
+                .entry(now.div_euclid(60_000))
+                .or_default() += 1;
+            if !self.restart(now, m.name, m.attempt, Some(slots)) {
+                // Lambda throttled the invocation: the mapping backs off a second.
+                self.push(now + 1_000, Ev::RestartPoll);
+                return;
+            }
+        }
+    }
+
+    /// The Restart task failed for good (its Catch): RestartFailedRoute, NotifyRestartFailed, RestartFailed.
+    fn restart_gave_up(&mut self, name: &str, why: &str) {
+        self.out.restart_failed += 1;
+        self.out.transitions += 3;
+        if self.out.restart_failed <= 3 {
+            eprintln!("[{}] restart failed for {name}: {why}", self.sc.name);
+        }
+    }
+
+    /// One attempt of an execution's Restart task: a direct invocation
+    /// (`queued` None), or one message of the restart queue in a free slot
+    /// (`queued` Some(C)). False when Lambda throttled the invocation.
+    fn restart(&mut self, now: i64, name: String, attempt: u32, queued: Option<usize>) -> bool {
         let Some(input) = lock(&self.shared).executions.get(&name).cloned() else {
             self.out
                 .violations
                 .push(format!("the Wait of {name} ended without its execution"));
-            return;
+            return true;
         };
         let Ok(input) = serde_json::from_str::<serde_json::Value>(&input) else {
-            return;
+            return true;
         };
         let Ok(d) = serde_json::from_value::<Decision>(input["decision"].clone()) else {
             self.out.violations.push(format!("{name}: its input has no decision"));
-            return;
+            return true;
         };
-        // The Wait started with the execution: its start time is the decision's time.
-        let started = {
-            let s = lock(&self.shared);
-            s.time(now - i64::try_from(d.delay_seconds.unwrap_or(0)).unwrap_or(0) * 1000)
-        };
+        // $$.Execution.StartTime: the Wait started with the execution.
+        let started_ms = self
+            .exec_started
+            .get(&name)
+            .copied()
+            .unwrap_or_else(|| now - i64::try_from(d.delay_seconds.unwrap_or(0)).unwrap_or(0) * 1000);
+        let started = lock(&self.shared).time(started_ms);
         let payload = appflow_retry_runtime::RestartInput::for_execution(&d, started).to_json();
         let in_flight = self.lambda_in_flight(now);
         let port = Port(self.shared.clone());
         let retry = |sim: &mut Sim, after: i64, kind: &str| {
             if attempt >= 6 {
-                sim.out.restart_failed += 1;
-                sim.out.transitions += 3; // RestartFailedRoute, NotifyRestartFailed, RestartFailed
-                if sim.out.restart_failed <= 3 {
-                    eprintln!("[{}] restart failed for {name}: {kind}", sim.sc.name);
-                }
+                sim.restart_gave_up(&name, kind);
             } else {
+                // The Task's Retry (FULL jitter); with the restart queue, a new message after it.
                 let bound = (30_000_i64 << attempt).min(600_000);
                 let wait = (sim.rng.next_unit() * bound as f64) as i64;
                 sim.push(
@@ -996,17 +1195,75 @@ impl Sim {
         let Some(i) = Self::instance(&mut self.restart, now, in_flight, make) else {
             self.out.lambda_throttled += 1;
             retry(self, now, "Lambda.TooManyRequestsException");
-            return;
+            return false;
         };
         self.out.restart_invocations += 1;
-        let result = block_on(self.restart[i].handler.handle(&payload));
+        let answer = match queued {
+            None => match block_on(self.restart[i].handler.handle(&payload)) {
+                Ok(r) => Answer::Output {
+                    outcome: r.outcome.as_str().to_owned(),
+                    new_execution_id: r.new_execution_id,
+                    notify: r.notify,
+                },
+                Err(e) => Answer::Error(e.error_type().to_owned(), e.to_string()),
+            },
+            Some(_) => {
+                let body = serde_json::json!({ "task_token": format!("token-{name}-{attempt}"), "restart": payload });
+                lock(&self.shared).answer = None;
+                let handled = block_on(self.restart[i].handler.handle_message(&port, &body.to_string(), None));
+                let answer = lock(&self.shared).answer.take();
+                match (handled, answer) {
+                    (Handled::Answered, Some(Ok(output))) => {
+                        let v: serde_json::Value = serde_json::from_str(&output).unwrap_or_default();
+                        Answer::Output {
+                            outcome: v["outcome"].as_str().unwrap_or_default().to_owned(),
+                            new_execution_id: v["new_execution_id"].as_str().map(str::to_owned),
+                            notify: v["notify"].as_bool().unwrap_or(false),
+                        }
+                    }
+                    (Handled::Answered, Some(Err(kind))) => Answer::Error(kind.clone(), kind),
+                    (h, _) => {
+                        self.out
+                            .violations
+                            .push(format!("{name}: the queued restart was not answered: {h:?}"));
+                        return true;
+                    }
+                }
+            }
+        };
         let took = self.sc.restart_ms + self.waited();
-        self.restart[i].busy_until = now + took;
-        self.out.lambda_ms += took;
-        match result {
-            Ok(r) => {
-                self.out.transitions += 2 + u64::from(r.notify); // AfterRestart, [Notify], Done
-                if r.outcome.as_str() == "restarted" {
+        let (answer, busy) = match queued {
+            None => (answer, took),
+            Some(_) => {
+                let (_, pace_ms) = self.sc.restart_pace().unwrap_or((2, 0));
+                let pace = RestartPace {
+                    pace: Duration::from_millis(u64::try_from(pace_ms).unwrap_or(0)),
+                };
+                let rest = pace.rest(Duration::from_secs(3_600));
+                let busy = took + i64::try_from(rest.as_millis()).unwrap_or(0);
+                let answer = if took > RESTART_ABANDON_MS {
+                    // The handler's deadline guard answers DeadlineExceeded instead (a StartFlow
+                    // it made stands, and the retry's re-check finds it).
+                    Answer::Error("DeadlineExceeded".into(), "past the invocation's deadline".into())
+                } else {
+                    answer
+                };
+                (answer, busy)
+            }
+        };
+        self.restart[i].busy_until = now + busy;
+        self.out.lambda_ms += busy;
+        if queued.is_some() {
+            self.push(now + busy, Ev::RestartPoll);
+        }
+        match answer {
+            Answer::Output {
+                outcome,
+                new_execution_id,
+                notify,
+            } => {
+                self.out.transitions += 2 + u64::from(notify); // AfterRestart, [Notify], Done
+                if outcome == "restarted" {
                     let n = self
                         .out
                         .restarted_per_failure
@@ -1018,23 +1275,20 @@ impl Sim {
                             .violations
                             .push(format!("{}: restarted twice for failure {}", d.flow, d.execution_id));
                     }
-                    match r.new_execution_id {
+                    match new_execution_id {
                         Some(id) => self.out.restart_ids.push(id),
                         None => self.out.violations.push(format!("{name}: restarted without a run id")),
                     }
                 }
             }
-            Err(e) => match e.error_type() {
+            Answer::Error(kind, text) => match kind.as_str() {
                 "InvalidInput" | "RestartRefused" | "AppFlowFailed" => {
-                    self.out.restart_failed += 1;
-                    self.out.transitions += 3;
-                    if self.out.restart_failed <= 3 {
-                        eprintln!("[{}] restart failed for {name}: {e}", self.sc.name);
-                    }
+                    self.restart_gave_up(&name, &format!("{kind}: {text}"));
                 }
-                kind => retry(self, now + took, kind),
+                _ => retry(self, now + took, &kind),
             },
         }
+        true
     }
 
     fn sweep(&mut self, now: i64) {
@@ -1068,7 +1322,7 @@ impl Sim {
         debug_assert!(after >= before);
     }
 
-    fn report(&self, wall_s: f64) -> bool {
+    fn report(&self, wall_s: f64) -> Summary {
         let s = lock(&self.shared);
         let sc = &self.sc;
         println!();
@@ -1126,6 +1380,44 @@ impl Sim {
             "{:<38} {:>10} {:>10} {:>10} {:>10}",
             "AppFlow StartFlow over 1,000 runs", s.stats.runs_refused_concurrency, "", RUNS_LIMIT, ""
         );
+        println!(
+            "{:<38} {:>10} {:>10} {:>10} {:>10}",
+            "AppFlow concurrent runs (peak, limit)", s.stats.running_peak, "", RUNS_LIMIT, ""
+        );
+        println!(
+            "{:<38} {:>10} {:>10} {:>10} {:>10}",
+            "  of them restart runs (peak)", s.stats.restart_running_peak, "", "", ""
+        );
+        // Restarts per minute: StartFlow calls that began a restart run, per simulated minute.
+        let rate = sc.restart_rate_per_minute;
+        let per_minute = &s.stats.restarts_per_minute;
+        let rate_peak = per_minute.values().max().copied().unwrap_or(0);
+        // The mean over the minutes in which a restart started (a straggler hours later
+        // would otherwise dilute it).
+        let active_minutes = per_minute.len();
+        let rate_mean = s.stats.restart_runs as f64 / active_minutes.max(1) as f64;
+        let mut times = s.stats.restart_times.clone();
+        times.sort_unstable();
+        let mut sliding = 0usize;
+        let mut lo = 0usize;
+        for hi in 0..times.len() {
+            while times[hi] - times[lo] >= 60_000 {
+                lo += 1;
+            }
+            sliding = sliding.max(hi - lo + 1);
+        }
+        match sc.restart_pace() {
+            Some((c, p)) => println!(
+                "restart queue: restart_rate_per_minute {rate} ({c} at a time, each waiting {:.1} s after its restart); peak {} messages, oldest waited {:.1} min; restarts per minute peak {rate_peak} (any 60 s: {sliding}), mean {rate_mean:.1} over {active_minutes} min; invocations begun per minute peak {}",
+                p as f64 / 1000.0,
+                self.restart_queue_peak,
+                self.restart_queue_oldest_ms as f64 / 60_000.0,
+                self.restart_invocations_per_minute.values().max().copied().unwrap_or(0)
+            ),
+            None => println!(
+                "restart queue: off (restart_rate_per_minute 0: the Restart task invokes the restart function); restarts per minute peak {rate_peak} (any 60 s: {sliding}), mean {rate_mean:.1} over {active_minutes} min"
+            ),
+        }
         // Failures: every failed run record, decided or not.
         let mut failed = 0u64;
         let mut lost = Vec::new();
@@ -1171,16 +1463,22 @@ impl Sim {
                 None => never += 1,
             }
         }
-        match (never, worst) {
-            (0, Some(ms)) => println!(
-                "every flow ran successfully again after {:.1} min",
-                ms as f64 / 60_000.0
-            ),
-            _ => println!(
-                "{never} of {} flows never ran successfully again within {} h",
-                sc.flows, sc.horizon_hours
-            ),
-        }
+        let recovered = match (never, worst) {
+            (0, Some(ms)) => {
+                println!(
+                    "every flow ran successfully again after {:.1} min",
+                    ms as f64 / 60_000.0
+                );
+                format!("{:.1} min", ms as f64 / 60_000.0)
+            }
+            _ => {
+                println!(
+                    "{never} of {} flows never ran successfully again within {} h",
+                    sc.flows, sc.horizon_hours
+                );
+                format!("{never} never")
+            }
+        };
         let invocations = self.out.on_failure_invocations + self.out.restart_invocations;
         let gb_s = self.out.lambda_ms as f64 / 1000.0 * 0.125;
         let sfn = self.out.transitions as f64 * 0.000025;
@@ -1207,13 +1505,35 @@ impl Sim {
         for l in lost.iter().take(5) {
             println!("lost: {l}");
         }
-        ok && lost.is_empty() && self.out.parked.is_empty()
+        if rate > 0 && (rate_peak as usize).max(sliding) > rate as usize {
+            println!(
+                "RATE EXCEEDED: {} restarts started within one minute (calendar {rate_peak}, any 60 s {sliding}), over restart_rate_per_minute {rate}",
+                (rate_peak as usize).max(sliding)
+            );
+            ok = false;
+        }
+        Summary {
+            name: sc.name.clone(),
+            flows: sc.flows,
+            rate,
+            peak: rate_peak,
+            mean: rate_mean,
+            queue_peak: self.restart_queue_peak,
+            oldest_min: self.restart_queue_oldest_ms as f64 / 60_000.0,
+            recovered,
+            runs_peak: s.stats.running_peak,
+            restart_runs_peak: s.stats.restart_running_peak,
+            parked: self.out.parked.len(),
+            lost: lost.len(),
+            ok: ok && lost.is_empty() && self.out.parked.is_empty(),
+        }
     }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut scenarios = Vec::new();
+    let mut rate = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -1240,6 +1560,14 @@ fn main() {
                     ..Scenario::default()
                 });
             }
+            // restart_rate_per_minute for every scenario (0: the direct path).
+            "--restart-rate" => {
+                let Some(r) = it.next().and_then(|r| r.parse::<u64>().ok()) else {
+                    eprintln!("--restart-rate needs a number of restarts per minute (0: none queued)");
+                    std::process::exit(2);
+                };
+                rate = Some(r);
+            }
             // cargo bench passes --bench; ignore it and anything else cargo adds.
             _ => {}
         }
@@ -1253,15 +1581,56 @@ fn main() {
             });
         }
     }
-    let mut all_ok = true;
-    for sc in scenarios {
+    let mut summaries = Vec::new();
+    for mut sc in scenarios {
+        if let Some(r) = rate {
+            sc.restart_rate_per_minute = r;
+        }
         let wall = Instant::now();
         let mut sim = Sim::new(sc);
         sim.run();
-        all_ok &= sim.report(wall.elapsed().as_secs_f64());
+        summaries.push(sim.report(wall.elapsed().as_secs_f64()));
     }
-    if !all_ok {
-        eprintln!("outage bench: failures were lost or parked, or an invariant broke (see above)");
+    println!();
+    println!(
+        "{:<20} {:>6} {:>5} {:>8} {:>7} {:>7} {:>8} {:>13} {:>11} {:>6} {:>5} {:>4}",
+        "summary",
+        "flows",
+        "R",
+        "peak/min",
+        "mean",
+        "queue",
+        "oldest",
+        "all recovered",
+        "runs peak",
+        "parked",
+        "lost",
+        "ok"
+    );
+    for m in &summaries {
+        println!(
+            "{:<20} {:>6} {:>5} {:>8} {:>7.1} {:>7} {:>6.1} m {:>13} {:>11} {:>6} {:>5} {:>4}",
+            m.name,
+            m.flows,
+            m.rate,
+            m.peak,
+            m.mean,
+            m.queue_peak,
+            m.oldest_min,
+            m.recovered,
+            format!("{}/{}", m.runs_peak, m.restart_runs_peak),
+            m.parked,
+            m.lost,
+            if m.ok { "yes" } else { "NO" }
+        );
+    }
+    println!(
+        "R: restart_rate_per_minute (0: no restart queue); peak/min, mean: restarts started per simulated minute (mean over minutes with one); queue, oldest: the restart queue's peak depth and longest wait; runs peak: concurrent AppFlow runs / of them restart runs (quota 1,000)"
+    );
+    if summaries.iter().any(|m| !m.ok) {
+        eprintln!(
+            "outage bench: failures were lost or parked, an invariant broke, or restarts per minute went over restart_rate_per_minute (see above)"
+        );
         std::process::exit(1);
     }
 }
