@@ -22,8 +22,8 @@ use appflow_retry_policy::appflow::epoch_seconds;
 use appflow_retry_policy::{RunRecord, RunStatus};
 use appflow_retry_runtime::operate::{ExecutionDetail, ExecutionSummary, Executions, ExecutionsPage, RunState};
 use appflow_retry_runtime::ports::{
-    AppFlow, FlowInfo, FlowSummary, FlowsPage, NAMES_PER_READ, ParameterStore, PortError, RecordsPage, StartOutcome,
-    StateMachine, TaskTokens,
+    AppFlow, ExecutionState, FlowInfo, FlowSummary, FlowsPage, NAMES_PER_READ, ParameterStore, PortError, RecordsPage,
+    StartOutcome, StateMachine, TaskTokens,
 };
 use appflow_retry_runtime::redrive::{Invoker, Queue, QueueMessage};
 use aws_config::retry::RetryConfig;
@@ -374,13 +374,16 @@ impl StateMachine for SfnStateMachine {
 #[derive(Debug, Clone)]
 pub struct SfnTaskTokens {
     client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
 }
 
 impl SfnTaskTokens {
-    /// An adapter over a client built from `config`.
-    pub fn new(config: &SdkConfig) -> Self {
+    /// An adapter over a client built from `config`, for the executions of
+    /// `state_machine_arn`.
+    pub fn new(config: &SdkConfig, state_machine_arn: &str) -> Self {
         SfnTaskTokens {
             client: aws_sdk_sfn::Client::new(config),
+            state_machine_arn: state_machine_arn.to_owned(),
         }
     }
 }
@@ -404,6 +407,18 @@ where
 }
 
 impl TaskTokens for SfnTaskTokens {
+    async fn execution(&self, name: &str) -> Result<Option<ExecutionState>, PortError> {
+        let arn = execution_arn(&self.state_machine_arn, name);
+        match self.client.describe_execution().execution_arn(arn).send().await {
+            Ok(out) => Ok(Some(ExecutionState {
+                started_at: sfn_time(&out.start_date),
+                running: out.status == aws_sdk_sfn::types::ExecutionStatus::Running,
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(None),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
     async fn heartbeat(&self, token: &str) -> Result<(), PortError> {
         self.client
             .send_task_heartbeat()

@@ -173,6 +173,7 @@ const OWN: &[Permission] = &[
     row(Restart, "appflow:DescribeFlow", R::CoveredFlows, Code, "the flow's status and trigger before a restart"),
     row(Restart, "appflow:DescribeFlowExecutionRecords", R::CoveredFlows, Code, "a newer run, the failed run's record"),
     row(Restart, "appflow:StartFlow", R::CoveredFlows, Code, "the restart or re-activation"),
+    row(Restart, "states:DescribeExecution", R::Executions, Code, "the restart queue: the execution a message names runs, and its start time (not the message's)"),
     row(Restart, "states:SendTaskHeartbeat", R::StateMachine, Code, "the restart queue: the execution still waits (nothing starts otherwise)"),
     row(Restart, "states:SendTaskSuccess", R::StateMachine, Code, "the restart queue: the restart's output to the waiting execution"),
     row(Restart, "states:SendTaskFailure", R::StateMachine, Code, "the restart queue: the restart's error, by its name, to the waiting execution"),

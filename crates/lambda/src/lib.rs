@@ -2,8 +2,7 @@
 //! JSON logging, metric lines, and the error names Lambda reports.
 //!
 //! Environment (docs/design.md §5.2): `APPFLOW_RETRY_POLICY_PREFIX` (default
-//! `/appflow-retry`), `APPFLOW_RETRY_STATE_MACHINE_ARN` (on-failure and
-//! sweep), `APPFLOW_RETRY_POLICY_TTL_SECONDS` (default 60),
+//! `/appflow-retry`), `APPFLOW_RETRY_STATE_MACHINE_ARN` (all three), `APPFLOW_RETRY_POLICY_TTL_SECONDS` (default 60),
 //! `APPFLOW_RETRY_COVERED_FLOWS` (sweep: comma-separated names or prefixes
 //! ending in `*`; empty: every flow), `APPFLOW_RETRY_RESTART_PACE_MS`
 //! (restart: the shortest invocation from the restart queue, docs/design.md
@@ -274,6 +273,10 @@ pub async fn sweep_from_env() -> Result<SweepHandler, SettingsError> {
 /// Builds the restart function from the environment.
 pub async fn restart_from_env() -> Result<RestartFunction, SettingsError> {
     let settings = Settings::from_env()?;
+    let arn = settings
+        .state_machine_arn
+        .clone()
+        .ok_or(SettingsError::NoStateMachine)?;
     let config = sdk_config_from_env().await;
     Ok(RestartFunction {
         handler: Restart {
@@ -286,7 +289,7 @@ pub async fn restart_from_env() -> Result<RestartFunction, SettingsError> {
             clock: SystemClock,
             max_history_pages: DEFAULT_MAX_PAGES,
         },
-        tasks: SfnTaskTokens::new(&config),
+        tasks: SfnTaskTokens::new(&config, &arn),
         pace: settings.restart_pace,
     })
 }

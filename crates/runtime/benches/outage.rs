@@ -66,8 +66,8 @@ use std::time::{Duration, Instant};
 use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX, default_parameter, execution_name};
 use appflow_retry_policy::{Action, Decision, FailureEvent, RandomSource, RunRecord, RunStatus, SplitMix64};
 use appflow_retry_runtime::ports::{
-    AppFlow, Clock, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage, StartOutcome,
-    StateMachine, TaskTokens,
+    AppFlow, Clock, ExecutionState, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage,
+    StartOutcome, StateMachine, TaskTokens,
 };
 use appflow_retry_runtime::{
     Coverage, DEFAULT_TTL_SECONDS, Handled, OnFailure, PolicyCache, Restart, RestartPace, Sweep, SweepLimits,
@@ -291,6 +291,9 @@ struct State {
     /// The answer the restart function sent for the task token it handled
     /// last (SendTaskSuccess's output, or SendTaskFailure's error name).
     answer: Option<Result<String, String>>,
+    /// The start of the execution whose restart message is handled now
+    /// (DescribeExecution's answer to the restart queue's check).
+    handling_started: Option<DateTime<Utc>>,
     stats: Stats,
 }
 
@@ -482,6 +485,15 @@ impl StateMachine for Port {
 /// token until answered (no one stops one), and the calls are not throttled
 /// (at most `restart_rate_per_minute` a minute of each).
 impl TaskTokens for Port {
+    async fn execution(&self, _name: &str) -> Result<Option<ExecutionState>, PortError> {
+        let mut s = lock(&self.0);
+        s.call(Api::DescribeExecution)?;
+        Ok(s.handling_started.map(|started_at| ExecutionState {
+            started_at,
+            running: true,
+        }))
+    }
+
     async fn heartbeat(&self, _token: &str) -> Result<(), PortError> {
         Ok(())
     }
@@ -692,6 +704,7 @@ impl Sim {
             started_runs: HashSet::new(),
             executions: HashMap::new(),
             answer: None,
+            handling_started: None,
             stats: Stats::default(),
         }));
         let port = Port(shared.clone());
@@ -1167,6 +1180,7 @@ impl Sim {
             .copied()
             .unwrap_or_else(|| now - i64::try_from(d.delay_seconds.unwrap_or(0)).unwrap_or(0) * 1000);
         let started = lock(&self.shared).time(started_ms);
+        lock(&self.shared).handling_started = Some(started);
         let payload = appflow_retry_runtime::RestartInput::for_execution(&d, started).to_json();
         let in_flight = self.lambda_in_flight(now);
         let port = Port(self.shared.clone());

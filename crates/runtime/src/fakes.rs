@@ -464,6 +464,8 @@ pub struct Tasks {
     pub answers: Mutex<Vec<(String, TaskAnswer)>>,
     pub fail_heartbeat: Mutex<Option<PortError>>,
     pub fail_answer: Mutex<Option<PortError>>,
+    /// Executions by name: (start, running); DescribeExecution reads them.
+    pub executions: Mutex<HashMap<String, crate::ports::ExecutionState>>,
     /// The execution stops waiting right after its heartbeat (a `cancel`
     /// during the restart).
     pub cancel_after_heartbeat: Mutex<bool>,
@@ -474,6 +476,23 @@ impl Tasks {
         let t = Tasks::default();
         t.waiting.lock().unwrap().extend(tokens.iter().map(|s| (*s).to_owned()));
         t
+    }
+
+    /// The execution a restart payload names, running since the payload's
+    /// `execution_started_at` (as its Restart task would have sent it).
+    pub fn running(self, payload: &serde_json::Value) -> Self {
+        let name = payload["execution_name"].as_str().unwrap_or_default().to_owned();
+        let started_at =
+            appflow_retry_policy::appflow::parse_time(payload["execution_started_at"].as_str().unwrap_or_default())
+                .unwrap_or_default();
+        self.executions.lock().unwrap().insert(
+            name,
+            crate::ports::ExecutionState {
+                started_at,
+                running: true,
+            },
+        );
+        self
     }
 
     fn answer(&self, token: &str, answer: TaskAnswer) -> Result<(), PortError> {
@@ -491,6 +510,10 @@ impl Tasks {
 }
 
 impl TaskTokens for Tasks {
+    async fn execution(&self, name: &str) -> Result<Option<crate::ports::ExecutionState>, PortError> {
+        Ok(self.executions.lock().unwrap().get(name).copied())
+    }
+
     async fn heartbeat(&self, token: &str) -> Result<(), PortError> {
         self.heartbeats.lock().unwrap().push(token.to_owned());
         if let Some(e) = self.fail_heartbeat.lock().unwrap().clone() {

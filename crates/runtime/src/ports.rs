@@ -163,6 +163,12 @@ pub trait StateMachine: Send + Sync {
 /// `TaskTimedOut`, `InvalidToken`, `TaskDoesNotExist`) is
 /// [`PortError::NotFound`].
 pub trait TaskTokens: Send + Sync {
+    /// DescribeExecution of the execution named `name`: when it started
+    /// and whether it still runs; None when there is none. The restart
+    /// takes its start time from here, not from the message (which a sender
+    /// could write), as a direct invocation took it from `$$.Execution.StartTime`.
+    fn execution(&self, name: &str) -> impl Future<Output = Result<Option<ExecutionState>, PortError>> + Send;
+
     /// SendTaskHeartbeat: Ok while the execution waits for `token`.
     fn heartbeat(&self, token: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 
@@ -172,6 +178,15 @@ pub trait TaskTokens: Send + Sync {
     /// SendTaskFailure: the Task fails with `error` (the name its Retry and
     /// Catch match) and `cause`.
     fn fail(&self, token: &str, error: &str, cause: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// An execution as DescribeExecution reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutionState {
+    /// `startDate`.
+    pub started_at: DateTime<Utc>,
+    /// `status` is RUNNING.
+    pub running: bool,
 }
 
 /// The time decisions are made at.

@@ -24,6 +24,8 @@
 
 use std::time::Duration;
 
+use appflow_retry_policy::appflow::parse_time;
+use appflow_retry_policy::format_time;
 use serde_json::Value;
 
 use crate::ports::{AppFlow, Clock, ParameterStore, PortError, TaskTokens};
@@ -143,7 +145,7 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         body: &str,
         deadline: Option<tokio::time::Instant>,
     ) -> Handled {
-        let (token, input) = match ticket(body) {
+        let (token, mut input) = match ticket(body) {
             Ok(t) => t,
             Err(why) => return Handled::Dropped(why),
         };
@@ -155,6 +157,39 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 ));
             }
             Err(e) => return Handled::Kept(format!("SendTaskHeartbeat failed, nothing started: {e}")),
+        }
+        // The execution's start time from Step Functions, not from the message:
+        // the restart re-decides as of it (§6.8), and a sender of the message
+        // could write any time. A payload without a usable name is refused by
+        // the restart itself (InvalidInput, RestartRefused).
+        if let Some(name) = input.get("execution_name").and_then(Value::as_str).map(str::to_owned) {
+            match tasks.execution(&name).await {
+                Ok(Some(e)) if e.running => {
+                    let sent = input
+                        .get("execution_started_at")
+                        .and_then(Value::as_str)
+                        .and_then(|t| parse_time(t).ok());
+                    if sent != Some(e.started_at) {
+                        tracing::warn!(execution = %name, sent = %input["execution_started_at"], "the message's execution_started_at is not the execution's: the execution's is used");
+                    }
+                    input["execution_started_at"] = Value::String(format_time(e.started_at));
+                }
+                Ok(Some(_)) => {
+                    return Handled::Dropped(format!(
+                        "execution {name}, which the message names, no longer runs: nothing started"
+                    ));
+                }
+                Ok(None) => {
+                    let why = format!(
+                        "restart refused: no execution {name} exists (the message was not made by its Restart task)"
+                    );
+                    return match tasks.fail(&token, "RestartRefused", &why).await {
+                        Ok(()) | Err(PortError::NotFound(_)) => Handled::Dropped(why),
+                        Err(e) => Handled::Kept(format!("{why}; the refusal could not be sent: {e}")),
+                    };
+                }
+                Err(e) => return Handled::Kept(format!("DescribeExecution failed, nothing started: {e}")),
+            }
         }
         let restart = match deadline {
             None => self.handle(&input).await,

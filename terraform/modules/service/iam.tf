@@ -91,6 +91,8 @@ locals {
         Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
         Resource = aws_sqs_queue.restart.arn
       },
+      # The execution a restart message names: running, and its start time.
+      local.find_executions,
       # The waiting execution's task token: still waited for (heartbeat), then
       # the restart's output or error. Scoped to the state machine whose
       # execution holds the token, as the AWS CDK's grantTaskResponse does.

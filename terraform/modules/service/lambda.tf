@@ -41,7 +41,8 @@ locals {
       timeout     = var.lambda.timeout
       concurrency = var.lambda.restart_concurrency
       environment = merge(local.environment, {
-        APPFLOW_RETRY_RESTART_PACE_MS = tostring(local.restart_pace_ms)
+        APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
+        APPFLOW_RETRY_RESTART_PACE_MS   = tostring(local.restart_pace_ms)
       })
     }
     # The reconciliation sweep: on a schedule, the failed on-demand runs whose

@@ -39,7 +39,7 @@ fn kept(reply: &crate::BatchReply) -> Vec<&str> {
 fn a_queued_restart_is_done_once_and_its_output_answers_the_execution() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     let reply = block(
         w.restart()
             .handle_queued(&tasks, vec![message("m1", TOKEN, &input)], || false, None),
@@ -84,7 +84,7 @@ fn a_failed_heartbeat_starts_nothing_and_keeps_the_message() {
     ] {
         let w = World::failed_with(Some(TIMEOUT), vec![]);
         let input = due(&w);
-        let tasks = Tasks::waiting(&[TOKEN]);
+        let tasks = Tasks::waiting(&[TOKEN]).running(&input);
         *tasks.fail_heartbeat.lock().unwrap() = Some(e.clone());
         let reply = block(
             w.restart()
@@ -101,7 +101,7 @@ fn a_restart_error_is_sent_by_its_stable_name() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
     *w.flows.fail.lock().unwrap() = Some(PortError::Throttled("ServiceQuotaExceededException".into()));
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     let reply = block(
         w.restart()
             .handle_queued(&tasks, vec![message("m1", TOKEN, &input)], || false, None),
@@ -114,13 +114,12 @@ fn a_restart_error_is_sent_by_its_stable_name() {
 
     // A forged payload (a restart the rules refuse) is answered too: skipped and told.
     let w = World::failed_with(Some(AUTH), vec![]);
-    let tasks = Tasks::waiting(&[TOKEN]);
-    let reply = block(w.restart().handle_queued(
-        &tasks,
-        vec![message("m2", TOKEN, &forged_retry(120, 1))],
-        || false,
-        None,
-    ));
+    let forged = forged_retry(120, 1);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&forged);
+    let reply = block(
+        w.restart()
+            .handle_queued(&tasks, vec![message("m2", TOKEN, &forged)], || false, None),
+    );
     assert!(kept(&reply).is_empty());
     let answers = tasks.answers.lock().unwrap().clone();
     let output: Value = serde_json::from_str(answers[0].1.as_ref().unwrap()).unwrap();
@@ -159,7 +158,7 @@ fn a_message_with_a_token_but_no_usable_input_fails_the_task_as_invalid_input() 
 fn a_message_without_a_task_token_is_deleted_unanswered() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     for body in [
         "not json".to_owned(),
         json!({"restart": input}).to_string(),
@@ -178,7 +177,7 @@ fn a_message_without_a_task_token_is_deleted_unanswered() {
 fn an_answer_that_cannot_be_sent_keeps_the_message_and_the_retry_finds_its_own_run() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     *tasks.fail_answer.lock().unwrap() = Some(PortError::Throttled("ThrottlingException".into()));
     let reply = block(
         w.restart()
@@ -216,7 +215,7 @@ fn an_answer_that_cannot_be_sent_keeps_the_message_and_the_retry_finds_its_own_r
 fn a_cancel_during_the_restart_is_not_an_error() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     *tasks.cancel_after_heartbeat.lock().unwrap() = true;
     let handled = block(
         w.restart()
@@ -232,7 +231,7 @@ fn a_cancel_during_the_restart_is_not_an_error() {
 fn no_message_starts_after_the_stop() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN, "second"]);
+    let tasks = Tasks::waiting(&[TOKEN, "second"]).running(&input);
     let calls = std::cell::Cell::new(0);
     let stop = || {
         calls.set(calls.get() + 1);
@@ -253,7 +252,7 @@ fn a_restart_past_the_deadline_is_answered_as_deadline_exceeded() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
     *w.flows.hang_start.lock().unwrap() = true;
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     // A hung StartFlow: only the deadline can end it (the test waits 50 ms).
     let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
     let reply = tokio::runtime::Builder::new_current_thread()
@@ -304,4 +303,58 @@ fn the_rate_gives_slots_and_a_pace_that_keep_any_minute_within_it() {
     }
     assert_eq!(RestartPace::for_rate(3), None);
     assert_eq!(RestartPace::for_rate(6_001), None);
+}
+
+#[test]
+fn the_start_time_is_the_executions_not_the_messages() {
+    // A message written by hand with a start time that would move the
+    // re-decision (a day later: the streak's window has passed): the
+    // execution's own start time is used, and the restart goes ahead as its
+    // real decision says.
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
+    let input = due(&w);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    let mut forged = input.clone();
+    forged["execution_started_at"] = json!("2026-11-30T09:06:47Z");
+    let handled = block(
+        w.restart()
+            .handle_message(&tasks, &message("m1", TOKEN, &forged).body, None),
+    );
+    assert_eq!(handled, Handled::Answered);
+    let answers = tasks.answers.lock().unwrap().clone();
+    let output: Value = serde_json::from_str(answers[0].1.as_ref().unwrap()).unwrap();
+    assert_eq!(output["outcome"], "restarted", "{output}");
+}
+
+#[test]
+fn a_message_naming_no_execution_is_refused_and_one_naming_a_finished_one_dropped() {
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
+    let input = due(&w);
+    // No such execution: the waiting one (whose token it is) is told RestartRefused.
+    let tasks = Tasks::waiting(&[TOKEN]);
+    let handled = block(
+        w.restart()
+            .handle_message(&tasks, &message("m1", TOKEN, &input).body, None),
+    );
+    assert!(
+        matches!(handled, Handled::Dropped(ref why) if why.contains("no execution")),
+        "{handled:?}"
+    );
+    let answers = tasks.answers.lock().unwrap().clone();
+    assert_eq!(answers[0].1.clone().unwrap_err().0, "RestartRefused");
+    // The named execution no longer runs: nothing started, nothing answered.
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    for e in tasks.executions.lock().unwrap().values_mut() {
+        e.running = false;
+    }
+    let handled = block(
+        w.restart()
+            .handle_message(&tasks, &message("m2", TOKEN, &input).body, None),
+    );
+    assert!(
+        matches!(handled, Handled::Dropped(ref why) if why.contains("no longer runs")),
+        "{handled:?}"
+    );
+    assert!(tasks.answers.lock().unwrap().is_empty());
+    assert!(w.started().is_empty());
 }

@@ -126,6 +126,7 @@ run "least_privilege_iam" {
       ReadPolicies      = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
       RestartFlows      = [["appflow:DescribeFlow", "appflow:DescribeFlowExecutionRecords", "appflow:StartFlow"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
       ReadRestartQueue  = [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-restart"]
+      FindExecutions    = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
       AnswerRestartTask = [["states:SendTaskHeartbeat", "states:SendTaskSuccess", "states:SendTaskFailure"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
       Encryption        = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
       Tracing           = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
@@ -209,7 +210,7 @@ run "one_function_role_policy_and_log_group_each" {
   assert {
     condition = { for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] } == {
       on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "FindExecutions", "ReadIntake", "ParkFailures", "Encryption", "Tracing"]
-      restart    = ["Logs", "ReadPolicies", "RestartFlows", "ReadRestartQueue", "AnswerRestartTask", "Encryption", "Tracing"]
+      restart    = ["Logs", "ReadPolicies", "RestartFlows", "ReadRestartQueue", "FindExecutions", "AnswerRestartTask", "Encryption", "Tracing"]
       sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "Encryption", "Tracing"]
     }
     error_message = "statement order: ${jsonencode({ for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] })}"
@@ -440,6 +441,7 @@ run "lambda_environment_and_runtime" {
       APPFLOW_RETRY_POLICY_PREFIX      = "/data-platform/retry"
       APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
       APPFLOW_RETRY_RESTART_PACE_MS    = "5455"
+      APPFLOW_RETRY_STATE_MACHINE_ARN  = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"
       RUST_LOG                         = "info"
     })
     error_message = "restart's environment: ${jsonencode(aws_lambda_function.this["restart"].environment[0].variables)}"
