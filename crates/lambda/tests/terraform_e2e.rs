@@ -606,16 +606,24 @@ async fn invoke(api: &RuntimeApi, payload: Value, what: &str, log: &Path) -> Val
     }
 }
 
-/// Plays the restart queue's event source mapping with the restart role:
-/// waits for the message the Restart task sends, hands it to the restart
-/// binary as an SQS batch, deletes it, and returns its body, the binary's
-/// reply and how long the invocation took.
-async fn play_restart_mapping(
+/// Plays a queue's event source mapping with the function's role, as Lambda
+/// does: reads the queue's attributes, waits for a message, hands it to the
+/// function (`what`) as an SQS batch, deletes it, and returns its body, the
+/// function's reply and how long the invocation took.
+async fn play_mapping(
     mapping: &aws_sdk_sqs::Client,
     queue_url: &str,
     api: &RuntimeApi,
     log: &Path,
+    what: &str,
 ) -> (Value, Value, Duration) {
+    mapping
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
     let mut queued = Vec::new();
     for _ in 0..400 {
         queued = mapping
@@ -632,11 +640,7 @@ async fn play_restart_mapping(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        queued.len(),
-        1,
-        "the Restart task sent nothing to the restart queue within 20 s after its Wait"
-    );
+    assert_eq!(queued.len(), 1, "nothing came to {queue_url} within 20 s for {what}");
     let message = &queued[0];
     let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
     let batch = json!({"Records": [{
@@ -646,7 +650,7 @@ async fn play_restart_mapping(
         "awsRegion": "us-east-1",
     }]});
     let invoked_at = Instant::now();
-    let replied = invoke(api, batch, "restart (restart queue batch)", log).await;
+    let replied = invoke(api, batch, &format!("{what} (queue batch)"), log).await;
     let took = invoked_at.elapsed();
     mapping
         .delete_message()
@@ -1037,49 +1041,13 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .await
         .unwrap();
     let mapping = aws_sdk_sqs::Client::new(&role_config(session(Role::OnFailure), moto.endpoint()).await);
-    let attributes = mapping
-        .get_queue_attributes()
-        .queue_url(&intake_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    assert!(attributes.attributes.is_some(), "{attributes:?}");
-    let received = mapping
-        .receive_message()
-        .queue_url(&intake_url)
-        .max_number_of_messages(1)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default();
-    assert_eq!(
-        received.len(),
-        1,
-        "the intake queue did not hold the event: {received:?} (attributes {attributes:?})"
-    );
-    let message = &received[0];
-    let batch = json!({"Records": [{
-        "messageId": message.message_id(), "receiptHandle": message.receipt_handle(),
-        "body": message.body(), "attributes": {}, "messageAttributes": {}, "md5OfBody": message.md5_of_body(),
-        "eventSource": "aws:sqs", "eventSourceARN": common::queue_arn(&mapping, &intake_url).await,
-        "awsRegion": "us-east-1",
-    }]});
-    let replied = invoke(&on_failure_api, batch, "on-failure (intake batch)", &on_failure_log).await;
+    let (_, replied, _) = play_mapping(&mapping, &intake_url, &on_failure_api, &on_failure_log, "on-failure").await;
     assert_eq!(
         replied,
         json!({"batchItemFailures": []}),
         "on-failure kept the message; its log:\n{}",
         tail(&on_failure_log, 30)
     );
-    mapping
-        .delete_message()
-        .queue_url(&intake_url)
-        .receipt_handle(message.receipt_handle().unwrap())
-        .send()
-        .await
-        .unwrap();
 
     let executions = executions_of(&sfn, &machine_arn).await;
     assert_eq!(executions.len(), 1, "{executions:?}");
@@ -1130,15 +1098,14 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         "restart_rate_per_minute 60: Terraform's pace is the runtime's"
     );
     let restart_mapping = aws_sdk_sqs::Client::new(&role_config(session(Role::Restart), moto.endpoint()).await);
-    restart_mapping
-        .get_queue_attributes()
-        .queue_url(&restart_queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let (body, replied, took) =
-        play_restart_mapping(&restart_mapping, &restart_queue_url, &restart_api, &restart_log).await;
+    let (body, replied, took) = play_mapping(
+        &restart_mapping,
+        &restart_queue_url,
+        &restart_api,
+        &restart_log,
+        "restart",
+    )
+    .await;
     for key in ["flow_name", "execution_id", "decision", "execution_name"] {
         assert_eq!(
             body["restart"][key], payload[key],
@@ -1231,8 +1198,14 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .await
         .unwrap()
         .execution_arn;
-    let (forged_body, forged_reply, _) =
-        play_restart_mapping(&restart_mapping, &restart_queue_url, &restart_api, &restart_log).await;
+    let (forged_body, forged_reply, _) = play_mapping(
+        &restart_mapping,
+        &restart_queue_url,
+        &restart_api,
+        &restart_log,
+        "restart",
+    )
+    .await;
     assert_eq!(forged_body["restart"]["execution_name"], "forged-e2e");
     assert_eq!(
         forged_reply,

@@ -31,15 +31,22 @@ fn due(w: &World) -> Value {
     input
 }
 
+/// A real decision's payload at the end of its wait, and its execution
+/// running and waiting for [`TOKEN`].
+fn due_and_waiting() -> (World, Value, Tasks) {
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
+    let input = due(&w);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    (w, input, tasks)
+}
+
 fn kept(reply: &crate::BatchReply) -> Vec<&str> {
     reply.failures.iter().map(|f| f.item_identifier.as_str()).collect()
 }
 
 #[test]
 fn a_queued_restart_is_done_once_and_its_output_answers_the_execution() {
-    let w = World::failed_with(Some(TIMEOUT), vec![]);
-    let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    let (w, input, tasks) = due_and_waiting();
     let reply = block(
         w.restart()
             .handle_queued(&tasks, vec![message("m1", TOKEN, &input)], || false, None),
@@ -82,9 +89,7 @@ fn a_failed_heartbeat_starts_nothing_and_keeps_the_message() {
         PortError::Unavailable("503".into()),
         PortError::Failed("AccessDeniedException: not authorized to perform states:SendTaskHeartbeat".into()),
     ] {
-        let w = World::failed_with(Some(TIMEOUT), vec![]);
-        let input = due(&w);
-        let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+        let (w, input, tasks) = due_and_waiting();
         *tasks.fail_heartbeat.lock().unwrap() = Some(e.clone());
         let reply = block(
             w.restart()
@@ -156,9 +161,7 @@ fn a_message_with_a_token_but_no_usable_input_fails_the_task_as_invalid_input() 
 
 #[test]
 fn a_message_without_a_task_token_is_deleted_unanswered() {
-    let w = World::failed_with(Some(TIMEOUT), vec![]);
-    let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    let (w, input, tasks) = due_and_waiting();
     for body in [
         "not json".to_owned(),
         json!({"restart": input}).to_string(),
@@ -175,9 +178,7 @@ fn a_message_without_a_task_token_is_deleted_unanswered() {
 
 #[test]
 fn an_answer_that_cannot_be_sent_keeps_the_message_and_the_retry_finds_its_own_run() {
-    let w = World::failed_with(Some(TIMEOUT), vec![]);
-    let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    let (w, input, tasks) = due_and_waiting();
     *tasks.fail_answer.lock().unwrap() = Some(PortError::Throttled("ThrottlingException".into()));
     let reply = block(
         w.restart()
@@ -213,9 +214,7 @@ fn an_answer_that_cannot_be_sent_keeps_the_message_and_the_retry_finds_its_own_r
 
 #[test]
 fn a_cancel_during_the_restart_is_not_an_error() {
-    let w = World::failed_with(Some(TIMEOUT), vec![]);
-    let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    let (w, input, tasks) = due_and_waiting();
     *tasks.cancel_after_heartbeat.lock().unwrap() = true;
     let handled = block(
         w.restart()
@@ -311,9 +310,7 @@ fn the_start_time_is_the_executions_not_the_messages() {
     // re-decision (a day later: the streak's window has passed): the
     // execution's own start time is used, and the restart goes ahead as its
     // real decision says.
-    let w = World::failed_with(Some(TIMEOUT), vec![]);
-    let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
+    let (w, input, tasks) = due_and_waiting();
     let mut forged = input.clone();
     forged["execution_started_at"] = json!("2026-11-30T09:06:47Z");
     let handled = block(
