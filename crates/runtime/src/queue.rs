@@ -24,6 +24,10 @@ pub struct BatchReply {
     /// Lambda's `batchItemFailures`.
     #[serde(rename = "batchItemFailures")]
     pub failures: Vec<ItemFailure>,
+    /// How many messages reached the restart (the restart queue, docs/design.md
+    /// §5.12): only those cost the pace. Not part of the reply.
+    #[serde(skip)]
+    pub restarts: usize,
 }
 
 /// One message to keep.

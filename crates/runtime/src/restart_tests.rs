@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::fakes::{Flows, PREFIX, Ports, record};
 
 mod queue;
+mod queue_redteam;
 mod redteam;
 
 const FLOW: &str = "sf-accounts";
