@@ -30,12 +30,19 @@ use serde_json::Value;
 
 use crate::ports::{AppFlow, Clock, ParameterStore, PortError, TaskTokens};
 use crate::queue::{BatchMessage, BatchReply, ItemFailure};
-use crate::restart::{Restart, RestartError};
+use crate::restart::{Restart, RestartError, RestartOutput};
 
 /// Step Functions' limit on a task token's length.
 pub const MAX_TASK_TOKEN_CHARS: usize = 2048;
-/// Step Functions' limit on SendTaskFailure's `cause`.
-pub const MAX_CAUSE_CHARS: usize = 32_768;
+/// Step Functions' limit on SendTaskFailure's `cause` (32,768), kept in
+/// bytes: the strictest of the units it may be counted in (characters,
+/// UTF-16 units, bytes), so that a cause of wide characters is not refused.
+pub const MAX_CAUSE_BYTES: usize = 32_768;
+/// Step Functions' limit on SendTaskSuccess's `output`: 256 KiB of UTF-8.
+pub const MAX_OUTPUT_BYTES: usize = 262_144;
+/// A reason longer than this is cut when the output would pass
+/// [`MAX_OUTPUT_BYTES`] (JSON escapes a character in at most 6 bytes).
+pub const MAX_REASON_BYTES: usize = 8_192;
 
 /// The restart queue's pacing: its event source mapping runs at most
 /// `concurrency` invocations at a time, and each invocation waits `pace`
@@ -120,7 +127,9 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
             let handled = if stopped {
                 Handled::Kept("not started: the invocation's time is up".to_owned())
             } else {
-                self.handle_message(tasks, &m.body, deadline).await
+                let (handled, restarted) = self.handle_one(tasks, &m.body, deadline).await;
+                reply.restarts += usize::from(restarted);
+                handled
             };
             match handled {
                 Handled::Answered => {}
@@ -145,19 +154,49 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
         body: &str,
         deadline: Option<tokio::time::Instant>,
     ) -> Handled {
-        let (token, mut input) = match ticket(body) {
+        self.handle_one(tasks, body, deadline).await.0
+    }
+
+    /// One message, and whether it reached the restart (only those cost the
+    /// pace: a message deleted or kept before it started nothing).
+    async fn handle_one<T: TaskTokens>(
+        &self,
+        tasks: &T,
+        body: &str,
+        deadline: Option<tokio::time::Instant>,
+    ) -> (Handled, bool) {
+        let (token, input) = match ticket(body) {
             Ok(t) => t,
-            Err(why) => return Handled::Dropped(why),
+            Err(why) => return (Handled::Dropped(why), false),
         };
         match tasks.heartbeat(&token).await {
             Ok(()) => {}
             Err(PortError::NotFound(e)) => {
-                return Handled::Dropped(format!(
-                    "the execution no longer waits for this restart (stopped, timed out or answered): {e}"
-                ));
+                return (
+                    Handled::Dropped(format!(
+                        "the execution no longer waits for this restart (stopped, timed out or answered): {e}"
+                    )),
+                    false,
+                );
             }
-            Err(e) => return Handled::Kept(format!("SendTaskHeartbeat failed, nothing started: {e}")),
+            Err(e) => {
+                return (
+                    Handled::Kept(format!("SendTaskHeartbeat failed, nothing started: {e}")),
+                    false,
+                );
+            }
         }
+        let mut input = match input {
+            Ok(input) => input,
+            // A token with a restart that is not JSON a string can hold (a
+            // lone surrogate): told at once, nothing started.
+            Err(why) => {
+                return (
+                    self.answer(tasks, &token, Err(RestartError::InvalidInput(why))).await,
+                    false,
+                );
+            }
+        };
         // The execution's start time from Step Functions, not from the message:
         // the restart re-decides as of it (§6.8), and a sender of the message
         // could write any time. A payload without a usable name is refused by
@@ -175,20 +214,29 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                     input["execution_started_at"] = Value::String(format_time(e.started_at));
                 }
                 Ok(Some(_)) => {
-                    return Handled::Dropped(format!(
-                        "execution {name}, which the message names, no longer runs: nothing started"
-                    ));
+                    return (
+                        Handled::Dropped(format!(
+                            "execution {name}, which the message names, no longer runs: nothing started"
+                        )),
+                        false,
+                    );
                 }
                 Ok(None) => {
                     let why = format!(
                         "restart refused: no execution {name} exists (the message was not made by its Restart task)"
                     );
-                    return match tasks.fail(&token, "RestartRefused", &why).await {
+                    let handled = match tasks.fail(&token, "RestartRefused", &why).await {
                         Ok(()) | Err(PortError::NotFound(_)) => Handled::Dropped(why),
                         Err(e) => Handled::Kept(format!("{why}; the refusal could not be sent: {e}")),
                     };
+                    return (handled, false);
                 }
-                Err(e) => return Handled::Kept(format!("DescribeExecution failed, nothing started: {e}")),
+                Err(e) => {
+                    return (
+                        Handled::Kept(format!("DescribeExecution failed, nothing started: {e}")),
+                        false,
+                    );
+                }
             }
         }
         let restart = match deadline {
@@ -197,16 +245,26 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
                 .await
                 .unwrap_or(Err(RestartError::DeadlineExceeded)),
         };
+        (self.answer(tasks, &token, restart).await, true)
+    }
+
+    /// Tell the execution how its restart went.
+    async fn answer<T: TaskTokens>(
+        &self,
+        tasks: &T,
+        token: &str,
+        restart: Result<RestartOutput, RestartError>,
+    ) -> Handled {
         let answer = match restart {
             Ok(output) => {
-                let output = serde_json::to_string(&output).unwrap_or_default();
+                let output = output_within_limit(output);
                 tracing::info!(%output, "restart answered");
-                tasks.succeed(&token, &output).await
+                tasks.succeed(token, &output).await
             }
             Err(e) => {
-                let cause: String = e.to_string().chars().take(MAX_CAUSE_CHARS).collect();
+                let cause = cut_at_byte(&e.to_string(), MAX_CAUSE_BYTES).to_owned();
                 tracing::warn!(error_type = e.error_type(), error = %cause, "restart failed; the execution is told");
-                tasks.fail(&token, e.error_type(), &cause).await
+                tasks.fail(token, e.error_type(), &cause).await
             }
         };
         match answer {
@@ -220,13 +278,51 @@ impl<S: ParameterStore, A: AppFlow, C: Clock> Restart<S, A, C> {
     }
 }
 
-/// The task token and the restart input of a message body, or why the
-/// message cannot be answered at all.
-fn ticket(body: &str) -> Result<(String, Value), String> {
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| format!("the message body is not JSON ({e}): no task token"))?;
+/// The output as SendTaskSuccess takes it: its reason cut when the whole
+/// would pass [`MAX_OUTPUT_BYTES`] (a forged input's id quoted in a skip's
+/// reason can make it that long); a refused output would keep the message
+/// and redo the restart until the task times out.
+fn output_within_limit(mut output: RestartOutput) -> String {
+    let text = serde_json::to_string(&output).unwrap_or_default();
+    if text.len() <= MAX_OUTPUT_BYTES {
+        return text;
+    }
+    let note = format!(" … [cut: {} bytes in all]", output.reason.len());
+    let kept = cut_at_byte(&output.reason, MAX_REASON_BYTES - note.len()).to_owned();
+    output.reason = kept + &note;
+    serde_json::to_string(&output).unwrap_or_default()
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character.
+fn cut_at_byte(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The task token and the restart input of a message body (the input, or
+/// why it cannot be read although the token can), or why the message cannot
+/// be answered at all.
+fn ticket(body: &str) -> Result<(String, Result<Value, String>), String> {
+    let value: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        // JSON a Rust string cannot hold (`\ud800`) is valid to Step
+        // Functions and SQS: the token is read past it, and the execution is
+        // told its input is unreadable rather than left waiting a day.
+        Err(e) => match serde_json::from_str::<Unreadable>(body) {
+            Ok(u) if usable(&u.task_token) => {
+                return Ok((u.task_token, Err(format!("the restart is not readable JSON ({e})"))));
+            }
+            _ => return Err(format!("the message body is not JSON ({e}): no task token")),
+        },
+    };
     let token = match value.get("task_token").and_then(Value::as_str) {
-        Some(t) if !t.is_empty() && t.chars().count() <= MAX_TASK_TOKEN_CHARS => t.to_owned(),
+        Some(t) if usable(t) => t.to_owned(),
         _ => {
             return Err(format!(
                 "field `task_token` is missing, empty or over {MAX_TASK_TOKEN_CHARS} characters: no execution to answer"
@@ -234,5 +330,16 @@ fn ticket(body: &str) -> Result<(String, Value), String> {
         }
     };
     let input = value.get("restart").cloned().unwrap_or(Value::Null);
-    Ok((token, input))
+    Ok((token, Ok(input)))
+}
+
+/// A task token fit to answer with.
+fn usable(token: &str) -> bool {
+    !token.is_empty() && token.chars().count() <= MAX_TASK_TOKEN_CHARS
+}
+
+/// A body whose token is readable but not the rest.
+#[derive(serde::Deserialize)]
+struct Unreadable {
+    task_token: String,
 }

@@ -111,7 +111,10 @@ fn redteam_queue_a_token_of_2048_characters_is_used_and_one_of_2049_is_not() {
     let input = due(&w);
     let long = "t".repeat(2048);
     let tasks = Tasks::waiting(&[&long]);
-    let handled = block(w.restart().handle_message(&tasks, &message("m", &long, &input).body, None));
+    let handled = block(
+        w.restart()
+            .handle_message(&tasks, &message("m", &long, &input).body, None),
+    );
     assert_eq!(handled, Handled::Answered);
     assert_eq!(w.started().len(), 1);
 }
@@ -131,12 +134,10 @@ fn redteam_queue_only_a_message_that_reached_the_restart_costs_the_pace() {
         message_id: "junk".into(),
         body: "{}".into(),
     };
-    let reply = block(w.restart().handle_queued(
-        &tasks,
-        vec![junk, message("gone", TOKEN, &input)],
-        || false,
-        None,
-    ));
+    let reply = block(
+        w.restart()
+            .handle_queued(&tasks, vec![junk, message("gone", TOKEN, &input)], || false, None),
+    );
     assert!(reply.failures.is_empty());
     assert_eq!(reply.restarts, 0, "nothing reached the restart");
 
@@ -222,7 +223,10 @@ fn redteam_queue_a_reactivation_whose_answer_was_lost_is_reported_reactivated_on
         Handled::Kept(_)
     ));
     *tasks.fail_answer.lock().unwrap() = None;
-    assert_eq!(block(w.restart().handle_message(&tasks, &body, None)), Handled::Answered);
+    assert_eq!(
+        block(w.restart().handle_message(&tasks, &body, None)),
+        Handled::Answered
+    );
     let output: Value = serde_json::from_str(answers(&tasks)[0].1.as_ref().unwrap()).unwrap();
     assert_eq!(output["outcome"], "reactivated", "{output}");
 }
