@@ -421,10 +421,14 @@ pub async fn restart_fn(function: &RestartFunction, event: LambdaEvent<Value>) -
             };
             let reply = within_deadline(&event.context, batch).await?;
             // The pace after the restart: this slot's next StartFlow is at least that far away.
-            let rest = function
-                .pace
-                .rest(time_left(&event.context).saturating_sub(DEADLINE_MARGIN));
-            tokio::time::sleep(rest).await;
+            // A batch that reached no restart (no token, a task no longer waiting, a failed
+            // heartbeat) started nothing: it does not hold the slot.
+            if reply.restarts > 0 {
+                let rest = function
+                    .pace
+                    .rest(time_left(&event.context).saturating_sub(DEADLINE_MARGIN));
+                tokio::time::sleep(rest).await;
+            }
             Ok(RestartReply::Batch(reply))
         }
     }
