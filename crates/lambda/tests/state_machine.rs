@@ -631,6 +631,31 @@ fn worst_case_wait(retrier: &Value) -> f64 {
         .sum()
 }
 
+/// An attempt whose message is never read: Step Functions requires
+/// HeartbeatSeconds below TimeoutSeconds, and the heartbeat clock runs from
+/// the Task's start, so such an attempt fails with States.HeartbeatTimeout
+/// (at HeartbeatSeconds), not States.Timeout. It must not be retried (a
+/// retry is another day in the queue): a retrier listing it with
+/// MaxAttempts 0 comes before any that could match it (States.TaskFailed).
+#[test]
+fn an_attempt_never_read_from_the_queue_times_out_on_its_heartbeat_and_is_not_retried() {
+    let asl = asl();
+    let restart = &asl["States"]["Restart"];
+    let heartbeat = restart["HeartbeatSeconds"].as_u64().unwrap();
+    assert!(heartbeat < RESTART_TIMEOUT_SECONDS, "Step Functions requires it");
+    let retry = restart["Retry"].as_array().unwrap();
+    let position = |name: &str| retry.iter().position(|r| error_names(r).contains(&name));
+    let stop = position("States.HeartbeatTimeout")
+        .unwrap_or_else(|| panic!("no retrier names States.HeartbeatTimeout: States.TaskFailed may retry it"));
+    assert_eq!(retry[stop]["MaxAttempts"], 0, "{}", retry[stop]);
+    assert!(stop < position("States.TaskFailed").unwrap(), "tried in order");
+    let comment = restart["Comment"].as_str().unwrap();
+    assert!(
+        !comment.contains("is States.Timeout, not retried"),
+        "the Comment names the wrong error: {comment}"
+    );
+}
+
 #[test]
 fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise() {
     let asl = asl();

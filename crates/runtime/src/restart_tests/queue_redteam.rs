@@ -106,7 +106,8 @@ fn redteam_queue_a_lone_surrogate_in_the_payload_is_answered_not_dropped() {
 }
 
 #[test]
-fn redteam_queue_a_token_of_2048_characters_is_used_and_one_of_2049_is_not() {
+fn redteam_queue_a_token_of_2048_characters_is_used() {
+    // Step Functions' limit; one of 2049 is deleted unanswered (queue.rs).
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
     let long = "t".repeat(2048);
@@ -229,4 +230,27 @@ fn redteam_queue_a_reactivation_whose_answer_was_lost_is_reported_reactivated_on
     );
     let output: Value = serde_json::from_str(answers(&tasks)[0].1.as_ref().unwrap()).unwrap();
     assert_eq!(output["outcome"], "reactivated", "{output}");
+}
+
+#[test]
+#[ignore = "red team: a task token is not bound to its payload (not fixed: needs the token's execution, e.g. from its TaskScheduled event)"]
+fn redteam_queue_a_token_sent_with_another_executions_payload_is_not_answered_with_it() {
+    // The token of execution X (readable in X's TaskScheduled event by
+    // anyone with states:GetExecutionHistory) sent by a holder of
+    // sqs:SendMessage with the real payload of execution Y: X is answered
+    // "restarted" with Y's run, and X's own message then finds its token
+    // answered and is deleted: X's flow is never restarted, yet reported so.
+    let w = World::failed_with(Some(TIMEOUT), vec![]);
+    let payload_of_y = due(&w);
+    let token_of_x = "token-of-another-execution";
+    let tasks = Tasks::waiting(&[token_of_x]);
+    let handled = block(
+        w.restart()
+            .handle_message(&tasks, &message("m", token_of_x, &payload_of_y).body, None),
+    );
+    let told = answers(&tasks);
+    assert!(
+        told.iter().all(|(_, a)| a.as_ref().map_or(true, |o| !o.contains("restarted"))),
+        "{handled:?}: X was told {told:?}"
+    );
 }
