@@ -696,7 +696,8 @@ fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise()
     // One attempt waits in the restart queue at most a day (a backlog of
     // thousands read at a few a minute); an attempt no one answered in that
     // time is not retried: no retrier lists States.Timeout (States.TaskFailed
-    // does not match it), so it goes to the Catch and is told as unknown.
+    // does not match it), so it goes to the Catch and is told as unknown (an
+    // attempt never read ends on its heartbeat first: the test above).
     assert_eq!(restart["TimeoutSeconds"], RESTART_TIMEOUT_SECONDS);
     for retrier in retry {
         assert!(
@@ -715,7 +716,7 @@ fn restart_retries_skip_what_cannot_succeed_and_last_tens_of_minutes_otherwise()
             minutes(worst_case_wait(transient))
         ),
         format!("TimeoutSeconds, {} hours", RESTART_TIMEOUT_SECONDS / 3600),
-        "is States.Timeout, not retried".to_owned(),
+        "States.HeartbeatTimeout, and one read but not answered by TimeoutSeconds is States.Timeout; neither is retried".to_owned(),
     ] {
         assert!(
             comment.contains(&stated),
