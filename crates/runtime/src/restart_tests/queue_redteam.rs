@@ -250,7 +250,8 @@ fn redteam_queue_a_token_sent_with_another_executions_payload_is_not_answered_wi
     );
     let told = answers(&tasks);
     assert!(
-        told.iter().all(|(_, a)| a.as_ref().map_or(true, |o| !o.contains("restarted"))),
+        told.iter()
+            .all(|(_, a)| a.as_ref().map_or(true, |o| !o.contains("restarted"))),
         "{handled:?}: X was told {told:?}"
     );
 }
