@@ -14,9 +14,9 @@ use crate::fakes::{Tasks, record};
 use crate::ports::{Clock, PortError};
 use crate::{BatchMessage, Handled, RestartPace};
 
-const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAR-token";
+pub(super) const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAR-token";
 
-fn message(id: &str, token: &str, restart: &Value) -> BatchMessage {
+pub(super) fn message(id: &str, token: &str, restart: &Value) -> BatchMessage {
     BatchMessage {
         message_id: id.to_owned(),
         body: json!({"task_token": token, "restart": restart}).to_string(),
@@ -24,7 +24,7 @@ fn message(id: &str, token: &str, restart: &Value) -> BatchMessage {
 }
 
 /// A real decision's payload, with the clock at the end of its wait.
-fn due(w: &World) -> Value {
+pub(super) fn due(w: &World) -> Value {
     let input = real_input(w, TIMEOUT);
     w.clock
         .advance(TimeDelta::seconds(input["decision"]["delay_seconds"].as_i64().unwrap()));

@@ -2,36 +2,21 @@
 //! odd message bodies, Step Functions' limits on the answer, duplicates,
 //! and the pace of messages that restart nothing.
 
-use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::{NIGHTLY, TIMEOUT, World, block, forged_reactivation, real_input, started_at, stopped_world};
+use super::queue::{TOKEN, due, message};
+use super::{NIGHTLY, TIMEOUT, World, block, forged_reactivation, started_at, stopped_world};
 use crate::fakes::Tasks;
 use crate::ports::PortError;
 use crate::{BatchMessage, Handled};
 use appflow_retry_policy::RunStatus;
 use appflow_retry_policy::naming::client_token;
 
-const TOKEN: &str = "AQCEAAAAKgAAAAMAAAAAAAAAAR-token";
-
-/// Step Functions' limit on SendTaskSuccess's `output` (256 KiB of UTF-8).
+/// Step Functions' limit on SendTaskSuccess's `output` (256 KiB of UTF-8),
+/// stated here apart from the code it checks.
 const MAX_OUTPUT_BYTES: usize = 262_144;
 /// SendTaskFailure's `cause`: 32,768, counted here in the strictest unit (bytes).
 const MAX_CAUSE: usize = 32_768;
-
-fn message(id: &str, token: &str, restart: &Value) -> BatchMessage {
-    BatchMessage {
-        message_id: id.to_owned(),
-        body: json!({"task_token": token, "restart": restart}).to_string(),
-    }
-}
-
-fn due(w: &World) -> Value {
-    let input = real_input(w, TIMEOUT);
-    w.clock
-        .advance(TimeDelta::seconds(input["decision"]["delay_seconds"].as_i64().unwrap()));
-    input
-}
 
 fn answers(tasks: &Tasks) -> Vec<(String, crate::fakes::TaskAnswer)> {
     tasks.answers.lock().unwrap().clone()
@@ -77,7 +62,7 @@ fn redteam_queue_a_forged_reactivation_cannot_make_the_output_too_big_to_send() 
     let input = forged_reactivation(&id, super::deactivated_at(), 1, started_at());
     let m = message("m1", TOKEN, &input);
     assert!(m.body.len() < MAX_OUTPUT_BYTES, "{}", m.body.len());
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     let reply = block(w.restart().handle_queued(&tasks, vec![m], || false, None));
     assert!(reply.failures.is_empty(), "{reply:?}");
     let output = answers(&tasks)[0].1.clone().unwrap();
@@ -111,7 +96,7 @@ fn redteam_queue_a_token_of_2048_characters_is_used() {
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
     let long = "t".repeat(2048);
-    let tasks = Tasks::waiting(&[&long]);
+    let tasks = Tasks::waiting(&[&long]).running(&input);
     let handled = block(
         w.restart()
             .handle_message(&tasks, &message("m", &long, &input).body, None),
@@ -142,7 +127,7 @@ fn redteam_queue_only_a_message_that_reached_the_restart_costs_the_pace() {
     assert!(reply.failures.is_empty());
     assert_eq!(reply.restarts, 0, "nothing reached the restart");
 
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     *tasks.fail_heartbeat.lock().unwrap() = Some(PortError::Throttled("ThrottlingException".into()));
     let reply = block(
         w.restart()
@@ -150,7 +135,7 @@ fn redteam_queue_only_a_message_that_reached_the_restart_costs_the_pace() {
     );
     assert_eq!((reply.failures.len(), reply.restarts), (1, 0));
 
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     let reply = block(
         w.restart()
             .handle_queued(&tasks, vec![message("m", TOKEN, &input)], || false, None),
@@ -167,7 +152,7 @@ fn redteam_queue_a_message_delivered_twice_at_once_is_answered_once_and_starts_o
     // the other finds the token answered and its copy is deleted.
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     let body = message("m", TOKEN, &input).body;
     let restart = w.restart();
     let (a, b) = block(async {
@@ -197,7 +182,7 @@ fn redteam_queue_a_lost_answer_retried_before_the_run_shows_repeats_start_flow_w
     // most 24 hours) keeps the flow from running twice.
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let input = due(&w);
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     *tasks.fail_answer.lock().unwrap() = Some(PortError::Unavailable("503".into()));
     let body = message("m", TOKEN, &input).body;
     let first = block(w.restart().handle_message(&tasks, &body, None));
@@ -216,7 +201,7 @@ fn redteam_queue_a_reactivation_whose_answer_was_lost_is_reported_reactivated_on
     let w = stopped_world(super::hourly(RunStatus::Error, 3, Some(TIMEOUT)));
     let out = block(w.on_failure().handle(&super::nightly_deactivated())).unwrap();
     let input = super::input_for(&serde_json::to_value(&out.decision).unwrap(), started_at());
-    let tasks = Tasks::waiting(&[TOKEN]);
+    let tasks = Tasks::waiting(&[TOKEN]).running(&input);
     *tasks.fail_answer.lock().unwrap() = Some(PortError::Unavailable("503".into()));
     let body = message("m", TOKEN, &input).body;
     assert!(matches!(
@@ -243,7 +228,7 @@ fn redteam_queue_a_token_sent_with_another_executions_payload_is_not_answered_wi
     let w = World::failed_with(Some(TIMEOUT), vec![]);
     let payload_of_y = due(&w);
     let token_of_x = "token-of-another-execution";
-    let tasks = Tasks::waiting(&[token_of_x]);
+    let tasks = Tasks::waiting(&[token_of_x]).running(&payload_of_y);
     let handled = block(
         w.restart()
             .handle_message(&tasks, &message("m", token_of_x, &payload_of_y).body, None),
