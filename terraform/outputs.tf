@@ -14,7 +14,7 @@ output "on_failure_function_name" {
 }
 
 output "restart_function_name" {
-  description = "The restart Lambda."
+  description = "The restart Lambda: it reads the restart queue at restart_rate_per_minute (its log group holds one JSON line per restart)."
   value       = module.service.restart_function_name
 }
 

@@ -14,7 +14,7 @@ output "on_failure_function_name" {
 }
 
 output "restart_function_name" {
-  description = "The function the state machine invokes to restart a flow after its backoff."
+  description = "The function that reads the restart queue and restarts a flow after its backoff, at restart_rate_per_minute (its log group: one JSON line per restart)."
   value       = module.appflow_retry.restart_function_name
 }
 

@@ -195,6 +195,8 @@ locals {
         Resource = aws_sns_topic.this.arn
       },
       {
+        # The key encrypts the topic and the restart queue: both Publish and
+        # SendMessage need it.
         Sid      = "EncryptNotifications"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -14,7 +14,7 @@ output "on_failure_function_name" {
 }
 
 output "restart_function_name" {
-  description = "The restart Lambda."
+  description = "The restart Lambda (it reads the restart queue)."
   value       = aws_lambda_function.this["restart"].function_name
 }
 

@@ -58,7 +58,7 @@ variable "lambda" {
 
   validation {
     condition     = var.lambda.timeout >= 10 && var.lambda.timeout <= local.lambda_timeout_max_seconds
-    error_message = "lambda.timeout must be 10-${local.lambda_timeout_max_seconds} seconds: the state machine's Restart task times out after ${local.restart_task_timeout_seconds} s (statemachines/retry.asl.json) and retries, so a longer function could still be running when its retry starts."
+    error_message = "lambda.timeout must be 10-${local.lambda_timeout_max_seconds} seconds: an execution started before the restart queue (docs/design.md §5.12) keeps its Restart task, which invokes the restart function directly, times out after ${local.restart_task_timeout_seconds} s and retries, so a longer function could still be running when its retry starts."
   }
 
   validation {
