@@ -89,17 +89,24 @@ fn is_name_char(c: char) -> bool {
 /// other characters. The hashes keep names distinct where the readable parts
 /// are cut or replaced.
 pub fn execution_name(flow: &str, execution_id: &str) -> String {
-    let readable: String = flow
-        .chars()
-        .map(|c| if is_name_char(c) { c } else { '-' })
-        .take(26)
-        .collect();
     let run = if execution_id.len() <= 36 && !execution_id.is_empty() && execution_id.chars().all(is_name_char) {
         execution_id.to_owned()
     } else {
         format!("{:016x}", seed_for(execution_id))
     };
-    format!("{readable}-{:016x}-{run}", seed_for(flow))
+    format!("{}{run}", execution_name_prefix(flow))
+}
+
+/// What every [`execution_name`] of `flow` begins with:
+/// `<flow, cut to 26>-<16 hex of the flow's hash>-`. The sweep finds a flow's
+/// running executions by it (docs/design.md §5.9).
+pub fn execution_name_prefix(flow: &str) -> String {
+    let readable: String = flow
+        .chars()
+        .map(|c| if is_name_char(c) { c } else { '-' })
+        .take(26)
+        .collect();
+    format!("{readable}-{:016x}-", seed_for(flow))
 }
 
 /// The StartFlow client token for restarting one failed run: the same for
