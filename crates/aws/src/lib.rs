@@ -23,7 +23,7 @@ use appflow_retry_policy::{RunRecord, RunStatus};
 use appflow_retry_runtime::operate::{ExecutionDetail, ExecutionSummary, Executions, ExecutionsPage, RunState};
 use appflow_retry_runtime::ports::{
     AppFlow, ExecutionState, FlowInfo, FlowSummary, FlowsPage, NAMES_PER_READ, ParameterStore, PortError, RecordsPage,
-    StartOutcome, StateMachine, TaskTokens,
+    RunningExecution, RunningPage, StartOutcome, StateMachine, TaskTokens,
 };
 use appflow_retry_runtime::redrive::{Invoker, Queue, QueueMessage};
 use aws_config::retry::RetryConfig;
@@ -364,6 +364,23 @@ impl StateMachine for SfnStateMachine {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => Ok(None),
             Err(e) => Err(port_error(e)),
         }
+    }
+
+    /// ListExecutions (`states:ListExecutions` on the state machine), status
+    /// RUNNING, 1,000 a page: the operator's listing, for the sweep.
+    async fn running_executions(&self, next_token: Option<String>) -> Result<RunningPage, PortError> {
+        let page = self.list_executions(Some(RunState::Running), next_token, 1000).await?;
+        Ok(RunningPage {
+            executions: page
+                .executions
+                .into_iter()
+                .map(|e| RunningExecution {
+                    name: e.name,
+                    started_at: e.start,
+                })
+                .collect(),
+            next_token: page.next_token,
+        })
     }
 }
 

@@ -185,6 +185,8 @@ const OWN: &[Permission] = &[
     row(Sweep, "appflow:DescribeFlowExecutionRecords", R::CoveredFlows, Code, "the failed runs of a covered flow"),
     row(Sweep, "states:DescribeExecution", R::Executions, Code, "whether a failed run was handled"),
     row(Sweep, "states:StartExecution", R::StateMachine, Code, "start the decision of a lost failure"),
+    row(Sweep, "sqs:GetQueueAttributes", R::IntakeQueue, Code, "the intake backlog, which stretches the grace"),
+    row(Sweep, "states:ListExecutions", R::StateMachine, Code, "the running executions: a flow whose decision is under way is not read"),
     // the state machine
     row(StateMachine, "sqs:SendMessage", R::RestartQueue, Code, "the Restart task queues the restart (waitForTaskToken)"),
     row(StateMachine, "lambda:InvokeFunction", R::RestartFunction, Upgrade, "executions started before the restart queue still invoke the function"),

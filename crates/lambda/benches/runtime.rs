@@ -88,6 +88,13 @@ impl<P: StateMachine> StateMachine for Counting<P> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.execution_input(name).await
     }
+    async fn running_executions(
+        &self,
+        next_token: Option<String>,
+    ) -> Result<appflow_retry_runtime::ports::RunningPage, PortError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.running_executions(next_token).await
+    }
 }
 
 async fn setup() -> (Moto, Emulator, String) {

@@ -12,14 +12,14 @@
 #![warn(missing_docs)]
 
 use appflow_retry_aws::{
-    AppFlowSdkRetry, AwsAppFlow, SfnStateMachine, SfnTaskTokens, SsmParameterStore, sdk_config_from_env,
+    AppFlowSdkRetry, AwsAppFlow, SfnStateMachine, SfnTaskTokens, SqsQueue, SsmParameterStore, sdk_config_from_env,
 };
 use appflow_retry_policy::naming::DEFAULT_POLICY_PREFIX;
 use appflow_retry_runtime::history::DEFAULT_MAX_PAGES;
 use appflow_retry_runtime::ports::SystemClock;
 use appflow_retry_runtime::{
-    BatchReply, Coverage, CoverageError, DEFAULT_TTL_SECONDS, OnFailure, OnFailureError, PolicyCache, Reply, Restart,
-    RestartError, RestartOutput, RestartPace, Sweep, SweepError, SweepLimits, SweepOutput, sqs_batch,
+    BatchReply, Coverage, CoverageError, DEFAULT_TTL_SECONDS, IntakeBacklog, OnFailure, OnFailureError, PolicyCache,
+    Reply, Restart, RestartError, RestartOutput, RestartPace, Sweep, SweepError, SweepLimits, SweepOutput, sqs_batch,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde::Serialize;
@@ -43,6 +43,9 @@ pub const ENV_COVERED_FLOWS: &str = "APPFLOW_RETRY_COVERED_FLOWS";
 /// queue waits after its restart, in milliseconds (Terraform computes it from
 /// `restart_rate_per_minute`).
 pub const ENV_RESTART_PACE: &str = "APPFLOW_RETRY_RESTART_PACE_MS";
+/// The intake queue's URL (sweep): while it holds events, the sweep leaves
+/// failures younger than the backlog grace to them (docs/design.md §5.9).
+pub const ENV_INTAKE_QUEUE: &str = "APPFLOW_RETRY_INTAKE_QUEUE_URL";
 
 /// Why a function cannot start: a setting of its environment is unusable.
 /// The message names the variable and its value.
@@ -238,6 +241,18 @@ pub struct RestartFunction {
 /// The sweep function's handler type, with the AWS adapters.
 pub type SweepHandler = Sweep<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock>;
 
+/// The sweep function: the sweep, and the intake queue whose depth sets its
+/// grace.
+#[derive(Debug)]
+pub struct SweepFunction {
+    /// The sweep.
+    pub handler: SweepHandler,
+    /// GetQueueAttributes.
+    pub queue: SqsQueue,
+    /// From [`ENV_INTAKE_QUEUE`]; unset: the backlog is unknown (the short grace).
+    pub intake_queue_url: Option<String>,
+}
+
 /// Builds the on-failure handler from the environment.
 pub async fn on_failure_from_env() -> Result<OnFailureHandler, SettingsError> {
     let settings = Settings::from_env()?;
@@ -261,12 +276,16 @@ pub async fn on_failure_from_env() -> Result<OnFailureHandler, SettingsError> {
 
 /// Builds the sweep from the environment: the on-failure handler's ports
 /// and settings, and the covered flows.
-pub async fn sweep_from_env() -> Result<SweepHandler, SettingsError> {
+pub async fn sweep_from_env() -> Result<SweepFunction, SettingsError> {
     let coverage = Settings::from_env()?.coverage;
-    Ok(Sweep {
-        on_failure: on_failure_from_env().await?,
-        coverage,
-        limits: SweepLimits::default(),
+    Ok(SweepFunction {
+        handler: Sweep {
+            on_failure: on_failure_from_env().await?,
+            coverage,
+            limits: SweepLimits::default(),
+        },
+        queue: SqsQueue::new(&sdk_config_from_env().await),
+        intake_queue_url: std::env::var(ENV_INTAKE_QUEUE).ok().filter(|v| !v.is_empty()),
     })
 }
 
@@ -379,8 +398,19 @@ pub fn work_deadline(context: &Context) -> std::time::Instant {
 
 /// The sweep function: a scheduled event in (its content is not read), what
 /// the sweep did out. Past the invocation's deadline, `DeadlineExceeded`.
-pub async fn sweep_fn(handler: &SweepHandler, event: LambdaEvent<Value>) -> Result<SweepOutput, NamedError> {
-    within_deadline(&event.context, handler.run(work_deadline(&event.context))).await
+pub async fn sweep_fn(function: &SweepFunction, event: LambdaEvent<Value>) -> Result<SweepOutput, NamedError> {
+    let stop_at = work_deadline(&event.context);
+    let sweep = async {
+        let backlog = match &function.intake_queue_url {
+            Some(url) => IntakeBacklog::read(&function.queue, url).await,
+            None => IntakeBacklog::Unknown,
+        };
+        function
+            .handler
+            .run_with(backlog, || std::time::Instant::now() >= stop_at)
+            .await
+    };
+    within_deadline(&event.context, sweep).await
 }
 
 /// How long before the invocation's deadline a queued restart is abandoned

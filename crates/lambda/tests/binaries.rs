@@ -10,6 +10,7 @@ use std::process::Stdio;
 
 use appflow_emulator::Flow;
 use appflow_retry_policy::naming::default_parameter;
+use appflow_retry_runtime::{SWEEP_BACKLOG_GRACE_MINUTES, SWEEP_GRACE_MINUTES};
 use appflow_retry_testkit::lambda_api::RuntimeApi;
 use chrono::{TimeDelta, Utc};
 use common::{PREFIX, World};
@@ -157,7 +158,7 @@ async fn sweep_binary_recovers_a_lost_event_for_covered_flows_only() {
         w.emulator.fail_run(
             flow,
             &format!("run-{flow}"),
-            Utc::now() - TimeDelta::minutes(3),
+            Utc::now() - TimeDelta::minutes(SWEEP_GRACE_MINUTES + 10),
             "Read timed out",
         );
     }
@@ -184,6 +185,62 @@ async fn sweep_binary_recovers_a_lost_event_for_covered_flows_only() {
     let again = api.invoke(scheduled).await.unwrap();
     assert_eq!(again["already_handled"], 1);
     assert_eq!(w.executions().await.len(), 1);
+}
+
+#[tokio::test]
+async fn sweep_binary_leaves_failures_to_a_waiting_intake_queue() {
+    // Events wait in the intake queue (a storm): a failure 20 minutes old may
+    // be among them, so the sweep leaves it to the event path for the
+    // backlog grace; the queue emptied, the next sweep decides it.
+    let w = World::new().await;
+    w.put_parameter(&default_parameter(PREFIX), "backoff: {jitter: none}\n")
+        .await;
+    w.emulator.add_flow(Flow::on_demand("sap-orders"));
+    w.emulator.fail_run(
+        "sap-orders",
+        "run-1",
+        Utc::now() - TimeDelta::minutes(SWEEP_GRACE_MINUTES + 10),
+        "Read timed out",
+    );
+    let sqs = aws_sdk_sqs::Client::new(&w.moto_config);
+    let url = sqs
+        .create_queue()
+        .queue_name("appflow-retry-intake")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("{}")
+        .send()
+        .await
+        .unwrap();
+    let api = RuntimeApi::start().await.unwrap();
+    let _child = spawn_with(
+        &api,
+        &w,
+        env!("CARGO_BIN_EXE_sweep"),
+        &[("APPFLOW_RETRY_INTAKE_QUEUE_URL", url.as_str())],
+    );
+    let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let out = api.invoke(scheduled.clone()).await.unwrap();
+    assert_eq!(out["intake_backlog"], 1, "{out:#}");
+    assert_eq!(out["grace_seconds"], SWEEP_BACKLOG_GRACE_MINUTES * 60, "{out:#}");
+    assert_eq!(
+        (out["within_grace"].as_u64(), out["recovered"].as_array().map(Vec::len)),
+        (Some(1), Some(0))
+    );
+    assert!(w.executions().await.is_empty());
+
+    sqs.purge_queue().queue_url(&url).send().await.unwrap();
+    let out = api.invoke(scheduled).await.unwrap();
+    assert_eq!(
+        (out["intake_backlog"].as_u64(), out["grace_seconds"].as_i64()),
+        (Some(0), Some(SWEEP_GRACE_MINUTES * 60))
+    );
+    assert_eq!(out["recovered"][0]["flow"], "sap-orders", "{out:#}");
 }
 
 #[tokio::test]

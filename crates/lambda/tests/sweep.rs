@@ -10,11 +10,19 @@ use appflow_emulator::{Flow, Operation, RecordOrder, Run, TriggerType};
 use appflow_retry_policy::naming::{default_parameter, execution_name};
 use appflow_retry_runtime::{Coverage, SWEEP_REASON_PREFIX, SweepLimits};
 use chrono::{TimeDelta, Utc};
-use common::{PREFIX, World, input_of, three_minutes_ago};
+use common::{PREFIX, World, input_of};
 
 const DEFAULT: &str =
     "backoff: {strategy: fixed, initial_delay: 1h, jitter: none}\nretry_window: 6h\nnotify: [give_up, skip]\n";
 const RUN: &str = "9aa00099-9943-449a-9c7a-488dbc801242";
+
+/// A run time the sweep may decide: older than its grace (docs/design.md
+/// §5.9), a whole second.
+fn past_the_grace() -> chrono::DateTime<Utc> {
+    use chrono::DurationRound;
+    let at = Utc::now() - TimeDelta::minutes(appflow_retry_runtime::SWEEP_GRACE_MINUTES + 10);
+    at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at)
+}
 
 fn later() -> Instant {
     Instant::now() + Duration::from_secs(60)
@@ -44,15 +52,15 @@ async fn a_failure_with_no_event_is_found_and_decided_and_a_late_event_starts_no
         Run {
             execution_id: "ok-1".into(),
             status: "Successful".into(),
-            started_at: Some(three_minutes_ago()),
-            last_updated_at: Some(three_minutes_ago()),
+            started_at: Some(past_the_grace()),
+            last_updated_at: Some(past_the_grace()),
             message: None,
         },
     );
     // The run failed; its event is lost (never handed to on-failure).
     let event = w
         .emulator
-        .fail_run("sf-accounts", RUN, three_minutes_ago(), "Read timed out");
+        .fail_run("sf-accounts", RUN, past_the_grace(), "Read timed out");
 
     let out = w
         .sweep(Coverage::all(), SweepLimits::default())
@@ -102,7 +110,7 @@ async fn an_event_handled_first_leaves_the_sweep_nothing_to_do() {
     w.emulator.add_flow(Flow::on_demand("sf-accounts"));
     let event = w
         .emulator
-        .fail_run("sf-accounts", RUN, three_minutes_ago(), "Read timed out");
+        .fail_run("sf-accounts", RUN, past_the_grace(), "Read timed out");
     assert_eq!(w.on_failure().handle(&event).await.unwrap().execution, "started");
     let out = w
         .sweep(Coverage::all(), SweepLimits::default())
@@ -127,11 +135,11 @@ async fn flows_outside_covered_flows_are_untouched_and_list_flows_is_paged() {
     w.emulator
         .add_flow(Flow::on_demand("sap-scheduled").trigger(TriggerType::Scheduled));
     w.emulator
-        .fail_run("sap-orders", "run-sap", three_minutes_ago(), "Read timed out");
+        .fail_run("sap-orders", "run-sap", past_the_grace(), "Read timed out");
     w.emulator
-        .fail_run("marketo-leads", "run-mkt", three_minutes_ago(), "Read timed out");
+        .fail_run("marketo-leads", "run-mkt", past_the_grace(), "Read timed out");
     w.emulator
-        .fail_run("sap-scheduled", "run-sch", three_minutes_ago(), "Read timed out");
+        .fail_run("sap-scheduled", "run-sch", past_the_grace(), "Read timed out");
 
     let coverage = Coverage::parse("sap-*").unwrap();
     let out = w.sweep(coverage, SweepLimits::default()).run(later()).await.unwrap();
@@ -163,7 +171,7 @@ async fn a_flow_with_a_long_history_is_swept_within_its_bound() {
     w.emulator.add_flow(Flow::on_demand("busy"));
     // 1,000 runs, one every 5 minutes (83 hours, far past the 6 h window),
     // the newest failed with no event.
-    let now = Utc::now();
+    let now = past_the_grace();
     for i in 1..1000 {
         let at = now - TimeDelta::minutes(5 * i64::from(i));
         w.emulator.add_run(

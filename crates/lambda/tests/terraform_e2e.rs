@@ -1280,7 +1280,7 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         emulator.fail_run(
             flow,
             &format!("lost-{flow}"),
-            Utc::now() - TimeDelta::minutes(2),
+            Utc::now() - TimeDelta::minutes(appflow_retry_runtime::SWEEP_GRACE_MINUTES + 5),
             ERROR_MESSAGE,
         );
     }
@@ -1305,6 +1305,21 @@ async fn terraform_apply_on_moto_deploys_what_the_code_expects() {
         .collect();
     assert_eq!(recovered, vec!["salesforce-contacts"], "{swept:#}");
     assert_eq!(swept["already_handled"], 0, "{swept:#}");
+    // The intake queue's depth read under the sweep's role (ReadIntakeBacklog):
+    // the queue the mapping emptied above, so the short grace.
+    assert_eq!(
+        sweep_env.get("APPFLOW_RETRY_INTAKE_QUEUE_URL"),
+        Some(&output("intake_queue_url"))
+    );
+    assert_eq!(swept["intake_backlog"], 0, "{swept:#}");
+    // ListExecutions under the sweep's role (ListRunning): denied, it would be
+    // null and every candidate read.
+    assert!(swept["running_listed"].is_u64(), "{swept:#}");
+    assert_eq!(
+        swept["grace_seconds"],
+        appflow_retry_runtime::SWEEP_GRACE_MINUTES * 60,
+        "{swept:#}"
+    );
     let mut names: Vec<String> = executions_of(&sfn, &machine_arn)
         .await
         .into_iter()

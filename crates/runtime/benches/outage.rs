@@ -67,10 +67,11 @@ use appflow_retry_policy::naming::{DEFAULT_POLICY_PREFIX, default_parameter, exe
 use appflow_retry_policy::{Action, Decision, FailureEvent, RandomSource, RunRecord, RunStatus, SplitMix64};
 use appflow_retry_runtime::ports::{
     AppFlow, Clock, ExecutionState, FlowInfo, FlowSummary, FlowsPage, ParameterStore, PortError, RecordsPage,
-    StartOutcome, StateMachine, TaskTokens,
+    RunningExecution, RunningPage, StartOutcome, StateMachine, TaskTokens,
 };
 use appflow_retry_runtime::{
-    Coverage, DEFAULT_TTL_SECONDS, Handled, OnFailure, PolicyCache, Restart, RestartPace, Sweep, SweepLimits,
+    Coverage, DEFAULT_TTL_SECONDS, Handled, IntakeBacklog, OnFailure, PolicyCache, Restart, RestartPace, Sweep,
+    SweepLimits,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
@@ -288,6 +289,8 @@ struct State {
     /// Execution ids StartFlow started.
     started_runs: HashSet<String>,
     executions: HashMap<String, String>,
+    /// Executions waiting for (or in) their restart: name → start, ms.
+    running_executions: HashMap<String, i64>,
     /// The answer the restart function sent for the task token it handled
     /// last (SendTaskSuccess's output, or SendTaskFailure's error name).
     answer: Option<Result<String, String>>,
@@ -479,6 +482,23 @@ impl StateMachine for Port {
         s.call(Api::DescribeExecution)?;
         Ok(s.executions.get(name).cloned())
     }
+
+    /// ListExecutions (bucket 100, refill 2/s: a page a sweep is far
+    /// below it, not modelled): one page with every running execution.
+    async fn running_executions(&self, _next_token: Option<String>) -> Result<RunningPage, PortError> {
+        let s = lock(&self.0);
+        Ok(RunningPage {
+            executions: s
+                .running_executions
+                .iter()
+                .map(|(name, at)| RunningExecution {
+                    name: name.clone(),
+                    started_at: s.time(*at),
+                })
+                .collect(),
+            next_token: None,
+        })
+    }
 }
 
 /// Step Functions' callback API: every execution in the bench waits for its
@@ -621,7 +641,14 @@ struct Outcome {
     restarted_per_failure: HashMap<String, u32>,
     restart_ids: Vec<String>,
     sweep_found: u64,
+    /// Failures the sweep decided whose event was not lost (only late).
+    sweep_raced: u64,
+    /// The execution ids whose event EventBridge lost.
+    events_lost: HashSet<String>,
     sweep_errors: u64,
+    /// The most flows one sweep read, and left for the next one.
+    sweep_examined_peak: usize,
+    sweep_left_peak: usize,
     violations: Vec<String>,
 }
 
@@ -703,6 +730,7 @@ impl Sim {
             client_tokens: HashMap::new(),
             started_runs: HashSet::new(),
             executions: HashMap::new(),
+            running_executions: HashMap::new(),
             answer: None,
             handling_started: None,
             stats: Stats::default(),
@@ -907,6 +935,9 @@ impl Sim {
         if failed {
             // EventBridge delivers "AppFlow End Flow Run Report" (best effort: some are lost).
             let lost = self.rng.next_unit() * 1000.0 < self.sc.lost_per_mille as f64;
+            if lost {
+                self.out.events_lost.insert(id.to_owned());
+            }
             if !lost && self.sc.decision_concurrency > 0 {
                 // EventBridge → the intake queue (SendMessage has no quota to speak of).
                 self.intake.push(Msg {
@@ -1106,6 +1137,7 @@ impl Sim {
         if let (Action::Retry | Action::Reactivate, Some(delay)) = (d.action, d.delay_seconds) {
             let name = execution_name(&d.flow, &d.execution_id);
             self.exec_started.entry(name.clone()).or_insert(at);
+            lock(&self.shared).running_executions.entry(name.clone()).or_insert(at);
             self.push(
                 at + i64::try_from(delay).unwrap_or(0) * 1000,
                 Ev::Restart { name, attempt: 0 },
@@ -1149,6 +1181,7 @@ impl Sim {
 
     /// The Restart task failed for good (its Catch): RestartFailedRoute, NotifyRestartFailed, RestartFailed.
     fn restart_gave_up(&mut self, name: &str, why: &str) {
+        lock(&self.shared).running_executions.remove(name);
         self.out.restart_failed += 1;
         self.out.transitions += 3;
         if self.out.restart_failed <= 3 {
@@ -1276,6 +1309,7 @@ impl Sim {
                 new_execution_id,
                 notify,
             } => {
+                lock(&self.shared).running_executions.remove(&name);
                 self.out.transitions += 2 + u64::from(notify); // AfterRestart, [Notify], Done
                 if outcome == "restarted" {
                     let n = self
@@ -1307,22 +1341,35 @@ impl Sim {
 
     fn sweep(&mut self, now: i64) {
         let before = lock(&self.shared).executions.len();
-        let result = block_on(self.sweep.run_until(|| false));
+        // The sweep reads the intake queue's depth: a backlog stretches its grace.
+        let backlog = match self.intake.len() {
+            0 => IntakeBacklog::Empty,
+            n => IntakeBacklog::Waiting(n as u64),
+        };
+        let result = block_on(self.sweep.run_with(backlog, || false));
         let took = self.sc.sweep_ms + self.waited();
         self.out.lambda_ms += took;
-        let recovered = match result {
-            Ok(out) => out.recovered,
+        let out = match result {
+            Ok(out) => Some(out),
             Err(e) => {
                 self.out.sweep_errors += 1;
                 match e {
-                    appflow_retry_runtime::SweepError::Incomplete(out) => out.recovered,
-                    appflow_retry_runtime::SweepError::ListUnavailable(_) => Vec::new(),
+                    appflow_retry_runtime::SweepError::Incomplete(out) => Some(*out),
+                    appflow_retry_runtime::SweepError::ListUnavailable(_) => None,
                 }
             }
         };
+        let recovered = out.map_or_else(Vec::new, |out| {
+            self.out.sweep_examined_peak = self.out.sweep_examined_peak.max(out.examined);
+            self.out.sweep_left_peak = self.out.sweep_left_peak.max(out.left_for_next_run);
+            out.recovered
+        });
         for r in recovered {
             if r.execution == appflow_retry_policy::ExecutionStart::Started {
                 self.out.sweep_found += 1;
+                if !self.out.events_lost.contains(&r.execution_id) {
+                    self.out.sweep_raced += 1;
+                }
                 let input = lock(&self.shared).executions.get(&r.execution_name).cloned();
                 if let Some(d) = input
                     .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -1458,6 +1505,10 @@ impl Sim {
             restarts_peak,
             self.out.restart_failed,
             self.out.sweep_errors
+        );
+        println!(
+            "sweep: found {} failures, {} of them with an event only late (not lost); at most {} flows read in one sweep, at most {} left for the next",
+            self.out.sweep_found, self.out.sweep_raced, self.out.sweep_examined_peak, self.out.sweep_left_peak
         );
         // Time until every flow ran successfully again (after the last outage window began).
         let outage_start = sc.outages.iter().map(|[a, _]| *a as i64 * 60_000).max().unwrap_or(0);

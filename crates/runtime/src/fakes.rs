@@ -58,6 +58,8 @@ pub struct Flows {
     pub fail: Mutex<Option<PortError>>,
     /// StartFlow never answers (a hung call), when set.
     pub hang_start: Mutex<bool>,
+    /// ListFlows gives no `mostRecentExecutionTime`, when set.
+    pub no_last_run_time: Mutex<bool>,
 }
 
 impl Default for Flows {
@@ -71,11 +73,17 @@ impl Default for Flows {
             started: Mutex::default(),
             fail: Mutex::default(),
             hang_start: Mutex::new(false),
+            no_last_run_time: Mutex::new(false),
         }
     }
 }
 
 impl Flows {
+    /// ListFlows without `mostRecentExecutionTime` from now on.
+    pub fn hide_last_run_time(&self) {
+        *self.no_last_run_time.lock().unwrap() = true;
+    }
+
     pub fn add(&self, name: &str, trigger: &str, records: Vec<RunRecord>) {
         let info = FlowInfo {
             status: "Active".into(),
@@ -119,6 +127,7 @@ impl AppFlow for Flows {
         if let Some(e) = self.fail.lock().unwrap().clone() {
             return Err(e);
         }
+        let timed = !*self.no_last_run_time.lock().unwrap();
         let flows = self.flows.lock().unwrap();
         let mut names: Vec<&String> = flows.keys().collect();
         names.sort();
@@ -134,7 +143,7 @@ impl AppFlow for Flows {
                     status: info.status.clone(),
                     trigger_type: info.trigger_type.clone(),
                     last_run_status: last.map(|r| r.status.as_str().to_owned()),
-                    last_run_time: last.and_then(RunRecord::time),
+                    last_run_time: last.and_then(RunRecord::time).filter(|_| timed),
                 }
             })
             .collect();
@@ -199,6 +208,13 @@ pub struct Machine {
     pub input_reads: Mutex<usize>,
     /// Fails `execution_input` alone (DescribeExecution), when set.
     pub fail_input: Mutex<Option<PortError>>,
+    /// The running executions ListExecutions reports (name, start), two a
+    /// page; none unless a test says so.
+    pub running: Mutex<Vec<(String, DateTime<Utc>)>>,
+    /// Fails `running_executions` alone, when set.
+    pub fail_list: Mutex<Option<PortError>>,
+    /// ListExecutions calls.
+    pub list_calls: Mutex<usize>,
 }
 
 impl StateMachine for Machine {
@@ -237,6 +253,26 @@ impl StateMachine for Machine {
         }
         let ex = self.executions.lock().unwrap();
         Ok(ex.iter().find(|(n, _)| n == name).map(|(_, i)| i.clone()))
+    }
+
+    async fn running_executions(&self, next_token: Option<String>) -> Result<crate::ports::RunningPage, PortError> {
+        *self.list_calls.lock().unwrap() += 1;
+        if let Some(e) = self.fail_list.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let running = self.running.lock().unwrap();
+        let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
+        let end = (start + 2).min(running.len());
+        Ok(crate::ports::RunningPage {
+            executions: running[start..end]
+                .iter()
+                .map(|(name, started_at)| crate::ports::RunningExecution {
+                    name: name.clone(),
+                    started_at: *started_at,
+                })
+                .collect(),
+            next_token: (end < running.len()).then(|| end.to_string()),
+        })
     }
 }
 

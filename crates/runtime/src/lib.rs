@@ -40,4 +40,7 @@ pub use policy_cache::{DEFAULT_TTL_SECONDS, LoadedPolicy, PolicyCache};
 pub use queue::{BatchMessage, BatchReply, ItemFailure, sqs_batch};
 pub use restart::{Restart, RestartError, RestartInput, RestartOutput};
 pub use restart_queue::{Handled, RestartPace};
-pub use sweep::{Coverage, CoverageError, Sweep, SweepError, SweepLimits, SweepOutput};
+pub use sweep::{
+    Coverage, CoverageError, IntakeBacklog, SWEEP_BACKLOG_GRACE_MINUTES, SWEEP_GRACE_MINUTES, Sweep, SweepError,
+    SweepLimits, SweepOutput,
+};

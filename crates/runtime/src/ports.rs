@@ -155,6 +155,32 @@ pub trait StateMachine: Send + Sync {
     /// a failure (docs/design.md §4, recovery rules). None when no
     /// execution of that name exists (or it has no input).
     fn execution_input(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+
+    /// One page of the running executions (ListExecutions, status RUNNING,
+    /// up to 1,000 a page): the sweep leaves a flow whose decision is under
+    /// way unread (docs/design.md §5.9).
+    fn running_executions(
+        &self,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<RunningPage, PortError>> + Send;
+}
+
+/// A running execution: its name and when it started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningExecution {
+    /// The execution's name (docs/design.md §5.4).
+    pub name: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// One page of running executions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunningPage {
+    /// The executions of the page.
+    pub executions: Vec<RunningExecution>,
+    /// The next page's token; None on the last page.
+    pub next_token: Option<String>,
 }
 
 /// Step Functions' callback API, for the Task that waits for a task token:
@@ -249,6 +275,13 @@ impl<T: StateMachine> StateMachine for &T {
 
     fn execution_input(&self, name: &str) -> impl Future<Output = Result<Option<String>, PortError>> + Send {
         (**self).execution_input(name)
+    }
+
+    fn running_executions(
+        &self,
+        next_token: Option<String>,
+    ) -> impl Future<Output = Result<RunningPage, PortError>> + Send {
+        (**self).running_executions(next_token)
     }
 }
 

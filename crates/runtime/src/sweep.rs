@@ -15,16 +15,20 @@
 use std::time::Instant;
 
 use appflow_retry_policy::appflow::{MAX_NAME_CHARS, check_name};
-use appflow_retry_policy::naming::execution_name;
+use std::collections::HashMap;
+
+use appflow_retry_policy::naming::{execution_name, execution_name_prefix};
 use appflow_retry_policy::{
     EventError, ExecutionStart, FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, TriggerType, truncate_message,
 };
 use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 
 use crate::history::{DEFAULT_MAX_PAGES, HistoryError, read_page};
 use crate::on_failure::{OnFailure, Origin};
 use crate::ports::{AppFlow, Clock, FlowSummary, ParameterStore, PortError, StateMachine};
+use crate::redrive::Queue;
 use crate::telemetry;
 
 /// Which flows the service covers (`covered_flows`): names, or prefixes
@@ -70,23 +74,90 @@ impl Coverage {
     }
 }
 
-/// How much one sweep does at most; what is left is found by the next one.
+/// How much one sweep does at most, how many flows it reads at once, and
+/// how long it leaves a failure to the event path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepLimits {
-    /// ListFlows pages (100 flows each).
+    /// ListFlows pages (100 flows each): a guard against a listing that
+    /// never ends, not a budget (AppFlow's default quota is 1,000 flows).
     pub max_list_pages: usize,
-    /// Flows whose run history is read.
+    /// Flows whose run history is read in one sweep (no bound by default:
+    /// the invocation's deadline is the bound, and what it leaves is the
+    /// next sweep's).
     pub max_flows: usize,
     /// DescribeFlowExecutionRecords pages per flow.
     pub max_history_pages: usize,
+    /// Candidate flows read at once.
+    pub concurrency: usize,
+    /// How long a failure is the event path's alone: a failure (or a flow
+    /// whose last run is) newer than this is not decided by the sweep.
+    pub grace: TimeDelta,
+    /// The grace while the intake queue holds events: they are decisions on
+    /// their way (docs/design.md §5.11), as late as the backlog.
+    pub backlog_grace: TimeDelta,
 }
+
+/// [`SweepLimits::max_list_pages`] by default: 100,000 flows.
+pub const MAX_LIST_PAGES: usize = 1_000;
+/// [`SweepLimits::concurrency`] by default.
+pub const SWEEP_CONCURRENCY: usize = 4;
+/// [`SweepLimits::grace`] by default, in minutes.
+pub const SWEEP_GRACE_MINUTES: i64 = 10;
+/// [`SweepLimits::backlog_grace`], in minutes: the outage benchmark's
+/// oldest intake wait at 5,000 flows is 91 minutes.
+pub const SWEEP_BACKLOG_GRACE_MINUTES: i64 = 120;
 
 impl Default for SweepLimits {
     fn default() -> Self {
         SweepLimits {
-            max_list_pages: 50,
-            max_flows: 100,
+            max_list_pages: MAX_LIST_PAGES,
+            max_flows: usize::MAX,
             max_history_pages: DEFAULT_MAX_PAGES,
+            concurrency: SWEEP_CONCURRENCY,
+            grace: TimeDelta::minutes(SWEEP_GRACE_MINUTES),
+            backlog_grace: TimeDelta::minutes(SWEEP_BACKLOG_GRACE_MINUTES),
+        }
+    }
+}
+
+/// What the intake queue holds when a sweep starts (ApproximateNumberOfMessages
+/// and ...NotVisible, docs/design.md §5.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeBacklog {
+    /// Empty.
+    Empty,
+    /// This many events wait for (or are in) a decision.
+    Waiting(u64),
+    /// Not known: the queue's attributes could not be read, or no queue
+    /// was named.
+    Unknown,
+}
+
+impl IntakeBacklog {
+    /// The intake queue's depth at `queue_url` (visible and in-flight
+    /// messages); `Unknown` when it cannot be read, with a warning.
+    pub async fn read<Q: Queue>(queue: &Q, queue_url: &str) -> Self {
+        match queue.approximate_count(queue_url).await {
+            Ok(0) => IntakeBacklog::Empty,
+            Ok(n) => IntakeBacklog::Waiting(n),
+            Err(e) => {
+                tracing::warn!(error = %e, "the intake queue's depth cannot be read (sqs:GetQueueAttributes): the sweep keeps the short grace");
+                IntakeBacklog::Unknown
+            }
+        }
+    }
+}
+
+impl SweepLimits {
+    /// The grace for a sweep that starts with `backlog`: the backlog grace
+    /// while events wait, the grace otherwise. An unreadable queue gets the
+    /// (short) grace: a sweep that decides first costs nothing twice (the
+    /// event meets the execution the sweep started, §5.4), while a guessed
+    /// backlog would hold every lost failure back for hours.
+    pub fn grace_for(&self, backlog: IntakeBacklog) -> TimeDelta {
+        match backlog {
+            IntakeBacklog::Waiting(n) if n > 0 => self.backlog_grace,
+            _ => self.grace,
         }
     }
 }
@@ -147,6 +218,20 @@ pub struct SweepOutput {
     pub candidates: usize,
     /// Of those, the ones whose last run is older than their policy's window.
     pub outside_window: usize,
+    /// The grace this sweep left to the event path, in seconds.
+    pub grace_seconds: i64,
+    /// Events in the intake queue when the sweep started (None: not read).
+    pub intake_backlog: Option<u64>,
+    /// Running executions ListExecutions gave (None: not listed, so every
+    /// candidate was read).
+    pub running_listed: Option<usize>,
+    /// Candidates with a running execution that started at or after their
+    /// last run: their decision or restart is under way, not read.
+    pub in_progress: usize,
+    /// Candidates whose last run, and failures, newer than the grace: the
+    /// event path's (an older failure of such a flow is superseded by its
+    /// newer run: rule 6); the next sweep looks again.
+    pub within_grace: usize,
     /// Candidates whose run history was read.
     pub examined: usize,
     /// Candidates not examined (the flow bound or the deadline): the next sweep's.
@@ -261,11 +346,29 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         self.run_until(|| Instant::now() >= deadline).await
     }
 
-    /// One sweep that stops once `expired` says so: checked before each flow's history read
-    /// and before each failure; what is left is the next sweep's.
+    /// One sweep that stops once `expired` says so, with an empty intake queue.
     pub async fn run_until(&self, expired: impl Fn() -> bool) -> Result<SweepOutput, SweepError> {
+        self.run_with(IntakeBacklog::Empty, expired).await
+    }
+
+    /// One sweep that starts with `backlog` in the intake queue and stops once
+    /// `expired` says so: checked before each flow's history read and before
+    /// each failure; what is left is the next sweep's.
+    pub async fn run_with(
+        &self,
+        backlog: IntakeBacklog,
+        expired: impl Fn() -> bool,
+    ) -> Result<SweepOutput, SweepError> {
         let mut out = SweepOutput::default();
         let now = self.on_failure.clock.now();
+        let grace = self.limits.grace_for(backlog);
+        out.grace_seconds = grace.num_seconds();
+        out.intake_backlog = match backlog {
+            IntakeBacklog::Empty => Some(0),
+            IntakeBacklog::Waiting(n) => Some(n),
+            IntakeBacklog::Unknown => None,
+        };
+        let cutoff = now - grace;
 
         // The cheap pass: ListFlows alone.
         let mut candidates = Vec::new();
@@ -303,10 +406,11 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         }
         // Newest failure first (no time last), then by name: a stable order.
         candidates.sort_by(|a, b| b.last_run_time.cmp(&a.last_run_time).then_with(|| a.name.cmp(&b.name)));
-        // More candidates than one sweep examines: a handled failure stays a
-        // candidate until its window passes, so a fixed order could starve
-        // the rest. The start then moves with the clock's minute.
-        if candidates.len() > self.limits.max_flows {
+        // More candidates than one sweep may examine (its deadline, or
+        // `max_flows`): a handled failure stays a candidate until its window
+        // passes, so a fixed order could starve the rest. The start moves
+        // with the clock's minute.
+        if candidates.len() > 1 {
             let minute = u64::try_from(now.timestamp() / 60).unwrap_or(0);
             let len = candidates.len() as u64;
             let offset = usize::try_from(SplitMix64::new(minute).next_u64() % len).unwrap_or(0);
@@ -314,13 +418,46 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         }
 
         out.candidates = candidates.len();
-        let mut left = 0;
-        for candidate in &candidates {
-            if out.stopped_by.is_some() {
-                left += 1;
-                continue;
-            }
-            match self.sweep_flow(candidate, now, &expired, &mut out).await {
+        // A flow whose last run is within the grace is the event path's: not
+        // read (an older failure of it is superseded by that run, rule 6).
+        let (fresh, candidates): (Vec<_>, Vec<_>) = candidates
+            .into_iter()
+            .partition(|c| c.last_run_time.is_some_and(|t| t > cutoff));
+        out.within_grace += fresh.len();
+        // A flow with a running execution that started at or after its last
+        // run is being decided or restarted: not read (when the execution
+        // ends, the next sweep reads the flow if its last run still failed).
+        let candidates = if candidates.is_empty() {
+            candidates
+        } else {
+            let running = self.running_since().await;
+            out.running_listed = running.as_ref().map(|(_, listed)| *listed);
+            let running = running.map(|(newest, _)| newest);
+            let (busy, idle): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| {
+                let (Some(running), Some(last)) = (&running, c.last_run_time) else {
+                    return false;
+                };
+                running
+                    .get(&execution_name_prefix(&c.name))
+                    .is_some_and(|started| *started >= last)
+            });
+            out.in_progress += busy.len();
+            idle
+        };
+        // At most `max_flows` read; the rest are the next sweep's.
+        let bound = candidates.len().min(self.limits.max_flows);
+        let mut left = candidates.len() - bound;
+        if left > 0 {
+            out.stopped_by = Some("max_flows");
+        }
+        // `concurrency` flows at once, their reports merged in candidate order.
+        let expired = &expired;
+        let mut reports = stream::iter(&candidates[..bound])
+            .map(|candidate| self.sweep_flow(candidate, now, cutoff, expired))
+            .buffered(self.limits.concurrency.max(1));
+        while let Some((flow, report)) = reports.next().await {
+            out.absorb(report);
+            match flow {
                 Flow::Examined => out.examined += 1,
                 Flow::OutsideWindow => out.outside_window += 1,
                 Flow::Unexamined(bound) => {
@@ -335,6 +472,10 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             list_pages = out.list_pages,
             candidates = out.candidates,
             outside_window = out.outside_window,
+            within_grace = out.within_grace,
+            in_progress = out.in_progress,
+            grace_seconds = out.grace_seconds,
+            intake_backlog = out.intake_backlog,
             examined = out.examined,
             failures_seen = out.failures_seen,
             already_handled = out.already_handled,
@@ -354,10 +495,24 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         }
     }
 
+    /// One candidate flow, and what it adds to the sweep's output.
     async fn sweep_flow(
         &self,
         candidate: &Candidate,
         now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        expired: &impl Fn() -> bool,
+    ) -> (Flow, SweepOutput) {
+        let mut out = SweepOutput::default();
+        let flow = self.sweep_flow_into(candidate, now, cutoff, expired, &mut out).await;
+        (flow, out)
+    }
+
+    async fn sweep_flow_into(
+        &self,
+        candidate: &Candidate,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
         expired: &impl Fn() -> bool,
         out: &mut SweepOutput,
     ) -> Flow {
@@ -383,9 +538,6 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         let since = now - lookback;
         if candidate.last_run_time.is_some_and(|t| t < since) {
             return Flow::OutsideWindow;
-        }
-        if out.examined >= self.limits.max_flows {
-            return Flow::Unexamined("max_flows");
         }
         if expired() {
             return Flow::Unexamined("deadline");
@@ -419,6 +571,12 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                     "the sweep's deadline came inside the flow: its other failures are the next sweep's"
                 );
                 break;
+            }
+            if at > cutoff {
+                // The event path's still (a late event, a Lambda retry, a
+                // queued intake): the next sweep looks again.
+                out.within_grace += 1;
+                continue;
             }
             out.failures_seen += 1;
             let event = match checked_event_for(flow, record) {
@@ -496,6 +654,41 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         Flow::Examined
     }
 
+    /// The newest start of the running executions of each flow, by the
+    /// flows' execution name prefix ([`execution_name_prefix`]), and how many
+    /// were listed; None when they cannot be listed (every candidate is then
+    /// read, as before).
+    async fn running_since(&self) -> Option<(HashMap<String, DateTime<Utc>>, usize)> {
+        let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
+        let mut listed = 0;
+        let mut token = None;
+        for _ in 0..MAX_RUNNING_PAGES {
+            let page = match self.on_failure.state_machine.running_executions(token).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the running executions cannot be listed (states:ListExecutions): every candidate flow is read");
+                    return None;
+                }
+            };
+            listed += page.executions.len();
+            for e in page.executions {
+                for prefix in name_prefixes(&e.name) {
+                    let at = newest.entry(prefix.to_owned()).or_insert(e.started_at);
+                    *at = (*at).max(e.started_at);
+                }
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Some((newest, listed));
+            }
+        }
+        tracing::warn!(
+            pages = MAX_RUNNING_PAGES,
+            "more running executions than the sweep lists: every candidate flow is read"
+        );
+        None
+    }
+
     /// A flow's run history, read once for all its failures: page after page
     /// until a whole page lies before the window of the oldest failure inside
     /// `since` (its time less `lookback`; `since` itself while no failure is
@@ -541,6 +734,24 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
     }
 }
 
+/// ListExecutions pages (1,000 each) the sweep reads at most.
+const MAX_RUNNING_PAGES: usize = 100;
+
+/// Every [`execution_name_prefix`] an execution name could begin with:
+/// `<readable>-<16 hex>-`, the readable part 1 to 26 characters. It may hold
+/// dashes and hex itself, so each length that fits is given; a candidate's
+/// own prefix is then looked up exactly. A name of another shape gives none.
+fn name_prefixes(name: &str) -> impl Iterator<Item = &str> {
+    let bytes = name.as_bytes();
+    (1..=26).filter_map(move |len| {
+        let hash = bytes.get(len + 1..len + 17)?;
+        let fits = bytes[len] == b'-'
+            && bytes.get(len + 17) == Some(&b'-')
+            && hash.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        fits.then(|| &name[..len + 18])
+    })
+}
+
 /// The `Error` records at or after `since`, with their times.
 fn failures_since(records: &[RunRecord], since: DateTime<Utc>) -> Vec<(DateTime<Utc>, &RunRecord)> {
     records
@@ -569,6 +780,24 @@ impl FlowHistory {
     /// it (as [`crate::history::read_history`] stops).
     fn covers(&self, start: DateTime<Utc>) -> bool {
         self.complete || self.before.iter().any(|t| *t < start)
+    }
+}
+
+impl SweepOutput {
+    /// Adds one flow's report (its counters and lists; the sweep's own
+    /// fields stay).
+    fn absorb(&mut self, flow: SweepOutput) {
+        self.within_grace += flow.within_grace;
+        self.histories_cut += flow.histories_cut;
+        self.failures_seen += flow.failures_seen;
+        self.already_handled += flow.already_handled;
+        self.failures_left_for_next_run += flow.failures_left_for_next_run;
+        if self.stopped_by.is_none() {
+            self.stopped_by = flow.stopped_by;
+        }
+        self.refused.extend(flow.refused);
+        self.recovered.extend(flow.recovered);
+        self.problems.extend(flow.problems);
     }
 }
 

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use crate::SWEEP_REASON_PREFIX;
 use crate::fakes::{FixedClock, Flows, Machine, PREFIX, Ports, Store, record};
 use crate::ports::PortError;
-use crate::sweep::{Coverage, Sweep, SweepError, SweepLimits};
+use crate::sweep::{
+    Coverage, IntakeBacklog, SWEEP_BACKLOG_GRACE_MINUTES, SWEEP_GRACE_MINUTES, Sweep, SweepError, SweepLimits,
+};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-29T09:00:00Z")
@@ -354,30 +356,24 @@ async fn a_flow_with_hundreds_of_failures_is_read_once() {
 async fn a_deadline_inside_a_flow_stops_there_and_the_next_sweep_decides_the_rest() {
     let w = World::new(100);
     many_failures(&w, "busy", 300);
-    w.flows.add(
-        "other",
-        "OnDemand",
-        vec![failed("run-other", t0() - TimeDelta::hours(1), "x")],
-    );
-    // The time runs out once 100 executions are started.
+    // The time runs out once 100 executions are started. (A flow not reached
+    // at all is counted left: a_past_deadline_examines_nothing_and_says_so.)
     let out = w.sweep_all().run_until(|| w.executions().len() >= 100).await.unwrap();
     assert_eq!(out.stopped_by, Some("deadline"));
     assert_eq!(out.examined, 1);
     assert_eq!((out.failures_seen, out.recovered.len()), (100, 100));
     assert_eq!(out.failures_left_for_next_run, 200);
-    assert_eq!(out.left_for_next_run, 1, "the other flow is not read");
-    assert_eq!(w.reads().iter().filter(|f| *f == "other").count(), 0);
     let decided: Vec<String> = out.recovered.iter().map(|r| r.execution_id.clone()).collect();
     assert_eq!(decided.first().map(String::as_str), Some("run-000"));
     assert_eq!(decided.last().map(String::as_str), Some("run-099"));
 
     let next = w.sweep_all().run(later()).await.unwrap();
     assert_eq!(next.stopped_by, None);
-    assert_eq!((next.already_handled, next.recovered.len()), (100, 201));
+    assert_eq!((next.already_handled, next.recovered.len()), (100, 200));
     let mut names = w.executions();
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), 301, "every failure decided once");
+    assert_eq!(names.len(), 300, "every failure decided once");
 }
 
 #[tokio::test]
@@ -470,4 +466,215 @@ fn coverage_reads_names_and_prefixes() {
         err.to_string(),
         r#"covered flow "a*b": '*' may only end a prefix ("sap-*")"#
     );
+}
+
+// The grace (docs/design.md §5.9): a failure is the event path's alone for
+// a while (late events, Lambda's retries, a queued intake).
+
+#[tokio::test]
+async fn a_flow_whose_last_run_is_within_the_grace_is_not_read_until_it_passes() {
+    let w = World::new(100);
+    // The clock is t0 + 30 min: a failure 5 minutes old.
+    let now = t0() + TimeDelta::minutes(30);
+    w.flows.add(
+        "fresh",
+        "OnDemand",
+        vec![
+            failed("run-old", now - TimeDelta::hours(2), "x"),
+            failed("run-new", now - TimeDelta::minutes(5), "x"),
+        ],
+    );
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.candidates, out.within_grace, out.examined), (1, 1, 0));
+    assert_eq!(out.grace_seconds, SWEEP_GRACE_MINUTES * 60);
+    assert!(w.reads().is_empty(), "no history read for a fresh failure");
+    assert!(w.executions().is_empty());
+
+    // The grace passed and no event came: the sweep decides both.
+    w.clock.advance(TimeDelta::minutes(6));
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.within_grace, out.examined, out.recovered.len()), (0, 1, 2));
+    assert_eq!(out.recovered[0].execution_id, "run-new");
+}
+
+#[tokio::test]
+async fn a_failure_within_the_grace_is_left_when_listflows_gives_no_time() {
+    // ListFlows without lastRunExecutionDetails' time: the flow is read, and
+    // the record's own time keeps the fresh failure the event path's.
+    let w = World::new(100);
+    let now = t0() + TimeDelta::minutes(30);
+    w.flows.add(
+        "untimed",
+        "OnDemand",
+        vec![
+            failed("run-old", now - TimeDelta::hours(1), "x"),
+            failed("run-new", now - TimeDelta::minutes(2), "x"),
+        ],
+    );
+    w.flows.hide_last_run_time();
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.examined, out.within_grace), (1, 1));
+    let decided: Vec<&str> = out.recovered.iter().map(|r| r.execution_id.as_str()).collect();
+    assert_eq!(decided, vec!["run-old"]);
+}
+
+#[tokio::test]
+async fn an_intake_backlog_stretches_the_grace_and_an_unreadable_queue_does_not() {
+    let now = t0() + TimeDelta::minutes(30);
+    let world = || {
+        let w = World::new(100);
+        w.flows.add(
+            "queued",
+            "OnDemand",
+            vec![failed("run-1", now - TimeDelta::minutes(40), "x")],
+        );
+        w
+    };
+    // 40 minutes old, events waiting in the intake queue: they may include
+    // this one, decided within the backlog grace by the event path.
+    let w = world();
+    let out = w
+        .sweep_all()
+        .run_with(IntakeBacklog::Waiting(1_200), || false)
+        .await
+        .unwrap();
+    assert_eq!((out.within_grace, out.recovered.len()), (1, 0));
+    assert_eq!(out.grace_seconds, SWEEP_BACKLOG_GRACE_MINUTES * 60);
+    assert_eq!(out.intake_backlog, Some(1_200));
+    // An empty queue, or one whose depth cannot be read: the grace.
+    for backlog in [IntakeBacklog::Waiting(0), IntakeBacklog::Empty, IntakeBacklog::Unknown] {
+        let w = world();
+        let out = w.sweep_all().run_with(backlog, || false).await.unwrap();
+        assert_eq!((out.within_grace, out.recovered.len()), (0, 1), "{backlog:?}");
+        assert_eq!(out.grace_seconds, SWEEP_GRACE_MINUTES * 60, "{backlog:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_sweep_covers_every_failed_flow_with_no_flow_bound() {
+    // 1,200 failed flows (12 ListFlows pages): all read and decided in one
+    // sweep; before, 100 a sweep (12 sweeps, 3 hours at the default rate).
+    let w = World::new(100);
+    for i in 0..1_200 {
+        w.flows.add(
+            &format!("flow-{i:04}"),
+            "OnDemand",
+            vec![failed(&format!("run-{i}"), t0() - TimeDelta::minutes(i % 60), "x")],
+        );
+    }
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!(
+        (out.flows_listed, out.list_pages, out.list_truncated),
+        (1_200, 12, false)
+    );
+    assert_eq!((out.candidates, out.examined, out.left_for_next_run), (1_200, 1_200, 0));
+    assert_eq!(out.stopped_by, None);
+    assert_eq!(out.recovered.len(), 1_200);
+    let mut names = w.executions();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 1_200);
+}
+
+#[tokio::test]
+async fn concurrent_reads_report_in_candidate_order_as_one_at_a_time_does() {
+    let report = |concurrency| async move {
+        let w = World::new(100);
+        for i in 0..40 {
+            w.flows.add(
+                &format!("flow-{i:02}"),
+                "OnDemand",
+                vec![failed(&format!("run-{i}"), t0() - TimeDelta::minutes(i), "x")],
+            );
+        }
+        let limits = SweepLimits {
+            concurrency,
+            ..SweepLimits::default()
+        };
+        let out = w.sweep(Coverage::all(), limits).run(later()).await.unwrap();
+        out.recovered.iter().map(|r| r.flow.clone()).collect::<Vec<_>>()
+    };
+    let one = report(1).await;
+    assert_eq!(one.len(), 40);
+    assert_eq!(report(8).await, one);
+}
+
+#[tokio::test]
+async fn the_intake_backlog_is_read_from_the_queue_and_unknown_when_it_cannot_be() {
+    let queues = crate::fakes::Queues::default();
+    let url = "https://sqs.us-east-1.amazonaws.com/123456789012/appflow-retry-intake";
+    assert_eq!(IntakeBacklog::read(&queues, url).await, IntakeBacklog::Empty);
+    queues.put(url, "m1", "{}", &[]);
+    queues.put(url, "m2", "{}", &[]);
+    assert_eq!(IntakeBacklog::read(&queues, url).await, IntakeBacklog::Waiting(2));
+    *queues.fail_count.lock().unwrap() = Some(PortError::Failed("AccessDenied: sqs:GetQueueAttributes".into()));
+    assert_eq!(IntakeBacklog::read(&queues, url).await, IntakeBacklog::Unknown);
+}
+
+// A flow whose decision is under way (a running execution that started at
+// or after its last run) is not read: in an outage that is most of them.
+
+#[tokio::test]
+async fn a_flow_with_a_running_execution_since_its_last_run_is_not_read() {
+    let w = World::new(100);
+    let last = t0() - TimeDelta::minutes(40);
+    for flow in ["waiting", "older-execution", "lost"] {
+        w.flows
+            .add(flow, "OnDemand", vec![failed(&format!("run-{flow}"), last, "x")]);
+    }
+    *w.machine.running.lock().unwrap() = vec![
+        // Decided after the failure: waits for its restart.
+        (execution_name("waiting", "run-waiting"), last + TimeDelta::minutes(1)),
+        // Another flow whose name has dashes and hex: not taken for "waiting".
+        (
+            execution_name("waiting-0123456789abcdef", "x"),
+            last + TimeDelta::minutes(1),
+        ),
+        // Started before the flow's last run: for an older failure.
+        (
+            execution_name("older-execution", "run-0"),
+            last - TimeDelta::minutes(30),
+        ),
+        ("not-a-derived-name".into(), last + TimeDelta::minutes(1)),
+    ];
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.candidates, out.in_progress, out.examined), (3, 1, 2));
+    assert_eq!(out.running_listed, Some(4));
+    assert_eq!(*w.machine.list_calls.lock().unwrap(), 2, "two pages of two");
+    let mut read = w.reads();
+    read.sort();
+    assert_eq!(read, vec!["lost", "older-execution"]);
+    let mut recovered: Vec<&str> = out.recovered.iter().map(|r| r.flow.as_str()).collect();
+    recovered.sort_unstable();
+    assert_eq!(recovered, vec!["lost", "older-execution"]);
+
+    // The execution ended (restarted, or skipped): the next sweep reads the
+    // flow again while its last run is still the failure.
+    w.machine.running.lock().unwrap().clear();
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.in_progress, out.examined, out.already_handled), (0, 3, 2));
+    assert_eq!(out.recovered.len(), 1, "waiting's run had no execution in this world");
+}
+
+#[tokio::test]
+async fn unlisted_running_executions_mean_every_candidate_is_read() {
+    let w = World::new(100);
+    let last = t0() - TimeDelta::minutes(40);
+    w.flows.add("waiting", "OnDemand", vec![failed("run-1", last, "x")]);
+    *w.machine.running.lock().unwrap() = vec![(execution_name("waiting", "run-1"), last + TimeDelta::minutes(1))];
+    *w.machine.fail_list.lock().unwrap() = Some(PortError::Failed("AccessDeniedException".into()));
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.running_listed, out.in_progress, out.examined), (None, 0, 1));
+    assert_eq!(w.reads(), vec!["waiting"]);
+}
+
+#[tokio::test]
+async fn no_candidate_no_listexecutions() {
+    // Steady state costs ListFlows alone.
+    let w = World::new(100);
+    w.flows
+        .add("ok", "OnDemand", vec![record("ok-1", RunStatus::Successful, t0())]);
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!((out.candidates, out.running_listed), (0, None));
+    assert_eq!(*w.machine.list_calls.lock().unwrap(), 0);
 }

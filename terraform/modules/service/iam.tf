@@ -104,8 +104,9 @@ locals {
       },
     ]
     # The sweep: ListFlows (the account's flows), the run history of the
-    # covered flows, the state machine's executions by name, and
-    # StartExecution as on-failure.
+    # covered flows, the state machine's executions by name, StartExecution
+    # as on-failure, the intake queue's depth (a backlog stretches the
+    # sweep's grace, docs/design.md §5.9) and the running executions.
     sweep = [
       {
         Sid    = "ListFlows"
@@ -124,6 +125,19 @@ locals {
       },
       local.find_executions,
       local.start_retry,
+      {
+        Sid      = "ReadIntakeBacklog"
+        Effect   = "Allow"
+        Action   = ["sqs:GetQueueAttributes"]
+        Resource = aws_sqs_queue.intake.arn
+      },
+      {
+        # The running executions: a flow whose decision is under way is not read.
+        Sid      = "ListRunning"
+        Effect   = "Allow"
+        Action   = ["states:ListExecutions"]
+        Resource = local.state_machine_arn
+      },
     ]
   }
 

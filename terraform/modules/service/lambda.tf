@@ -55,6 +55,7 @@ locals {
       environment = merge(local.environment, {
         APPFLOW_RETRY_STATE_MACHINE_ARN = local.state_machine_arn
         APPFLOW_RETRY_COVERED_FLOWS     = join(",", var.covered_flows)
+        APPFLOW_RETRY_INTAKE_QUEUE_URL  = aws_sqs_queue.intake.url
       })
     }
   }

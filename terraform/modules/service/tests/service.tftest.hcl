@@ -138,14 +138,16 @@ run "least_privilege_iam" {
     condition = {
       for s in jsondecode(aws_iam_role_policy.function["sweep"].policy).Statement : s.Sid => [s.Action, s.Resource]
       } == {
-      Logs           = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep:*"]
-      ReadPolicies   = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
-      ListFlows      = [["appflow:ListFlows"], "arn:aws:appflow:eu-west-1:123456789012:flow/*"]
-      ReadRunHistory = [["appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
-      FindExecutions = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
-      StartRetry     = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
-      Encryption     = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
-      Tracing        = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
+      Logs              = [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/appflow-retry-sweep:*"]
+      ReadPolicies      = [["ssm:GetParameters"], "arn:aws:ssm:eu-west-1:123456789012:parameter/appflow-retry/*"]
+      ListFlows         = [["appflow:ListFlows"], "arn:aws:appflow:eu-west-1:123456789012:flow/*"]
+      ReadRunHistory    = [["appflow:DescribeFlowExecutionRecords"], ["arn:aws:appflow:eu-west-1:123456789012:flow/*"]]
+      FindExecutions    = [["states:DescribeExecution"], "arn:aws:states:eu-west-1:123456789012:execution:appflow-retry-retry:*"]
+      StartRetry        = [["states:StartExecution"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
+      ReadIntakeBacklog = [["sqs:GetQueueAttributes"], "arn:aws:sqs:eu-west-1:123456789012:appflow-retry-intake"]
+      ListRunning       = [["states:ListExecutions"], "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"]
+      Encryption        = [["kms:Decrypt"], "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
+      Tracing           = [["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"]
     }
     error_message = "the sweep's policy must grant exactly what it needs"
   }
@@ -211,7 +213,7 @@ run "one_function_role_policy_and_log_group_each" {
     condition = { for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] } == {
       on-failure = ["Logs", "ReadPolicies", "ReadRunHistory", "StartRetry", "FindExecutions", "ReadIntake", "ParkFailures", "Encryption", "Tracing"]
       restart    = ["Logs", "ReadPolicies", "RestartFlows", "ReadRestartQueue", "FindExecutions", "AnswerRestartTask", "Encryption", "Tracing"]
-      sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "Encryption", "Tracing"]
+      sweep      = ["Logs", "ReadPolicies", "ListFlows", "ReadRunHistory", "FindExecutions", "StartRetry", "ReadIntakeBacklog", "ListRunning", "Encryption", "Tracing"]
     }
     error_message = "statement order: ${jsonencode({ for k, p in aws_iam_role_policy.function : k => [for s in jsondecode(p.policy).Statement : s.Sid] })}"
   }
@@ -453,6 +455,7 @@ run "lambda_environment_and_runtime" {
       APPFLOW_RETRY_POLICY_TTL_SECONDS = "120"
       APPFLOW_RETRY_STATE_MACHINE_ARN  = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry"
       APPFLOW_RETRY_COVERED_FLOWS      = ""
+      APPFLOW_RETRY_INTAKE_QUEUE_URL   = aws_sqs_queue.intake.url
       RUST_LOG                         = "info"
     })
     error_message = "the sweep's environment: ${jsonencode(aws_lambda_function.this["sweep"].environment[0].variables)}"
