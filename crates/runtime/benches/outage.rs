@@ -1510,18 +1510,28 @@ impl Sim {
             "sweep: found {} failures, {} of them with an event only late (not lost); at most {} flows read in one sweep, at most {} left for the next",
             self.out.sweep_found, self.out.sweep_raced, self.out.sweep_examined_peak, self.out.sweep_left_peak
         );
-        // Time until every flow ran successfully again (after the last outage window began).
-        let outage_start = sc.outages.iter().map(|[a, _]| *a as i64 * 60_000).max().unwrap_or(0);
+        // Time until every flow ran successfully again: for each flow, its
+        // first successful run after its last failed one (a flapping
+        // connector's flows recover between outages and fail again).
         let mut worst = Some(0i64);
         let mut never = 0usize;
+        let ms_of = |t: DateTime<Utc>| (t - s.t0).num_milliseconds();
         for f in &s.flows {
+            let last_failed = f
+                .records
+                .iter()
+                .filter(|r| r.status == RunStatus::Error)
+                .filter_map(|r| r.last_updated_at.or(r.started_at))
+                .map(ms_of)
+                .max()
+                .unwrap_or(i64::MIN);
             let ok = f
                 .records
                 .iter()
                 .filter(|r| r.status == RunStatus::Successful)
                 .filter_map(|r| r.last_updated_at)
-                .map(|t| (t - s.t0).num_milliseconds())
-                .filter(|ms| *ms >= outage_start)
+                .map(ms_of)
+                .filter(|ms| *ms > last_failed)
                 .min();
             match ok {
                 Some(ms) => worst = worst.map(|w| w.max(ms)),
