@@ -260,17 +260,17 @@ async fn sweep_counts(moto: &Moto, arn: &str) {
             );
         }
     }
-    let sweep = Sweep {
-        on_failure: OnFailure {
+    let sweep = Sweep::new(
+        OnFailure {
             policies: PolicyCache::new(Counting::new(SsmParameterStore::new(&config)), PREFIX, 60),
             appflow: AwsAppFlow::new(&appflow_config, &AppFlowSdkRetry::default()),
             state_machine: Counting::new(SfnStateMachine::new(&config, arn)),
             clock: SystemClock,
             max_history_pages: 20,
         },
-        coverage: Coverage::all(),
-        limits: SweepLimits::default(),
-    };
+        Coverage::all(),
+        SweepLimits::default(),
+    );
     for pass in ["first sweep (5 lost events)", "next sweep (all handled)"] {
         let calls_before = emulator.calls().len();
         let (ssm_before, sfn_before) = (

@@ -279,11 +279,7 @@ pub async fn on_failure_from_env() -> Result<OnFailureHandler, SettingsError> {
 pub async fn sweep_from_env() -> Result<SweepFunction, SettingsError> {
     let coverage = Settings::from_env()?.coverage;
     Ok(SweepFunction {
-        handler: Sweep {
-            on_failure: on_failure_from_env().await?,
-            coverage,
-            limits: SweepLimits::default(),
-        },
+        handler: Sweep::new(on_failure_from_env().await?, coverage, SweepLimits::default()),
         queue: SqsQueue::new(&sdk_config_from_env().await),
         intake_queue_url: std::env::var(ENV_INTAKE_QUEUE).ok().filter(|v| !v.is_empty()),
     })

@@ -182,8 +182,22 @@ async fn sweep_binary_recovers_a_lost_event_for_covered_flows_only() {
             "run-sap-orders"
         )]
     );
+    // The same (warm) instance: the flow it read completely is not read
+    // again while its last run is the same.
+    let reads = w
+        .emulator
+        .count(appflow_emulator::Operation::DescribeFlowExecutionRecords);
     let again = api.invoke(scheduled).await.unwrap();
-    assert_eq!(again["already_handled"], 1);
+    assert_eq!(
+        (again["already_read"].as_u64(), again["examined"].as_u64()),
+        (Some(1), Some(0)),
+        "{again:#}"
+    );
+    assert_eq!(
+        w.emulator
+            .count(appflow_emulator::Operation::DescribeFlowExecutionRecords),
+        reads
+    );
     assert_eq!(w.executions().await.len(), 1);
 }
 

@@ -94,13 +94,36 @@ async fn a_failure_with_no_event_is_found_and_decided_and_a_late_event_starts_no
     assert_eq!(late.execution, "already_exists");
     assert_eq!(w.executions().await.len(), 1);
 
-    // The next sweep sees the execution (DescribeExecution on moto) and starts nothing.
+    // The next sweep sees the execution running since the failure
+    // (ListExecutions on moto): the flow is not read, nothing starts.
+    let reads = records_read(&w, "sf-accounts");
     let again = w
         .sweep(Coverage::all(), SweepLimits::default())
         .run(later())
         .await
         .unwrap();
-    assert_eq!((again.already_handled, again.recovered.len()), (1, 0));
+    assert_eq!((again.in_progress, again.running_listed), (1, Some(1)));
+    assert_eq!((again.examined, again.recovered.len()), (0, 0));
+    assert_eq!(records_read(&w, "sf-accounts"), reads);
+    assert_eq!(w.executions().await.len(), 1);
+
+    // Stopped (a person's cancel): the flow is read again and the execution
+    // found (DescribeExecution), nothing new.
+    let sfn = aws_sdk_sfn::Client::new(&w.moto_config);
+    sfn.stop_execution()
+        .execution_arn(appflow_retry_aws::execution_arn(&w.state_machine_arn, &name))
+        .send()
+        .await
+        .unwrap();
+    let stopped = w
+        .sweep(Coverage::all(), SweepLimits::default())
+        .run(later())
+        .await
+        .unwrap();
+    assert_eq!(
+        (stopped.in_progress, stopped.already_handled, stopped.recovered.len()),
+        (0, 1, 0)
+    );
     assert_eq!(w.executions().await.len(), 1);
 }
 
@@ -112,12 +135,15 @@ async fn an_event_handled_first_leaves_the_sweep_nothing_to_do() {
         .emulator
         .fail_run("sf-accounts", RUN, past_the_grace(), "Read timed out");
     assert_eq!(w.on_failure().handle(&event).await.unwrap().execution, "started");
+    let reads = records_read(&w, "sf-accounts");
     let out = w
         .sweep(Coverage::all(), SweepLimits::default())
         .run(later())
         .await
         .unwrap();
-    assert_eq!((out.failures_seen, out.already_handled), (1, 1));
+    // Its execution runs since the failure: the flow is not even read.
+    assert_eq!((out.in_progress, out.failures_seen), (1, 0));
+    assert_eq!(records_read(&w, "sf-accounts"), reads);
     assert!(out.recovered.is_empty());
     assert_eq!(w.executions().await.len(), 1);
     assert_eq!(w.emulator.count(Operation::StartFlow), 0);

@@ -736,11 +736,7 @@ impl Sim {
             stats: Stats::default(),
         }));
         let port = Port(shared.clone());
-        let sweep = Sweep {
-            on_failure: on_failure_fn(&port),
-            coverage: Coverage::all(),
-            limits: SweepLimits::default(),
-        };
+        let sweep = Sweep::new(on_failure_fn(&port), Coverage::all(), SweepLimits::default());
         let rng = SplitMix64::new(sc.seed);
         let mut sim = Sim {
             sc,

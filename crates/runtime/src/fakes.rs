@@ -60,6 +60,9 @@ pub struct Flows {
     pub hang_start: Mutex<bool>,
     /// ListFlows gives no `mostRecentExecutionTime`, when set.
     pub no_last_run_time: Mutex<bool>,
+    /// Execution ids DescribeFlowExecutionRecords does not show yet
+    /// (AppFlow can show a record after its run's report); ListFlows does.
+    pub unlisted: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Default for Flows {
@@ -74,6 +77,7 @@ impl Default for Flows {
             fail: Mutex::default(),
             hang_start: Mutex::new(false),
             no_last_run_time: Mutex::new(false),
+            unlisted: Mutex::default(),
         }
     }
 }
@@ -163,10 +167,12 @@ impl AppFlow for Flows {
         let Some((_, records)) = flows.get(flow) else {
             return Err(PortError::NotFound(format!("no flow {flow}")));
         };
+        let unlisted = self.unlisted.lock().unwrap();
+        let records: Vec<&RunRecord> = records.iter().filter(|r| !unlisted.contains(&r.execution_id)).collect();
         let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
         let end = (start + self.page_size).min(records.len());
         Ok(RecordsPage {
-            records: records[start..end].to_vec(),
+            records: records[start..end].iter().map(|r| (*r).clone()).collect(),
             next_token: (end < records.len()).then(|| end.to_string()),
         })
     }

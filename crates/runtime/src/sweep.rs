@@ -19,7 +19,8 @@ use std::collections::HashMap;
 
 use appflow_retry_policy::naming::{execution_name, execution_name_prefix};
 use appflow_retry_policy::{
-    EventError, ExecutionStart, FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, TriggerType, truncate_message,
+    EventError, ExecutionStart, FailureEvent, Policy, RunRecord, RunStatus, SplitMix64, TriggerType, seed_for,
+    truncate_message,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, stream};
@@ -225,6 +226,9 @@ pub struct SweepOutput {
     /// Running executions ListExecutions gave (None: not listed, so every
     /// candidate was read).
     pub running_listed: Option<usize>,
+    /// Candidates an earlier sweep of this (warm) instance read completely,
+    /// with no newer run since: not read again (for up to an hour).
+    pub already_read: usize,
     /// Candidates with a running execution that started at or after their
     /// last run: their decision or restart is under way, not read.
     pub in_progress: usize,
@@ -298,6 +302,71 @@ pub struct Sweep<S, A, M, C> {
     pub coverage: Coverage,
     /// How much one sweep does at most.
     pub limits: SweepLimits,
+    /// The flows this instance read completely, for the sweeps after it.
+    memory: SweepMemory,
+}
+
+/// The flows a sweep read completely (every failure inside the window
+/// decided or found handled, none left to the grace, the last run among the
+/// records read), by name: their ListFlows last-run time and when they were
+/// read. A later sweep on the same (warm) Lambda instance does not read such
+/// a flow again while its last run is the same and the entry is younger than
+/// [`MEMORY_TTL_MINUTES`] plus up to as much again, drawn from the flow's
+/// name (so that flows read together are not all read again together): a
+/// run history changes only by a newer run.
+/// A cold instance starts empty and reads every candidate.
+#[derive(Debug, Default)]
+struct SweepMemory(std::sync::Mutex<HashMap<String, Remembered>>);
+
+/// A flow read completely: its last run then, and when it was read.
+#[derive(Debug, Clone, Copy)]
+struct Remembered {
+    last_run: DateTime<Utc>,
+    read_at: DateTime<Utc>,
+}
+
+/// How long a flow read completely is not read again (while its last run
+/// is the same): a bound on what an unforeseen change (a policy's window
+/// widened, a record AppFlow showed late) can hide.
+pub const MEMORY_TTL_MINUTES: i64 = 60;
+
+/// How far the newest failure record read may lie before ListFlows' last-run
+/// time for the last run to count as read (AWS does not say whether that time
+/// is the run's start or its end; the record's time is its end).
+const LAST_RUN_SLACK_SECONDS: i64 = 60;
+
+impl SweepMemory {
+    fn unchanged(&self, flow: &str, last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        let Some(last_run) = last_run else { return false };
+        let memory = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let spread = i64::try_from(seed_for(flow) % 60).unwrap_or(0) * MEMORY_TTL_MINUTES;
+        let ttl = TimeDelta::minutes(MEMORY_TTL_MINUTES) + TimeDelta::seconds(spread);
+        memory
+            .get(flow)
+            .is_some_and(|r| r.last_run == last_run && now - r.read_at < ttl)
+    }
+
+    fn remember(&self, flow: &str, last_run: DateTime<Utc>, now: DateTime<Utc>) {
+        let mut memory = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        memory.insert(flow.to_owned(), Remembered { last_run, read_at: now });
+    }
+
+    fn forget(&self, flow: &str) {
+        let mut memory = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        memory.remove(flow);
+    }
+}
+
+impl<S, A, M, C> Sweep<S, A, M, C> {
+    /// A sweep with nothing read yet.
+    pub fn new(on_failure: OnFailure<S, A, M, C>, coverage: Coverage, limits: SweepLimits) -> Self {
+        Sweep {
+            on_failure,
+            coverage,
+            limits,
+            memory: SweepMemory::default(),
+        }
+    }
 }
 
 /// A candidate: a flow whose most recent run failed.
@@ -424,6 +493,11 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             .into_iter()
             .partition(|c| c.last_run_time.is_some_and(|t| t > cutoff));
         out.within_grace += fresh.len();
+        // Read completely by an earlier sweep of this instance, and no newer run since.
+        let (unchanged, candidates): (Vec<_>, Vec<_>) = candidates
+            .into_iter()
+            .partition(|c| self.memory.unchanged(&c.name, c.last_run_time, now));
+        out.already_read += unchanged.len();
         // A flow with a running execution that started at or after its last
         // run is being decided or restarted: not read (when the execution
         // ends, the next sweep reads the flow if its last run still failed).
@@ -473,6 +547,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             candidates = out.candidates,
             outside_window = out.outside_window,
             within_grace = out.within_grace,
+            already_read = out.already_read,
             in_progress = out.in_progress,
             grace_seconds = out.grace_seconds,
             intake_backlog = out.intake_backlog,
@@ -504,7 +579,21 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         expired: &impl Fn() -> bool,
     ) -> (Flow, SweepOutput) {
         let mut out = SweepOutput::default();
-        let flow = self.sweep_flow_into(candidate, now, cutoff, expired, &mut out).await;
+        let (flow, last_run_read) = self.sweep_flow_into(candidate, now, cutoff, expired, &mut out).await;
+        // Remembered only when nothing of the flow is left for later.
+        match candidate.last_run_time {
+            Some(last_run)
+                if matches!(flow, Flow::Examined)
+                    && last_run_read
+                    && out.problems.is_empty()
+                    && out.within_grace == 0
+                    && out.stopped_by.is_none()
+                    && out.histories_cut == 0 =>
+            {
+                self.memory.remember(&candidate.name, last_run, now);
+            }
+            _ => self.memory.forget(&candidate.name),
+        }
         (flow, out)
     }
 
@@ -515,7 +604,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         cutoff: DateTime<Utc>,
         expired: &impl Fn() -> bool,
         out: &mut SweepOutput,
-    ) -> Flow {
+    ) -> (Flow, bool) {
         let flow = candidate.name.as_str();
         let problem = |execution_id: Option<&str>, error_type: &'static str, message: String| SweepProblem {
             flow: flow.to_owned(),
@@ -531,24 +620,24 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 .map_or_else(|| Policy::default().longest_window(), |p| p.policy.longest_window()),
             Err(e) => {
                 out.problems.push(problem(None, "PolicyUnavailable", e.to_string()));
-                return Flow::Examined;
+                return (Flow::Examined, false);
             }
         };
         let lookback = lookback.as_chrono();
         let since = now - lookback;
         if candidate.last_run_time.is_some_and(|t| t < since) {
-            return Flow::OutsideWindow;
+            return (Flow::OutsideWindow, false);
         }
         if expired() {
-            return Flow::Unexamined("deadline");
+            return (Flow::Unexamined("deadline"), false);
         }
         let history = match self.read_flow(flow, since, lookback).await {
             Ok(h) => h,
             // Deleted since ListFlows: no run to restart.
-            Err(HistoryError::FlowNotFound(_)) => return Flow::Examined,
+            Err(HistoryError::FlowNotFound(_)) => return (Flow::Examined, false),
             Err(e) => {
                 out.problems.push(problem(None, "HistoryUnavailable", e.to_string()));
-                return Flow::Examined;
+                return (Flow::Examined, false);
             }
         };
         if !history.complete {
@@ -560,6 +649,13 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             );
         }
         let mut failed: Vec<(DateTime<Utc>, &RunRecord)> = failures_since(&history.records, since);
+        // The failure ListFlows reports is among the records read (AppFlow
+        // can show a record after its run's report).
+        let last_run_read = candidate.last_run_time.is_some_and(|last| {
+            failed
+                .iter()
+                .any(|(t, _)| *t >= last - TimeDelta::seconds(LAST_RUN_SLACK_SECONDS))
+        });
         failed.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.execution_id.cmp(&b.execution_id)));
         for (i, &(at, record)) in failed.iter().enumerate() {
             if expired() {
@@ -651,7 +747,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 Err(e) => out.problems.push(problem(id, e.error_type(), e.to_string())),
             }
         }
-        Flow::Examined
+        (Flow::Examined, last_run_read)
     }
 
     /// The newest start of the running executions of each flow, by the

@@ -1,5 +1,6 @@
 //! The reconciliation sweep on in-memory ports.
 
+
 use std::time::{Duration, Instant};
 
 use appflow_retry_policy::naming::execution_name;
@@ -11,7 +12,8 @@ use crate::SWEEP_REASON_PREFIX;
 use crate::fakes::{FixedClock, Flows, Machine, PREFIX, Ports, Store, record};
 use crate::ports::PortError;
 use crate::sweep::{
-    Coverage, IntakeBacklog, SWEEP_BACKLOG_GRACE_MINUTES, SWEEP_GRACE_MINUTES, Sweep, SweepError, SweepLimits,
+    Coverage, IntakeBacklog, MEMORY_TTL_MINUTES, SWEEP_BACKLOG_GRACE_MINUTES, SWEEP_GRACE_MINUTES, Sweep, SweepError,
+    SweepLimits,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -43,11 +45,7 @@ impl World {
     }
 
     fn sweep(&self, coverage: Coverage, limits: SweepLimits) -> Sweep<&Store, &Flows, &Machine, &FixedClock> {
-        Sweep {
-            on_failure: self.on_failure(),
-            coverage,
-            limits,
-        }
+        Sweep::new(self.on_failure(), coverage, limits)
     }
 
     fn sweep_all(&self) -> Sweep<&Store, &Flows, &Machine, &FixedClock> {
@@ -677,4 +675,94 @@ async fn no_candidate_no_listexecutions() {
     let out = w.sweep_all().run(later()).await.unwrap();
     assert_eq!((out.candidates, out.running_listed), (0, None));
     assert_eq!(*w.machine.list_calls.lock().unwrap(), 0);
+}
+
+// The memory of a warm instance: a flow read completely is not read again
+// while its last run is the same (for up to an hour).
+
+#[tokio::test]
+async fn a_flow_read_completely_is_not_read_again_until_a_newer_run_or_an_hour() {
+    let w = World::new(100);
+    let last = t0() - TimeDelta::minutes(40);
+    w.flows.add("given-up", "OnDemand", vec![failed("run-1", last, "x")]);
+    let sweep = w.sweep_all();
+    let first = sweep.run(later()).await.unwrap();
+    assert_eq!((first.examined, first.recovered.len()), (1, 1));
+    let reads = w.flows.record_calls();
+
+    // The same instance 15 minutes later: nothing new, nothing read.
+    w.clock.advance(TimeDelta::minutes(15));
+    let next = sweep.run(later()).await.unwrap();
+    assert_eq!((next.candidates, next.already_read, next.examined), (1, 1, 0));
+    assert_eq!(w.flows.record_calls(), reads);
+    assert_eq!(*w.machine.describes.lock().unwrap(), 1, "only the first sweep's check");
+
+    // A newer failed run: read again, and decided.
+    w.flows.add(
+        "given-up",
+        "OnDemand",
+        vec![
+            failed("run-1", last, "x"),
+            failed("run-2", t0() + TimeDelta::seconds(1), "x"),
+        ],
+    );
+    let newer = sweep.run(later()).await.unwrap();
+    assert_eq!((newer.already_read, newer.examined), (0, 1));
+    assert!(newer.recovered.iter().any(|r| r.execution_id == "run-2"), "{newer:?}");
+
+    // Two hours after it was read (one, plus up to one drawn from the
+    // flow's name), a flow is read again anyway.
+    let _ = sweep.run(later()).await.unwrap();
+    w.clock.advance(TimeDelta::minutes(2 * MEMORY_TTL_MINUTES));
+    let stale = sweep.run(later()).await.unwrap();
+    assert_eq!((stale.already_read, stale.examined), (0, 1));
+}
+
+#[tokio::test]
+async fn a_flow_with_anything_left_is_not_remembered() {
+    // A failed decision (StartExecution down), a failure inside the grace,
+    // and a last run whose record AppFlow does not show yet: each is read
+    // again by the next sweep of the same instance.
+    let w = World::new(100);
+    let now = t0() + TimeDelta::minutes(30);
+    w.flows.add(
+        "down",
+        "OnDemand",
+        vec![failed("run-down", now - TimeDelta::hours(1), "x")],
+    );
+    w.flows.add(
+        "graced",
+        "OnDemand",
+        vec![
+            failed("run-old", now - TimeDelta::hours(1), "x"),
+            failed("run-new", now - TimeDelta::minutes(3), "x"),
+        ],
+    );
+    w.flows.add(
+        "lagging",
+        "OnDemand",
+        vec![
+            failed("run-seen", now - TimeDelta::hours(2), "x"),
+            failed("run-late", now - TimeDelta::minutes(20), "x"),
+        ],
+    );
+    w.flows.unlisted.lock().unwrap().insert("run-late".into());
+    let sweep = w.sweep_all();
+    *w.machine.fail.lock().unwrap() = Some(PortError::Unavailable("503".into()));
+    let failed_run = sweep.run(later()).await.unwrap_err();
+    assert_eq!(failed_run.error_type(), "SweepIncomplete");
+    *w.machine.fail.lock().unwrap() = None;
+    let out = sweep.run(later()).await.unwrap();
+    // "down" is decided now; "graced" had its newest run inside the grace by
+    // ListFlows' time and is not read; "lagging" is read and its late record
+    // still missing: not remembered.
+    assert_eq!(out.within_grace, 1, "{out:?}");
+    let again = sweep.run(later()).await.unwrap();
+    assert_eq!(again.already_read, 1, "only \"down\" was read completely: {again:?}");
+    w.flows.unlisted.lock().unwrap().clear();
+    let shown = sweep.run(later()).await.unwrap();
+    assert!(
+        shown.recovered.iter().any(|r| r.execution_id == "run-late"),
+        "the late record is decided once AppFlow shows it: {shown:?}"
+    );
 }

@@ -147,11 +147,7 @@ impl World {
         coverage: Coverage,
         limits: SweepLimits,
     ) -> Sweep<SsmParameterStore, AwsAppFlow, SfnStateMachine, SystemClock> {
-        Sweep {
-            on_failure: self.on_failure(),
-            coverage,
-            limits,
-        }
+        Sweep::new(self.on_failure(), coverage, limits)
     }
 
     pub fn restart(&self) -> Restart<SsmParameterStore, AwsAppFlow, SystemClock> {
