@@ -1,5 +1,7 @@
 //! The reconciliation sweep on in-memory ports.
 
+mod redteam;
+
 
 use std::time::{Duration, Instant};
 
