@@ -15,7 +15,7 @@ use appflow_retry_policy::FlowPolicy;
 use appflow_retry_policy::naming::{default_parameter, flow_parameter};
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ports::{ParameterStore, PortError};
+use crate::ports::{NAMES_PER_READ, ParameterStore, PortError};
 
 /// The default TTL (`APPFLOW_RETRY_POLICY_TTL_SECONDS`).
 pub const DEFAULT_TTL_SECONDS: u64 = 60;
@@ -116,6 +116,40 @@ impl<S: ParameterStore> PolicyCache<S> {
             }
         }
         Ok(names.map(|n| read.get(n).cloned().or_else(|| fresh(n)).flatten()))
+    }
+
+    /// Reads the stale parameters of `flows` and the default, 10 names a
+    /// GetParameters call ([`NAMES_PER_READ`]): a sweep loading many flows'
+    /// policies one by one would spend two names' call per flow of SSM's
+    /// shared 40 a second. Later [`load`](Self::load)s within the TTL read
+    /// nothing. An error leaves those loads to read for themselves.
+    pub async fn prefetch(&self, flows: &[&str], now: DateTime<Utc>) -> Result<(), PortError> {
+        let mut names = vec![default_parameter(&self.prefix)];
+        names.extend(flows.iter().map(|f| flow_parameter(&self.prefix, f)));
+        names.sort();
+        names.dedup();
+        let stale: Vec<String> = {
+            let params = self.params();
+            names
+                .into_iter()
+                .filter(|n| params.get(n).is_none_or(|p| now - p.fetched >= self.ttl))
+                .collect()
+        };
+        for chunk in stale.chunks(NAMES_PER_READ) {
+            let values = self.store.get_many(chunk).await?;
+            if values.len() != chunk.len() {
+                return Err(PortError::Failed(format!(
+                    "SSM answered {} values for {} names",
+                    values.len(),
+                    chunk.len()
+                )));
+            }
+            let mut params = self.params();
+            for (name, value) in chunk.iter().zip(values) {
+                params.insert(name.clone(), Param { value, fetched: now });
+            }
+        }
+        Ok(())
     }
 
     /// The policy for `flow` at `now`. Fails only when SSM cannot be read:

@@ -330,11 +330,6 @@ struct Remembered {
 /// widened, a record AppFlow showed late) can hide.
 pub const MEMORY_TTL_MINUTES: i64 = 60;
 
-/// How far the newest failure record read may lie before ListFlows' last-run
-/// time for the last run to count as read (AWS does not say whether that time
-/// is the run's start or its end; the record's time is its end).
-const LAST_RUN_SLACK_SECONDS: i64 = 60;
-
 impl SweepMemory {
     fn unchanged(&self, flow: &str, last_run: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
         let Some(last_run) = last_run else { return false };
@@ -437,7 +432,9 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
             IntakeBacklog::Waiting(n) => Some(n),
             IntakeBacklog::Unknown => None,
         };
-        let cutoff = now - grace;
+        // Every listed flow's execution name prefix: a running execution
+        // counts for the flow of the longest one it begins with.
+        let mut listed: std::collections::HashSet<String> = std::collections::HashSet::new();
 
         // The cheap pass: ListFlows alone.
         let mut candidates = Vec::new();
@@ -451,6 +448,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                 .map_err(SweepError::ListUnavailable)?;
             out.list_pages += 1;
             out.flows_listed += page.flows.len();
+            listed.extend(page.flows.iter().map(|f| execution_name_prefix(&f.name)));
             candidates.extend(
                 page.flows
                     .iter()
@@ -487,12 +485,6 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         }
 
         out.candidates = candidates.len();
-        // A flow whose last run is within the grace is the event path's: not
-        // read (an older failure of it is superseded by that run, rule 6).
-        let (fresh, candidates): (Vec<_>, Vec<_>) = candidates
-            .into_iter()
-            .partition(|c| c.last_run_time.is_some_and(|t| t > cutoff));
-        out.within_grace += fresh.len();
         // Read completely by an earlier sweep of this instance, and no newer run since.
         let (unchanged, candidates): (Vec<_>, Vec<_>) = candidates
             .into_iter()
@@ -504,7 +496,7 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         let candidates = if candidates.is_empty() {
             candidates
         } else {
-            let running = self.running_since().await;
+            let running = self.running_since(&listed).await;
             out.running_listed = running.as_ref().map(|(_, listed)| *listed);
             let running = running.map(|(newest, _)| newest);
             let (busy, idle): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| {
@@ -524,19 +516,30 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         if left > 0 {
             out.stopped_by = Some("max_flows");
         }
-        // `concurrency` flows at once, their reports merged in candidate order.
+        // `concurrency` flows at once, their reports merged in candidate
+        // order; their policies read ahead, 10 names a call, a chunk at a
+        // time (so that they are still fresh when their flows are reached).
         let expired = &expired;
-        let mut reports = stream::iter(&candidates[..bound])
-            .map(|candidate| self.sweep_flow(candidate, now, cutoff, expired))
-            .buffered(self.limits.concurrency.max(1));
-        while let Some((flow, report)) = reports.next().await {
-            out.absorb(report);
-            match flow {
-                Flow::Examined => out.examined += 1,
-                Flow::OutsideWindow => out.outside_window += 1,
-                Flow::Unexamined(bound) => {
-                    out.stopped_by = Some(bound);
-                    left += 1;
+        for chunk in candidates[..bound].chunks(POLICY_CHUNK) {
+            if !expired() {
+                let flows: Vec<&str> = chunk.iter().map(|c| c.name.as_str()).collect();
+                if let Err(e) = self.on_failure.policies.prefetch(&flows, now).await {
+                    tracing::warn!(error = %e, "the policies could not be read ahead: each flow reads its own");
+                }
+            }
+            let mut reports = stream::iter(chunk)
+                .map(|candidate| self.sweep_flow(candidate, now, grace, expired))
+                .buffered(self.limits.concurrency.max(1));
+            while let Some((flow, report)) = reports.next().await {
+                out.absorb(report);
+                match flow {
+                    Flow::Examined => out.examined += 1,
+                    Flow::OutsideWindow => out.outside_window += 1,
+                    Flow::WithinGrace => {}
+                    Flow::Unexamined(bound) => {
+                        out.stopped_by = Some(bound);
+                        left += 1;
+                    }
                 }
             }
         }
@@ -575,11 +578,11 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         &self,
         candidate: &Candidate,
         now: DateTime<Utc>,
-        cutoff: DateTime<Utc>,
+        grace: TimeDelta,
         expired: &impl Fn() -> bool,
     ) -> (Flow, SweepOutput) {
         let mut out = SweepOutput::default();
-        let (flow, last_run_read) = self.sweep_flow_into(candidate, now, cutoff, expired, &mut out).await;
+        let (flow, last_run_read) = self.sweep_flow_into(candidate, now, grace, expired, &mut out).await;
         // Remembered only when nothing of the flow is left for later.
         match candidate.last_run_time {
             Some(last_run)
@@ -601,10 +604,13 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         &self,
         candidate: &Candidate,
         now: DateTime<Utc>,
-        cutoff: DateTime<Utc>,
+        grace: TimeDelta,
         expired: &impl Fn() -> bool,
         out: &mut SweepOutput,
     ) -> (Flow, bool) {
+        if expired() {
+            return (Flow::Unexamined("deadline"), false);
+        }
         let flow = candidate.name.as_str();
         let problem = |execution_id: Option<&str>, error_type: &'static str, message: String| SweepProblem {
             flow: flow.to_owned(),
@@ -628,8 +634,14 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         if candidate.last_run_time.is_some_and(|t| t < since) {
             return (Flow::OutsideWindow, false);
         }
-        if expired() {
-            return (Flow::Unexamined("deadline"), false);
+        // The grace, at most half the flow's window: a window no longer
+        // than the grace would otherwise pass before the sweep may look.
+        let cutoff = now - grace.min(lookback / 2);
+        // A flow whose last run is within the grace is the event path's: not
+        // read (an older failure of it is superseded by that run, rule 6).
+        if candidate.last_run_time.is_some_and(|t| t > cutoff) {
+            out.within_grace += 1;
+            return (Flow::WithinGrace, false);
         }
         let history = match self.read_flow(flow, since, lookback).await {
             Ok(h) => h,
@@ -651,12 +663,13 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         let mut failed: Vec<(DateTime<Utc>, &RunRecord)> = failures_since(&history.records, since);
         // The failure ListFlows reports is among the records read (AppFlow
         // can show a record after its run's report).
-        let last_run_read = candidate.last_run_time.is_some_and(|last| {
-            failed
-                .iter()
-                .any(|(t, _)| *t >= last - TimeDelta::seconds(LAST_RUN_SLACK_SECONDS))
-        });
+        let last_run_read = candidate
+            .last_run_time
+            .is_some_and(|last| failed.iter().any(|(t, r)| *t >= last || r.started_at == Some(last)));
         failed.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.execution_id.cmp(&b.execution_id)));
+        // A record AWS lists twice (on two pages) is one failure.
+        let mut seen = std::collections::HashSet::new();
+        failed.retain(|(_, r)| seen.insert(r.execution_id.as_str()));
         for (i, &(at, record)) in failed.iter().enumerate() {
             if expired() {
                 out.stopped_by = Some("deadline");
@@ -754,9 +767,12 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
     /// flows' execution name prefix ([`execution_name_prefix`]), and how many
     /// were listed; None when they cannot be listed (every candidate is then
     /// read, as before).
-    async fn running_since(&self) -> Option<(HashMap<String, DateTime<Utc>>, usize)> {
+    async fn running_since(
+        &self,
+        listed: &std::collections::HashSet<String>,
+    ) -> Option<(HashMap<String, DateTime<Utc>>, usize)> {
         let mut newest: HashMap<String, DateTime<Utc>> = HashMap::new();
-        let mut listed = 0;
+        let mut count = 0;
         let mut token = None;
         for _ in 0..MAX_RUNNING_PAGES {
             let page = match self.on_failure.state_machine.running_executions(token).await {
@@ -766,16 +782,19 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
                     return None;
                 }
             };
-            listed += page.executions.len();
+            count += page.executions.len();
             for e in page.executions {
-                for prefix in name_prefixes(&e.name) {
+                // The longest listed flow's prefix: a flow named after
+                // another's prefix (`waiting-<its hash>`) takes its own
+                // executions, not the other's.
+                if let Some(prefix) = name_prefixes(&e.name).filter(|p| listed.contains(*p)).last() {
                     let at = newest.entry(prefix.to_owned()).or_insert(e.started_at);
                     *at = (*at).max(e.started_at);
                 }
             }
             token = page.next_token;
             if token.is_none() {
-                return Some((newest, listed));
+                return Some((newest, count));
             }
         }
         tracing::warn!(
@@ -829,6 +848,10 @@ impl<S: ParameterStore, A: AppFlow, M: StateMachine, C: Clock> Sweep<S, A, M, C>
         Ok(history)
     }
 }
+
+/// Candidates whose policies are read ahead together (5 GetParameters
+/// calls for 40 flows and the default).
+const POLICY_CHUNK: usize = 40;
 
 /// ListExecutions pages (1,000 each) the sweep reads at most.
 const MAX_RUNNING_PAGES: usize = 100;
@@ -901,6 +924,8 @@ impl SweepOutput {
 enum Flow {
     Examined,
     OutsideWindow,
+    /// Its last run is within the grace (counted in `within_grace`).
+    WithinGrace,
     /// Not examined: this bound stopped the sweep.
     Unexamined(&'static str),
 }

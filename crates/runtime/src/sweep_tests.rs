@@ -2,7 +2,6 @@
 
 mod redteam;
 
-
 use std::time::{Duration, Instant};
 
 use appflow_retry_policy::naming::execution_name;
@@ -767,4 +766,36 @@ async fn a_flow_with_anything_left_is_not_remembered() {
         shown.recovered.iter().any(|r| r.execution_id == "run-late"),
         "the late record is decided once AppFlow shows it: {shown:?}"
     );
+}
+
+#[tokio::test]
+async fn the_sweep_reads_its_flows_policies_ten_names_a_call() {
+    // 95 failed flows and the default: 96 names, 10 a GetParameters call in
+    // chunks of 40 flows (41 names: 5 calls; the default once): 12 calls,
+    // where one load per flow took 95.
+    let w = World::new(100);
+    for i in 0..95 {
+        w.flows.add(
+            &format!("flow-{i:02}"),
+            "OnDemand",
+            vec![failed(&format!("run-{i}"), t0() - TimeDelta::minutes(20), "x")],
+        );
+    }
+    let before = w.store.reads();
+    let out = w.sweep_all().run(later()).await.unwrap();
+    assert_eq!(out.recovered.len(), 95);
+    let calls = w.store.reads() - before;
+    assert!(calls <= 12, "{calls} GetParameters calls");
+
+    // SSM down: each flow's own load fails as before, named.
+    let w = World::new(100);
+    w.flows.add(
+        "f",
+        "OnDemand",
+        vec![failed("run-1", t0() - TimeDelta::minutes(20), "x")],
+    );
+    *w.store.fail.lock().unwrap() = Some(PortError::Throttled("ThrottlingException".into()));
+    let err = w.sweep_all().run(later()).await.unwrap_err();
+    let SweepError::Incomplete(out) = err else { panic!() };
+    assert_eq!(out.problems[0].error_type, "PolicyUnavailable");
 }
