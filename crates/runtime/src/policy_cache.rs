@@ -95,27 +95,34 @@ impl<S: ParameterStore> PolicyCache<S> {
             .collect();
         let mut read = HashMap::new();
         if !stale.is_empty() {
-            let values = self.store.get_many(&stale).await?;
-            if values.len() != stale.len() {
-                return Err(PortError::Failed(format!(
-                    "SSM answered {} values for {} names",
-                    values.len(),
-                    stale.len()
-                )));
-            }
-            let mut params = self.params();
-            for (name, value) in stale.into_iter().zip(values) {
-                params.insert(
-                    name.clone(),
-                    Param {
-                        value: value.clone(),
-                        fetched: now,
-                    },
-                );
-                read.insert(name, value);
-            }
+            let values = self.fetch(&stale, now).await?;
+            read.extend(stale.into_iter().zip(values));
         }
         Ok(names.map(|n| read.get(n).cloned().or_else(|| fresh(n)).flatten()))
+    }
+
+    /// Reads `names` (at most [`NAMES_PER_READ`]) in one GetParameters call
+    /// and caches them as read at `now`.
+    async fn fetch(&self, names: &[String], now: DateTime<Utc>) -> Result<Vec<Option<String>>, PortError> {
+        let values = self.store.get_many(names).await?;
+        if values.len() != names.len() {
+            return Err(PortError::Failed(format!(
+                "SSM answered {} values for {} names",
+                values.len(),
+                names.len()
+            )));
+        }
+        let mut params = self.params();
+        for (name, value) in names.iter().zip(&values) {
+            params.insert(
+                name.clone(),
+                Param {
+                    value: value.clone(),
+                    fetched: now,
+                },
+            );
+        }
+        Ok(values)
     }
 
     /// Reads the stale parameters of `flows` and the default, 10 names a
@@ -136,18 +143,7 @@ impl<S: ParameterStore> PolicyCache<S> {
                 .collect()
         };
         for chunk in stale.chunks(NAMES_PER_READ) {
-            let values = self.store.get_many(chunk).await?;
-            if values.len() != chunk.len() {
-                return Err(PortError::Failed(format!(
-                    "SSM answered {} values for {} names",
-                    values.len(),
-                    chunk.len()
-                )));
-            }
-            let mut params = self.params();
-            for (name, value) in chunk.iter().zip(values) {
-                params.insert(name.clone(), Param { value, fetched: now });
-            }
+            self.fetch(chunk, now).await?;
         }
         Ok(())
     }
