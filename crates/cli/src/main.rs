@@ -17,6 +17,20 @@ use appflow_retry_runtime::operate::{
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
+/// `println!` through [`out`]: a closed stdout ends the program quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`out`].
+macro_rules! outp {
+    ($($arg:tt)*) => {
+        out(format_args!($($arg)*))
+    };
+}
+
 #[derive(Parser)]
 #[command(
     name = "appflow-retry",
@@ -251,7 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             let files = plural(report.files_checked, "policy file");
             if diags.is_empty() {
-                println!("ok: {files} valid");
+                outln!("ok: {files} valid");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("{} in {files}", plural(diags.len(), "problem"));
@@ -259,7 +273,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
         }
         Command::Schema => {
-            print!("{}", policy_schema_json());
+            outp!("{}", policy_schema_json());
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan {
@@ -271,12 +285,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let (p, diags) = plan::plan(&flow, &policies, class.as_deref())?;
             warn_problems(&diags);
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&p).map_err(|e| CliError(e.to_string()))?
                 );
             } else {
-                print!("{}", plan::render(&p));
+                outp!("{}", plan::render(&p));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -311,14 +325,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             };
             let (decision, diags) = explain(&event, &history, &policies, opts)?;
             warn_problems(&diags);
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&decision).map_err(|e| CliError(e.to_string()))?
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Classes => {
-            print!("{}", builtin_table_markdown());
+            outp!("{}", builtin_table_markdown());
             Ok(ExitCode::SUCCESS)
         }
         Command::Redrive {
@@ -353,10 +367,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let runtime = async_runtime()?;
             let report = runtime.block_on(redrive::redrive(&args))?;
             for line in &report.lines {
-                println!("{line}");
+                outln!("{line}");
             }
             for pass in &report.passes {
-                println!("{pass}");
+                outln!("{pass}");
             }
             if report.release_errors > 0 {
                 eprintln!(
@@ -364,7 +378,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     report.release_errors
                 );
             }
-            println!("{}", report.summary());
+            outln!("{}", report.summary());
             Ok(if report.is_success() {
                 ExitCode::SUCCESS
             } else {
@@ -390,12 +404,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             };
             let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(), &query, now))?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&s).map_err(|e| CliError(e.to_string()))?
                 );
             } else {
-                print!("{}", render_status(&s, width()));
+                outp!("{}", render_status(&s, width()));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -421,17 +435,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 max_executions,
             ))?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&lines).map_err(|e| CliError(e.to_string()))?
                 );
             } else if lines.is_empty() {
                 if let Target::Flow(flow) = &target {
-                    println!("no pending restart of flow {flow}");
+                    outln!("no pending restart of flow {flow}");
                 }
             } else {
                 for line in &lines {
-                    println!("{}", line.render());
+                    outln!("{}", line.render());
                 }
             }
             if truncated {
@@ -445,6 +459,21 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     .all(|l| matches!(l.outcome, CancelOutcome::Stopped | CancelOutcome::WouldStop));
             Ok(if all_done { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+    }
+}
+
+/// Writes to stdout. A reader that went away (`| head`) ends the
+/// program at once, quietly and successfully, as Unix filters do; `println!`
+/// would panic ("failed printing to stdout: Broken pipe", exit 101).
+fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("appflow-retry: cannot write the output: {e}");
+        std::process::exit(2);
     }
 }
 

@@ -676,3 +676,27 @@ fn status_now_is_hidden_from_help() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("not an RFC 3339 time"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // `appflow-retry plan F --json | head -0`: the reader is gone before the
+    // first write. Every command that prints: no panic, no message, exit 0.
+    for args in [
+        &["plan", "salesforce-accounts", "--json"][..],
+        &["plan", "salesforce-accounts"][..],
+        &["schema"][..],
+        &["validate"][..],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(repo())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
