@@ -27,21 +27,35 @@ endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
         schema bench bench-outage example demo demo-check package deploy clean help tools-test deny \
-        e2e e2e-skipped deploy-local
+        e2e e2e-skipped deploy-local install checkov terraform-test cli
 
 all: build
 
+# Every target a user runs, one line each (tools/test_makefile.py checks
+# that each target of .PHONY is here or named internal there).
 help:
-	@echo "make demo      the service on this machine: emulators, real code, a failure scenario"
-	@echo "make example   validate the policies, plan a flow, explain a sample failure"
-	@echo "make test      everything CI checks: tests, policies, schema, fmt, clippy"
-	@echo "make bench     benchmarks: decide, validate 500 files, hostile policy files, Lambda cold start and call counts, the sweep"
-	@echo "make bench-outage  a connector outage over 100, 1,000, 5,000 flows on a simulated clock against AWS quotas (OUTAGE=file, RESTART_RATE=n)"
-	@echo "make schema    regenerate $(POLICIES)/schema.json from the Rust types"
-	@echo "make package   Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
-	@echo "make deploy    validate policies, package, terraform apply (TF_ARGS=...)"
-	@echo "make deploy-local  terraform apply of terraform/ against moto: see what deploy creates"
-	@echo "make e2e       terraform apply on moto, then the deployed configuration against the code"
+	@echo "Try it"
+	@printf "  %-20s %s\n" "make demo" "the service on this machine: emulators, real code, a scenario of failures (SCENARIO=file)"
+	@printf "  %-20s %s\n" "make example" "validate the policies, plan a flow, explain a sample failure"
+	@printf "  %-20s %s\n" "make install" "put the appflow-retry CLI on your PATH (cargo install, into ~/.cargo/bin)"
+	@echo "Policies"
+	@printf "  %-20s %s\n" "make policies" "validate $(POLICIES)/ against the schema and the rules (POLICIES=dir)"
+	@printf "  %-20s %s\n" "make schema" "regenerate $(POLICIES)/schema.json from the Rust types"
+	@echo "Check"
+	@printf "  %-20s %s\n" "make test" "everything CI runs: tests, policies, schema, lint, deny, Terraform, checkov, demo, e2e"
+	@printf "  %-20s %s\n" "make lint" "rustfmt --check and clippy (make fmt rewrites)"
+	@printf "  %-20s %s\n" "make deny" "cargo-deny: licenses, sources, duplicate crates (offline)"
+	@printf "  %-20s %s\n" "make terraform-test" "terraform fmt -check, validate and test of every root and module"
+	@printf "  %-20s %s\n" "make checkov" "the Terraform security scan (0 failed checks)"
+	@printf "  %-20s %s\n" "make e2e" "terraform apply on moto, then the deployed configuration against the code"
+	@echo "Measure"
+	@printf "  %-20s %s\n" "make bench" "decide, validate 500 files, hostile files, Lambda cold start and calls, the sweep"
+	@printf "  %-20s %s\n" "make bench-outage" "a connector outage over 100, 1,000, 5,000 flows against AWS quotas (OUTAGE=file, RESTART_RATE=n)"
+	@echo "Deploy"
+	@printf "  %-20s %s\n" "make package" "Lambda zips for provided.al2023 (ARCH=arm64 for Graviton)"
+	@printf "  %-20s %s\n" "make deploy" "validate policies, package, terraform apply (TF_ARGS=...)"
+	@printf "  %-20s %s\n" "make deploy-local" "terraform apply of terraform/ against moto: see what deploy creates (KEEP=1)"
+	@printf "  %-20s %s\n" "make clean" "remove build output"
 
 build:
 	$(CARGO) build --locked --workspace
@@ -67,15 +81,24 @@ tools-test: venv
 	$(VENV)/bin/python -m unittest discover --start-directory tools --pattern 'test_*.py'
 
 # Every policy file against the JSON Schema and the semantic rules.
-policies:
+policies: cli
 	$(CLI) validate $(POLICIES)
 
+# Builds the CLI with cargo's progress shown: the targets after it run it
+# with --quiet (the first build takes minutes; silence would look like a hang).
+cli:
+	@$(CARGO) build --locked -p appflow-retry-cli
+
+# The CLI on the PATH (~/.cargo/bin): `appflow-retry validate`, `plan`, ...
+install:
+	$(CARGO) install --locked --path crates/cli
+
 # The committed schema must be what the Rust types generate.
-schema-check:
+schema-check: cli
 	@$(CLI) schema | diff -u $(POLICIES)/schema.json - \
 	  || { echo "$(POLICIES)/schema.json is stale: run 'make schema'"; exit 1; }
 
-schema:
+schema: cli
 	$(CLI) schema > $(POLICIES)/schema.json
 
 # terraform fmt, validate of every root and module, terraform test (plan-level,
@@ -163,6 +186,8 @@ bench-outage:
 # handler code, a scenario of failures (SCENARIO=path for your own).
 SCENARIO ?= crates/demo/scenarios/default.yaml
 demo: venv
+	@echo "building the demo (the first build takes a few minutes)"
+	$(CARGO) build --locked -p appflow-retry-demo
 	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server $(CARGO) run --locked --quiet -p appflow-retry-demo -- \
 	  --scenario $(SCENARIO) --policies $(POLICIES)
 
@@ -172,7 +197,7 @@ demo-check: venv
 	  --scenario $(SCENARIO) --policies $(POLICIES) --time-scale 0 --color never
 
 # What happens to a flow when it fails, from the policies in this repo.
-example:
+example: cli
 	$(CLI) validate $(POLICIES)
 	$(CLI) plan salesforce-accounts --class sf_api_limit --policies $(POLICIES)
 	$(CLI) explain --policies $(POLICIES) \
