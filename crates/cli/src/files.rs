@@ -19,6 +19,85 @@ pub struct SetOnDisk {
     pub sources: Vec<PolicySource>,
     /// `schema.json` beside the policies, when there is one.
     pub schema_file: Option<(PathBuf, String)>,
+    /// Files and folders under the directory that are not read, and why:
+    /// Terraform does not read them either, so a policy there is never deployed.
+    pub unread: Vec<Unread>,
+}
+
+/// A file or folder under a policy directory that is not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    /// Its path.
+    pub path: PathBuf,
+    /// Why it is not read, and what to do.
+    pub why: String,
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: not read: {}", self.path.display(), self.why)
+    }
+}
+
+/// Whether `name` is a policy file's extension in another case
+/// (`b.YAML`): Terraform's `fileset` is case-sensitive, as these reads are.
+fn yaml_in_another_case(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| !is_yaml(path) && matches!(e.to_ascii_lowercase().as_str(), "yaml" | "yml"))
+}
+
+/// What under `dir` neither these reads nor Terraform's (`default.yaml` or
+/// `default.yml`, `flows/*.yaml` and `flows/*.yml`, `schema.json`) take.
+/// Hidden entries (`.gitkeep`, `.DS_Store`) are not reported.
+fn unread_in(dir: &Path) -> Vec<Unread> {
+    let mut unread = Vec::new();
+    let entries = |d: &Path| -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = fs::read_dir(d)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        paths.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')));
+        paths.sort();
+        paths
+    };
+    for path in entries(dir) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let why = if path.is_dir() {
+            if name == "flows" {
+                continue;
+            }
+            if name.eq_ignore_ascii_case("flows") || name.eq_ignore_ascii_case("flow") {
+                format!("a folder: flow files are read from flows/ only (rename {name}/ to flows/)")
+            } else {
+                "a folder: flow files are read from flows/ only".to_owned()
+            }
+        } else if DEFAULT_NAMES.contains(&name.as_str()) || name == "schema.json" {
+            continue;
+        } else if DEFAULT_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
+            "the default is read from default.yaml or default.yml, in lower case".to_owned()
+        } else if is_yaml(&path) || yaml_in_another_case(&path) {
+            "flow files are read from flows/ only (move it there)".to_owned()
+        } else {
+            "not a policy file (default.yaml, flows/*.yaml)".to_owned()
+        };
+        unread.push(Unread { path, why });
+    }
+    for path in entries(&dir.join("flows")) {
+        let why = if path.is_dir() {
+            "a folder inside flows/: only the files directly in flows/ are read"
+        } else if is_yaml(&path) {
+            continue;
+        } else if yaml_in_another_case(&path) {
+            "only .yaml and .yml are read, in lower case (rename it)"
+        } else {
+            "only .yaml and .yml files are read"
+        };
+        unread.push(Unread {
+            path,
+            why: why.to_owned(),
+        });
+    }
+    unread
 }
 
 fn is_yaml(path: &Path) -> bool {
@@ -60,10 +139,17 @@ pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
             sources.push(read(&p, FileKind::Flow)?);
         }
     }
+    let unread = unread_in(dir);
     if sources.is_empty() {
+        let seen: Vec<String> = unread.iter().map(ToString::to_string).collect();
         return Err(CliError(format!(
-            "{}: no policies here (expected default.yaml and/or flows/*.yaml)",
-            dir.display()
+            "{}: no policies here (expected default.yaml and/or flows/*.yaml){}",
+            dir.display(),
+            if seen.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", seen.join("; "))
+            }
         )));
     }
     let schema_path = dir.join("schema.json");
@@ -71,7 +157,11 @@ pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
         Ok(text) => Some((schema_path, text)),
         Err(_) => None,
     };
-    Ok(SetOnDisk { sources, schema_file })
+    Ok(SetOnDisk {
+        sources,
+        schema_file,
+        unread,
+    })
 }
 
 /// Reads what a `validate` argument names: a directory (a whole set) or one
@@ -89,6 +179,7 @@ pub fn read_path(path: &Path) -> Result<SetOnDisk, CliError> {
         return Ok(SetOnDisk {
             sources: vec![read(path, FileKind::Default)?],
             schema_file: None,
+            unread: Vec::new(),
         });
     }
     let mut sources = Vec::new();
@@ -100,6 +191,7 @@ pub fn read_path(path: &Path) -> Result<SetOnDisk, CliError> {
     Ok(SetOnDisk {
         sources,
         schema_file: None,
+        unread: Vec::new(),
     })
 }
 

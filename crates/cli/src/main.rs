@@ -263,9 +263,17 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for d in diags {
                 eprintln!("{d}");
             }
+            for u in &report.unread {
+                eprintln!("warning: {u}");
+            }
             let files = plural(report.files_checked, "policy file");
+            let unread = match report.unread.len() {
+                0 => String::new(),
+                1 => " (1 file or folder not read: see the warning)".to_owned(),
+                n => format!(" ({n} files or folders not read: see the warnings)"),
+            };
             if diags.is_empty() {
-                outln!("ok: {files} valid");
+                outln!("ok: {files} valid{unread}");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("{} in {files}", plural(diags.len(), "problem"));

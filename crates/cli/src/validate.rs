@@ -16,6 +16,8 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// How many policy files were read.
     pub files_checked: usize,
+    /// Files and folders under a policy directory that were not read.
+    pub unread: Vec<crate::files::Unread>,
 }
 
 /// Validates each path (a policy directory or one file).
@@ -24,10 +26,12 @@ pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
     let mut report = Report {
         diagnostics: Vec::new(),
         files_checked: 0,
+        unread: Vec::new(),
     };
     for path in paths {
         let set = read_path(path)?;
         report.files_checked += set.sources.len();
+        report.unread.extend(set.unread.iter().cloned());
         report.diagnostics.extend(stale_schema(&set));
         report.diagnostics.extend(validate_set(&set, &schema).diagnostics);
     }

@@ -700,3 +700,43 @@ fn a_closed_stdout_ends_quietly() {
         assert_eq!(stderr(&out), "", "{args:?}");
     }
 }
+
+#[test]
+fn files_and_folders_that_are_not_read_are_named() {
+    // Terraform reads default.y(a)ml and flows/*.y(a)ml, case-sensitive: a
+    // policy anywhere else is never deployed, so it is never silent.
+    let set = Set::new(Some("max_retries: 2\n"), &[("a.yaml", "flow: orders-a\n")]);
+    let dir = set.dir.path();
+    fs::create_dir(dir.join("flow")).unwrap();
+    fs::write(dir.join("flow/c.yaml"), "flow: c\n").unwrap();
+    fs::write(dir.join("flows/b.YAML"), "flow: b\n").unwrap();
+    fs::write(dir.join("flows/notes.txt"), "x").unwrap();
+    fs::create_dir(dir.join("flows/old")).unwrap();
+    fs::write(dir.join("d.yaml"), "flow: d\n").unwrap();
+    fs::write(dir.join(".gitkeep"), "").unwrap();
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for line in [
+        "warning: ./d.yaml: not read: flow files are read from flows/ only (move it there)",
+        "warning: ./flow: not read: a folder: flow files are read from flows/ only (rename flow/ to flows/)",
+        "warning: ./flows/b.YAML: not read: only .yaml and .yml are read, in lower case (rename it)",
+        "warning: ./flows/notes.txt: not read: only .yaml and .yml files are read",
+        "warning: ./flows/old: not read: a folder inside flows/: only the files directly in flows/ are read",
+    ] {
+        assert!(err.lines().any(|l| l == line), "missing {line:?} in:\n{err}");
+    }
+    assert!(!err.contains(".gitkeep"), "{err}");
+    assert_eq!(
+        stdout(&out),
+        "ok: 2 policy files valid (5 files or folders not read: see the warnings)\n"
+    );
+
+    // Nothing readable at all: the error names what is there instead.
+    let empty = tempfile::tempdir().unwrap();
+    fs::create_dir(empty.path().join("Flows")).unwrap();
+    fs::write(empty.path().join("Flows/a.yaml"), "flow: a\n").unwrap();
+    let out = run_in(empty.path(), &["validate", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("rename Flows/ to flows/"), "{}", stderr(&out));
+}
