@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::CliError;
 use crate::files::read_json;
+use crate::plan::{Notes, ungoverned_note};
 use crate::validate::validate_dir;
 
 /// What `explain` needs besides the files.
@@ -76,7 +77,7 @@ pub fn explain(
     history: &Path,
     policies: &Path,
     opts: ExplainOptions,
-) -> Result<(Decision, Vec<Diagnostic>), CliError> {
+) -> Result<(Decision, Notes), CliError> {
     let event_json = read_json(event)?;
     let in_event = |e: EventError| CliError(format!("{}: {e}", event.display()));
     if is_deactivation(&event_json) {
@@ -89,7 +90,7 @@ pub fn explain(
         let threshold = opts.threshold.unwrap_or(1);
         let decision = decide_reactivation(&event, &policy, &records, threshold, opts.now, &mut rng);
         let notes = unattributed_notes(&validated, &event.flow_name);
-        return Ok((decision, [validated.diagnostics, notes].concat()));
+        return Ok((decision, explain_notes(validated, notes, &event.flow_name, policies)));
     }
     let event = FailureEvent::from_json(&event_json).map_err(in_event)?;
     let records = read_records(history)?;
@@ -99,7 +100,14 @@ pub fn explain(
     let decision = decide(&event, &records, &policy, opts.now, &mut rng)
         .map_err(|e| CliError(format!("no decision ({}): {e}", e.error_type())))?;
     let notes = unattributed_notes(&validated, &event.flow_name);
-    Ok((decision, [validated.diagnostics, notes].concat()))
+    Ok((decision, explain_notes(validated, notes, &event.flow_name, policies)))
+}
+
+fn explain_notes(validated: Validated, unattributed: Vec<Diagnostic>, flow: &str, policies: &Path) -> Notes {
+    Notes {
+        notes: ungoverned_note(&validated, flow, policies).into_iter().collect(),
+        diagnostics: [validated.diagnostics, unattributed].concat(),
+    }
 }
 
 /// The run records in what `aws appflow describe-flow-execution-records` printed.

@@ -56,7 +56,11 @@ fn unread_in(dir: &Path) -> Vec<Unread> {
         let mut paths: Vec<PathBuf> = fs::read_dir(d)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
-        paths.retain(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')));
+        paths.retain(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        });
         paths.sort();
         paths
     };

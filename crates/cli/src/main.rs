@@ -290,8 +290,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             class,
             json,
         } => {
-            let (p, diags) = plan::plan(&flow, &policies, class.as_deref())?;
-            warn_problems(&diags);
+            let (p, notes) = plan::plan(&flow, &policies, class.as_deref())?;
+            warn_problems(&notes.diagnostics);
+            for n in &notes.notes {
+                eprintln!("note: {n}");
+            }
             if json {
                 outln!(
                     "{}",
@@ -331,8 +334,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 seed,
                 threshold,
             };
-            let (decision, diags) = explain(&event, &history, &policies, opts)?;
-            warn_problems(&diags);
+            let (decision, notes) = explain(&event, &history, &policies, opts)?;
+            warn_problems(&notes.diagnostics);
+            for n in &notes.notes {
+                eprintln!("note: {n}");
+            }
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&decision).map_err(|e| CliError(e.to_string()))?

@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use appflow_retry_policy::classify::is_builtin;
+use appflow_retry_policy::classify::{BUILTIN_CLASSES, UNKNOWN, is_builtin};
 use appflow_retry_policy::plan::{ReactivationSchedule, Schedule, reactivation_schedule, schedule};
-use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy, PlanOutcome};
+use appflow_retry_policy::validate::suggest::suggest;
+use appflow_retry_policy::{Diagnostic, Duration, FlowPolicy, PlanOutcome, Validated};
 use serde::Serialize;
 
 use crate::CliError;
@@ -31,8 +32,40 @@ pub struct FlowPlan {
     pub reactivation: Option<ReactivationSchedule>,
 }
 
-/// The plan for `flow`, and the policy problems that made files fall back.
-pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPlan, Vec<Diagnostic>), CliError> {
+/// What `plan` and `explain` say besides their answer: the policy problems
+/// that made files fall back, and notes for the reader (stderr).
+#[derive(Debug, Default)]
+pub struct Notes {
+    /// Problems of the policy files.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Notes: a flow no file governs (a typo?), with the nearest flow name.
+    pub notes: Vec<String>,
+}
+
+/// The note for a flow no file governs: the default applies, which is right
+/// for a flow without a file of its own and wrong for a misspelt name. None
+/// when a file governs it (usable or broken).
+pub fn ungoverned_note(validated: &Validated, flow: &str, policies: &Path) -> Option<String> {
+    if validated.set.flows.contains_key(flow) || validated.broken_flows.contains_key(flow) {
+        return None;
+    }
+    let names = validated
+        .set
+        .flows
+        .keys()
+        .chain(validated.broken_flows.keys())
+        .map(String::as_str);
+    let near = suggest(flow, names)
+        .map(|n| format!("; did you mean {n}?"))
+        .unwrap_or_default();
+    Some(format!(
+        "no file in {} governs flow {flow}: the default applies{near}",
+        policies.join("flows").display()
+    ))
+}
+
+/// The plan for `flow`, and what to tell besides it.
+pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPlan, Notes), CliError> {
     let validated = validate_dir(policies)?;
     let resolved = match validated.resolve(flow) {
         FlowPolicy::Usable(p) => p,
@@ -54,9 +87,19 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
     if let Some(c) = class {
         let known = is_builtin(c) || p.error_classes.iter().any(|e| e.name.as_str() == c);
         if !known {
-            return Err(CliError(format!("unknown error class \"{c}\" for flow {flow}")));
+            let mut classes: Vec<&str> = BUILTIN_CLASSES.iter().map(|b| b.name).collect();
+            classes.push(UNKNOWN);
+            classes.extend(p.error_classes.iter().map(|e| e.name.as_str()));
+            let near = suggest(c, classes.iter().copied())
+                .map(|n| format!("; did you mean \"{n}\"?"))
+                .unwrap_or_default();
+            return Err(CliError(format!(
+                "unknown error class \"{c}\" for flow {flow}{near} (its classes: {})",
+                classes.join(", ")
+            )));
         }
     }
+    let notes = ungoverned_note(&validated, flow, policies).into_iter().collect();
     Ok((
         FlowPlan {
             flow: flow.to_owned(),
@@ -66,7 +109,10 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
             skipped_classes: p.skip_errors.iter().map(|k| k.as_str().to_owned()).collect(),
             reactivation: reactivation_schedule(p, class),
         },
-        validated.diagnostics,
+        Notes {
+            diagnostics: validated.diagnostics,
+            notes,
+        },
     ))
 }
 

@@ -740,3 +740,64 @@ fn files_and_folders_that_are_not_read_are_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("rename Flows/ to flows/"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_flow_no_file_governs_and_a_misspelt_class_are_named_with_the_nearest() {
+    let out = run_in(&repo(), &["plan", "salesforce-acounts"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the default does apply to a flow without a file"
+    );
+    assert!(
+        stderr(&out).contains(
+            "note: no file in policies/flows governs flow salesforce-acounts: the default applies; did you mean salesforce-accounts?"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // A flow with its own file: no note.
+    let out = run_in(&repo(), &["plan", "salesforce-accounts"]);
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+    // Far from every name: the note without a guess.
+    let out = run_in(&repo(), &["plan", "hubspot-contacts-hourly"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("governs flow hubspot-contacts-hourly: the default applies\n"),
+        "{err}"
+    );
+
+    let out = run_in(&repo(), &["plan", "salesforce-accounts", "--class", "sf_api_limt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("did you mean \"sf_api_limit\"?"), "{err}");
+    assert!(
+        err.contains("throttling, auth, permission, config, transient, unknown, sf_api_limit, sf_row_lock"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_notes_a_flow_no_file_governs() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("flows")).unwrap();
+    fs::copy(repo().join("policies/default.yaml"), dir.path().join("default.yaml")).unwrap();
+    fs::copy(
+        repo().join("policies/flows/marketo-leads.yaml"),
+        dir.path().join("flows/marketo-leads.yaml"),
+    )
+    .unwrap();
+    let out = explain(&[
+        "--now",
+        "2026-11-29T09:10:00Z",
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("governs flow salesforce-accounts: the default applies\n"),
+        "{err}"
+    );
+    assert!(!err.contains("did you mean"), "marketo-leads is not near: {err}");
+}

@@ -4,7 +4,7 @@
 //! and the rules across files. Module `suggest` makes the "did you mean" hints.
 
 mod rules;
-mod suggest;
+pub mod suggest;
 
 pub use rules::{
     MAX_RETRIES_LIMIT, MULTIPLIER_RANGE, Problem, SSM_MAX_VALUE_BYTES, SSM_STANDARD_VALUE_BYTES, check_policy,
