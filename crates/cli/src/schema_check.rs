@@ -2,6 +2,7 @@
 
 use appflow_retry_policy::duration::{DURATION_PATTERN, Duration};
 use appflow_retry_policy::field_path::{PathSeg, display_path};
+use appflow_retry_policy::model::{CLASS_NAME_PATTERN, FLOW_NAME_PATTERN};
 use appflow_retry_policy::{SchemaCheck, SchemaViolation};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
@@ -47,6 +48,17 @@ impl SchemaCheck for JsonSchemaCheck {
                         .parse::<Duration>()
                         .err()
                         .map_or_else(|| error.to_string(), |e| e.to_string()),
+                    // Every allowed value, not "or 3 other candidates".
+                    (ValidationErrorKind::Enum { options }, v) => {
+                        format!("{v} is not one of {}", one_of(options.as_array().map_or(&[][..], Vec::as_slice)))
+                    }
+                    // AppFlow's name rules in words, not a regex.
+                    (ValidationErrorKind::Pattern { pattern }, v) if pattern == FLOW_NAME_PATTERN => format!(
+                        "{v} is not an AppFlow flow name: 2 or more of letters, digits and _ ! @ # . - (no spaces), the first a letter or digit"
+                    ),
+                    (ValidationErrorKind::Pattern { pattern }, v) if pattern == CLASS_NAME_PATTERN => format!(
+                        "{v} is not an error class name: a lower-case letter, then up to 62 lower-case letters, digits or _"
+                    ),
                     (ValidationErrorKind::Type { .. }, v @ Value::Number(_)) if is_duration_field(&path) => {
                         serde_json::from_value::<Duration>(v.clone())
                             .err()
@@ -66,6 +78,16 @@ impl SchemaCheck for JsonSchemaCheck {
                 }
             })
             .collect()
+    }
+}
+
+/// `"a", "b" or "c"`.
+fn one_of(options: &[Value]) -> String {
+    let quoted: Vec<String> = options.iter().map(Value::to_string).collect();
+    match quoted.split_last() {
+        None => "nothing".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 

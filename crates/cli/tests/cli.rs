@@ -801,3 +801,21 @@ fn explain_notes_a_flow_no_file_governs() {
     );
     assert!(!err.contains("did you mean"), "marketo-leads is not near: {err}");
 }
+
+#[test]
+fn the_readme_shows_what_validate_prints() {
+    // README's example, run: tests/fixtures/bad.yaml as policies/flows/bad.yaml.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("policies/flows")).unwrap();
+    fs::copy(fixtures().join("bad.yaml"), dir.path().join("policies/flows/bad.yaml")).unwrap();
+    let out = run_in(dir.path(), &["validate", "policies/flows/bad.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let command = "$ appflow-retry validate policies/flows/bad.yaml\n";
+    let start = readme.find(command).expect("README shows validate on bad.yaml") + command.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert_eq!(stderr(&out), shown, "README's validate example is stale");
+    // Every allowed value, and the name rule in words.
+    assert!(shown.contains(r#""never" is not one of "retry", "give_up", "skip", "recovered" or "reactivate""#));
+    assert!(shown.contains("is not an AppFlow flow name: 2 or more of letters, digits"));
+}
