@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use appflow_retry_policy::yaml::MAX_READ_BYTES;
-use appflow_retry_policy::{FileKind, PolicySource};
+use appflow_retry_policy::{Diagnostic, FileKind, PolicySource, Position};
 
 use crate::CliError;
 
@@ -19,6 +19,9 @@ pub struct SetOnDisk {
     pub sources: Vec<PolicySource>,
     /// `schema.json` beside the policies, when there is one.
     pub schema_file: Option<(PathBuf, String)>,
+    /// Policy files that are not UTF-8, each a problem of its file (the
+    /// other files are still checked), and the kind of file it is.
+    pub not_utf8: Vec<(Diagnostic, FileKind)>,
     /// Files and folders under the directory that are not read, and why:
     /// Terraform does not read them either, so a policy there is never deployed.
     pub unread: Vec<Unread>,
@@ -108,28 +111,71 @@ fn is_yaml(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
-fn read(path: &Path, kind: FileKind) -> Result<PolicySource, CliError> {
+/// A policy file as read: its text, or why it has none (not UTF-8).
+enum FileRead {
+    Source(PolicySource),
+    NotUtf8(Diagnostic),
+}
+
+fn read(path: &Path, kind: FileKind) -> Result<FileRead, CliError> {
     let fail = |e: std::io::Error| CliError(format!("{}: {e}", path.display()));
     // Read at most one byte past the limit: a larger file is reported as too
     // large by the parser, and a huge one costs no memory.
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     fs::File::open(path)
         .map_err(fail)?
         .take(MAX_READ_BYTES as u64 + 1)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(fail)?;
-    Ok(PolicySource {
-        file: path.display().to_string(),
-        text,
-        kind,
-    })
+    let file = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(FileRead::Source(PolicySource { file, text, kind })),
+        Err(e) => Ok(FileRead::NotUtf8(not_utf8(
+            file,
+            e.as_bytes(),
+            e.utf8_error().valid_up_to(),
+        ))),
+    }
+}
+
+/// Why a file is not UTF-8, where, and what to do: a UTF-16 file (its byte
+/// order mark, or NULs between ASCII letters), or the first byte that is not
+/// UTF-8 (Latin-1 and Windows-1252 files mostly).
+fn not_utf8(file: String, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || bytes.iter().take(64).filter(|b| **b == 0).count() > 8;
+    if utf16 {
+        return Diagnostic {
+            file,
+            position: Position::START,
+            message: "the file is UTF-16, not UTF-8: save it as UTF-8 (some Windows editors and PowerShell's `>` write UTF-16)".into(),
+        };
+    }
+    let before = &bytes[..valid_up_to];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    Diagnostic {
+        file,
+        position: Position { line, column },
+        message: format!(
+            "byte 0x{:02X} is not UTF-8 (a Latin-1 or Windows-1252 file?): save the file as UTF-8",
+            bytes[valid_up_to]
+        ),
+    }
 }
 
 /// Reads the policy set in `dir`.
 pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
     let mut sources = Vec::new();
+    let mut not_utf8 = Vec::new();
+    let mut take = |read: FileRead, kind: FileKind| match read {
+        FileRead::Source(s) => sources.push(s),
+        FileRead::NotUtf8(d) => not_utf8.push((d, kind)),
+    };
     if let Some(default) = DEFAULT_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
-        sources.push(read(&default, FileKind::Default)?);
+        take(read(&default, FileKind::Default)?, FileKind::Default);
     }
     let flows = dir.join("flows");
     if flows.is_dir() {
@@ -140,11 +186,11 @@ pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
             .collect();
         paths.sort();
         for p in paths {
-            sources.push(read(&p, FileKind::Flow)?);
+            take(read(&p, FileKind::Flow)?, FileKind::Flow);
         }
     }
     let unread = unread_in(dir);
-    if sources.is_empty() {
+    if sources.is_empty() && not_utf8.is_empty() {
         let seen: Vec<String> = unread.iter().map(ToString::to_string).collect();
         return Err(CliError(format!(
             "{}: no policies here (expected default.yaml and/or flows/*.yaml){}",
@@ -164,6 +210,7 @@ pub fn read_dir(dir: &Path) -> Result<SetOnDisk, CliError> {
     Ok(SetOnDisk {
         sources,
         schema_file,
+        not_utf8,
         unread,
     })
 }
@@ -179,24 +226,26 @@ pub fn read_path(path: &Path) -> Result<SetOnDisk, CliError> {
         return Err(CliError(format!("{}: no such file or directory", path.display())));
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let mut set = SetOnDisk {
+        sources: Vec::new(),
+        schema_file: None,
+        not_utf8: Vec::new(),
+        unread: Vec::new(),
+    };
+    let mut take = |read: FileRead, kind: FileKind| match read {
+        FileRead::Source(s) => set.sources.push(s),
+        FileRead::NotUtf8(d) => set.not_utf8.push((d, kind)),
+    };
     if DEFAULT_NAMES.contains(&name) {
-        return Ok(SetOnDisk {
-            sources: vec![read(path, FileKind::Default)?],
-            schema_file: None,
-            unread: Vec::new(),
-        });
+        take(read(path, FileKind::Default)?, FileKind::Default);
+        return Ok(set);
     }
-    let mut sources = Vec::new();
     let set_dir = path.parent().and_then(Path::parent);
     if let Some(default) = set_dir.and_then(|d| DEFAULT_NAMES.iter().map(|n| d.join(n)).find(|p| p.is_file())) {
-        sources.push(read(&default, FileKind::Default)?);
+        take(read(&default, FileKind::Default)?, FileKind::Default);
     }
-    sources.push(read(path, FileKind::Flow)?);
-    Ok(SetOnDisk {
-        sources,
-        schema_file: None,
-        unread: Vec::new(),
-    })
+    take(read(path, FileKind::Flow)?, FileKind::Flow);
+    Ok(set)
 }
 
 /// Reads a JSON document for `explain`.

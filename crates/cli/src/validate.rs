@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use appflow_retry_policy::schema::policy_schema_json;
-use appflow_retry_policy::{Diagnostic, Position, Validated, validate_sources};
+use appflow_retry_policy::{Diagnostic, FileKind, Position, Validated, validate_sources};
 
 use crate::CliError;
 use crate::files::{SetOnDisk, read_dir, read_path};
@@ -30,7 +30,7 @@ pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
     };
     for path in paths {
         let set = read_path(path)?;
-        report.files_checked += set.sources.len();
+        report.files_checked += set.sources.len() + set.not_utf8.len();
         report.unread.extend(set.unread.iter().cloned());
         report.diagnostics.extend(stale_schema(&set));
         report.diagnostics.extend(validate_set(&set, &schema).diagnostics);
@@ -47,9 +47,23 @@ pub fn validate_dir(policies: &Path) -> Result<Validated, CliError> {
     Ok(validate_set(&set, &schema))
 }
 
-/// Validates one set read from disk.
+/// Validates one set read from disk. A file that is not UTF-8 is a problem
+/// of its own and fails closed as an unreadable file does: a default breaks
+/// every flow, a flow file might be any flow's (Terraform's `file()` refuses
+/// such a file, so it never reaches SSM either).
 pub fn validate_set(set: &SetOnDisk, schema: &JsonSchemaCheck) -> Validated {
-    validate_sources(&set.sources, Some(schema))
+    let mut validated = validate_sources(&set.sources, Some(schema));
+    for (d, kind) in &set.not_utf8 {
+        match kind {
+            FileKind::Default => validated.broken_default = Some(d.file.clone()),
+            FileKind::Flow => validated.unattributed.push(d.file.clone()),
+        }
+        validated.diagnostics.push(d.clone());
+    }
+    validated.diagnostics.sort_by(|a, b| {
+        (&a.file, a.position.line, a.position.column).cmp(&(&b.file, b.position.line, b.position.column))
+    });
+    validated
 }
 
 /// A `schema.json` beside the policies that differs from the schema this

@@ -819,3 +819,37 @@ fn the_readme_shows_what_validate_prints() {
     assert!(shown.contains(r#""never" is not one of "retry", "give_up", "skip", "recovered" or "reactivate""#));
     assert!(shown.contains("is not an AppFlow flow name: 2 or more of letters, digits"));
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_that_files_problem_and_the_others_are_checked() {
+    let set = Set::new(
+        Some("max_retries: 2\n"),
+        &[
+            ("ok.yaml", "flow: orders-ok\nmax_retries: 1\n"),
+            ("bad.yaml", "flow: orders-bad\nmax_retry: 1\n"),
+        ],
+    );
+    let dir = set.dir.path();
+    // Latin-1 "café" in a comment on line 2, and a UTF-16 file with its BOM.
+    fs::write(dir.join("flows/latin1.yaml"), b"flow: orders-l\n# caf\xe9\n").unwrap();
+    fs::write(dir.join("flows/utf16.yaml"), b"\xff\xfef\x00l\x00o\x00w\x00:\x00").unwrap();
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for line in [
+        "./flows/bad.yaml:2:1: unknown field `max_retry`; did you mean `max_retries`?",
+        "./flows/latin1.yaml:2:6: byte 0xE9 is not UTF-8 (a Latin-1 or Windows-1252 file?): save the file as UTF-8",
+        "./flows/utf16.yaml:1:1: the file is UTF-16, not UTF-8: save it as UTF-8 (some Windows editors and PowerShell's `>` write UTF-16)",
+        "3 problems in 5 policy files",
+    ] {
+        assert!(err.lines().any(|l| l == line), "missing {line:?} in:\n{err}");
+    }
+    // Fail closed as the Lambda would: the file might be any flow's.
+    let out = run_in(dir, &["plan", "orders-ok", "--policies", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot be read far enough to know which flow it governs"),
+        "{}",
+        stderr(&out)
+    );
+}
