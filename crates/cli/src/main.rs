@@ -260,8 +260,20 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
             let report = validate::validate_paths(&refs)?;
             let diags = &report.diagnostics;
+            // At a terminal, each problem with its line and a caret; the
+            // one-line form alone for CI and editors.
+            let excerpts = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut texts: std::collections::HashMap<&str, Option<String>> = std::collections::HashMap::new();
             for d in diags {
                 eprintln!("{d}");
+                if excerpts {
+                    let text = texts
+                        .entry(d.file.as_str())
+                        .or_insert_with(|| std::fs::read_to_string(&d.file).ok());
+                    if let Some(excerpt) = text.as_deref().and_then(|t| validate::source_excerpt(t, d.position)) {
+                        eprintln!("{excerpt}");
+                    }
+                }
             }
             for u in &report.unread {
                 eprintln!("warning: {u}");

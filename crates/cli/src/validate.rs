@@ -76,3 +76,45 @@ fn stale_schema(set: &SetOnDisk) -> Option<Diagnostic> {
         message: "stale: regenerate it with `appflow-retry schema > policies/schema.json`".into(),
     })
 }
+
+/// The source line a problem points at, with a caret under its column, for
+/// a person at a terminal (CI and editors read the one-line form alone):
+///
+/// ```text
+///     4 |    initial_delay: 1m
+///       |    ^
+/// ```
+///
+/// None when the line is not in `text` (a problem of the whole file).
+pub fn source_excerpt(text: &str, position: Position) -> Option<String> {
+    let line = text.lines().nth(position.line.checked_sub(1)?)?;
+    let number = position.line.to_string();
+    let gutter = " ".repeat(number.len());
+    // The caret under the column's character: tabs kept, so that it lines up.
+    let pad: String = line
+        .chars()
+        .take(position.column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    Some(format!("  {number} | {line}\n  {gutter} | {pad}^"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_excerpt_puts_the_caret_under_the_column() {
+        let text = "flow: a-b\nbackoff:\n  strategy: fixed\n   initial_delay: 1m\n";
+        assert_eq!(
+            source_excerpt(text, Position { line: 4, column: 4 }).unwrap(),
+            "  4 |    initial_delay: 1m\n    |    ^"
+        );
+        assert_eq!(
+            source_excerpt("a:\n\tb: 1\n", Position { line: 2, column: 2 }).unwrap(),
+            "  2 | \tb: 1\n    | \t^"
+        );
+        assert_eq!(source_excerpt(text, Position { line: 9, column: 1 }), None);
+        assert_eq!(source_excerpt(text, Position { line: 0, column: 0 }), None);
+    }
+}

@@ -320,10 +320,11 @@ impl YamlDoc {
                 },
                 (None, None) => Position::START,
             };
+            let (position, message) = explain_syntax(text, position, &strip_location(&message));
             Diagnostic {
                 file: file.to_owned(),
                 position,
-                message: format!("invalid YAML: {}", strip_location(&message)),
+                message: format!("invalid YAML: {message}"),
             }
         })?;
         // An empty document is an empty policy: it overrides nothing.
@@ -430,6 +431,55 @@ fn strip_location(message: &str) -> String {
     }
 }
 
+/// A syntax error in words a person can act on. A tab in a line's
+/// indentation (YAML indents with spaces only) up to the error's line is
+/// named where it is, whatever the parser said; "mapping values are not allowed" almost always means a
+/// key indented unlike the keys around it.
+fn explain_syntax(text: &str, position: Position, message: &str) -> (Position, String) {
+    // Up to the error's line: a tab after it (inside a block scalar, say)
+    // is not what the parser tripped on.
+    for (i, line) in text.lines().enumerate().take(position.line.max(1)) {
+        let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        if let Some(at) = indent.find('\t') {
+            return (
+                Position {
+                    line: i + 1,
+                    column: at + 1,
+                },
+                format!(
+                    "a tab in the indentation of line {}: YAML indents with spaces only (replace the tab with spaces)",
+                    i + 1
+                ),
+            );
+        }
+    }
+    if message.starts_with("mapping values are not allowed") {
+        let lines: Vec<&str> = text.lines().collect();
+        let indent_of = |l: &str| l.chars().take_while(|c| *c == ' ').count();
+        if let Some(line) = lines.get(position.line.saturating_sub(1)) {
+            let above = lines[..position.line.saturating_sub(1)]
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+            let own = indent_of(line);
+            let hint = above.map_or_else(String::new, |a| {
+                format!(" ({own} spaces; the line above has {})", indent_of(a))
+            });
+            return (
+                Position {
+                    line: position.line,
+                    column: own + 1,
+                },
+                format!(
+                    "a key where none can start: check the indentation of line {}{hint}",
+                    position.line
+                ),
+            );
+        }
+    }
+    (position, message.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +527,30 @@ overrides:
         assert_eq!(idx.locate(&path!["backoff", "jitter"]), Position { line: 3, column: 1 });
         assert!(idx.contains(&path!["backoff", "strategy"]));
         assert!(!idx.contains(&path!["backoff", "jitter"]));
+    }
+
+    #[test]
+    fn a_tab_in_the_indentation_is_named_where_it_is() {
+        let err = YamlDoc::parse("f.yaml", "flow: a-b\nbackoff:\n  \tstrategy: fixed\n").unwrap_err();
+        assert_eq!(err.position, Position { line: 3, column: 3 });
+        assert_eq!(
+            err.message,
+            "invalid YAML: a tab in the indentation of line 3: YAML indents with spaces only (replace the tab with spaces)"
+        );
+    }
+
+    #[test]
+    fn a_key_indented_unlike_its_neighbours_is_named_with_both_indents() {
+        let err = YamlDoc::parse(
+            "f.yaml",
+            "flow: a-b\nbackoff:\n  strategy: fixed\n   initial_delay: 1m\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.position, Position { line: 4, column: 4 });
+        assert_eq!(
+            err.message,
+            "invalid YAML: a key where none can start: check the indentation of line 4 (3 spaces; the line above has 2)"
+        );
     }
 
     #[test]
