@@ -753,8 +753,11 @@ impl Invoker for LambdaInvoker {
 /// The SDK configuration of the `appflow-retry` command: credentials and
 /// settings from the environment and profile as the AWS CLI reads them;
 /// `region` and `endpoint_url` override theirs (an emulator in tests).
-pub async fn sdk_config_with(region: Option<&str>, endpoint_url: Option<&str>) -> SdkConfig {
+pub async fn sdk_config_with(region: Option<&str>, endpoint_url: Option<&str>, profile: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
     if let Some(region) = region {
         loader = loader.region(aws_config::Region::new(region.to_owned()));
     }
@@ -762,6 +765,22 @@ pub async fn sdk_config_with(region: Option<&str>, endpoint_url: Option<&str>) -
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+/// The region an ARN names (`arn:aws:states:eu-west-1:…` → `eu-west-1`).
+pub fn region_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn")).then_some(())?;
+    parts.nth(2).filter(|r| !r.is_empty())
+}
+
+/// The region an SQS queue URL names (`https://sqs.eu-west-1.amazonaws.com/…`).
+pub fn region_of_queue_url(url: &str) -> Option<&str> {
+    let host = url.split("://").nth(1)?.split('/').next()?;
+    let mut labels = host.split('.');
+    (labels.next() == Some("sqs")).then_some(())?;
+    let aws = host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn");
+    labels.next().filter(|r| aws && !r.is_empty())
 }
 
 /// The SDK configuration the Lambdas run with: region, credentials and
@@ -781,4 +800,24 @@ pub async fn sdk_config_for_endpoint(endpoint: &str) -> SdkConfig {
         .endpoint_url(endpoint)
         .load()
         .await
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn regions_come_from_arns_and_queue_urls() {
+        assert_eq!(
+            region_of_arn("arn:aws:states:eu-west-1:123456789012:stateMachine:r"),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of_arn("arn:aws:iam::123456789012:role/r"), None);
+        assert_eq!(region_of_arn("not-an-arn"), None);
+        assert_eq!(
+            region_of_queue_url("https://sqs.us-east-2.amazonaws.com/123456789012/q"),
+            Some("us-east-2")
+        );
+        assert_eq!(region_of_queue_url("http://127.0.0.1:5000/123456789012/q"), None);
+    }
 }

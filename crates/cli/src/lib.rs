@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aws_error;
 pub mod explain;
 pub mod files;
 pub mod plan;

@@ -40,6 +40,9 @@ macro_rules! outp {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// After an AWS error's one line, the AWS SDK's whole text (as RUST_LOG does).
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand)]
@@ -122,12 +125,15 @@ enum Command {
         /// half-way leaves its messages to reappear after this.
         #[arg(long, value_name = "SECONDS", default_value_t = appflow_retry_runtime::redrive::DEFAULT_VISIBILITY_TIMEOUT_SECONDS, value_parser = clap::value_parser!(u32).range(1..=43200))]
         visibility_timeout: u32,
-        /// The AWS region (default: from the environment or profile).
+        /// The AWS region (default: the queues' own, from their URLs).
         #[arg(long)]
         region: Option<String>,
         /// Send every AWS call to this endpoint (an emulator).
         #[arg(long)]
         endpoint_url: Option<String>,
+        /// The AWS profile (default: AWS_PROFILE, else the default profile).
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// List pending restarts (executions waiting out their backoff) and
     /// recent decisions, read from the retry state machine's executions.
@@ -193,21 +199,26 @@ struct DeploymentArgs {
     /// (`terraform output -json` is run there).
     #[arg(long)]
     terraform_dir: Option<PathBuf>,
-    /// The AWS region (default: from the environment or profile).
+    /// The AWS region (default: the state machine's own, from its ARN).
     #[arg(long)]
     region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator).
     #[arg(long)]
     endpoint_url: Option<String>,
+    /// The AWS profile (default: AWS_PROFILE, else the default profile).
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 impl DeploymentArgs {
-    fn into_deployment(self) -> Deployment {
+    fn into_deployment(self, verbose: bool) -> Deployment {
         Deployment {
             state_machine_arn: self.state_machine_arn,
             terraform_dir: self.terraform_dir,
             region: self.region,
             endpoint_url: self.endpoint_url,
+            profile: self.profile,
+            verbose,
         }
     }
 }
@@ -255,6 +266,7 @@ fn warn_problems(diags: &[Diagnostic]) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let verbose = cli.verbose || std::env::var_os("RUST_LOG").is_some();
     match cli.command {
         Command::Validate { paths } => {
             let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
@@ -371,6 +383,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             visibility_timeout,
             region,
             endpoint_url,
+            profile,
         } => {
             let targets = match terraform_dir {
                 Some(dir) => targets_from_terraform_dir(&dir)?,
@@ -389,6 +402,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 },
                 region,
                 endpoint_url,
+                profile,
             };
             let runtime = async_runtime()?;
             let report = runtime.block_on(redrive::redrive(&args))?;
@@ -428,7 +442,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 max_executions,
                 last,
             };
-            let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(), &query, now))?;
+            let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(verbose), &query, now))?;
             if json {
                 outln!(
                     "{}",
@@ -454,7 +468,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 (None, None) => return Err(CliError("give --flow or --execution".into())),
             };
             let (lines, truncated) = async_runtime()?.block_on(status::cancel(
-                &deployment.into_deployment(),
+                &deployment.into_deployment(verbose),
                 &target,
                 reason.as_deref(),
                 dry_run,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::CliError;
 use crate::terraform::Outputs;
-use appflow_retry_aws::{LambdaInvoker, SqsQueue, sdk_config_with};
+use appflow_retry_aws::{LambdaInvoker, SqsQueue, region_of_queue_url, sdk_config_with};
 use appflow_retry_runtime::redrive::{Options, Redrive, Report, Source};
 
 /// The Terraform root's outputs redrive reads.
@@ -78,6 +78,8 @@ pub struct RedriveArgs {
     pub region: Option<String>,
     /// `--endpoint-url`; None: AWS (an emulator in tests).
     pub endpoint_url: Option<String>,
+    /// `--profile`; None: the environment's.
+    pub profile: Option<String>,
 }
 
 /// Runs the redrive with the AWS SDK.
@@ -91,7 +93,12 @@ pub async fn redrive(args: &RedriveArgs) -> Result<Report, CliError> {
     if args.targets.function_name.is_empty() {
         return Err(CliError("--function-name: the on-failure function is required".into()));
     }
-    let config = sdk_config_with(args.region.as_deref(), args.endpoint_url.as_deref()).await;
+    // The queues' own region unless --region says otherwise.
+    let region = args
+        .region
+        .as_deref()
+        .or_else(|| sources.iter().find_map(|s| region_of_queue_url(&s.url)));
+    let config = sdk_config_with(region, args.endpoint_url.as_deref(), args.profile.as_deref()).await;
     let redrive = Redrive {
         queue: SqsQueue::new(&config),
         invoker: LambdaInvoker::new(&config),

@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use appflow_retry_aws::{SfnStateMachine, sdk_config_with};
+use appflow_retry_aws::{SfnStateMachine, region_of_arn, sdk_config_with};
+
+use crate::aws_error::one_line;
 use appflow_retry_policy::appflow::parse_time;
 use appflow_retry_policy::duration::Duration;
 use appflow_retry_runtime::operate::{self, CancelLine, Status, StatusQuery, Target};
@@ -30,6 +32,10 @@ pub struct Deployment {
     pub region: Option<String>,
     /// `--endpoint-url`; None: AWS (an emulator in tests).
     pub endpoint_url: Option<String>,
+    /// `--profile`: the AWS profile (default: the environment's).
+    pub profile: Option<String>,
+    /// `--verbose`: the SDK's whole error text after the one-line error.
+    pub verbose: bool,
 }
 
 impl Deployment {
@@ -51,7 +57,9 @@ impl Deployment {
 
     async fn port(&self) -> Result<SfnStateMachine, CliError> {
         let arn = self.state_machine(std::env::var(STATE_MACHINE_ENV).ok())?;
-        let config = sdk_config_with(self.region.as_deref(), self.endpoint_url.as_deref()).await;
+        // The state machine's own region unless --region says otherwise.
+        let region = self.region.as_deref().or_else(|| region_of_arn(&arn));
+        let config = sdk_config_with(region, self.endpoint_url.as_deref(), self.profile.as_deref()).await;
         Ok(SfnStateMachine::new(&config, &arn))
     }
 }
@@ -76,7 +84,7 @@ pub async fn status(d: &Deployment, q: &StatusQuery, now: DateTime<Utc>) -> Resu
     let port = d.port().await?;
     operate::status(&port, q, now)
         .await
-        .map_err(|e| CliError(format!("Step Functions: {e}")))
+        .map_err(|e| CliError(one_line("Step Functions", &e, d.verbose)))
 }
 
 /// Who cancels: the `USER` (or `USERNAME`) of this shell.
@@ -103,7 +111,7 @@ pub async fn cancel(
         .unwrap_or_else(|| format!("cancelled by {who} with appflow-retry cancel"));
     operate::cancel(&port, target, &reason, &who, dry_run, max_executions)
         .await
-        .map_err(|e| CliError(format!("Step Functions: {e}")))
+        .map_err(|e| CliError(one_line("Step Functions", &e, d.verbose)))
 }
 
 #[cfg(test)]

@@ -853,3 +853,58 @@ fn a_file_that_is_not_utf8_is_that_files_problem_and_the_others_are_checked() {
         stderr(&out)
     );
 }
+
+#[test]
+fn aws_errors_read_as_one_line_with_the_fix() {
+    // No credentials anywhere: one line that says what to set, not the
+    // SDK's chain of providers; the region comes from the ARN.
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "status",
+            "--state-machine-arn",
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:r",
+        ])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("appflow-retry: Step Functions: no AWS credentials found: set AWS_PROFILE"),
+        "{err}"
+    );
+
+    // An endpoint that refuses: one line; --verbose adds the SDK's text.
+    for (verbose, lines) in [(false, 1), (true, 2)] {
+        let mut args = vec![
+            "status",
+            "--state-machine-arn",
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:r",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ];
+        if verbose {
+            args.push("--verbose");
+        }
+        let out = Command::new(BIN)
+            .args(&args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), lines, "{err}");
+        assert!(
+            err.starts_with("appflow-retry: Step Functions: cannot reach the AWS endpoint"),
+            "{err}"
+        );
+    }
+}
