@@ -28,7 +28,7 @@ pub fn one_line(service: &str, error: &PortError, verbose: bool) -> String {
             .map(|action| format!(" ({action})"))
             .unwrap_or_default();
         format!(
-            "{service}: access denied{what}: the identity you are using lacks the permission; README, \"The operator's permissions\", lists what each command needs"
+            "{service}: access denied{what}: the identity you are using lacks it (README's Operating sections list what each command needs)"
         )
     } else if matches!(error, PortError::Throttled(_)) {
         format!("{service}: throttled by AWS even after retries: try again in a minute, or lower --max-executions")
