@@ -462,11 +462,19 @@ impl<'a, W: Write> Timeline<'a, W> {
         let input = self.world.execution_input(name).await?;
         let d: Decision = serde_json::from_value(input["decision"].clone()).map_err(|e| e.to_string())?;
         self.reports[i].decisions.push(d.action);
-        let attempt = d
-            .attempt
-            .map_or_else(|| "-".to_owned(), |a| format!("{a}/{}", d.max_retries));
+        // "5 (max 4)" once the retries are used up: "5/4" read like a bug.
+        let attempt = d.attempt.map_or_else(
+            || "-".to_owned(),
+            |a| {
+                if a > d.max_retries {
+                    format!("{a} (max {})", d.max_retries)
+                } else {
+                    format!("{a} of {}", d.max_retries)
+                }
+            },
+        );
         let class = d.error_class.clone().unwrap_or_else(|| "-".into());
-        let mut what = format!("attempt {attempt:<5} class {class:<12} {}", style.action(d.action));
+        let mut what = format!("attempt {attempt:<9} class {class:<12} {}", style.action(d.action));
         // Route: retry → [NotifyRetry] → WaitBackoff → Restart; otherwise [NotifyNoRestart] → Done.
         if d.notify {
             self.reports[i].notifications += 1;
