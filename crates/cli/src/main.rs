@@ -53,6 +53,10 @@ enum Command {
         /// Policy directories (default.yaml + flows/*.yaml) or single files.
         #[arg(default_value = "policies")]
         paths: Vec<PathBuf>,
+        /// text: file:line:column lines on stderr; json: one document on
+        /// stdout; github: GitHub Actions annotations on stdout.
+        #[arg(long, value_enum, default_value = "text")]
+        format: validate::Format,
     },
     /// Print the JSON Schema of a policy file (policies/schema.json is this output).
     Schema,
@@ -268,10 +272,26 @@ fn warn_problems(diags: &[Diagnostic]) {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let verbose = cli.verbose || std::env::var_os("RUST_LOG").is_some();
     match cli.command {
-        Command::Validate { paths } => {
+        Command::Validate { paths, format } => {
             let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
             let report = validate::validate_paths(&refs)?;
             let diags = &report.diagnostics;
+            let code = if diags.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            };
+            match format {
+                validate::Format::Json => {
+                    outln!("{}", validate::render_json(&report));
+                    return Ok(code);
+                }
+                validate::Format::Github => {
+                    outp!("{}", validate::render_github(&report));
+                    return Ok(code);
+                }
+                validate::Format::Text => {}
+            }
             // At a terminal, each problem with its line and a caret; the
             // one-line form alone for CI and editors.
             let excerpts = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -77,6 +77,82 @@ fn stale_schema(set: &SetOnDisk) -> Option<Diagnostic> {
     })
 }
 
+/// How `validate` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `file:line:column: message` lines on stderr, for people and editors.
+    Text,
+    /// One JSON document on stdout, for tools.
+    Json,
+    /// GitHub Actions workflow commands on stdout: each problem an error
+    /// annotation on its file and line in the pull request.
+    Github,
+}
+
+/// The report as one JSON document: `ok`, `files_checked`, `problems`
+/// (file, line, column, message) and `not_read` (path, why).
+pub fn render_json(report: &Report) -> String {
+    let problems: Vec<serde_json::Value> = report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "file": d.file, "line": d.position.line, "column": d.position.column, "message": d.message,
+            })
+        })
+        .collect();
+    let not_read: Vec<serde_json::Value> = report
+        .unread
+        .iter()
+        .map(|u| serde_json::json!({"path": u.path.display().to_string(), "why": u.why}))
+        .collect();
+    serde_json::json!({
+        "ok": report.diagnostics.is_empty(),
+        "files_checked": report.files_checked,
+        "problems": problems,
+        "not_read": not_read,
+    })
+    .to_string()
+}
+
+/// The report as GitHub Actions workflow commands: `::error` per problem,
+/// `::warning` per file not read, then a notice with the count.
+pub fn render_github(report: &Report) -> String {
+    let mut out = String::new();
+    for d in &report.diagnostics {
+        out.push_str(&format!(
+            "::error file={},line={},col={},title=appflow-retry validate::{}\n",
+            property(&d.file),
+            d.position.line.max(1),
+            d.position.column.max(1),
+            data(&d.message)
+        ));
+    }
+    for u in &report.unread {
+        out.push_str(&format!(
+            "::warning file={},title=not read::{}\n",
+            property(&u.path.display().to_string()),
+            data(&u.why)
+        ));
+    }
+    out.push_str(&format!(
+        "::notice title=appflow-retry validate::{} problem(s) in {} policy file(s)\n",
+        report.diagnostics.len(),
+        report.files_checked
+    ));
+    out
+}
+
+/// A workflow command's message, escaped as GitHub reads it.
+fn data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A workflow command's property value (also `:` and `,`).
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// The source line a problem points at, with a caret under its column, for
 /// a person at a terminal (CI and editors read the one-line form alone):
 ///
@@ -102,6 +178,28 @@ pub fn source_excerpt(text: &str, position: Position) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn github_annotations_escape_what_github_reads() {
+        let report = Report {
+            diagnostics: vec![Diagnostic {
+                file: "policies/flows/a,b.yaml".into(),
+                position: Position { line: 3, column: 7 },
+                message: "100% wrong:\nsee".into(),
+            }],
+            files_checked: 2,
+            unread: vec![],
+        };
+        assert_eq!(
+            render_github(&report),
+            "::error file=policies/flows/a%2Cb.yaml,line=3,col=7,title=appflow-retry validate::100%25 wrong:%0Asee\n\
+             ::notice title=appflow-retry validate::1 problem(s) in 2 policy file(s)\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render_json(&report)).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["problems"][0]["line"], 3);
+        assert_eq!(json["problems"][0]["file"], "policies/flows/a,b.yaml");
+    }
 
     #[test]
     fn the_excerpt_puts_the_caret_under_the_column() {

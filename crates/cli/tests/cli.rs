@@ -908,3 +908,25 @@ fn aws_errors_read_as_one_line_with_the_fix() {
         );
     }
 }
+
+#[test]
+fn validate_prints_json_and_github_annotations_for_tools() {
+    let out = run_in(&repo(), &["validate", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["ok"].as_bool(), v["files_checked"].as_u64()), (Some(true), Some(6)));
+
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("policies/flows")).unwrap();
+    fs::copy(fixtures().join("bad.yaml"), dir.path().join("policies/flows/bad.yaml")).unwrap();
+    let out = run_in(dir.path(), &["validate", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let annotations = stdout(&out);
+    assert!(
+        annotations.contains(
+            "::error file=policies/flows/bad.yaml,line=2,col=1,title=appflow-retry validate::unknown field `max_retry`; did you mean `max_retries`?\n"
+        ),
+        "{annotations}"
+    );
+    assert_eq!(stderr(&out), "", "annotations only");
+}
