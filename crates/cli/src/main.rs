@@ -100,6 +100,17 @@ enum Command {
     },
     /// Print the built-in error classes as a Markdown table.
     Classes,
+    /// Print a shell completion script.
+    ///
+    /// bash: `appflow-retry completions bash > ~/.local/share/bash-completion/completions/appflow-retry`;
+    /// zsh: into a directory of your fpath as `_appflow-retry`;
+    /// fish: `appflow-retry completions fish > ~/.config/fish/completions/appflow-retry.fish`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `appflow-retry man | man -l -`.
+    Man,
     /// Replay the failures parked in the rule's dead-letter queue and
     /// on-failure's errors queue: each message's original event is invoked
     /// on on-failure (asynchronously) and the message deleted once Lambda
@@ -391,6 +402,25 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Classes => {
             outp!("{}", builtin_table_markdown());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "appflow-retry",
+                &mut script,
+            );
+            outp!("{}", String::from_utf8_lossy(&script));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut page)
+                .map_err(|e| CliError(format!("cannot render the manual page: {e}")))?;
+            outp!("{}", String::from_utf8_lossy(&page));
             Ok(ExitCode::SUCCESS)
         }
         Command::Redrive {

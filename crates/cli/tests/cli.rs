@@ -930,3 +930,41 @@ fn validate_prints_json_and_github_annotations_for_tools() {
     );
     assert_eq!(stderr(&out), "", "annotations only");
 }
+
+#[test]
+fn completions_and_the_manual_page_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run_in(&repo(), &["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for sub in [
+            "validate",
+            "plan",
+            "explain",
+            "status",
+            "cancel",
+            "redrive",
+            "completions",
+        ] {
+            assert!(script.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    // The bash script parses.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("appflow-retry.bash");
+    fs::write(&path, stdout(&run_in(&repo(), &["completions", "bash"]))).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+
+    let out = run_in(&repo(), &["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH appflow-retry 1"),
+        "{page:.200}"
+    );
+    assert!(
+        page.contains("appflow\\-retry\\-validate(1)") || page.contains("validate"),
+        "{page:.400}"
+    );
+}
