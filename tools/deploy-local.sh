@@ -60,6 +60,10 @@ echo
 echo "The state: terraform -chdir=target/deploy-local/terraform show (or state list)."
 echo "Not shown by moto: IAM and KMS policy evaluation, real invocations, e-mail subscriptions."
 if [ "${KEEP:-}" = 1 ]; then
-  echo "moto keeps serving on $endpoint (e.g. aws --endpoint-url $endpoint lambda list-functions); press Enter to stop it."
+  echo "moto keeps serving on $endpoint (e.g. aws --endpoint-url $endpoint lambda list-functions). The CLI against it (moto takes any key):"
+  echo "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+  echo "  appflow-retry status --terraform-dir target/deploy-local/terraform --endpoint-url $endpoint"
+  echo "  appflow-retry redrive --terraform-dir target/deploy-local/terraform --endpoint-url $endpoint --dry-run"
+  echo "Press Enter to stop it."
   read -r _
 fi
