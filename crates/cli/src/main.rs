@@ -69,6 +69,10 @@ enum Command {
         /// The error class (custom or built-in); default: a class without an override.
         #[arg(long)]
         class: Option<String>,
+        /// How the flow runs: a scheduled or event flow is never restarted
+        /// (its deactivations may be re-activated). Default: on-demand.
+        #[arg(long, value_enum)]
+        trigger: Option<plan::Trigger>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -343,9 +347,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             flow,
             policies,
             class,
+            trigger,
             json,
         } => {
-            let (p, notes) = plan::plan(&flow, &policies, class.as_deref())?;
+            let (p, notes) = plan::plan(&flow, &policies, class.as_deref(), trigger)?;
             warn_problems(&notes.diagnostics);
             for n in &notes.notes {
                 eprintln!("note: {n}");

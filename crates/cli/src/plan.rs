@@ -12,11 +12,26 @@ use serde::Serialize;
 use crate::CliError;
 use crate::validate::validate_dir;
 
+/// How the flow runs (`--trigger`): only an on-demand flow can be restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// Run by StartFlow (or by hand): a failed run is restarted per the policy.
+    OnDemand,
+    /// Run on a schedule: never restarted (StartFlow only re-activates it).
+    Scheduled,
+    /// Run by an event: never restarted, as a scheduled flow.
+    Event,
+}
+
 /// A flow's schedule with where its policy came from.
 #[derive(Debug, Serialize)]
 pub struct FlowPlan {
     /// The AppFlow flow planned for.
     pub flow: String,
+    /// How the flow runs: a scheduled or event flow is never restarted, and
+    /// its `restarts` are empty.
+    pub trigger: Trigger,
     /// The flow file's path, or `default` when the flow has no file.
     pub policy: String,
     /// The restart schedule for failures of the class asked for (flattened into the JSON).
@@ -65,7 +80,12 @@ pub fn ungoverned_note(validated: &Validated, flow: &str, policies: &Path) -> Op
 }
 
 /// The plan for `flow`, and what to tell besides it.
-pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPlan, Notes), CliError> {
+pub fn plan(
+    flow: &str,
+    policies: &Path,
+    class: Option<&str>,
+    trigger: Option<Trigger>,
+) -> Result<(FlowPlan, Notes), CliError> {
     let validated = validate_dir(policies)?;
     let resolved = match validated.resolve(flow) {
         FlowPolicy::Usable(p) => p,
@@ -99,12 +119,23 @@ pub fn plan(flow: &str, policies: &Path, class: Option<&str>) -> Result<(FlowPla
             )));
         }
     }
-    let notes = ungoverned_note(&validated, flow, policies).into_iter().collect();
+    let mut notes: Vec<String> = ungoverned_note(&validated, flow, policies).into_iter().collect();
+    if trigger.is_none() && p.reactivate.enabled {
+        notes.push(format!(
+            "reactivate.enabled suggests {flow} is a scheduled or event flow, which is never restarted: give --trigger scheduled (or event) to see what happens to its failed runs"
+        ));
+    }
+    let trigger = trigger.unwrap_or(Trigger::OnDemand);
+    let mut schedule = schedule(p, class);
+    if trigger != Trigger::OnDemand {
+        schedule.restarts.clear();
+    }
     Ok((
         FlowPlan {
             flow: flow.to_owned(),
+            trigger,
             policy: resolved.source.clone(),
-            schedule: schedule(p, class),
+            schedule,
             overridden_classes: p.overrides.keys().map(|k| k.as_str().to_owned()).collect(),
             skipped_classes: p.skip_errors.iter().map(|k| k.as_str().to_owned()).collect(),
             reactivation: reactivation_schedule(p, class),
@@ -130,6 +161,27 @@ pub fn render(plan: &FlowPlan) -> String {
         .as_deref()
         .map_or_else(|| "any class without an override".to_owned(), |c| format!("class {c}"));
     let _ = writeln!(out, "flow {} ({class}), policy {}", plan.flow, plan.policy);
+    if plan.trigger != Trigger::OnDemand {
+        let kind = if plan.trigger == Trigger::Scheduled {
+            "a scheduled"
+        } else {
+            "an event"
+        };
+        let _ = writeln!(
+            out,
+            "{kind} flow: AppFlow cannot re-run it on demand (StartFlow only re-activates it), so a failed run is never restarted: it is skipped, and notified when notify has skip"
+        );
+        match &plan.reactivation {
+            Some(r) => render_reactivation(&mut out, r),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "When AppFlow deactivates it, a person is told and it stays off (reactivate.enabled is false)."
+                );
+            }
+        }
+        return out;
+    }
     let _ = writeln!(
         out,
         "max_retries {} within retry_window {}; backoff {}",

@@ -968,3 +968,38 @@ fn completions_and_the_manual_page_cover_every_subcommand() {
         "{page:.400}"
     );
 }
+
+#[test]
+fn plan_of_a_scheduled_flow_shows_no_restarts() {
+    let out = run_in(&repo(), &["plan", "nightly-orders-sync", "--trigger", "scheduled"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("a scheduled flow: AppFlow cannot re-run it on demand"),
+        "{text}"
+    );
+    assert!(!text.contains("restart  base delay"), "no restart rows: {text}");
+    assert!(
+        text.contains("deactivation  base delay"),
+        "the re-activation schedule: {text}"
+    );
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+
+    let out = run_in(
+        &repo(),
+        &["plan", "nightly-orders-sync", "--trigger", "event", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trigger"], "event");
+    assert_eq!(v["restarts"].as_array().map(Vec::len), Some(0), "{v}");
+
+    // Without --trigger, reactivate.enabled earns a note pointing at it.
+    let out = run_in(&repo(), &["plan", "nightly-orders-sync"]);
+    assert!(stderr(&out).contains("give --trigger scheduled"), "{}", stderr(&out));
+    let out = run_in(&repo(), &["plan", "marketo-leads", "--trigger", "event"]);
+    assert!(
+        stdout(&out).contains("a person is told and it stays off"),
+        "{}",
+        stdout(&out)
+    );
+}
