@@ -109,8 +109,7 @@ impl From<&str> for ClassName {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackoffPatch {
-    // How delays grow (`fixed`, `linear`, `exponential`); unset keeps the layer below's.
-    #[allow(missing_docs)] // a doc comment would change the committed schema
+    /// How delays grow (`fixed`, `linear`, `exponential`); unset keeps the layer below's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
     /// Delay before restart 1 (at least 1s).
@@ -123,8 +122,7 @@ pub struct BackoffPatch {
     /// Cap on one delay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delay: Option<Duration>,
-    // The randomness added to each delay (`none`, `full`, `equal`); unset keeps the layer below's.
-    #[allow(missing_docs)] // a doc comment would change the committed schema
+    /// The randomness added to each delay (`none`, `full`, `equal`); unset keeps the layer below's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter: Option<Jitter>,
 }
@@ -133,8 +131,7 @@ pub struct BackoffPatch {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorClassSpec {
-    // The class's name, as `skip_errors` and `overrides` name it; tried before the built-in classes.
-    #[allow(missing_docs)] // a doc comment would change the committed schema
+    /// The class's name, as `skip_errors` and `overrides` name it; tried before the built-in classes.
     pub name: ClassName,
     /// Regular expressions (Rust `regex` syntax), matched case-insensitively
     /// anywhere in the message.
@@ -146,17 +143,14 @@ pub struct ErrorClassSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassOverride {
-    // Restarts allowed for a failure of this class (0–100); unset keeps the policy's `max_retries`.
-    #[allow(missing_docs)] // a doc comment would change the committed schema
+    /// Restarts allowed for a failure of this class (0–100); unset keeps the policy's `max_retries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub max_retries: Option<u32>,
-    // The class's `retry_window`; unset keeps the policy's.
-    #[allow(missing_docs)] // a doc comment would change the committed schema
+    /// The class's `retry_window`; unset keeps the policy's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_window: Option<Duration>,
-    // The class's backoff, laid over the policy's field by field.
-    #[allow(missing_docs)] // a doc comment would change the committed schema
+    /// The class's backoff, laid over the policy's field by field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<BackoffPatch>,
 }
