@@ -1,6 +1,5 @@
 //! `appflow-retry-demo [--scenario FILE] [--policies DIR] [--time-scale X] [--color auto|always|never]`
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,10 +40,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // auto: the ecosystem's rules (anstream): a terminal, unless NO_COLOR
+    // is set or TERM is dumb; CLICOLOR_FORCE forces colours into a pipe.
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal(),
+        Color::Auto => anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
     };
     let scale = args.time_scale.unwrap_or(scenario.time_scale);
     let mut stdout = std::io::stdout();

@@ -65,3 +65,42 @@ async fn a_deactivated_scheduled_flow_is_reactivated_and_runs_again() {
         "{text}"
     );
 }
+
+/// The demo binary on a short scenario, its stdout piped, with `env` set.
+fn demo_output(env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "start: 2026-11-29T09:00:00Z\nflows:\n- {name: marketo-leads, failure: 'Session expired', expect: [skip]}\n",
+    )
+    .unwrap();
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_appflow-retry-demo"));
+    command
+        .args([
+            "--scenario",
+            path.to_str().unwrap(),
+            "--policies",
+            policies.to_str().unwrap(),
+            "--time-scale",
+            "0",
+        ])
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn colours_follow_the_terminal_conventions() {
+    // Piped: plain, unless CLICOLOR_FORCE asks; NO_COLOR wins over it.
+    assert!(!demo_output(&[]).contains('\x1b'));
+    assert!(demo_output(&[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
+    assert!(!demo_output(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}

@@ -165,6 +165,9 @@ mod editor_tests {
             schema["properties"]["skip_errors"]["default"],
             serde_json::json!(["auth", "permission", "config"])
         );
-        assert!(schema["properties"]["flow"].get("default").is_none(), "a flow has no default");
+        assert!(
+            schema["properties"]["flow"].get("default").is_none(),
+            "a flow has no default"
+        );
     }
 }
