@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod aws_error;
+pub mod check_flows;
 pub mod explain;
 pub mod files;
 pub mod plan;

@@ -57,6 +57,19 @@ enum Command {
         /// stdout; github: GitHub Actions annotations on stdout.
         #[arg(long, value_enum, default_value = "text")]
         format: validate::Format,
+        /// Also compare the files with the account's flows (ListFlows): a
+        /// file for a flow that does not exist, flows without a file.
+        #[arg(long)]
+        check_flows: bool,
+        /// The AWS region for --check-flows (default: the environment's).
+        #[arg(long, requires = "check_flows")]
+        region: Option<String>,
+        /// The AWS profile for --check-flows.
+        #[arg(long, requires = "check_flows")]
+        profile: Option<String>,
+        /// Send --check-flows' calls to this endpoint (an emulator).
+        #[arg(long, requires = "check_flows")]
+        endpoint_url: Option<String>,
     },
     /// Print the JSON Schema of a policy file (policies/schema.json is this output).
     Schema,
@@ -287,7 +300,14 @@ fn warn_problems(diags: &[Diagnostic]) {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let verbose = cli.verbose || std::env::var_os("RUST_LOG").is_some();
     match cli.command {
-        Command::Validate { paths, format } => {
+        Command::Validate {
+            paths,
+            format,
+            check_flows,
+            region,
+            profile,
+            endpoint_url,
+        } => {
             let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
             let report = validate::validate_paths(&refs)?;
             let diags = &report.diagnostics;
@@ -296,16 +316,46 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::from(1)
             };
+            let flows = if check_flows {
+                let conn = appflow_retry_cli::check_flows::Connection {
+                    region,
+                    endpoint_url,
+                    profile,
+                    verbose,
+                };
+                Some(async_runtime()?.block_on(appflow_retry_cli::check_flows::check_flows(&conn, &report.governed))?)
+            } else {
+                None
+            };
+            let flow_warnings = flows
+                .as_ref()
+                .map(appflow_retry_cli::check_flows::warnings)
+                .unwrap_or_default();
             match format {
                 validate::Format::Json => {
-                    outln!("{}", validate::render_json(&report));
+                    let mut doc: serde_json::Value =
+                        serde_json::from_str(&validate::render_json(&report)).map_err(|e| CliError(e.to_string()))?;
+                    if let Some(f) = &flows {
+                        doc["flows"] = serde_json::to_value(f).map_err(|e| CliError(e.to_string()))?;
+                    }
+                    outln!("{doc}");
                     return Ok(code);
                 }
                 validate::Format::Github => {
                     outp!("{}", validate::render_github(&report));
+                    for w in &flow_warnings {
+                        outln!(
+                            "::warning title=appflow-retry validate --check-flows::{}",
+                            w.replace('%', "%25")
+                        );
+                    }
                     return Ok(code);
                 }
-                validate::Format::Text => {}
+                validate::Format::Text => {
+                    for w in &flow_warnings {
+                        eprintln!("warning: {w}");
+                    }
+                }
             }
             // At a terminal, each problem with its line and a caret; the
             // one-line form alone for CI and editors.

@@ -18,6 +18,8 @@ pub struct Report {
     pub files_checked: usize,
     /// Files and folders under a policy directory that were not read.
     pub unread: Vec<crate::files::Unread>,
+    /// The flows the files govern, each with its file (usable or not).
+    pub governed: std::collections::BTreeMap<String, String>,
 }
 
 /// Validates each path (a policy directory or one file).
@@ -27,13 +29,23 @@ pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
         diagnostics: Vec::new(),
         files_checked: 0,
         unread: Vec::new(),
+        governed: std::collections::BTreeMap::new(),
     };
     for path in paths {
         let set = read_path(path)?;
         report.files_checked += set.sources.len() + set.not_utf8.len();
         report.unread.extend(set.unread.iter().cloned());
         report.diagnostics.extend(stale_schema(&set));
-        report.diagnostics.extend(validate_set(&set, &schema).diagnostics);
+        let validated = validate_set(&set, &schema);
+        report.governed.extend(
+            validated
+                .set
+                .flows
+                .iter()
+                .map(|(flow, f)| (flow.clone(), f.source.clone())),
+        );
+        report.governed.extend(validated.broken_flows.clone());
+        report.diagnostics.extend(validated.diagnostics);
     }
     Ok(report)
 }
@@ -189,6 +201,7 @@ mod tests {
             }],
             files_checked: 2,
             unread: vec![],
+            governed: Default::default(),
         };
         assert_eq!(
             render_github(&report),
