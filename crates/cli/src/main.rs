@@ -49,6 +49,11 @@ struct Cli {
 enum Command {
     /// Check policy files: YAML, the JSON Schema, and the semantic rules.
     /// Prints every problem as file:line:column: message; exits 1 if any.
+    #[command(after_help = "Examples:
+  appflow-retry validate                       # ./policies
+  appflow-retry validate policies/flows/salesforce-accounts.yaml
+  appflow-retry validate --format github       # annotations in a GitHub workflow
+  appflow-retry validate --check-flows --region eu-west-1")]
     Validate {
         /// Policy directories (default.yaml + flows/*.yaml) or single files.
         #[arg(default_value = "policies")]
@@ -74,6 +79,10 @@ enum Command {
     /// Print the JSON Schema of a policy file (policies/schema.json is this output).
     Schema,
     /// Print the restart schedule of a flow for one error class.
+    #[command(after_help = "Examples:
+  appflow-retry plan salesforce-accounts
+  appflow-retry plan salesforce-accounts --class sf_api_limit --json
+  appflow-retry plan nightly-orders-sync --trigger scheduled")]
     Plan {
         /// The AppFlow flow name.
         flow: String,
@@ -91,6 +100,9 @@ enum Command {
         json: bool,
     },
     /// Print the decision for a failed run, or a deactivated flow, as one JSON object.
+    #[command(after_help = "Examples:
+  aws appflow describe-flow-execution-records --flow-name salesforce-accounts > history.json
+  appflow-retry explain --event event.json --history history.json --now 2026-11-29T09:10:00Z")]
     Explain {
         /// The EventBridge "AppFlow End Flow Run Report" event, or an "AppFlow
         /// Scheduled Flow Deactivated" / "AppFlow Event Flow Deactivated" event.
@@ -133,6 +145,9 @@ enum Command {
     /// on on-failure (asynchronously) and the message deleted once Lambda
     /// accepted it. Exits 1 when any message could not be handled (it stays
     /// in its queue).
+    #[command(after_help = "Examples:
+  appflow-retry redrive --terraform-dir terraform --dry-run
+  appflow-retry redrive --terraform-dir terraform --max 20")]
     Redrive {
         /// The Terraform root module applied: its outputs name both queues
         /// and the function (`terraform output -json` is run there).
@@ -169,6 +184,9 @@ enum Command {
     },
     /// List pending restarts (executions waiting out their backoff) and
     /// recent decisions, read from the retry state machine's executions.
+    #[command(after_help = "Examples:
+  appflow-retry status --terraform-dir terraform
+  appflow-retry status --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry --flow salesforce-accounts --since 2h")]
     Status {
         #[command(flatten)]
         deployment: DeploymentArgs,
@@ -196,6 +214,9 @@ enum Command {
     /// naming who and why). An execution past its Wait is refused: its
     /// restart may have called StartFlow already. Exits 1 when any was
     /// refused or could not be stopped.
+    #[command(after_help = "Examples:
+  appflow-retry cancel --terraform-dir terraform --flow salesforce-accounts --dry-run
+  appflow-retry cancel --terraform-dir terraform --flow salesforce-accounts --reason \"connector maintenance\"")]
     Cancel {
         #[command(flatten)]
         deployment: DeploymentArgs,
@@ -629,5 +650,54 @@ fn main() -> ExitCode {
             eprintln!("appflow-retry: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// A line's words, quotes kept together (enough for the examples).
+    fn words(line: &str) -> Vec<String> {
+        let line = line.split(" # ").next().unwrap_or(line);
+        let mut out = Vec::new();
+        let mut word = String::new();
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !word.is_empty() {
+                        out.push(std::mem::take(&mut word));
+                    }
+                }
+                c => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+        out
+    }
+
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let mut checked = 0;
+        for sub in Cli::command().get_subcommands() {
+            let Some(help) = sub.get_after_help() else { continue };
+            for line in help.to_string().lines() {
+                let Some(example) = line.trim().strip_prefix("appflow-retry ") else {
+                    continue;
+                };
+                let mut args = vec!["appflow-retry".to_owned()];
+                args.extend(words(example));
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    panic!("{}: {line}\n{e}", sub.get_name());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 12, "{checked} examples");
     }
 }
