@@ -396,6 +396,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for u in &report.unread {
                 eprintln!("warning: {u}");
             }
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
             let files = plural(report.files_checked, "policy file");
             let unread = match report.unread.len() {
                 0 => String::new(),

@@ -20,6 +20,26 @@ pub struct Report {
     pub unread: Vec<crate::files::Unread>,
     /// The flows the files govern, each with its file (usable or not).
     pub governed: std::collections::BTreeMap<String, String>,
+    /// Warnings about valid files: settings the service cannot honour in
+    /// full (a window the reconciliation sweep may never look inside).
+    pub warnings: Vec<String>,
+}
+
+/// The shortest `retry_window` (the longest of a policy's windows) inside
+/// which the reconciliation sweep surely looks: its grace plus the default
+/// `sweep_interval_minutes` (15). A failure whose event was lost in a
+/// shorter window can pass it between two sweeps (docs/design.md §5.9).
+pub const SWEEP_REACH_MINUTES: u64 = appflow_retry_runtime::SWEEP_GRACE_MINUTES.unsigned_abs() + 15;
+
+/// The warning for a policy whose longest window the sweep may miss.
+fn short_window(source: &str, policy: &appflow_retry_policy::Policy) -> Option<String> {
+    let window = policy.longest_window();
+    (window.as_secs() < SWEEP_REACH_MINUTES * 60).then(|| {
+        format!(
+            "{source}: retry_window {window} is shorter than {SWEEP_REACH_MINUTES}m: a failure whose event AppFlow loses can pass its window before the reconciliation sweep looks (its grace of {}m plus the default sweep_interval_minutes of 15), and is then never decided; a window of {SWEEP_REACH_MINUTES}m or more is swept at least once",
+            appflow_retry_runtime::SWEEP_GRACE_MINUTES
+        )
+    })
 }
 
 /// Validates each path (a policy directory or one file).
@@ -30,6 +50,7 @@ pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
         files_checked: 0,
         unread: Vec::new(),
         governed: std::collections::BTreeMap::new(),
+        warnings: Vec::new(),
     };
     for path in paths {
         let set = read_path(path)?;
@@ -45,6 +66,16 @@ pub fn validate_paths(paths: &[&Path]) -> Result<Report, CliError> {
                 .map(|(flow, f)| (flow.clone(), f.source.clone())),
         );
         report.governed.extend(validated.broken_flows.clone());
+        if let Some(default) = &validated.set.default
+            && let Ok(resolved) = validated.set.resolve("")
+        {
+            report.warnings.extend(short_window(&default.source, &resolved.policy));
+        }
+        for (flow, file) in &validated.set.flows {
+            if let Ok(resolved) = validated.set.resolve(flow) {
+                report.warnings.extend(short_window(&file.source, &resolved.policy));
+            }
+        }
         report.diagnostics.extend(validated.diagnostics);
     }
     Ok(report)
@@ -123,6 +154,7 @@ pub fn render_json(report: &Report) -> String {
         "files_checked": report.files_checked,
         "problems": problems,
         "not_read": not_read,
+        "warnings": report.warnings,
     })
     .to_string()
 }
@@ -146,6 +178,9 @@ pub fn render_github(report: &Report) -> String {
             property(&u.path.display().to_string()),
             data(&u.why)
         ));
+    }
+    for w in &report.warnings {
+        out.push_str(&format!("::warning title=appflow-retry validate::{}\n", data(w)));
     }
     out.push_str(&format!(
         "::notice title=appflow-retry validate::{} problem(s) in {} policy file(s)\n",
@@ -202,6 +237,7 @@ mod tests {
             files_checked: 2,
             unread: vec![],
             governed: Default::default(),
+            warnings: vec![],
         };
         assert_eq!(
             render_github(&report),

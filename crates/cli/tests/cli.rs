@@ -1003,3 +1003,29 @@ fn plan_of_a_scheduled_flow_shows_no_restarts() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_window_the_sweep_may_never_look_inside_is_a_warning() {
+    // The default's 20m window is inherited by b; a's own 1h is long enough.
+    let set = Set::new(
+        Some("retry_window: 20m\n"),
+        &[
+            ("a.yaml", "flow: orders-a\nretry_window: 1h\n"),
+            ("b.yaml", "flow: orders-b\n"),
+        ],
+    );
+    let out = set.validate();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "a warning, not a problem: {err}");
+    assert!(
+        err.contains("warning: ./default.yaml: retry_window 20m is shorter than 25m"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: ./flows/b.yaml: retry_window 20m is shorter than 25m"),
+        "{err}"
+    );
+    assert!(!err.contains("a.yaml"), "{err}");
+    // This repository's policies: none.
+    assert!(!stderr(&run_in(&repo(), &["validate"])).contains("warning"));
+}
