@@ -27,7 +27,7 @@ endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
         schema bench bench-outage example demo demo-check package deploy clean help tools-test deny \
-        e2e e2e-skipped deploy-local install checkov terraform-test cli
+        e2e e2e-skipped deploy-local install checkov terraform-test cli feature-check
 
 all: build
 
@@ -63,7 +63,7 @@ build:
 # The Terraform e2e runs when Terraform is installed; `make e2e` alone fails without it.
 E2E := $(if $(shell command -v $(TERRAFORM) 2> /dev/null),e2e,e2e-skipped)
 
-test: test-rust tools-test policies schema-check lint deny terraform-test checkov demo-check $(E2E)
+test: test-rust feature-check tools-test policies schema-check lint deny terraform-test checkov demo-check $(E2E)
 
 # The integration tests start moto (pinned, from PyPI) on free loopback ports.
 test-rust: venv
@@ -75,6 +75,12 @@ $(VENV)/.installed: tools/requirements-moto.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-moto.txt
 	touch $@
+
+# One feature set for every build (crates/workspace-hack): after the tests'
+# build, `-p appflow-retry-cli`, `-p appflow-retry-demo` and `--workspace`
+# must compile nothing new.
+feature-check:
+	$(PYTHON) tools/check_feature_set.py
 
 # The Python tools' own tests (the Lambda zip checker, the moto shim).
 tools-test: venv

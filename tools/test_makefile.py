@@ -20,6 +20,7 @@ INTERNAL = {
     "clippy": "a step of `make lint`",
     "schema-check": "a step of `make test`",
     "demo-check": "a step of `make test`",
+    "feature-check": "a step of `make test`",
     "e2e-skipped": "what `make test` runs without Terraform",
     "cli": "builds the CLI for the targets that run it",
     "help": "this list",
