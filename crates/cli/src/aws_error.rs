@@ -9,7 +9,10 @@ use appflow_retry_runtime::ports::PortError;
 pub fn one_line(service: &str, error: &PortError, verbose: bool) -> String {
     let text = error.to_string();
     let lower = text.to_ascii_lowercase();
-    let line = if lower.contains("no credentials") || lower.contains("credential provider") {
+    let line = if lower.contains("no credentials")
+        || lower.contains("credential provider")
+        || lower.contains("loading credentials")
+    {
         format!(
             "{service}: no AWS credentials found: set AWS_PROFILE or give --profile (after `aws configure` or `aws sso login`), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
@@ -66,6 +69,10 @@ mod tests {
         let cases = [
             (
                 unavailable("dispatch failure: other: the credential provider was not enabled: no credentials found in chain. Attempted:\n  Environment: ..."),
+                "Step Functions: no AWS credentials found: set AWS_PROFILE",
+            ),
+            (
+                unavailable("dispatch failure: other: an error occurred while loading credentials: failed to load IMDS session token: service error: request forbidden: IMDS is disabled or the caller has insufficient permissions."),
                 "Step Functions: no AWS credentials found: set AWS_PROFILE",
             ),
             (

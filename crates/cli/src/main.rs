@@ -48,7 +48,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check policy files: YAML, the JSON Schema, and the semantic rules.
-    /// Prints every problem as file:line:column: message; exits 1 if any.
+    ///
+    /// Prints every problem as file:line:column: message (with the line and a
+    /// caret at a terminal) and exits 1 if there is any.
     #[command(after_help = "Examples:
   appflow-retry validate                       # ./policies
   appflow-retry validate policies/flows/salesforce-accounts.yaml
@@ -76,7 +78,9 @@ enum Command {
         #[arg(long, requires = "check_flows")]
         endpoint_url: Option<String>,
     },
-    /// Print the JSON Schema of a policy file (policies/schema.json is this output).
+    /// Print the JSON Schema of a policy file.
+    ///
+    /// policies/schema.json is this output (`make schema` writes it).
     Schema,
     /// Print the restart schedule of a flow for one error class.
     #[command(after_help = "Examples:
@@ -99,7 +103,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the decision for a failed run, or a deactivated flow, as one JSON object.
+    /// Print the decision for a failed run or a deactivated flow, as JSON.
+    ///
+    /// The same decision the on-failure Lambda makes, from files: the event,
+    /// the flow's run history and the policies.
     #[command(after_help = "Examples:
   aws appflow describe-flow-execution-records --flow-name salesforce-accounts > history.json
   appflow-retry explain --event event.json --history history.json --now 2026-11-29T09:10:00Z")]
@@ -138,13 +145,16 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `appflow-retry man | man -l -`.
+    /// Print the manual page (roff).
+    ///
+    /// Read it with `appflow-retry man | man -l -`.
     Man,
-    /// Replay the failures parked in the rule's dead-letter queue and
-    /// on-failure's errors queue: each message's original event is invoked
-    /// on on-failure (asynchronously) and the message deleted once Lambda
-    /// accepted it. Exits 1 when any message could not be handled (it stays
-    /// in its queue).
+    /// Replay the failures parked in the dead-letter and errors queues.
+    ///
+    /// The rule's dead-letter queue and on-failure's errors queue: each
+    /// message's original event is invoked on on-failure (asynchronously) and
+    /// the message deleted once Lambda accepted it. Exits 1 when any message
+    /// could not be handled (it stays in its queue).
     #[command(after_help = "Examples:
   appflow-retry redrive --terraform-dir terraform --dry-run
   appflow-retry redrive --terraform-dir terraform --max 20")]
@@ -178,12 +188,14 @@ enum Command {
         /// Send every AWS call to this endpoint (an emulator).
         #[arg(long)]
         endpoint_url: Option<String>,
-        /// The AWS profile (default: AWS_PROFILE, else the default profile).
-        #[arg(long)]
+        /// The AWS profile (default: the default profile).
+        #[arg(long, env = "AWS_PROFILE")]
         profile: Option<String>,
     },
-    /// List pending restarts (executions waiting out their backoff) and
-    /// recent decisions, read from the retry state machine's executions.
+    /// List pending restarts and recent decisions.
+    ///
+    /// Pending restarts are executions waiting out their backoff; both are
+    /// read from the retry state machine's executions.
     #[command(after_help = "Examples:
   appflow-retry status --terraform-dir terraform
   appflow-retry status --state-machine-arn arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry --flow salesforce-accounts --since 2h")]
@@ -210,10 +222,12 @@ enum Command {
         #[arg(long, hide = true, value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
-    /// Stop pending restarts (StopExecution, error `Cancelled`, a cause
-    /// naming who and why). An execution past its Wait is refused: its
-    /// restart may have called StartFlow already. Exits 1 when any was
-    /// refused or could not be stopped.
+    /// Stop pending restarts of a flow, or one execution.
+    ///
+    /// StopExecution with the error `Cancelled` and a cause naming who and
+    /// why. An execution past its Wait is refused: its restart may have
+    /// called StartFlow already. Exits 1 when any was refused or could not
+    /// be stopped.
     #[command(after_help = "Examples:
   appflow-retry cancel --terraform-dir terraform --flow salesforce-accounts --dry-run
   appflow-retry cancel --terraform-dir terraform --flow salesforce-accounts --reason \"connector maintenance\"")]
@@ -245,8 +259,8 @@ enum Command {
 /// Where the retry state machine is, and how to reach AWS.
 #[derive(clap::Args)]
 struct DeploymentArgs {
-    /// The retry state machine (default: the APPFLOW_RETRY_STATE_MACHINE_ARN variable).
-    #[arg(long, conflicts_with = "terraform_dir")]
+    /// The retry state machine (from the variable only when --terraform-dir is not given).
+    #[arg(long, env = appflow_retry_cli::status::STATE_MACHINE_ENV)]
     state_machine_arn: Option<String>,
     /// The Terraform root module applied: its output `state_machine_arn`
     /// (`terraform output -json` is run there).
@@ -258,21 +272,32 @@ struct DeploymentArgs {
     /// Send every AWS call to this endpoint (an emulator).
     #[arg(long)]
     endpoint_url: Option<String>,
-    /// The AWS profile (default: AWS_PROFILE, else the default profile).
-    #[arg(long)]
+    /// The AWS profile (default: the default profile).
+    #[arg(long, env = "AWS_PROFILE")]
     profile: Option<String>,
 }
 
 impl DeploymentArgs {
-    fn into_deployment(self, verbose: bool) -> Deployment {
-        Deployment {
-            state_machine_arn: self.state_machine_arn,
+    /// `arn_from_env`: `--state-machine-arn` came from the variable, which
+    /// an explicit `--terraform-dir` overrides (flags before the environment).
+    fn into_deployment(self, verbose: bool, arn_from_env: bool) -> Result<Deployment, CliError> {
+        let state_machine_arn = match (&self.state_machine_arn, &self.terraform_dir) {
+            (Some(_), Some(_)) if arn_from_env => None,
+            (Some(_), Some(_)) => {
+                return Err(CliError(
+                    "--state-machine-arn and --terraform-dir both name the state machine: give one".to_owned(),
+                ));
+            }
+            _ => self.state_machine_arn,
+        };
+        Ok(Deployment {
+            state_machine_arn,
             terraform_dir: self.terraform_dir,
             region: self.region,
             endpoint_url: self.endpoint_url,
             profile: self.profile,
             verbose,
-        }
+        })
     }
 }
 
@@ -318,7 +343,15 @@ fn warn_problems(diags: &[Diagnostic]) {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, CliError> {
+/// Whether the subcommand's `--state-machine-arn` was read from its variable.
+fn arn_from_env(matches: &clap::ArgMatches) -> bool {
+    matches.subcommand().is_some_and(|(_, sub)| {
+        sub.ids().any(|id| id == "state_machine_arn")
+            && sub.value_source("state_machine_arn") == Some(clap::parser::ValueSource::EnvVariable)
+    })
+}
+
+fn run(cli: Cli, arn_from_env: bool) -> Result<ExitCode, CliError> {
     let verbose = cli.verbose || std::env::var_os("RUST_LOG").is_some();
     match cli.command {
         Command::Validate {
@@ -571,7 +604,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 max_executions,
                 last,
             };
-            let s = async_runtime()?.block_on(status::status(&deployment.into_deployment(verbose), &query, now))?;
+            let s = async_runtime()?.block_on(status::status(
+                &deployment.into_deployment(verbose, arn_from_env)?,
+                &query,
+                now,
+            ))?;
             if json {
                 outln!(
                     "{}",
@@ -597,7 +634,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 (None, None) => return Err(CliError("give --flow or --execution".into())),
             };
             let (lines, truncated) = async_runtime()?.block_on(status::cancel(
-                &deployment.into_deployment(verbose),
+                &deployment.into_deployment(verbose, arn_from_env)?,
                 &target,
                 reason.as_deref(),
                 dry_run,
@@ -647,7 +684,12 @@ fn out(args: std::fmt::Arguments<'_>) {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli, arn_from_env(&matches)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("appflow-retry: {e}");
@@ -660,6 +702,41 @@ fn main() -> ExitCode {
 mod help_tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn every_command_is_summed_up_in_one_short_line() {
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+            assert!(!about.is_empty(), "{} has no summary", sub.get_name());
+            assert!(
+                about.len() <= 72 && !about.contains('\n'),
+                "{}: the summary is one line of at most 72 characters, the details go after a blank line: {about}",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_variables_a_flag_reads_are_shown_by_its_help() {
+        let cmd = Cli::command();
+        for name in ["status", "cancel", "redrive"] {
+            let Some(sub) = cmd.find_subcommand(name) else {
+                unreachable!("{name} is a subcommand")
+            };
+            let envs: Vec<String> = sub
+                .get_arguments()
+                .filter_map(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()))
+                .collect();
+            assert!(envs.contains(&"AWS_PROFILE".to_owned()), "{name}: {envs:?}");
+            if name != "redrive" {
+                assert!(
+                    envs.contains(&appflow_retry_cli::status::STATE_MACHINE_ENV.to_owned()),
+                    "{name}: {envs:?}"
+                );
+            }
+        }
+    }
 
     /// A line's words, quotes kept together (enough for the examples).
     fn words(line: &str) -> Vec<String> {

@@ -1029,3 +1029,52 @@ fn a_window_the_sweep_may_never_look_inside_is_a_warning() {
     // This repository's policies: none.
     assert!(!stderr(&run_in(&repo(), &["validate"])).contains("warning"));
 }
+
+/// `status` with the state machine's variable set: an explicit
+/// `--terraform-dir` wins over it, the flag and `--terraform-dir` together
+/// are refused, and the variable alone is used (the call then fails on a
+/// closed port, as one line).
+#[test]
+fn the_state_machine_variable_yields_to_an_explicit_terraform_dir() {
+    let arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:appflow-retry-retry";
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("APPFLOW_RETRY_STATE_MACHINE_ARN", arn)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["status", "--terraform-dir", "no-such-root"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "appflow-retry: --terraform-dir no-such-root: not a directory (give the Terraform root module you applied, e.g. terraform)"
+    );
+
+    let out = run(&[
+        "cancel",
+        "--flow",
+        "f",
+        "--state-machine-arn",
+        arn,
+        "--terraform-dir",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("both name the state machine: give one"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(&["status", "--endpoint-url", "http://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "appflow-retry: Step Functions: cannot reach the AWS endpoint: check the network, --region and --endpoint-url"
+    );
+}
