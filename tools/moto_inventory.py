@@ -39,6 +39,7 @@ def inventory(endpoint, region="us-east-1"):
     rules = [r["Name"] for r in pages("events", "list_rules", "Rules")]
     out = {
         "cloudwatch alarms": [a["AlarmName"] for a in pages("cloudwatch", "describe_alarms", "MetricAlarms")],
+        "cloudwatch dashboards": [d["DashboardName"] for d in pages("cloudwatch", "list_dashboards", "DashboardEntries")],
         "eventbridge buses (other than default)": [
             b["Name"] for b in events.list_event_buses().get("EventBuses", []) if b["Name"] != "default"
         ],
@@ -66,6 +67,10 @@ def inventory(endpoint, region="us-east-1"):
         ],
         "logs groups": [g["logGroupName"] for g in pages("logs", "describe_log_groups", "logGroups")],
         "logs metric filters": [f["filterName"] for f in pages("logs", "describe_metric_filters", "metricFilters")],
+        # Saved Logs Insights queries (the moto shim serves them).
+        "logs query definitions": [
+            q["name"] for q in pages("logs", "describe_query_definitions", "queryDefinitions")
+        ],
         "sfn state machines": [m["name"] for m in pages("stepfunctions", "list_state_machines", "stateMachines")],
         "sns topics": [t["TopicArn"] for t in pages("sns", "list_topics", "Topics")],
         "sns subscriptions": [s["SubscriptionArn"] for s in pages("sns", "list_subscriptions", "Subscriptions")],

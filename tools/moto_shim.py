@@ -15,6 +15,11 @@ against moto (make e2e, make deploy-local).
 Without them moto answers an HTML 500, which the provider retries as a
 transient error: the apply looks hung.
 
+And CloudWatch Logs' saved queries, which moto 5.2.5 lacks and the
+dashboard's aws_cloudwatch_query_definition needs: PutQueryDefinition
+(create, or update by queryDefinitionId), DescribeQueryDefinitions (by name
+prefix) and DeleteQueryDefinition, kept per account and region.
+
 And what moto's IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT, switched on
 and off at run time by POST /moto-api/reset-auth) needs to check the
 service's roles as AWS would (make e2e):
@@ -296,12 +301,62 @@ def install_state_machine_credentials():
         module.boto_client_for = boto_client_for
 
 
+#: Saved Logs Insights queries: (account, region) -> {id: definition}.
+QUERY_DEFINITIONS = {}
+_QUERY_LOCK = threading.Lock()
+
+
+def _queries(response):
+    return QUERY_DEFINITIONS.setdefault((response.current_account, response.region), {})
+
+
+def put_query_definition(self):
+    import time
+    import uuid
+
+    name = self._get_param("name")
+    query = self._get_param("queryString")
+    if not isinstance(name, str) or not name or not isinstance(query, str) or not query:
+        from moto.logs.exceptions import InvalidParameterException
+
+        raise InvalidParameterException("name and queryString are required")
+    with _QUERY_LOCK:
+        store = _queries(self)
+        qid = self._get_param("queryDefinitionId") or str(uuid.uuid4())
+        store[qid] = {
+            "queryDefinitionId": qid,
+            "name": name,
+            "queryString": query,
+            "logGroupNames": self._get_param("logGroupNames") or [],
+            "lastModified": int(time.time() * 1000),
+        }
+    return json.dumps({"queryDefinitionId": qid})
+
+
+def describe_query_definitions(self):
+    prefix = self._get_param("queryDefinitionNamePrefix") or ""
+    with _QUERY_LOCK:
+        found = [q for q in _queries(self).values() if q["name"].startswith(prefix)]
+    return json.dumps({"queryDefinitions": sorted(found, key=lambda q: q["name"])})
+
+
+def delete_query_definition(self):
+    with _QUERY_LOCK:
+        gone = _queries(self).pop(self._get_param("queryDefinitionId"), None)
+    return json.dumps({"success": gone is not None})
+
+
 def install():
     """Adds the two actions to moto's Step Functions responses (moto
     dispatches an action to the method of the same snake_case name), and
     the IAM enforcement's fixes (module doc)."""
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+    from moto.logs.responses import LogsResponse
+
+    LogsResponse.put_query_definition = put_query_definition
+    LogsResponse.describe_query_definitions = describe_query_definitions
+    LogsResponse.delete_query_definition = delete_query_definition
     install_iam()
     install_state_machine_credentials()
 

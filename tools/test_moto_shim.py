@@ -114,6 +114,28 @@ class ShimTest(unittest.TestCase):
         self.assertEqual(raised.exception.response["Error"]["Code"], "StateMachineDoesNotExist")
 
 
+    def test_saved_queries_are_put_described_updated_and_deleted(self):
+        logs = boto3.client(
+            "logs",
+            endpoint_url=self.sfn.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        qid = logs.put_query_definition(
+            name="appflow-retry/decisions-24h", queryString="fields @timestamp", logGroupNames=["/aws/lambda/x"]
+        )["queryDefinitionId"]
+        logs.put_query_definition(name="other/q", queryString="fields @message")
+        found = logs.describe_query_definitions(queryDefinitionNamePrefix="appflow-retry/")["queryDefinitions"]
+        self.assertEqual([(q["queryDefinitionId"], q["queryString"], q["logGroupNames"]) for q in found], [(qid, "fields @timestamp", ["/aws/lambda/x"])])
+        logs.put_query_definition(queryDefinitionId=qid, name="appflow-retry/decisions-24h", queryString="fields @message")
+        found = logs.describe_query_definitions(queryDefinitionNamePrefix="appflow-retry/")["queryDefinitions"]
+        self.assertEqual([q["queryString"] for q in found], ["fields @message"])
+        self.assertTrue(logs.delete_query_definition(queryDefinitionId=qid)["success"])
+        self.assertEqual(logs.describe_query_definitions(queryDefinitionNamePrefix="appflow-retry/")["queryDefinitions"], [])
+        self.assertFalse(logs.delete_query_definition(queryDefinitionId=qid)["success"])
+
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 

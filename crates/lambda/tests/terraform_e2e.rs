@@ -110,6 +110,8 @@ const LISTED: &[(&str, &str)] = &[
     ("aws_cloudwatch_log_group", "logs groups"),
     ("aws_cloudwatch_log_metric_filter", "logs metric filters"),
     ("aws_cloudwatch_metric_alarm", "cloudwatch alarms"),
+    ("aws_cloudwatch_dashboard", "cloudwatch dashboards"),
+    ("aws_cloudwatch_query_definition", "logs query definitions"),
     ("aws_iam_role", "iam roles"),
     ("aws_iam_role_policy", "iam role policies"),
     ("aws_kms_alias", "kms aliases (not AWS managed)"),

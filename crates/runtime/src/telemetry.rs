@@ -12,6 +12,46 @@ use crate::policy_cache::LoadedPolicy;
 /// The CloudWatch namespace of the service's metrics.
 pub const NAMESPACE: &str = "AppFlowRetry";
 
+/// A metric the handlers emit in [`NAMESPACE`]: counted by `dimension`
+/// and in total. `terraform/modules/service/metrics.json` lists the same
+/// (a test here holds them equal); the alarms and the dashboard name only
+/// metrics listed there (Terraform's tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    /// The metric's name.
+    pub name: &'static str,
+    /// The dimension besides the total, if any.
+    pub dimension: Option<&'static str>,
+}
+
+/// One per decision, by `Action` (on-failure, the sweep).
+pub const DECISIONS: Metric = Metric {
+    name: "Decisions",
+    dimension: Some("Action"),
+};
+/// A flow whose policy cannot be used, by `Flow`.
+pub const BROKEN_POLICIES: Metric = Metric {
+    name: "BrokenPolicies",
+    dimension: Some("Flow"),
+};
+/// No default policy parameter: the built-in defaults apply.
+pub const DEFAULT_POLICY_MISSING: Metric = Metric {
+    name: "DefaultPolicyMissing",
+    dimension: None,
+};
+/// A failed run the sweep found with no execution and decided, by `Action`.
+pub const SWEEP_RECOVERED: Metric = Metric {
+    name: "SweepRecovered",
+    dimension: Some("Action"),
+};
+/// A run whose execution holds another decision than this one, by `Flow`.
+pub const DECISION_CONFLICTS: Metric = Metric {
+    name: "DecisionConflicts",
+    dimension: Some("Flow"),
+};
+/// Every metric the code emits.
+pub const METRICS: [Metric; 5] = [DECISIONS, BROKEN_POLICIES, DEFAULT_POLICY_MISSING, SWEEP_RECOVERED, DECISION_CONFLICTS];
+
 /// Logs one decision.
 pub fn decision(d: &Decision, message: &str, policy_broken: bool) {
     tracing::info!(
@@ -126,23 +166,23 @@ pub fn emit(lines: &[String]) {
 pub fn policy_metrics(flow: &str, loaded: &LoadedPolicy, timestamp_ms: i64) -> Vec<String> {
     let mut lines = Vec::new();
     if matches!(loaded.policy.as_ref(), FlowPolicy::Broken(_)) {
-        lines.push(emf_line("BrokenPolicies", &[("Flow", flow)], timestamp_ms));
+        lines.push(emf_line(BROKEN_POLICIES.name, &[("Flow", flow)], timestamp_ms));
     }
     if loaded.default_missing {
-        lines.push(emf_line("DefaultPolicyMissing", &[], timestamp_ms));
+        lines.push(emf_line(DEFAULT_POLICY_MISSING.name, &[], timestamp_ms));
     }
     lines
 }
 
 /// The metric line for one decision, by its action.
 pub fn decision_metric(d: &Decision, timestamp_ms: i64) -> String {
-    emf_line("Decisions", &[("Action", d.action.as_str())], timestamp_ms)
+    emf_line(DECISIONS.name, &[("Action", d.action.as_str())], timestamp_ms)
 }
 
 /// The metric line for one failed run the reconciliation sweep found with
 /// no execution and decided (`SweepRecovered`, by the decision's action).
 pub fn sweep_recovered_metric(action: &str, timestamp_ms: i64) -> String {
-    emf_line("SweepRecovered", &[("Action", action)], timestamp_ms)
+    emf_line(SWEEP_RECOVERED.name, &[("Action", action)], timestamp_ms)
 }
 
 /// Logs a decision conflict (docs/design.md §5.4), as a `warn` line with
@@ -189,12 +229,47 @@ pub fn brief(d: &Decision) -> String {
 
 /// The metric line for a decision conflict (`DecisionConflicts`, by flow and in total).
 pub fn decision_conflict_metric(flow: &str, timestamp_ms: i64) -> String {
-    emf_line("DecisionConflicts", &[("Flow", flow)], timestamp_ms)
+    emf_line(DECISION_CONFLICTS.name, &[("Flow", flow)], timestamp_ms)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The list Terraform's alarms and dashboard are checked against.
+    const LISTED: &str = include_str!("../../../terraform/modules/service/metrics.json");
+
+    #[test]
+    fn the_metrics_file_lists_exactly_what_the_code_emits() {
+        let doc: Value = serde_json::from_str(LISTED).unwrap();
+        assert_eq!(doc["namespace"], NAMESPACE);
+        let mut listed: Vec<(String, Option<String>)> = doc["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["source"] != "log metric filter")
+            .map(|m| (m["name"].as_str().unwrap().to_owned(), m["dimension"].as_str().map(str::to_owned)))
+            .collect();
+        listed.sort();
+        let mut code: Vec<(String, Option<String>)> =
+            METRICS.iter().map(|m| (m.name.to_owned(), m.dimension.map(str::to_owned))).collect();
+        code.sort();
+        assert_eq!(listed, code);
+    }
+
+    #[test]
+    fn each_line_names_its_metric_and_dimension() {
+        for (line, metric) in [
+            (emf_line(DECISIONS.name, &[("Action", "retry")], 0), DECISIONS),
+            (sweep_recovered_metric("retry", 0), SWEEP_RECOVERED),
+            (decision_conflict_metric("f", 0), DECISION_CONFLICTS),
+        ] {
+            let v: Value = serde_json::from_str(&line).unwrap();
+            let m = &v["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(m["Metrics"][0]["Name"], metric.name);
+            assert_eq!(m["Dimensions"][0][0], metric.dimension.unwrap_or_default());
+        }
+    }
 
     #[test]
     fn metric_lines_carry_a_level_lambda_keeps_at_every_application_log_level() {

@@ -967,3 +967,62 @@ run "a_timeout_with_no_room_for_the_pace_is_refused" {
   }
   expect_failures = [aws_lambda_event_source_mapping.restart]
 }
+
+run "the_dashboard_names_only_metrics_the_service_emits" {
+  command = plan
+
+  assert {
+    condition     = can(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets)
+    error_message = "the dashboard body is JSON with widgets"
+  }
+
+  assert {
+    # metrics.json is the list the Rust code is held to (telemetry.rs).
+    condition = length(setsubtract(
+      flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [for m in try(w.properties.metrics, []) : m[1] if m[0] == "AppFlowRetry"]]),
+      [for m in jsondecode(file("metrics.json")).metrics : m.name]
+    )) == 0
+    error_message = "the dashboard names a metric of AppFlowRetry that the service does not emit"
+  }
+
+  assert {
+    condition = length(setsubtract(
+      [for a in aws_cloudwatch_metric_alarm.this : a.metric_name if a.namespace == "AppFlowRetry"],
+      [for m in jsondecode(file("metrics.json")).metrics : m.name]
+    )) == 0
+    error_message = "an alarm watches a metric of AppFlowRetry that the service does not emit"
+  }
+
+  assert {
+    condition     = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : length(w.properties.alarms) if w.type == "alarm"] == [length(aws_cloudwatch_metric_alarm.this)]
+    error_message = "the alarm widget shows every alarm"
+  }
+
+  assert {
+    condition     = contains(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[5].properties.alarms, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:appflow-retry-intake-backlog")
+    error_message = "alarm ARNs are the alarms' own"
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_query_definition.this) == ["broken-policies", "decisions-24h", "why-not-restarted"]
+    error_message = "the saved queries: ${jsonencode(keys(aws_cloudwatch_query_definition.this))}"
+  }
+
+  assert {
+    condition     = alltrue([for q in aws_cloudwatch_query_definition.this : tolist(q.log_group_names) == tolist(["/aws/lambda/appflow-retry-on-failure", "/aws/lambda/appflow-retry-sweep"]) && startswith(q.name, "appflow-retry/")])
+    error_message = "the queries read the deciding functions' logs"
+  }
+}
+
+run "no_dashboard_when_switched_off" {
+  command = plan
+
+  variables {
+    create_dashboard = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_dashboard.this) == 0 && length(aws_cloudwatch_query_definition.this) == 0
+    error_message = "create_dashboard = false creates neither the dashboard nor the queries"
+  }
+}
