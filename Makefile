@@ -27,7 +27,7 @@ endif
 
 .PHONY: all build test test-rust venv policies schema-check lint fmt fmt-check clippy \
         schema bench bench-outage example demo demo-check package deploy clean help tools-test deny \
-        e2e e2e-skipped deploy-local install checkov terraform-test cli feature-check
+        e2e e2e-skipped deploy-local install checkov terraform-test cli feature-check terraform-docs
 
 all: build
 
@@ -45,7 +45,8 @@ help:
 	@printf "  %-20s %s\n" "make test" "everything CI runs: tests, policies, schema, lint, deny, Terraform, checkov, demo, e2e"
 	@printf "  %-20s %s\n" "make lint" "rustfmt --check and clippy (make fmt rewrites)"
 	@printf "  %-20s %s\n" "make deny" "cargo-deny: licenses, sources, duplicate crates (offline)"
-	@printf "  %-20s %s\n" "make terraform-test" "terraform fmt -check, validate and test of every root and module"
+	@printf "  %-20s %s\n" "make terraform-test" "terraform fmt -check, validate and test of every root and module, docs up to date"
+	@printf "  %-20s %s\n" "make terraform-docs" "regenerate the Inputs/Outputs/Resources tables in terraform/**/README.md"
 	@printf "  %-20s %s\n" "make checkov" "the Terraform security scan (0 failed checks)"
 	@printf "  %-20s %s\n" "make e2e" "terraform apply on moto, then the deployed configuration against the code"
 	@echo "Measure"
@@ -72,6 +73,7 @@ test-rust: venv
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: tools/requirements-moto.txt
+	@echo "installing moto (pinned, tools/requirements-moto.txt) into $(VENV): once, about a minute"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-moto.txt
 	touch $@
@@ -109,7 +111,15 @@ schema: cli
 
 # terraform fmt, validate of every root and module, terraform test (plan-level,
 # with a mocked AWS provider where one is needed).
+TF_DOCUMENTED := terraform terraform/modules/service terraform/modules/policies terraform/examples/complete
+
+# The tables between <!-- BEGIN_TF_DOCS --> and <!-- END_TF_DOCS --> in each
+# module's README, generated from its .tf files (terraform-docs' format).
+terraform-docs:
+	$(PYTHON) tools/terraform_docs.py $(TF_DOCUMENTED)
+
 terraform-test:
+	$(PYTHON) tools/terraform_docs.py --check $(TF_DOCUMENTED)
 	$(TERRAFORM) fmt -check -recursive terraform
 	@for d in $(TF_VALIDATED); do \
 	  echo "terraform validate $$d"; \

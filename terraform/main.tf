@@ -71,5 +71,6 @@ module "service" {
   notification_emails     = var.notification_emails
   log_retention_days      = var.log_retention_days
   kms_key_arn             = var.kms_key_arn
+  create_dashboard        = var.create_dashboard
   tags                    = var.tags
 }

@@ -52,3 +52,8 @@ output "policy_parameter_names" {
   description = "SSM parameter of each policy: \"default\" and each flow name."
   value       = merge({ default = module.policies.default_parameter_name }, module.policies.flow_parameter_names)
 }
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard (null when create_dashboard is false)."
+  value       = module.service.dashboard_name
+}

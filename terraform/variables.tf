@@ -35,7 +35,7 @@ variable "notification_emails" {
 }
 
 variable "covered_flows" {
-  description = "Flows to retry: names, or prefixes ending in '*'. Empty: every flow in the account and region."
+  description = "Flows to retry: names, or prefixes ending in '*'. Empty: every flow in the account and region. Narrows the rule, the sweep and the IAM resources. Each name goes into the rule's event pattern (EventBridge: 2,048 characters, or event_pattern_max_chars), each role's inline policy (IAM: 10,240) and the sweep's environment (Lambda: 4 KB): from about 20 to 80 names the plan refuses, naming the limit and the size; use prefixes (salesforce-*) or fewer names."
   type        = list(string)
   default     = []
 }
@@ -47,7 +47,7 @@ variable "sweep_enabled" {
 }
 
 variable "sweep_interval_minutes" {
-  description = "Minutes between two reconciliation sweeps (5-360: the sweep's events expire after one interval, and Lambda allows at most 6 hours)."
+  description = "Minutes between two reconciliation sweeps (5-360: the sweep's events expire after one interval, and Lambda allows at most 6 hours): a failure whose event was lost is decided within about this long."
   type        = number
   default     = 15
 }
@@ -79,6 +79,12 @@ variable "policy_ttl_seconds" {
   description = "How long the Lambdas cache a policy before reading SSM again: an edited policy applies at most this long after `terraform apply`."
   type        = number
   default     = 60
+}
+
+variable "create_dashboard" {
+  description = "Create the CloudWatch dashboard `<name>` and the saved Logs Insights queries (why a flow was not restarted, the last day's decisions, broken policies)."
+  type        = bool
+  default     = true
 }
 
 variable "tags" {

@@ -8,7 +8,7 @@
 ################################################################################
 
 output "parameters" {
-  description = "The SSM parameters to publish, keyed by parameter name: { value = the file's exact text, tier = \"Standard\" | \"Advanced\" (over 4096 bytes), file = path relative to policies_dir, flow = the flow name, null for the default }."
+  description = "The SSM parameters to publish, keyed by parameter name: { value = the file's exact text, tier = \"Standard\" | \"Advanced\" (over 4096 bytes), file = path relative to policies_dir, flow = the flow name, null for the default }. `value` keeps comments. Carries the validation: its preconditions fail the plan on any problem (README, \"What it validates\")."
   value       = tomap(local.parameters)
 
   precondition {
@@ -108,7 +108,7 @@ output "flows" {
 }
 
 output "default_parameter_name" {
-  description = "`<prefix>/default`: the default policy's parameter name, returned even when there is no default.yaml (the service reads that name and falls back to the built-in defaults when it is absent)."
+  description = "`<prefix>/default`: the default policy's parameter name, returned even when there is no default.yaml (the service reads that name and falls back to the built-in defaults when it is absent; useful for IAM). Whether it is published: `contains(keys(module.policies.parameters), module.policies.default_parameter_name)`."
   value       = local.default_parameter_name
 }
 

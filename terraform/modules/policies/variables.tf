@@ -1,5 +1,5 @@
 variable "policies_dir" {
-  description = "Directory holding the policy set: `default.yaml` (optional) and `flows/*.yaml`. A relative path is relative to the directory Terraform runs in; pass e.g. \"$${path.root}/../../policies\"."
+  description = "Directory holding the policy set: `default.yaml` (optional) and `flows/*.yaml`. A relative path is relative to the directory Terraform runs in; pass e.g. \"$${path.root}/../../policies\". Must hold at least one policy file."
   type        = string
   nullable    = false
 
@@ -10,7 +10,7 @@ variable "policies_dir" {
 }
 
 variable "ssm_prefix" {
-  description = "SSM parameter name prefix: `<prefix>/default` and `<prefix>/flows/<encoded flow>`. Must equal the service's APPFLOW_RETRY_POLICY_PREFIX."
+  description = "SSM parameter name prefix: `<prefix>/default` and `<prefix>/flows/<encoded flow>`. Must equal the service's APPFLOW_RETRY_POLICY_PREFIX. Starts with `/`, does not end with `/`, only `A-Z a-z 0-9 _ . - /`; no `//`; at most 13 levels (SSM allows 15 and the module adds `flows/<flow>`); at most 128 characters (so that the longest flow name fits SSM's 1011-character limit on a name with its ARN); must not begin with `aws` or `ssm` (reserved by SSM)."
   type        = string
   default     = "/appflow-retry"
   nullable    = false
@@ -41,7 +41,7 @@ variable "ssm_prefix" {
 }
 
 variable "schema_file" {
-  description = "The policy JSON Schema generated from the service's Rust types (`make schema`). Null: the repository's `policies/schema.json`, found relative to this module. The plan-time checks read the allowed keys, types, enums, ranges and patterns from it."
+  description = "The policy JSON Schema generated from the service's Rust types (`make schema`). Null: the repository's `policies/schema.json`, found relative to this module. The plan-time checks read the allowed keys, types, enums, ranges and patterns from it. Must be readable JSON."
   type        = string
   default     = null
 

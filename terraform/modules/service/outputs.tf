@@ -62,3 +62,8 @@ output "kms_key_arn" {
   description = "The KMS key encrypting the topic, queues, logs and Lambda environment."
   value       = local.kms_key_arn
 }
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard (null when create_dashboard is false)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}

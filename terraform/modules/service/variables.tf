@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name prefix of every resource (functions, roles, queues, topic, state machine, rule)."
+  description = "Name prefix of every resource (functions, roles, queues, topic, state machine, rule, dashboard): 1-40 of A-Z, a-z, 0-9 and -."
   type        = string
   default     = "appflow-retry"
 
@@ -21,7 +21,7 @@ variable "ssm_prefix" {
 }
 
 variable "policy_ttl_seconds" {
-  description = "How long the Lambdas cache a policy in memory before reading SSM again."
+  description = "How long the Lambdas cache a policy in memory before reading SSM again (0-3600 seconds)."
   type        = number
   default     = 60
 
@@ -32,7 +32,7 @@ variable "policy_ttl_seconds" {
 }
 
 variable "lambda" {
-  description = "The Lambda packages (from `make package`) and their settings."
+  description = "The Lambda packages (from `make package`: on_failure_zip, restart_zip, sweep_zip) and their settings: architecture (x86_64 or arm64), memory_size (MB), timeout (seconds), log_level (info: RUST_LOG, and in upper case the Lambda application log level of the JSON log format), on_failure_concurrency, restart_concurrency, sweep_concurrency (reserved concurrency: null, none, by default; else at least 1; a reservation fails the apply on an account with a low concurrency limit), sweep_timeout (60-900), decision_concurrency (2-1000: the intake queue's event source mapping's maximum concurrency; a set on_failure_concurrency must be at least this), restart_rate_per_minute (4-6000: the restart storm guard; a set restart_concurrency must be at least its concurrency, and timeout must leave 30 s beside its pace)."
   type = object({
     on_failure_zip         = string
     restart_zip            = string
@@ -107,7 +107,7 @@ variable "lambda" {
 }
 
 variable "covered_flows" {
-  description = "Flows whose failures are handled: exact names, or prefixes ending in '*' (\"salesforce-*\"). Empty: every flow in the account and region."
+  description = "Flows whose failures are handled: exact names, or prefixes ending in '*' (\"salesforce-*\"). Empty: every flow in the account and region. The plan refuses a list that overflows the rule's event pattern (event_pattern_max_chars), a role's inline policy (10,240 characters) or a function's environment (4 KB): limits.tf."
   type        = list(string)
   default     = []
 
@@ -135,7 +135,7 @@ variable "sweep_enabled" {
 }
 
 variable "sweep_interval_minutes" {
-  description = "Minutes between two reconciliation sweeps: a failed run whose event was lost is decided at most this long (plus one sweep) after it ended."
+  description = "Minutes between two reconciliation sweeps (5-360, whole: the sweep's maximum event age is one interval, at most 21,600 s): a failed run whose event was lost is decided at most this long (plus one sweep) after it ended."
   type        = number
   default     = 15
 
@@ -157,7 +157,7 @@ variable "notification_emails" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda and state machine log groups."
+  description = "Retention of the Lambda and state machine log groups, in days: a value CloudWatch Logs accepts."
   type        = number
   default     = 365
 
@@ -168,7 +168,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "A customer-managed KMS key for the topic, queues, logs and Lambda environment. Null: the module creates one."
+  description = "A customer-managed KMS key for the topic, queues, logs and Lambda environment. Null: the module creates one. Its key policy must grant what aws_kms_key.this's does: without the EventBridge statement no event reaches the encrypted intake queue or the dead-letter queue."
   type        = string
   default     = null
 }
@@ -194,4 +194,11 @@ variable "event_pattern_max_chars" {
     condition     = var.event_pattern_max_chars >= 2048 && var.event_pattern_max_chars <= 4096 && floor(var.event_pattern_max_chars) == var.event_pattern_max_chars
     error_message = "event_pattern_max_chars must be a whole number from 2048 (EventBridge's default quota) to 4096 (the most AWS raises it to)."
   }
+}
+
+variable "create_dashboard" {
+  description = "Create the CloudWatch dashboard `<name>` (decisions, restarts, queues, alarms, Lambdas) and the saved Logs Insights queries `<name>/why-not-restarted`, `<name>/decisions-24h` and `<name>/broken-policies` (dashboard.tf)."
+  type        = bool
+  default     = true
+  nullable    = false
 }
