@@ -43,6 +43,13 @@ class SampleWorkflow(unittest.TestCase):
         runs = [s["run"] for s in steps if "run" in s]
         self.assertIn("appflow-retry validate policies --format github", runs)
         self.assertTrue(any(r.startswith("cargo install --locked --path") for r in runs))
+        # The reviewer sees what the change does: the base branch is fetched
+        # and plan --diff runs against it, into the run's summary.
+        self.assertEqual(steps[0]["with"]["fetch-depth"], 0)
+        diff = next(r for r in runs if "plan --diff" in r)
+        self.assertIn("origin/${{ github.base_ref }}", diff)
+        self.assertIn("--format markdown", diff)
+        self.assertIn("GITHUB_STEP_SUMMARY", diff)
         hook_config = next(yaml.safe_load(b) for b in blocks if "repos:" in b)
         self.assertEqual(hook_config["repos"][0]["hooks"][0]["id"], "appflow-retry-validate")
 

@@ -8,10 +8,12 @@ pub mod check_flows;
 pub mod explain;
 pub mod files;
 pub mod plan;
+pub mod plan_diff;
 pub mod redrive;
 pub mod schema_check;
 pub mod status;
 pub mod terraform;
+pub mod timeline;
 pub mod validate;
 
 use std::fmt;

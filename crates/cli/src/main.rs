@@ -83,13 +83,27 @@ enum Command {
     /// policies/schema.json is this output (`make schema` writes it).
     Schema,
     /// Print the restart schedule of a flow for one error class.
+    ///
+    /// With --diff REF: what a policy change does instead, for every flow
+    /// whose behaviour differs between the policies at a git revision and
+    /// the working tree (per error class: restarts and delays, notify,
+    /// re-activation), as text, Markdown for a pull request, or JSON.
     #[command(after_help = "Examples:
   appflow-retry plan salesforce-accounts
   appflow-retry plan salesforce-accounts --class sf_api_limit --json
-  appflow-retry plan nightly-orders-sync --trigger scheduled")]
+  appflow-retry plan nightly-orders-sync --trigger scheduled
+  appflow-retry plan --diff main                         # this branch's policy changes
+  appflow-retry plan --diff HEAD~1 --format markdown     # for a pull-request comment")]
     Plan {
-        /// The AppFlow flow name.
-        flow: String,
+        /// The AppFlow flow name (with --diff: only this flow).
+        #[arg(required_unless_present = "diff")]
+        flow: Option<String>,
+        /// Compare with the policies at this git revision (branch, tag, commit).
+        #[arg(long, value_name = "REF", conflicts_with_all = ["class", "trigger"])]
+        diff: Option<String>,
+        /// With --diff: text, markdown or json (default: text; --json: json).
+        #[arg(long, value_enum, requires = "diff")]
+        format: Option<DiffFormat>,
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
         /// The error class (custom or built-in); default: a class without an override.
@@ -254,6 +268,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How `plan --diff` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    /// One line per change: `flow / classes: before → after`.
+    Text,
+    /// A heading and a table, for a pull-request comment.
+    Markdown,
+    /// One JSON document.
+    Json,
 }
 
 /// Where the retry state machine is, and how to reach AWS.
@@ -452,11 +477,29 @@ fn run(cli: Cli, arn_from_env: bool) -> Result<ExitCode, CliError> {
         }
         Command::Plan {
             flow,
+            diff,
+            format,
             policies,
             class,
             trigger,
             json,
         } => {
+            if let Some(rev) = diff {
+                let d = appflow_retry_cli::plan_diff::diff(&rev, &policies, flow.as_deref())?;
+                let format = format.unwrap_or(if json { DiffFormat::Json } else { DiffFormat::Text });
+                match format {
+                    DiffFormat::Text => outp!("{}", appflow_retry_cli::plan_diff::render_text(&d)),
+                    DiffFormat::Markdown => outp!("{}", appflow_retry_cli::plan_diff::render_markdown(&d)),
+                    DiffFormat::Json => outln!(
+                        "{}",
+                        serde_json::to_string_pretty(&d).map_err(|e| CliError(e.to_string()))?
+                    ),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let Some(flow) = flow else {
+                return Err(CliError("plan: give a flow name, or --diff REF".to_owned()));
+            };
             let (p, notes) = plan::plan(&flow, &policies, class.as_deref(), trigger)?;
             warn_problems(&notes.diagnostics);
             for n in &notes.notes {
@@ -468,7 +511,7 @@ fn run(cli: Cli, arn_from_env: bool) -> Result<ExitCode, CliError> {
                     serde_json::to_string_pretty(&p).map_err(|e| CliError(e.to_string()))?
                 );
             } else {
-                outp!("{}", plan::render(&p));
+                outp!("{}", plan::render(&p, width()));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -616,6 +659,11 @@ fn run(cli: Cli, arn_from_env: bool) -> Result<ExitCode, CliError> {
                 );
             } else {
                 outp!("{}", render_status(&s, width()));
+                if query.flow.is_some()
+                    && let Some(t) = status::timeline(&s, width())
+                {
+                    outp!("\n{t}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

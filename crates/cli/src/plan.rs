@@ -45,6 +45,48 @@ pub struct FlowPlan {
     /// flow (scheduled and event flows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactivation: Option<ReactivationSchedule>,
+    /// Every class's restarts on one time axis (the table only; not in the JSON).
+    #[serde(skip)]
+    pub timeline: Vec<crate::timeline::Row>,
+}
+
+/// One row per group of classes with the same schedule: a mark at each
+/// restart (jitter aside), the bar at the window's end.
+fn timeline_rows(p: &appflow_retry_policy::Policy) -> Vec<crate::timeline::Row> {
+    let custom = p.error_classes.iter().map(|c| c.name.as_str());
+    let names = BUILTIN_CLASSES.iter().map(|b| b.name).chain([UNKNOWN]).chain(custom);
+    let mut rows: Vec<crate::timeline::Row> = Vec::new();
+    for name in names {
+        let s = schedule(p, Some(name));
+        let mut marks = Vec::new();
+        let mut at = 0u64;
+        for r in &s.restarts {
+            at += r.base_delay_seconds;
+            marks.push(at);
+        }
+        let (end, note) = if s.restarts.is_empty() && s.end.outcome == PlanOutcome::Skip {
+            (None, "never restarted (skip)".to_owned())
+        } else if s.restarts.is_empty() {
+            (None, "no restart: give up at once".to_owned())
+        } else {
+            (Some(s.retry_window_seconds), format!("failure {}: give up", s.end.failure))
+        };
+        // Classes that behave alike share a row.
+        match rows.iter_mut().find(|r| r.marks == marks && r.end == end && r.note == note) {
+            Some(row) => {
+                row.label.push_str(", ");
+                row.label.push_str(name);
+            }
+            None => rows.push(crate::timeline::Row {
+                label: name.to_owned(),
+                marks,
+                glyph: '*',
+                end,
+                note,
+            }),
+        }
+    }
+    rows
 }
 
 /// What `plan` and `explain` say besides their answer: the policy problems
@@ -139,6 +181,7 @@ pub fn plan(
             overridden_classes: p.overrides.keys().map(|k| k.as_str().to_owned()).collect(),
             skipped_classes: p.skip_errors.iter().map(|k| k.as_str().to_owned()).collect(),
             reactivation: reactivation_schedule(p, class),
+            timeline: if trigger == Trigger::OnDemand { timeline_rows(p) } else { Vec::new() },
         },
         Notes {
             diagnostics: validated.diagnostics,
@@ -151,8 +194,8 @@ fn dur(secs: u64) -> String {
     Duration::from_secs(secs).to_string()
 }
 
-/// The plan as a table for people.
-pub fn render(plan: &FlowPlan) -> String {
+/// The plan as a table for people, `width` characters wide at most (the timeline).
+pub fn render(plan: &FlowPlan, width: usize) -> String {
     let s = &plan.schedule;
     let b = &s.backoff;
     let mut out = String::new();
@@ -236,6 +279,13 @@ pub fn render(plan: &FlowPlan) -> String {
         if !plan.skipped_classes.is_empty() {
             let _ = writeln!(out, "Never restarted: {}", plan.skipped_classes.join(", "));
         }
+    }
+    if plan.timeline.iter().any(|r| r.end.is_some()) {
+        let _ = writeln!(
+            out,
+            "\nEvery class (* restart, jitter aside; 2-9: restarts in a column; | window end):"
+        );
+        out.push_str(&crate::timeline::render(&plan.timeline, width));
     }
     if let Some(r) = &plan.reactivation {
         render_reactivation(&mut out, r);

@@ -151,3 +151,57 @@ mod tests {
         );
     }
 }
+
+/// `status --flow F`'s timeline: the flow's decisions (one row per action,
+/// at the decision's time), its pending restarts at their due time, and now
+/// (`|`), on one axis labelled in UTC. None when there is nothing to draw.
+pub fn timeline(s: &Status, width: usize) -> Option<String> {
+    use crate::timeline::{Row, render_with};
+    let rows_in = s.pending.iter().chain(s.recent.iter());
+    let t0 = rows_in.clone().map(|r| r.started_at).min()?;
+    let secs = |t: DateTime<Utc>| u64::try_from((t - t0).num_seconds()).unwrap_or(0);
+    let now = secs(s.generated_at);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in s.recent.iter().chain(s.pending.iter()) {
+        if !seen.insert(r.execution.as_str()) {
+            continue;
+        }
+        let action = if r.action.is_empty() { "no decision" } else { r.action.as_str() };
+        let label = format!("decided {action}");
+        match rows.iter_mut().find(|row| row.label == label) {
+            Some(row) => row.marks.push(secs(r.started_at)),
+            None => rows.push(Row {
+                label,
+                marks: vec![secs(r.started_at)],
+                glyph: action.chars().next().unwrap_or('?'),
+                end: Some(now),
+                note: String::new(),
+            }),
+        }
+    }
+    let due: Vec<u64> = s.pending.iter().filter_map(|r| r.restart_at).map(secs).collect();
+    if !due.is_empty() {
+        let last = s.pending.iter().filter_map(|r| r.restart_at).max();
+        rows.push(Row {
+            label: "restart due".to_owned(),
+            marks: due,
+            glyph: 'R',
+            end: Some(now),
+            note: last.map(|t| format!("next at {}", t.format("%H:%M UTC"))).unwrap_or_default(),
+        });
+    }
+    let span = rows.iter().flat_map(|r| r.marks.iter().copied()).max().unwrap_or(0).max(now);
+    let with_date = span >= 86_400;
+    let label = move |t: u64| {
+        let at = t0 + chrono::Duration::seconds(i64::try_from(t).unwrap_or(i64::MAX / 2));
+        if with_date {
+            at.format("%m-%d %H:%M").to_string()
+        } else {
+            at.format("%H:%M").to_string()
+        }
+    };
+    let mut out = String::from("Timeline (UTC; a mark: the first letter of the decision, R a restart due; | now):\n");
+    out.push_str(&render_with(&rows, width, &label));
+    Some(out)
+}

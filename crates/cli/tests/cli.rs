@@ -594,6 +594,35 @@ fn plan_table_and_json() {
     assert!(stderr(&out).contains("unknown error class \"nope\""));
 }
 
+/// `plan` draws every class on one time axis, as wide as `COLUMNS`; the
+/// JSON is unchanged.
+#[test]
+fn plan_draws_every_class_on_a_time_axis() {
+    for width in [80usize, 140] {
+        let out = Command::new(BIN)
+            .args(["plan", "salesforce-accounts"])
+            .current_dir(repo())
+            .env("COLUMNS", width.to_string())
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        let at = text.find("Every class (").unwrap_or_else(|| panic!("{text}"));
+        let axis = &text[at..];
+        let rows: Vec<&str> = axis.lines().skip(2).collect();
+        // The file skips auth, permission, config (built-in) and sets sf_api_limit's own window (12h).
+        assert!(rows.contains(&"auth, permission, config  never restarted (skip)"), "{text}");
+        let api = rows.iter().find(|r| r.starts_with("sf_api_limit")).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(api.matches('*').count(), 2, "two restarts: {text}");
+        assert!(api.ends_with("| failure 3: give up"), "the longest window ends the axis: {text}");
+        for line in axis.lines() {
+            assert!(line.chars().count() <= width, "{width}: {line}");
+        }
+    }
+    let out = run_in(&repo(), &["plan", "salesforce-accounts", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("timeline").is_none(), "{v}");
+}
+
 fn explain_deactivation(args: &[&str]) -> Output {
     let fx = fixtures();
     let event = fx.join("scheduled-flow-deactivated.json");

@@ -345,6 +345,33 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(doc["pending"].as_array().unwrap().len(), 0);
     assert_eq!(doc["recent"].as_array().unwrap().len(), 1);
+    // --flow draws the flow's timeline: orders had a retry (restarted), a
+    // give-up and a retry waiting out its hour, due after now.
+    let o = w.run(&["status", "--flow", "orders", "--now", &now]);
+    let text = stdout(&o);
+    let (_, timeline) = text.split_once("Timeline (UTC").unwrap_or_else(|| panic!("{}", describe(&o)));
+    let row = |label: &str| {
+        timeline
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label}:\n{timeline}"))
+            .to_owned()
+    };
+    // The axis after the labels: two retries (minutes apart: one column
+    // holding `2`, or two `r`), one give-up.
+    let axis = |label: &str| row(label)["decided give_up".len()..].to_owned();
+    let retry = axis("decided retry");
+    assert!(retry.contains('2') || retry.matches('r').count() == 2, "{timeline}");
+    assert_eq!(axis("decided give_up").matches('g').count(), 1, "{timeline}");
+    let due = row("restart due");
+    let (bar, mark) = (due.find('|').unwrap_or(0), due.find('R').unwrap_or(0));
+    assert!(mark > bar, "the restart is due an hour after now, right of the bar:\n{timeline}");
+    assert!(due.contains("next at "), "{timeline}");
+    // Without --flow, no timeline; with --json, the document alone.
+    assert!(!stdout(&w.run(&["status", "--now", &now])).contains("Timeline"));
+    let o = w.run(&["status", "--json", "--flow", "orders", "--now", &now]);
+    assert!(serde_json::from_str::<Value>(&stdout(&o)).is_ok(), "{}", describe(&o));
+
     // The bound is said.
     let o = w.run(&["status", "--max-executions", "2"]);
     assert!(

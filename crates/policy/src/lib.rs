@@ -19,6 +19,7 @@ pub mod model;
 pub mod naming;
 pub mod outcome;
 pub mod plan;
+pub mod plan_diff;
 pub mod reactivate;
 pub mod recover;
 pub mod schema;
