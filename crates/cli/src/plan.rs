@@ -69,10 +69,16 @@ fn timeline_rows(p: &appflow_retry_policy::Policy) -> Vec<crate::timeline::Row> 
         } else if s.restarts.is_empty() {
             (None, "no restart: give up at once".to_owned())
         } else {
-            (Some(s.retry_window_seconds), format!("failure {}: give up", s.end.failure))
+            (
+                Some(s.retry_window_seconds),
+                format!("failure {}: give up", s.end.failure),
+            )
         };
         // Classes that behave alike share a row.
-        match rows.iter_mut().find(|r| r.marks == marks && r.end == end && r.note == note) {
+        match rows
+            .iter_mut()
+            .find(|r| r.marks == marks && r.end == end && r.note == note)
+        {
             Some(row) => {
                 row.label.push_str(", ");
                 row.label.push_str(name);
@@ -181,7 +187,11 @@ pub fn plan(
             overridden_classes: p.overrides.keys().map(|k| k.as_str().to_owned()).collect(),
             skipped_classes: p.skip_errors.iter().map(|k| k.as_str().to_owned()).collect(),
             reactivation: reactivation_schedule(p, class),
-            timeline: if trigger == Trigger::OnDemand { timeline_rows(p) } else { Vec::new() },
+            timeline: if trigger == Trigger::OnDemand {
+                timeline_rows(p)
+            } else {
+                Vec::new()
+            },
         },
         Notes {
             diagnostics: validated.diagnostics,

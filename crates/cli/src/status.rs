@@ -167,7 +167,11 @@ pub fn timeline(s: &Status, width: usize) -> Option<String> {
         if !seen.insert(r.execution.as_str()) {
             continue;
         }
-        let action = if r.action.is_empty() { "no decision" } else { r.action.as_str() };
+        let action = if r.action.is_empty() {
+            "no decision"
+        } else {
+            r.action.as_str()
+        };
         let label = format!("decided {action}");
         match rows.iter_mut().find(|row| row.label == label) {
             Some(row) => row.marks.push(secs(r.started_at)),
@@ -188,10 +192,17 @@ pub fn timeline(s: &Status, width: usize) -> Option<String> {
             marks: due,
             glyph: 'R',
             end: Some(now),
-            note: last.map(|t| format!("next at {}", t.format("%H:%M UTC"))).unwrap_or_default(),
+            note: last
+                .map(|t| format!("next at {}", t.format("%H:%M UTC")))
+                .unwrap_or_default(),
         });
     }
-    let span = rows.iter().flat_map(|r| r.marks.iter().copied()).max().unwrap_or(0).max(now);
+    let span = rows
+        .iter()
+        .flat_map(|r| r.marks.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(now);
     let with_date = span >= 86_400;
     let label = move |t: u64| {
         let at = t0 + chrono::Duration::seconds(i64::try_from(t).unwrap_or(i64::MAX / 2));

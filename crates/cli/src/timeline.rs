@@ -24,8 +24,8 @@ pub struct Row {
 
 /// Tick spacings the axis chooses from, in seconds.
 const STEPS: [u64; 16] = [
-    60, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400, 172_800, 345_600, 604_800,
-    1_209_600, 2_592_000,
+    60, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400, 172_800, 345_600, 604_800, 1_209_600,
+    2_592_000,
 ];
 
 /// The rows on one axis `width` characters wide, the axis labelled with
@@ -76,8 +76,8 @@ pub fn render_with(rows: &[Row], width: usize, label: &dyn Fn(u64) -> String) ->
     while t <= span {
         let text = label(t);
         let at = col(t);
-        let free = axis[at..(at + text.len()).min(axis.len())].iter().all(|c| *c == ' ')
-            && (at == 0 || axis[at - 1] == ' ');
+        let free =
+            axis[at..(at + text.len()).min(axis.len())].iter().all(|c| *c == ' ') && (at == 0 || axis[at - 1] == ' ');
         if free && at + text.len() <= axis.len() {
             for (i, ch) in text.chars().enumerate() {
                 axis[at + i] = ch;
@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(axis.chars().nth(40), Some('|'), "{text}");
         assert!(lines[1].ends_with(" then give up"), "{text}");
         assert_eq!(lines[2], "auth       skipped: never restarted");
-        assert!(lines[0].trim_start().starts_with('0') && lines[0].contains("1h"), "{text}");
+        assert!(
+            lines[0].trim_start().starts_with('0') && lines[0].contains("1h"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -610,10 +610,19 @@ fn plan_draws_every_class_on_a_time_axis() {
         let axis = &text[at..];
         let rows: Vec<&str> = axis.lines().skip(2).collect();
         // The file skips auth, permission, config (built-in) and sets sf_api_limit's own window (12h).
-        assert!(rows.contains(&"auth, permission, config  never restarted (skip)"), "{text}");
-        let api = rows.iter().find(|r| r.starts_with("sf_api_limit")).unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            rows.contains(&"auth, permission, config  never restarted (skip)"),
+            "{text}"
+        );
+        let api = rows
+            .iter()
+            .find(|r| r.starts_with("sf_api_limit"))
+            .unwrap_or_else(|| panic!("{text}"));
         assert_eq!(api.matches('*').count(), 2, "two restarts: {text}");
-        assert!(api.ends_with("| failure 3: give up"), "the longest window ends the axis: {text}");
+        assert!(
+            api.ends_with("| failure 3: give up"),
+            "the longest window ends the axis: {text}"
+        );
         for line in axis.lines() {
             assert!(line.chars().count() <= width, "{width}: {line}");
         }

@@ -349,7 +349,9 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     // give-up and a retry waiting out its hour, due after now.
     let o = w.run(&["status", "--flow", "orders", "--now", &now]);
     let text = stdout(&o);
-    let (_, timeline) = text.split_once("Timeline (UTC").unwrap_or_else(|| panic!("{}", describe(&o)));
+    let (_, timeline) = text
+        .split_once("Timeline (UTC")
+        .unwrap_or_else(|| panic!("{}", describe(&o)));
     let row = |label: &str| {
         timeline
             .lines()
@@ -365,7 +367,10 @@ async fn status_lists_pending_restarts_and_recent_decisions() {
     assert_eq!(axis("decided give_up").matches('g').count(), 1, "{timeline}");
     let due = row("restart due");
     let (bar, mark) = (due.find('|').unwrap_or(0), due.find('R').unwrap_or(0));
-    assert!(mark > bar, "the restart is due an hour after now, right of the bar:\n{timeline}");
+    assert!(
+        mark > bar,
+        "the restart is due an hour after now, right of the bar:\n{timeline}"
+    );
     assert!(due.contains("next at "), "{timeline}");
     // Without --flow, no timeline; with --json, the document alone.
     assert!(!stdout(&w.run(&["status", "--now", &now])).contains("Timeline"));

@@ -50,7 +50,13 @@ pub const DECISION_CONFLICTS: Metric = Metric {
     dimension: Some("Flow"),
 };
 /// Every metric the code emits.
-pub const METRICS: [Metric; 5] = [DECISIONS, BROKEN_POLICIES, DEFAULT_POLICY_MISSING, SWEEP_RECOVERED, DECISION_CONFLICTS];
+pub const METRICS: [Metric; 5] = [
+    DECISIONS,
+    BROKEN_POLICIES,
+    DEFAULT_POLICY_MISSING,
+    SWEEP_RECOVERED,
+    DECISION_CONFLICTS,
+];
 
 /// Logs one decision.
 pub fn decision(d: &Decision, message: &str, policy_broken: bool) {
@@ -248,11 +254,18 @@ mod tests {
             .unwrap()
             .iter()
             .filter(|m| m["source"] != "log metric filter")
-            .map(|m| (m["name"].as_str().unwrap().to_owned(), m["dimension"].as_str().map(str::to_owned)))
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap().to_owned(),
+                    m["dimension"].as_str().map(str::to_owned),
+                )
+            })
             .collect();
         listed.sort();
-        let mut code: Vec<(String, Option<String>)> =
-            METRICS.iter().map(|m| (m.name.to_owned(), m.dimension.map(str::to_owned))).collect();
+        let mut code: Vec<(String, Option<String>)> = METRICS
+            .iter()
+            .map(|m| (m.name.to_owned(), m.dimension.map(str::to_owned)))
+            .collect();
         code.sort();
         assert_eq!(listed, code);
     }
