@@ -114,44 +114,6 @@ pub async fn cancel(
         .map_err(|e| CliError(one_line("Step Functions", &e, d.verbose)))
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn the_flag_wins_over_the_environment() {
-        let d = Deployment {
-            state_machine_arn: Some("arn:flag".into()),
-            ..Deployment::default()
-        };
-        assert_eq!(d.state_machine(Some("arn:env".into())).unwrap(), "arn:flag");
-        let d = Deployment::default();
-        assert_eq!(d.state_machine(Some("arn:env".into())).unwrap(), "arn:env");
-        let e = d.state_machine(None).unwrap_err();
-        assert!(e.0.contains("--state-machine-arn"), "{e}");
-    }
-
-    #[test]
-    fn since_is_a_duration_or_a_time() {
-        let now = parse_time("2026-11-30T12:00:00Z").unwrap();
-        assert_eq!(
-            parse_since("2h", now).unwrap(),
-            parse_time("2026-11-30T10:00:00Z").unwrap()
-        );
-        assert_eq!(
-            parse_since("2026-11-29T08:00:00Z", now).unwrap(),
-            parse_time("2026-11-29T08:00:00Z").unwrap()
-        );
-        assert!(
-            parse_since("yesterday", now)
-                .unwrap_err()
-                .0
-                .starts_with("--since `yesterday`")
-        );
-    }
-}
-
 /// `status --flow F`'s timeline: the flow's decisions (one row per action,
 /// at the decision's time), its pending restarts at their due time, and now
 /// (`|`), on one axis labelled in UTC. None when there is nothing to draw.
@@ -215,4 +177,42 @@ pub fn timeline(s: &Status, width: usize) -> Option<String> {
     let mut out = String::from("Timeline (UTC; a mark: the first letter of the decision, R a restart due; | now):\n");
     out.push_str(&render_with(&rows, width, &label));
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_flag_wins_over_the_environment() {
+        let d = Deployment {
+            state_machine_arn: Some("arn:flag".into()),
+            ..Deployment::default()
+        };
+        assert_eq!(d.state_machine(Some("arn:env".into())).unwrap(), "arn:flag");
+        let d = Deployment::default();
+        assert_eq!(d.state_machine(Some("arn:env".into())).unwrap(), "arn:env");
+        let e = d.state_machine(None).unwrap_err();
+        assert!(e.0.contains("--state-machine-arn"), "{e}");
+    }
+
+    #[test]
+    fn since_is_a_duration_or_a_time() {
+        let now = parse_time("2026-11-30T12:00:00Z").unwrap();
+        assert_eq!(
+            parse_since("2h", now).unwrap(),
+            parse_time("2026-11-30T10:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_since("2026-11-29T08:00:00Z", now).unwrap(),
+            parse_time("2026-11-29T08:00:00Z").unwrap()
+        );
+        assert!(
+            parse_since("yesterday", now)
+                .unwrap_err()
+                .0
+                .starts_with("--since `yesterday`")
+        );
+    }
 }
