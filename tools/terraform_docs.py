@@ -32,10 +32,10 @@ class ParseError(Exception):
     pass
 
 
-def depth_change(text):
-    """Opening minus closing brackets outside strings."""
-    depth, in_str, esc = 0, False, False
-    for ch in text:
+def without_comment(line):
+    """The line up to a `#` comment outside strings."""
+    in_str, esc = False, False
+    for i, ch in enumerate(line):
         if in_str:
             if esc:
                 esc = False
@@ -46,7 +46,18 @@ def depth_change(text):
         elif ch == '"':
             in_str = True
         elif ch == "#":
-            break
+            return line[:i]
+    return line
+
+
+def depth_change(text):
+    """Opening minus closing brackets outside strings and comments."""
+    depth, in_str, esc = 0, False, False
+    for ch in without_comment(text):
+        if in_str:
+            esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_str = True
         elif ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -129,24 +140,6 @@ def parse_file(path, text):
         blocks.append((kind, labels, attrs, nested, start))
         i += 1
     return blocks
-
-
-def without_comment(line):
-    """The line up to a `#` comment outside strings."""
-    in_str, esc = False, False
-    for i, ch in enumerate(line):
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch == "#":
-            return line[:i]
-    return line
 
 
 def one_line(raw):

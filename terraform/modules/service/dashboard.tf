@@ -30,7 +30,7 @@ locals {
     height = 6
   }
 
-  dashboard_widgets = [
+  dashboard_service_widgets = [
     merge(local.dashboard_widget, {
       x = 0, y = 0
       properties = {
@@ -114,40 +114,26 @@ locals {
         alarms = sort([for k in keys(local.alarms) : "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${var.name}-${k}"])
       }
     },
-    merge(local.dashboard_widget, {
-      x = 0, y = 18, width = 8
-      properties = {
-        title   = "Lambda errors"
-        region  = local.region
-        view    = "timeSeries"
-        period  = 300
-        stat    = "Sum"
-        metrics = [for k, f in local.dashboard_functions : ["AWS/Lambda", "Errors", "FunctionName", f, { label = k }]]
-      }
-    }),
-    merge(local.dashboard_widget, {
-      x = 8, y = 18, width = 8
-      properties = {
-        title   = "Lambda throttles"
-        region  = local.region
-        view    = "timeSeries"
-        period  = 300
-        stat    = "Sum"
-        metrics = [for k, f in local.dashboard_functions : ["AWS/Lambda", "Throttles", "FunctionName", f, { label = k }]]
-      }
-    }),
-    merge(local.dashboard_widget, {
-      x = 16, y = 18, width = 8
-      properties = {
-        title   = "Lambda duration (p99, ms)"
-        region  = local.region
-        view    = "timeSeries"
-        period  = 300
-        stat    = "p99"
-        metrics = [for k, f in local.dashboard_functions : ["AWS/Lambda", "Duration", "FunctionName", f, { label = k }]]
-      }
-    }),
   ]
+  # One panel per Lambda metric, each function a line.
+  dashboard_lambda_panels = [
+    { title = "Lambda errors", metric = "Errors", stat = "Sum" },
+    { title = "Lambda throttles", metric = "Throttles", stat = "Sum" },
+    { title = "Lambda duration (p99, ms)", metric = "Duration", stat = "p99" },
+  ]
+  dashboard_widgets = concat(local.dashboard_service_widgets, [
+    for i, p in local.dashboard_lambda_panels : merge(local.dashboard_widget, {
+      x = 8 * i, y = 18, width = 8
+      properties = {
+        title   = p.title
+        region  = local.region
+        view    = "timeSeries"
+        period  = 300
+        stat    = p.stat
+        metrics = [for k, f in local.dashboard_functions : ["AWS/Lambda", p.metric, "FunctionName", f, { label = k }]]
+      }
+    })
+  ])
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
