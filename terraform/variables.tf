@@ -17,7 +17,7 @@ variable "ssm_prefix" {
 }
 
 variable "lambda_package_dir" {
-  description = "Where `make package` put the Lambda zips (<dir>/on-failure/bootstrap.zip, <dir>/restart/bootstrap.zip, <dir>/sweep/bootstrap.zip). Null: this repository's target/lambda."
+  description = "Where `make package` put the Lambda zips (`<dir>/on-failure/bootstrap.zip`, `<dir>/restart/bootstrap.zip`, `<dir>/sweep/bootstrap.zip`). Null: this repository's target/lambda."
   type        = string
   default     = null
 }

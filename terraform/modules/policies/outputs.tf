@@ -8,7 +8,7 @@
 ################################################################################
 
 output "parameters" {
-  description = "The SSM parameters to publish, keyed by parameter name: { value = the file's exact text, tier = \"Standard\" | \"Advanced\" (over 4096 bytes), file = path relative to policies_dir, flow = the flow name, null for the default }. `value` keeps comments. Carries the validation: its preconditions fail the plan on any problem (README, \"What it validates\")."
+  description = "The SSM parameters to publish, keyed by parameter name: { value = the file's exact text, tier = \"Standard\" | \"Advanced\" (over 4096 bytes), file = path relative to policies_dir (\"default.yaml\", \"flows/x.yaml\"), flow = the flow name, null for the default }. `value` keeps comments. Carries the validation: its preconditions fail the plan on any problem (README, \"What it validates\")."
   value       = tomap(local.parameters)
 
   precondition {
@@ -98,7 +98,7 @@ output "parameters" {
 }
 
 output "problems" {
-  description = "Every problem the plan-time checks found, as \"<file>: <field>: <what is wrong>\", sorted; empty for a valid set. The preconditions of `parameters` fail the plan on the same problems (and on the YAML, size and `flow` checks); this output lists them for tests and tooling."
+  description = "Every problem the plan-time checks found, as `<file>: <field>: <what is wrong>`, sorted; empty for a valid set. The preconditions of `parameters` fail the plan on the same problems (and on the YAML, size and `flow` checks); this output lists them for tests and tooling."
   value       = sort(distinct(flatten(values(local.problems_by_category))))
 }
 

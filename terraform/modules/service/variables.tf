@@ -10,7 +10,7 @@ variable "name" {
 }
 
 variable "ssm_prefix" {
-  description = "SSM prefix of the retry policies: <prefix>/default and <prefix>/flows/<encoded flow>."
+  description = "SSM prefix of the retry policies: `<prefix>/default` and `<prefix>/flows/<encoded flow>`."
   type        = string
   default     = "/appflow-retry"
 
@@ -174,7 +174,7 @@ variable "kms_key_arn" {
 }
 
 variable "state_machine_template" {
-  description = "Path of the state machine's ASL template (placeholders restart_queue_url and topic_arn; restart_function_arn is given too)."
+  description = "Path of the state machine's ASL template (placeholders restart_queue_url and topic_arn; restart_function_arn is given too). Null: the repository's `statemachines/retry.asl.json`."
   type        = string
   default     = null
 }
@@ -186,7 +186,7 @@ variable "tags" {
 }
 
 variable "event_pattern_max_chars" {
-  description = "The account's EventBridge event pattern size quota (2048 characters by default; an account can ask AWS to raise it to 4096). The plan refuses a rule whose pattern, built from covered_flows and recovered_flows, is longer."
+  description = "The account's EventBridge event pattern size quota, a whole number from 2048 to 4096 characters (2048 by default; an account can ask AWS to raise it to 4096). The plan refuses a rule whose pattern, built from covered_flows and recovered_flows, is longer."
   type        = number
   default     = 2048
 
